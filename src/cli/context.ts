@@ -1,0 +1,84 @@
+/** Exit codes, output helpers and error rendering shared by every command. */
+import chalk from 'chalk';
+import { DumpError } from '../format/errors.js';
+
+/** Documented exit codes. */
+export const EXIT_OK = 0;
+/** At least one dump is damaged / the operation found problems or failed its verification. */
+export const EXIT_DAMAGED = 1;
+/** Usage error, or input that cannot be used at all (not a dump, unreadable, truncated where a whole dump is needed). */
+export const EXIT_USAGE = 2;
+
+export class UsageError extends Error {}
+
+export interface Ctx {
+  exitCode: number;
+}
+
+export function out(line = ''): void {
+  process.stdout.write(line + '\n');
+}
+
+export function err(line: string): void {
+  process.stderr.write(line + '\n');
+}
+
+export function printJson(v: unknown): void {
+  process.stdout.write(JSON.stringify(v, null, 2) + '\n');
+}
+
+/** One line for any error; never a stack trace for input problems. */
+export function describeError(e: unknown): string {
+  if (e instanceof DumpError) return e.describe();
+  if (e instanceof UsageError) return e.message;
+  const x = e as NodeJS.ErrnoException;
+  if (x && typeof x.code === 'string' && typeof x.message === 'string') return x.message;
+  return `internal error: ${x && x.stack ? x.stack : String(e)}`;
+}
+
+export function reportError(e: unknown): number {
+  err(`codadump: ${chalk.red('error')}: ${describeError(e)}`);
+  if (e instanceof DumpError && (e.code === 'IO' || e.code === 'EXISTS' || e.code === 'USAGE' || e.code === 'NOT_A_DUMP' || e.code === 'TRUNCATED')) {
+    return EXIT_USAGE;
+  }
+  if (e instanceof DumpError || e instanceof UsageError) return e instanceof UsageError ? EXIT_USAGE : EXIT_USAGE;
+  return EXIT_USAGE;
+}
+
+/** Parse a number given in hex (with or without 0x) for ids. */
+export function parseHexId(s: string | number | undefined, what: string): number | undefined {
+  if (s === undefined) return undefined;
+  const str = String(s).trim();
+  if (!/^(0x)?[0-9a-f]{1,8}$/i.test(str)) throw new UsageError(`${what} must be a 32-bit hex number, got '${str}'`);
+  return parseInt(str.replace(/^0x/i, ''), 16);
+}
+
+export function hex8(n: number): string {
+  return '0x' + n.toString(16).padStart(8, '0');
+}
+
+const TYPE_CHAR: Record<number, string> = { 1: '-', 2: 'd', 3: 'l' };
+
+export function modeString(type: number, mode: number): string {
+  const rwx = (bits: number, special: number, ch: string): string => {
+    const r = bits & 4 ? 'r' : '-';
+    const w = bits & 2 ? 'w' : '-';
+    const x = bits & 1;
+    const s = special ? (x ? ch : ch.toUpperCase()) : x ? 'x' : '-';
+    return r + w + s;
+  };
+  return (
+    (TYPE_CHAR[type] ?? '?') +
+    rwx((mode >> 6) & 7, mode & 0o4000, 's') +
+    rwx((mode >> 3) & 7, mode & 0o2000, 's') +
+    rwx(mode & 7, mode & 0o1000, 't')
+  );
+}
+
+export function isoDate(seconds: number): string {
+  return new Date(seconds * 1000).toISOString().replace('.000Z', 'Z');
+}
+
+export function typeName(type: number): 'file' | 'dir' | 'symlink' | 'unknown' {
+  return type === 1 ? 'file' : type === 2 ? 'dir' : type === 3 ? 'symlink' : 'unknown';
+}

@@ -1,0 +1,41 @@
+/** The codadump command line: parses arguments, calls the library, renders. */
+import { readFileSync } from 'node:fs';
+import yargs from 'yargs';
+import { EXIT_USAGE, UsageError, reportError, type Ctx } from './context.js';
+import { inspectCommand } from './commands/inspect.js';
+import { lsCommand } from './commands/ls.js';
+import { packCommand } from './commands/pack.js';
+
+export function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const ctx: Ctx = { exitCode: 0 };
+  const cli = yargs(argv)
+    .scriptName('codadump')
+    .usage('$0 <command> [options]\n\nVerify, diagnose, repair and regenerate Coda volume dump files.')
+    .command(inspectCommand(ctx))
+    .command(lsCommand(ctx))
+    .command(packCommand(ctx))
+    .demandCommand(1, 'name a command (see --help)')
+    .strict()
+    .version(version())
+    .help()
+    .wrap(Math.min(100, process.stdout.columns || 100))
+    .epilogue('Exit codes: 0 ok; 1 damage found or verification failed; 2 usage error or unusable input.')
+    .fail((msg, e) => {
+      throw e ?? new UsageError(msg);
+    });
+  try {
+    await cli.parseAsync();
+  } catch (e) {
+    if (e instanceof UsageError) {
+      process.stderr.write(`codadump: ${e.message}\nTry 'codadump --help'.\n`);
+      return EXIT_USAGE;
+    }
+    return reportError(e);
+  }
+  return ctx.exitCode;
+}

@@ -1,0 +1,54 @@
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { Readable } from 'node:stream';
+import { dumpFromStream } from '../src/format/open.js';
+import type { DumpReader } from '../src/format/reader.js';
+import type { DumpRecord } from '../src/format/types.js';
+
+export const ROOT = resolve(import.meta.dirname, '..');
+/** Real dumps written by Coda (../shared/samples, or the copy CI lays beside the clone). */
+export const SAMPLES = resolve(ROOT, '..', 'shared', 'samples');
+export const SAMPLE_FILES = readdirSync(SAMPLES).filter((f) => f.endsWith('.dump')).sort();
+export const sample = (name: string): string => join(SAMPLES, name);
+
+export function tempDir(prefix = 'codadump-test-'): { dir: string; cleanup: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** A reader over a buffer delivered `chunk` bytes at a time through a non-seekable stream. */
+export function streamReader(buf: Buffer, chunk = 65536, name = 'stream'): DumpReader {
+  function* pieces() {
+    for (let i = 0; i < buf.length; i += chunk) yield buf.subarray(i, i + chunk);
+  }
+  return dumpFromStream(name, Readable.from(pieces(), { objectMode: true }));
+}
+
+/** Records (with file data read in) as plain objects for comparison. */
+export async function readAll(reader: DumpReader): Promise<{ rec: DumpRecord; data?: Buffer }[]> {
+  const out: { rec: DumpRecord; data?: Buffer }[] = [];
+  for await (const rec of reader.records()) {
+    if (rec.kind === 'vnode' && rec.data.kind === 'filedata') out.push({ rec, data: await reader.readFileData() });
+    else out.push({ rec });
+  }
+  return out;
+}
+
+/** Hex string -> Buffer, ignoring spaces, newlines and `# comments`. */
+export function hexBytes(s: string): Buffer {
+  return Buffer.from(s.replace(/#[^\n]*/g, '').replace(/\s+/g, ''), 'hex');
+}
+
+export const BIN = join(ROOT, 'bin', 'codadump');
+
+export function run(args: string[], opts: { input?: Buffer | string; cwd?: string; env?: Record<string, string> } = {}) {
+  const r = spawnSync(process.execPath, [BIN, ...args], {
+    input: opts.input,
+    cwd: opts.cwd ?? ROOT,
+    env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0', ...opts.env },
+    maxBuffer: 64 << 20,
+  });
+  return { code: r.status, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
+}
