@@ -5,13 +5,25 @@ import { EXIT_USAGE, UsageError, reportError, type Ctx } from './context.js';
 import { inspectCommand } from './commands/inspect.js';
 import { lsCommand } from './commands/ls.js';
 import { packCommand } from './commands/pack.js';
+import { verifyCommand } from './commands/verify.js';
 
 export function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
   return pkg.version;
 }
 
+/** A closed pipe on stdout (e.g. `| head`) ends the program quietly. */
+function quietEpipe(): void {
+  for (const s of [process.stdout, process.stderr]) {
+    s.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+      throw e;
+    });
+  }
+}
+
 export async function main(argv: string[]): Promise<number> {
+  quietEpipe();
   const ctx: Ctx = { exitCode: 0 };
   const cli = yargs(argv)
     .scriptName('codadump')
@@ -19,6 +31,7 @@ export async function main(argv: string[]): Promise<number> {
     .command(inspectCommand(ctx))
     .command(lsCommand(ctx))
     .command(packCommand(ctx))
+    .command(verifyCommand(ctx))
     .demandCommand(1, 'name a command (see --help)')
     .strict()
     .version(version())

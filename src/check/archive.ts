@@ -1,0 +1,234 @@
+/**
+ * Verify a whole backup archive: find the dumps under the given paths
+ * (recognised by content, not by name), verify several at once, and check
+ * each against the backup log(s).
+ */
+import { open, readdir, stat } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
+import { join, resolve } from 'node:path';
+import { DUMP_BEGIN_MAGIC, END_MARKER, TWO_32 } from '../format/constants.js';
+import { DumpError, ioError } from '../format/errors.js';
+import { declaredModulo, matchLog, readBackupLog, type LogEntry } from './backup-log.js';
+import { verdictOf } from './problems.js';
+import { verifyFile, type VerifyOptions, type VerifyResult } from './verify.js';
+
+export interface Candidate {
+  path: string;
+  size: number | null;
+  /** Why it is taken for a dump. */
+  reason: 'named' | 'header' | 'end-marker' | 'log';
+}
+
+export interface Discovery {
+  candidates: Candidate[];
+  /** Files under the given directories that are not dumps. */
+  skipped: string[];
+}
+
+/** First 5 bytes a dump header, or last 5 bytes an end marker (a dump that lost its head). */
+async function sniff(path: string, size: number): Promise<'header' | 'end-marker' | null> {
+  if (size < 5) return null;
+  const fh = await open(path, 'r');
+  try {
+    const b = Buffer.alloc(5);
+    await fh.read(b, 0, 5, 0);
+    if (b[0] === 1 && b.readUInt32BE(1) === DUMP_BEGIN_MAGIC) return 'header';
+    await fh.read(b, 0, 5, size - 5);
+    if (b.equals(END_MARKER)) return 'end-marker';
+    return null;
+  } finally {
+    await fh.close();
+  }
+}
+
+export async function discoverDumps(paths: string[], logged: Set<string> = new Set()): Promise<Discovery> {
+  const candidates: Candidate[] = [];
+  const skipped: string[] = [];
+  const seen = new Set<string>();
+  async function walk(dir: string): Promise<void> {
+    let names: string[];
+    try {
+      names = (await readdir(dir)).sort();
+    } catch (e) {
+      throw ioError(e, dir);
+    }
+    for (const n of names) {
+      const p = join(dir, n);
+      let st;
+      try {
+        st = await stat(p);
+      } catch {
+        skipped.push(p);
+        continue;
+      }
+      if (st.isDirectory()) await walk(p);
+      else if (st.isFile()) {
+        if (seen.has(resolve(p))) continue;
+        seen.add(resolve(p));
+        let kind: 'header' | 'end-marker' | null = null;
+        try {
+          kind = await sniff(p, st.size);
+        } catch {
+          kind = null;
+        }
+        if (kind) candidates.push({ path: p, size: st.size, reason: kind });
+        else if (logged.has(resolve(p))) candidates.push({ path: p, size: st.size, reason: 'log' });
+        else skipped.push(p);
+      }
+    }
+  }
+  for (const p of paths) {
+    if (p === '-') {
+      candidates.push({ path: '-', size: null, reason: 'named' });
+      continue;
+    }
+    let st;
+    try {
+      st = await stat(p);
+    } catch (e) {
+      throw ioError(e, p);
+    }
+    if (st.isDirectory()) await walk(p);
+    else if (!seen.has(resolve(p))) {
+      seen.add(resolve(p));
+      candidates.push({ path: p, size: st.size, reason: 'named' });
+    }
+  }
+  return { candidates, skipped };
+}
+
+export interface DumpReport extends VerifyResult {
+  /** Set by a diagnosis of damage (see diagnose): free-form details for --json. */
+  diagnosis?: unknown;
+  /** The backup log line this dump matched, if any. */
+  log?: { file: string; line: number; volume: string; printed: number | null; declaredModulo: number | null };
+}
+
+/** Compare a verified dump's size with the backup log's count (true size modulo 2^32). */
+export function applyLog(r: DumpReport, e: LogEntry): void {
+  r.log = { file: e.log, line: e.line, volume: e.volume, printed: e.printed, declaredModulo: e.printed === null ? null : declaredModulo(e.printed) };
+  if (e.printed === null || r.size === null) return;
+  const want = declaredModulo(e.printed);
+  const have = r.size % TWO_32;
+  if (want !== have) {
+    const delta = want - have;
+    const hint = delta > 0 && r.size < TWO_32 ? ` (${delta} bytes missing if the dump was under 4 GiB)` : '';
+    r.problems.push({
+      code: 'LOG_SIZE_MISMATCH',
+      severity: 'error',
+      offset: r.size,
+      message: `backup log ${e.log}:${e.line} says Transferred ${e.printed} bytes (${want} mod 2^32), the file has ${r.size} (${have} mod 2^32)${hint}`,
+    });
+  } else if (r.size >= TWO_32) {
+    r.problems.push({
+      code: 'LOG_SIZE_MODULO',
+      severity: 'info',
+      offset: r.size,
+      message: `backup log count ${e.printed} matches the size only modulo 2^32 (the log cannot tell sizes past 4 GiB apart)`,
+    });
+  }
+  r.verdict = verdictOf(r.problems);
+}
+
+export interface ArchiveOptions extends VerifyOptions {
+  jobs?: number;
+  logs?: string[];
+  /** Called once the dumps are known, with their total size. */
+  onStart?: (candidates: Candidate[], totalBytes: number) => void;
+  /** Called with each result, in discovery order. */
+  onResult?: (r: DumpReport, index: number) => void;
+  /** Called as bytes are checked (total over all dumps so far). */
+  onBytes?: (bytes: number) => void;
+  /** Extra analysis of a finished result (e.g. wraparound diagnosis). */
+  analyze?: (r: DumpReport, declared: number | null) => Promise<void>;
+}
+
+export interface ArchiveReport {
+  dumps: DumpReport[];
+  skipped: string[];
+  /** Dumps the log names that were not found on disk. */
+  missing: LogEntry[];
+  summary: {
+    dumps: number;
+    ok: number;
+    damaged: number;
+    byVerdict: Record<string, number>;
+    skippedFiles: number;
+    missing: number;
+    bytesChecked: number;
+    seconds: number;
+  };
+}
+
+export function defaultJobs(): number {
+  return Math.max(2, Math.min(8, availableParallelism()));
+}
+
+export async function verifyArchive(paths: string[], opts: ArchiveOptions = {}): Promise<ArchiveReport> {
+  const t0 = process.hrtime.bigint();
+  const entries: LogEntry[] = [];
+  for (const l of opts.logs ?? []) entries.push(...(await readBackupLog(l)));
+  const { candidates, skipped } = await discoverDumps(paths, new Set(entries.map((e) => e.resolved)));
+  if (candidates.length === 0 && entries.length === 0) {
+    throw new DumpError('USAGE', `no dump files found under ${paths.join(', ')}`);
+  }
+  const total = candidates.reduce((s, c) => s + (c.size ?? 0), 0);
+  opts.onStart?.(candidates, total);
+  const matches = matchLog(entries, candidates.map((c) => c.path).filter((p) => p !== '-'));
+  const results: DumpReport[] = new Array(candidates.length);
+  const progress = new Array<number>(candidates.length).fill(0);
+  let emitted = 0;
+  let next = 0;
+  const jobs = Math.max(1, opts.jobs ?? defaultJobs());
+  const report = () => opts.onBytes?.(progress.reduce((a, b) => a + b, 0));
+  async function worker(): Promise<void> {
+    while (next < candidates.length) {
+      const i = next++;
+      const c = candidates[i];
+      let r: DumpReport;
+      try {
+        r = await verifyFile(c.path, {
+          deep: opts.deep,
+          bufferSize: opts.bufferSize,
+          onProgress: (pos) => {
+            progress[i] = pos;
+            report();
+          },
+        });
+      } catch (e) {
+        if (!(e instanceof DumpError)) throw e;
+        r = {
+          path: c.path, verdict: 'not-a-dump', size: c.size, streamLength: null, bytesChecked: 0,
+          problems: [{ code: e.code, severity: 'error', offset: e.offset ?? 0, message: e.message }],
+          suppressed: {}, header: null, counts: { directories: 0, files: 0, removed: 0 },
+        };
+      }
+      const e = matches.get(c.path);
+      if (e) applyLog(r, e);
+      if (opts.analyze) await opts.analyze(r, e && e.printed !== null ? declaredModulo(e.printed) : null);
+      progress[i] = c.size ?? r.bytesChecked;
+      report();
+      results[i] = r;
+      while (emitted < candidates.length && results[emitted]) {
+        opts.onResult?.(results[emitted], emitted);
+        emitted++;
+      }
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(jobs, Math.max(1, candidates.length)) }, worker));
+  const matched = new Set(matches.values());
+  const missing = entries.filter((e) => !matched.has(e) && !entries.some((o) => o !== e && o.resolved === e.resolved && matched.has(o)));
+  const byVerdict: Record<string, number> = {};
+  for (const r of results) byVerdict[r.verdict] = (byVerdict[r.verdict] ?? 0) + 1;
+  const ok = byVerdict.ok ?? 0;
+  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  return {
+    dumps: results,
+    skipped,
+    missing,
+    summary: {
+      dumps: results.length, ok, damaged: results.length - ok, byVerdict, skippedFiles: skipped.length,
+      missing: missing.length, bytesChecked: results.reduce((s, r) => s + (r.size ?? r.bytesChecked), 0), seconds,
+    },
+  };
+}
