@@ -161,6 +161,12 @@ export class StreamSource implements ByteSource {
     return n - left;
   }
 
+  /** Read and drop everything left (the tap still sees it). */
+  async drain(): Promise<void> {
+    this.pending = null;
+    while (await this.pull()) this.pending = null;
+  }
+
   async close(): Promise<void> {
     if (!this.done) {
       this.done = true;
