@@ -172,7 +172,10 @@ export class DumpReader {
       const okTag = avail >= 1 && b[p] === D_DUMPHEADER;
       const okMagic = avail >= 5 && b.readUInt32BE(p + 1) === DUMP_BEGIN_MAGIC;
       if (avail === 0) throw new DumpError('NOT_A_DUMP', 'empty input, not a dump', c.base + c.pos, this.source.name);
-      if (!okTag || (avail >= 5 && !okMagic)) {
+      if (avail < 5) {
+        throw new DumpError('NOT_A_DUMP', `only ${avail} bytes: too short for a dump header`, c.base + c.pos, this.source.name);
+      }
+      if (!okTag || !okMagic) {
         throw new DumpError(
           'NOT_A_DUMP',
           `not a Coda dump: starts with ${b.subarray(p, p + Math.min(avail, 5)).toString('hex')} (want 01b3a11322)`,
