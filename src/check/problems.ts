@@ -74,8 +74,11 @@ export function verdictOf(problems: readonly Problem[]): Verdict {
   if (errors.length === 0) return 'ok';
   if (errors.some((p) => p.code === 'NOT_A_DUMP')) return 'not-a-dump';
   if (errors.some((p) => p.code === 'WRAPAROUND')) return 'wraparound';
-  const others = errors.filter((p) => p.code !== 'TRUNCATED' && p.code !== 'TRAILING_DATA');
+  // A size that disagrees with the backup log explains nothing by itself: it
+  // goes with truncated or trailing data; alone it makes the dump corrupt.
+  const others = errors.filter((p) => p.code !== 'TRUNCATED' && p.code !== 'TRAILING_DATA' && p.code !== 'LOG_SIZE_MISMATCH');
   if (others.length > 0) return 'corrupt';
   if (errors.some((p) => p.code === 'TRUNCATED')) return 'truncated';
-  return 'trailing-data';
+  if (errors.some((p) => p.code === 'TRAILING_DATA')) return 'trailing-data';
+  return 'corrupt';
 }

@@ -14,7 +14,7 @@ export async function openDump(path: string, opts: ReaderOptions = {}): Promise<
 
 export function dumpFromStream(
   name: string,
-  input: AsyncIterable<Buffer | Uint8Array | string>,
+  input: AsyncIterable<Buffer | Uint8Array | string> | Iterable<Buffer | Uint8Array | string>,
   opts: ReaderOptions & StreamSourceOptions = {},
 ): DumpReader {
   return new DumpReader(new StreamSource(name, input, opts), opts);

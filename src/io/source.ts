@@ -80,7 +80,7 @@ export interface StreamSourceOptions {
 export class StreamSource implements ByteSource {
   readonly seekable = false;
   readonly size: number | undefined;
-  private readonly it: AsyncIterator<Buffer | Uint8Array | string>;
+  private readonly it: AsyncIterator<Buffer | Uint8Array | string> | Iterator<Buffer | Uint8Array | string>;
   private pending: Buffer | null = null;
   private pendingPos = 0;
   private consumed = 0;
@@ -89,10 +89,10 @@ export class StreamSource implements ByteSource {
 
   constructor(
     readonly name: string,
-    input: AsyncIterable<Buffer | Uint8Array | string>,
+    input: AsyncIterable<Buffer | Uint8Array | string> | Iterable<Buffer | Uint8Array | string>,
     opts: StreamSourceOptions = {},
   ) {
-    this.it = input[Symbol.asyncIterator]();
+    this.it = Symbol.asyncIterator in input ? input[Symbol.asyncIterator]() : input[Symbol.iterator]();
     this.tap = opts.tap;
     this.size = opts.size;
   }

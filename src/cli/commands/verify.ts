@@ -10,7 +10,7 @@ interface Args {
   paths: string[];
   json: boolean;
   deep: boolean;
-  log: string[];
+  log?: string[];
   jobs: number;
   verbose: boolean;
 }
@@ -63,7 +63,7 @@ export const verifyCommand = (ctx: Ctx): CommandModule<object, Args> => ({
       .positional('paths', { type: 'string', array: true, demandOption: true, describe: 'dump files, directories, or -' })
       .option('json', { type: 'boolean', default: false, describe: 'machine-readable output' })
       .option('deep', { type: 'boolean', default: false, describe: 'read every byte: SHA-256 of each dump and of each file' })
-      .option('log', { type: 'string', array: true, default: [], describe: 'backup log to check declared sizes against (repeatable)' })
+      .option('log', { type: 'string', requiresArg: true, describe: 'backup log to check declared sizes against (repeatable)', coerce: (v: string | string[]) => ([] as string[]).concat(v) })
       .option('jobs', { alias: 'j', type: 'number', default: defaultJobs(), describe: 'dumps verified at once' })
       .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'list every problem, not just the first' }) as unknown as Argv<Args>,
   handler: async (a) => {
@@ -72,7 +72,7 @@ export const verifyCommand = (ctx: Ctx): CommandModule<object, Args> => ({
     const report = await verifyArchive(a.paths, {
       deep: a.deep,
       jobs: a.jobs,
-      logs: a.log,
+      logs: a.log ?? [],
       onStart: (_c, total) => {
         if (!a.json) bar = byteProgress(total, 'verify', process.stdout.isTTY);
       },
