@@ -133,8 +133,23 @@ export class DumpReader {
     }
   }
 
-  /** Read the current vnode's whole file data into a new Buffer (caller bounds the size). */
-  async readFileData(): Promise<Buffer> {
+  /**
+   * Read the current vnode's whole file data into a new Buffer. The length
+   * comes from the dump, so it is checked against `max` (and the file's size)
+   * before anything is allocated; use fileData() for large files.
+   */
+  async readFileData(max = 256 << 20): Promise<Buffer> {
+    const here = this.c.base + this.c.pos;
+    const size = this.source.size;
+    if (this.pendingData > max || (size !== undefined && here + this.pendingData > size)) {
+      const missing = size !== undefined ? here + this.pendingData - size : 0;
+      if (missing > 0) {
+        const n = this.pendingData;
+        this.pendingData = 0;
+        throw new DumpError('TRUNCATED', `input ends inside the file data of vnode ${this.current?.vnode}.${this.current?.unique} (${missing} of ${n} bytes missing)`, size, this.source.name);
+      }
+      throw new DumpError('BAD_LENGTH', `file data of ${this.pendingData} bytes is larger than ${max} bytes allowed in memory`, here, this.source.name);
+    }
     const out = Buffer.allocUnsafe(this.pendingData);
     let at = 0;
     for await (const piece of this.fileData()) {
