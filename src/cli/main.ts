@@ -22,10 +22,24 @@ function quietEpipe(): void {
   }
 }
 
+/**
+ * yargs reads a lone `-` as an empty option name; carry it through parsing
+ * under another name and give it back to the handlers as `-` (stdin/stdout).
+ */
+const DASH = '\u0000-';
+
+function restoreDash(argv: Record<string, unknown>): void {
+  for (const [k, v] of Object.entries(argv)) {
+    if (v === DASH) argv[k] = '-';
+    else if (Array.isArray(v)) argv[k] = v.map((x) => (x === DASH ? '-' : x));
+  }
+}
+
 export async function main(argv: string[]): Promise<number> {
   quietEpipe();
   const ctx: Ctx = { exitCode: 0 };
-  const cli = yargs(argv)
+  const cli = yargs(argv.map((a) => (a === '-' ? DASH : a)))
+    .middleware(restoreDash, true)
     .scriptName('codadump')
     .usage('$0 <command> [options]\n\nVerify, diagnose, repair and regenerate Coda volume dump files.')
     .command(inspectCommand(ctx))
