@@ -36,12 +36,9 @@ export function describeError(e: unknown): string {
   return `internal error: ${x && x.stack ? x.stack : String(e)}`;
 }
 
+/** Print one line for an error that ended a command; every such error is usage or unusable input. */
 export function reportError(e: unknown): number {
   err(`codadump: ${chalk.red('error')}: ${describeError(e)}`);
-  if (e instanceof DumpError && (e.code === 'IO' || e.code === 'EXISTS' || e.code === 'USAGE' || e.code === 'NOT_A_DUMP' || e.code === 'TRUNCATED')) {
-    return EXIT_USAGE;
-  }
-  if (e instanceof DumpError || e instanceof UsageError) return e instanceof UsageError ? EXIT_USAGE : EXIT_USAGE;
   return EXIT_USAGE;
 }
 

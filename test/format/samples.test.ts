@@ -5,7 +5,8 @@ import { openDump } from '../../src/format/open.js';
 import { PositionalReader } from '../../src/format/positional.js';
 import { encodeRecord } from '../../src/format/reencode.js';
 import type { DumpRecord } from '../../src/format/types.js';
-import { SAMPLE_FILES, readAll, sample, streamReader } from '../helpers.js';
+import { ROOT, SAMPLE_FILES, readAll, sample, streamReader } from '../helpers.js';
+import { join } from 'node:path';
 
 async function viaPositional(path: string): Promise<{ rec: DumpRecord; data?: Buffer }[]> {
   const p = await PositionalReader.open(path);
@@ -28,8 +29,9 @@ async function viaPositional(path: string): Promise<{ rec: DumpRecord; data?: Bu
   return out;
 }
 
-describe.each(SAMPLE_FILES)('sample %s', (name) => {
-  const path = sample(name);
+const GOOD_FIXTURES = ['2025-11-24/7f000101.u.alice', '2025-11-24/7f000201.p.venus'].map((f) => join(ROOT, 'fixtures', 'archive', f));
+
+describe.each([...SAMPLE_FILES.map(sample), ...GOOD_FIXTURES])('dump %s', (path) => {
   const bytes = readFileSync(path);
 
   it('decodes to the end marker at exactly the end of the file, and re-encodes byte-identically', async () => {
