@@ -5,7 +5,7 @@
  */
 import { open, readdir, stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve, sep } from 'node:path';
 import { DUMP_BEGIN_MAGIC, END_MARKER, TWO_32 } from '../format/constants.js';
 import { DumpError, ioError } from '../format/errors.js';
 import { declaredModulo, matchLog, readBackupLog, type LogEntry } from './backup-log.js';
@@ -160,6 +160,26 @@ export interface ArchiveReport {
   };
 }
 
+/**
+ * Log entries with no dump on disk, among those in scope: an entry is in
+ * scope when its path lies under a directory being verified, or when its
+ * directory matches (by trailing path components) the directory of a dump
+ * that was found — the log often names the backup host's paths.
+ */
+export function missingFromLog(entries: LogEntry[], matched: Set<LogEntry>, found: string[], roots: string[]): LogEntry[] {
+  const comps = (p: string) => p.split(sep).filter(Boolean);
+  const foundDirs = [...new Set(found.filter((f) => f !== '-').map((f) => dirname(resolve(f))))].map(comps);
+  const rootDirs = roots.filter((r) => r !== '-').map((r) => resolve(r) + sep);
+  const sameDir = (a: string[], b: string[]) => a.length > 0 && b.length > 0 && a[a.length - 1] === b[b.length - 1];
+  const done = new Set([...matched].map((e) => e.resolved));
+  return entries.filter((e) => {
+    if (matched.has(e) || done.has(e.resolved)) return false;
+    if (rootDirs.some((r) => e.resolved.startsWith(r))) return true;
+    const d = comps(dirname(e.resolved));
+    return foundDirs.some((f) => sameDir(f, d));
+  });
+}
+
 export function defaultJobs(): number {
   return Math.max(2, Math.min(8, availableParallelism()));
 }
@@ -217,7 +237,7 @@ export async function verifyArchive(paths: string[], opts: ArchiveOptions = {}):
   }
   await Promise.all(Array.from({ length: Math.min(jobs, Math.max(1, candidates.length)) }, worker));
   const matched = new Set(matches.values());
-  const missing = entries.filter((e) => !matched.has(e) && !entries.some((o) => o !== e && o.resolved === e.resolved && matched.has(o)));
+  const missing = missingFromLog(entries, matched, candidates.map((c) => c.path), paths);
   const byVerdict: Record<string, number> = {};
   for (const r of results) byVerdict[r.verdict] = (byVerdict[r.verdict] ?? 0) + 1;
   const ok = byVerdict.ok ?? 0;
