@@ -5,6 +5,8 @@ import { EXIT_USAGE, UsageError, reportError, type Ctx } from './context.js';
 import { inspectCommand } from './commands/inspect.js';
 import { lsCommand } from './commands/ls.js';
 import { packCommand } from './commands/pack.js';
+import { extractCommand } from './commands/extract.js';
+import { mergeCommand } from './commands/merge.js';
 import { verifyCommand } from './commands/verify.js';
 
 export function version(): string {
@@ -45,6 +47,8 @@ export async function main(argv: string[]): Promise<number> {
     .command(inspectCommand(ctx))
     .command(lsCommand(ctx))
     .command(packCommand(ctx))
+    .command(extractCommand(ctx))
+    .command(mergeCommand(ctx))
     .command(verifyCommand(ctx))
     .demandCommand(1, 'name a command (see --help)')
     .strict()

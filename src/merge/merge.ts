@@ -1,0 +1,488 @@
+/**
+ * `merge`: apply incremental dumps, in order, onto a full dump, writing the
+ * same bytes as Coda's `codamergedump OUT FULL INCREMENTAL` (FORMAT.md 4).
+ *
+ * Memory is bounded by the number of vnodes, never by file data:
+ *
+ * 1. Index pass over the full dump: per class, one small entry per vnode
+ *    (uniquifier, which input holds it, the offset of its VNODE record),
+ *    threaded per slot as Coda's table does (a stack: last seen first).
+ * 2. One pass per incremental, in order: a changed vnode's entry is pointed
+ *    at the incremental (it keeps its place), a new one is pushed on top of
+ *    its slot, an RMVNODE unlinks one (or is only logged). Between two
+ *    incrementals every slot is reversed: that is exactly what writing the
+ *    intermediate merged dump and reading it back as the next full dump
+ *    does, so merging F I1 I2 in one run gives the same bytes as merging
+ *    (F + I1) then that result + I2 with Coda's program.
+ * 3. Write pass: slot by slot, each vnode's record is read again by
+ *    position from whichever input holds it (one read of exactly its bytes;
+ *    a directory's pages are in memory only while it is written),
+ *    re-encoded in the server's field order, and its file data copied by
+ *    position in 1 MiB pieces. Inputs must therefore be files (not standard
+ *    input).
+ */
+import { resolve } from 'node:path';
+import { statSync } from 'node:fs';
+import { VOLUME_NAME_SIZE } from '../format/constants.js';
+import {
+  encodeEnd, encodeHeader, encodeIndexHeader, encodeVnode, encodeVolume, type HeaderFields, type VolumeFields,
+} from '../format/encoder.js';
+import { DumpError } from '../format/errors.js';
+import { item, type DumpItem } from '../format/items.js';
+import { Cursor, NEED_MORE, decodeRecord } from '../format/decoder.js';
+import { DumpReader } from '../format/reader.js';
+import {
+  displayString, vnodeClass, vnodeSlot, type DumpHeader, type DumpRecord, type IndexClass, type Vnode, type VolumeData,
+} from '../format/types.js';
+import { FileSource } from '../io/source.js';
+import { writeDumpFile } from '../io/write-dump.js';
+import { codaVnode, codaVolume, cString } from './coda-fields.js';
+
+export type MergeWarningCode =
+  /** The incremental's *oldest* ordering uniquifier is not the base's *latest*: it was not taken against this base. */
+  | 'NOT_AGAINST_BASE'
+  /** An RMVNODE for a vnode the base does not hold (Coda only logs it). */
+  | 'RMVNODE_MISSING'
+  /** The incremental ends without its end marker (Coda only warns). */
+  | 'NO_END_MARKER'
+  /** Bytes after the incremental's end marker (Coda only warns). */
+  | 'TRAILING_DATA'
+  /** An index's declared count differs from the records that follow it (the merged count is still computed from it, as Coda does). */
+  | 'COUNT_MISMATCH';
+
+export interface MergeWarning {
+  code: MergeWarningCode;
+  file: string;
+  offset?: number;
+  message: string;
+}
+
+/** One vnode of the merged table: which input holds its record, and where. */
+interface Entry {
+  unique: number;
+  /** 0 = the full dump, k = the k-th incremental. */
+  src: number;
+  /** Offset of the VNODE record in that input. */
+  offset: number;
+  /** Its encoded size through the DIRPAGES pages or the FILEDATA count (one exact read when writing). */
+  size: number;
+}
+
+interface ClassTable {
+  cls: IndexClass;
+  /** Running 'v': the full dump's declared count, +1 per vnode added, -1 per vnode removed. */
+  declared: number;
+  lists: number;
+  /** Per slot, head (first written) first. */
+  slots: Entry[][];
+}
+
+export interface IncrementalStats {
+  file: string;
+  level: number;
+  oldest: number;
+  latest: number;
+  changed: number;
+  added: number;
+  removed: number;
+  /** RMVNODE records naming a vnode that was not there. */
+  notFound: number;
+}
+
+export interface MergePlan {
+  /** Input paths: [0] the full dump, then the incrementals in order. */
+  inputs: string[];
+  header: HeaderFields;
+  volume: VolumeFields;
+  large: ClassTable;
+  small: ClassTable;
+  incrementals: IncrementalStats[];
+  warnings: MergeWarning[];
+}
+
+export interface IndexResult {
+  declared: number;
+  lists: number;
+  vnodes: number;
+}
+
+export interface MergeResult {
+  output: string;
+  bytes: number;
+  header: HeaderFields;
+  large: IndexResult;
+  small: IndexResult;
+  incrementals: IncrementalStats[];
+  warnings: MergeWarning[];
+}
+
+function refuse(message: string, file?: string): DumpError {
+  return new DumpError('MERGE_REFUSED', message, undefined, file);
+}
+
+function hex8(n: number): string {
+  return '0x' + n.toString(16).padStart(8, '0');
+}
+
+function fid(v: { vnode: number; unique: number }): string {
+  return `${v.vnode}.${v.unique}`;
+}
+
+function requireFile(path: string, what: string): void {
+  if (path === '-') {
+    throw new DumpError('USAGE', `${what} must be a file: merge reads its inputs twice, by position, so standard input cannot be used`, undefined, '-');
+  }
+}
+
+/**
+ * Read a dump once (file data skipped, never read) and hand every record to
+ * `visit`. For an incremental, a missing end marker after a complete record
+ * is only a warning, as in Coda; anywhere else a truncation is an error.
+ */
+async function scan(
+  path: string,
+  lenientEnd: boolean,
+  visit: (rec: DumpRecord) => void,
+  warn: (w: MergeWarning) => void,
+): Promise<void> {
+  const reader = new DumpReader(await FileSource.open(path));
+  let lastEnd = 0;
+  try {
+    for (;;) {
+      let rec: DumpRecord | null;
+      try {
+        rec = await reader.next();
+      } catch (e) {
+        if (lenientEnd && e instanceof DumpError && e.code === 'TRUNCATED' && lastEnd > 0 && e.offset === lastEnd) {
+          warn({ code: 'NO_END_MARKER', file: path, offset: lastEnd, message: `ends at byte ${lastEnd} without an end marker (merged anyway, as Coda does)` });
+          return;
+        }
+        throw e;
+      }
+      if (!rec) return;
+      visit(rec);
+      lastEnd = rec.kind === 'vnode' && rec.data.kind === 'filedata' ? rec.data.start + rec.data.length : rec.offset + rec.size;
+    }
+  } finally {
+    await reader.close();
+  }
+}
+
+/** The checks Coda's merge makes (or asserts) on a vnode before it can copy it. */
+function checkVnode(rec: Vnode | { kind: 'rmvnode'; vnode: number; unique: number; offset: number }, cls: IndexClass | null, t: ClassTable | null, file: string): number {
+  const what = rec.kind === 'rmvnode' ? `RMVNODE ${fid(rec)}` : `vnode ${fid(rec)}`;
+  if (!cls || !t) throw new DumpError('BAD_VALUE', `${what} before any index header`, rec.offset, file);
+  const slot = vnodeSlot(rec.vnode);
+  if (rec.vnode === 0 || vnodeClass(rec.vnode) !== cls) {
+    throw new DumpError('BAD_VALUE', `${what} is in the ${cls} index, but its number belongs to the ${vnodeClass(rec.vnode)} index`, rec.offset, file);
+  }
+  if (slot >= t.lists) {
+    throw new DumpError('BAD_VALUE', `${what} is in slot ${slot}, beyond the ${t.lists} lists its index declares`, rec.offset, file);
+  }
+  if (rec.kind === 'vnode') {
+    if (rec.data.kind === 'badinode') {
+      throw refuse(`vnode ${fid(rec)} has BADINODE (the server could not read its data): Coda's merge aborts on it, so no merged dump is written`, file);
+    }
+    const want = cls === 'large' ? 'dirpages' : 'filedata';
+    if (rec.data.kind !== want) {
+      throw new DumpError('BAD_VALUE', `vnode ${fid(rec)} in the ${cls} index has no ${want === 'dirpages' ? 'DIRPAGES' : 'FILEDATA'}, which Coda's merge requires`, rec.offset, file);
+    }
+  }
+  return slot;
+}
+
+function sameInput(a: string, b: string): boolean {
+  if (resolve(a) === resolve(b)) return true;
+  try {
+    const sa = statSync(a);
+    const sb = statSync(b);
+    return sa.dev === sb.dev && sa.ino === sb.ino;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Read the full dump and the incrementals and build the merged table.
+ * Throws DumpError MERGE_REFUSED for the refusals Coda makes (onto an
+ * incremental, from a full dump, different parent volume ids or names, an
+ * incremental with fewer lists than the base, BADINODE), and a decode
+ * error for damaged input.
+ */
+export async function planMerge(full: string, incrementals: string[]): Promise<MergePlan> {
+  if (incrementals.length === 0) throw new DumpError('USAGE', 'name at least one incremental dump to merge');
+  requireFile(full, 'the full dump');
+  for (const f of incrementals) requireFile(f, 'an incremental dump');
+  const warnings: MergeWarning[] = [];
+  const warn = (w: MergeWarning) => warnings.push(w);
+
+  // 1. The full dump.
+  let fh: DumpHeader | null = null;
+  let fv: VolumeData | null = null;
+  const tables: Partial<Record<IndexClass, ClassTable>> = {};
+  const counts: Partial<Record<IndexClass, { records: number; offset: number }>> = {};
+  let cls: IndexClass | null = null;
+  let sawEnd = false;
+  await scan(full, false, (r) => {
+    switch (r.kind) {
+      case 'header':
+        if (r.incremental !== 0) throw refuse(`trying to merge onto an incremental dump: ${full} is incremental (level ${r.incremental}); the first dump must be a full dump`, full);
+        fh = r;
+        break;
+      case 'volume': fv = r; break;
+      case 'index':
+        if (tables[r.index]) throw new DumpError('BAD_VALUE', `a second ${r.index} index`, r.offset, full);
+        if (r.lists === 0) throw new DumpError('BAD_VALUE', `the ${r.index} index declares 0 lists (Coda requires at least one)`, r.offset, full);
+        cls = r.index;
+        tables[cls] = { cls, declared: r.declared, lists: r.lists, slots: Array.from({ length: r.lists }, () => []) };
+        counts[cls] = { records: 0, offset: r.offset };
+        break;
+      case 'nullvnode':
+        if (cls) counts[cls]!.records++;
+        break;
+      case 'vnode': {
+        const t = cls ? tables[cls]! : null;
+        const slot = checkVnode(r, cls, t, full);
+        counts[cls!]!.records++;
+        t!.slots[slot].push({ unique: r.unique, src: 0, offset: r.offset, size: r.size });
+        break;
+      }
+      case 'rmvnode':
+        throw refuse(`the full dump holds an RMVNODE record (${fid(r)}), which only incrementals can`, full);
+      case 'end': sawEnd = true; break;
+      case 'trailing':
+        throw new DumpError('TRAILING_DATA', `${r.size} bytes after the end marker (Coda's merge refuses a full dump with an improper postamble)`, r.offset, full);
+    }
+  }, warn);
+  const header = fh as DumpHeader | null;
+  const fullVolume = fv as VolumeData | null;
+  if (!header) throw new DumpError('NOT_A_DUMP', 'no dump header', 0, full);
+  if (!fullVolume) throw new DumpError('BAD_VALUE', 'no volume disk data', undefined, full);
+  for (const c of ['large', 'small'] as const) {
+    if (!tables[c]) throw new DumpError('BAD_VALUE', `no ${c} index`, undefined, full);
+    const n = counts[c]!;
+    if (n.records !== tables[c]!.declared) {
+      warn({ code: 'COUNT_MISMATCH', file: full, offset: n.offset, message: `the ${c} index declares ${tables[c]!.declared} vnodes but ${n.records} follow (Coda's merge reads exactly the declared number)` });
+    }
+    // Coda's table is a stack: the full dump's vnodes of a slot come out last seen first.
+    for (const s of tables[c]!.slots) s.reverse();
+  }
+  if (!sawEnd) throw new DumpError('TRUNCATED', 'no end marker', undefined, full);
+  const large = tables.large!;
+  const small = tables.small!;
+  const fullName = cString(header.name, VOLUME_NAME_SIZE);
+
+  // 2. The incrementals, in order.
+  let latest = header.latest;
+  let lastHeader: DumpHeader = header;
+  let volume: VolumeData = fullVolume;
+  const stats: IncrementalStats[] = [];
+  for (let k = 0; k < incrementals.length; k++) {
+    const file = incrementals[k];
+    if (sameInput(file, full) || incrementals.slice(0, k).some((f) => sameInput(f, file))) {
+      throw new DumpError('USAGE', 'named twice among the inputs', undefined, file);
+    }
+    const src = k + 1;
+    const st: IncrementalStats = { file, level: 0, oldest: 0, latest: 0, changed: 0, added: 0, removed: 0, notFound: 0 };
+    let ih: DumpHeader | null = null;
+    let iv: VolumeData | null = null;
+    const seenIdx = new Set<IndexClass>();
+    let icls: IndexClass | null = null;
+    await scan(file, true, (r) => {
+      switch (r.kind) {
+        case 'header': {
+          if (r.incremental === 0) throw refuse(`trying to merge from a full dump: ${file} is a full dump, not an incremental`, file);
+          const name = cString(r.name, VOLUME_NAME_SIZE);
+          if (r.parentId !== header.parentId || name !== fullName) {
+            throw refuse(
+              `volume ids or names don't match: ${full} has parent volume ${hex8(header.parentId)} name "${displayString(fullName)}", ` +
+                `${file} has parent volume ${hex8(r.parentId)} name "${displayString(name)}"`,
+              file,
+            );
+          }
+          if (r.oldest !== latest) {
+            warn({
+              code: 'NOT_AGAINST_BASE', file, offset: r.offset,
+              message: `was not taken against this base: its oldest ordering uniquifier is ${r.oldest}, the base's latest is ${latest} (merged anyway, as Coda does)`,
+            });
+          }
+          st.level = r.incremental;
+          st.oldest = r.oldest;
+          st.latest = r.latest;
+          ih = r;
+          break;
+        }
+        case 'volume': iv = r; break;
+        case 'index': {
+          if (seenIdx.has(r.index)) throw new DumpError('BAD_VALUE', `a second ${r.index} index`, r.offset, file);
+          seenIdx.add(r.index);
+          icls = r.index;
+          const t = tables[icls]!;
+          if (r.lists < t.lists) {
+            throw refuse(`the full dump has more vnode slots than the incremental: ${t.lists} ${icls} lists in the base, ${r.lists} in ${file}`, file);
+          }
+          while (t.slots.length < r.lists) t.slots.push([]);
+          t.lists = r.lists;
+          break;
+        }
+        case 'nullvnode': break;
+        case 'vnode': {
+          const t = icls ? tables[icls]! : null;
+          const slot = checkVnode(r, icls, t, file);
+          const list = t!.slots[slot];
+          const e = list.find((x) => x.unique === r.unique);
+          if (e) {
+            e.src = src;
+            e.offset = r.offset;
+            e.size = r.size;
+            st.changed++;
+          } else {
+            list.unshift({ unique: r.unique, src, offset: r.offset, size: r.size });
+            t!.declared++;
+            st.added++;
+          }
+          break;
+        }
+        case 'rmvnode': {
+          const t = icls ? tables[icls]! : null;
+          const slot = checkVnode(r, icls, t, file);
+          const list = t!.slots[slot];
+          const i = list.findIndex((x) => x.unique === r.unique);
+          if (i >= 0) {
+            list.splice(i, 1);
+            t!.declared--;
+            st.removed++;
+          } else {
+            st.notFound++;
+            warn({ code: 'RMVNODE_MISSING', file, offset: r.offset, message: `removes vnode ${fid(r)}, which the base does not hold (only logged, as Coda does)` });
+          }
+          break;
+        }
+        case 'end': break;
+        case 'trailing':
+          warn({ code: 'TRAILING_DATA', file, offset: r.offset, message: `${r.size} bytes after the end marker (ignored, as Coda does)` });
+          break;
+      }
+    }, warn);
+    const incHeader = ih as DumpHeader | null;
+    const incVolume = iv as VolumeData | null;
+    if (!incHeader) throw new DumpError('NOT_A_DUMP', 'no dump header', 0, file);
+    if (!incVolume) throw new DumpError('BAD_VALUE', 'no volume disk data', undefined, file);
+    for (const c of ['large', 'small'] as const) {
+      if (!seenIdx.has(c)) throw new DumpError('BAD_VALUE', `no ${c} index`, undefined, file);
+    }
+    lastHeader = incHeader;
+    volume = incVolume;
+    latest = incHeader.latest;
+    stats.push(st);
+    // Writing a merged dump and reading it back as the next base reverses every slot.
+    if (k < incrementals.length - 1) for (const t of [large, small]) for (const s of t.slots) s.reverse();
+  }
+
+  return {
+    inputs: [full, ...incrementals],
+    header: {
+      volumeId: header.volumeId, parentId: header.parentId, name: fullName, backupDate: lastHeader.backupDate,
+      incremental: header.incremental, oldest: header.oldest, latest,
+    },
+    volume: codaVolume(volume),
+    large,
+    small,
+    incrementals: stats,
+    warnings,
+  };
+}
+
+const COPY_PIECE = 1 << 20;
+
+function changed(file: string, offset: number, what: string): DumpError {
+  return new DumpError('IO', `the input changed while it was being merged (${what})`, offset, file);
+}
+
+/** Read and decode the record of `e` again: exactly its bytes, one read. */
+async function recordAt(src: FileSource, c: Cursor, e: Entry, file: string): Promise<DumpRecord> {
+  if (c.buf.length < e.size) c.buf = Buffer.allocUnsafe(e.size);
+  let got = 0;
+  while (got < e.size) {
+    const n = await src.read(c.buf, got, e.size - got, e.offset + got);
+    if (n === 0) throw changed(file, e.offset, 'it is shorter now');
+    got += n;
+  }
+  c.base = e.offset;
+  c.pos = 0;
+  c.end = e.size;
+  try {
+    return decodeRecord(c);
+  } catch (x) {
+    if (x === NEED_MORE) throw changed(file, e.offset, 'a record is longer now');
+    throw x;
+  }
+}
+
+/** The merged dump as a stream of items (reads every input by position; closes them when done). */
+export async function* mergedItems(plan: MergePlan): AsyncGenerator<DumpItem> {
+  const readers: FileSource[] = [];
+  const c = new Cursor(Buffer.allocUnsafe(64 << 10));
+  try {
+    for (const p of plan.inputs) readers.push(await FileSource.open(p));
+    yield item(encodeHeader(plan.header));
+    yield item(encodeVolume(plan.volume));
+    const buf = Buffer.allocUnsafe(COPY_PIECE);
+    for (const t of [plan.large, plan.small]) {
+      yield item(encodeIndexHeader(t.cls, t.declared >>> 0, t.lists));
+      for (let slot = 0; slot < t.lists; slot++) {
+        for (const e of t.slots[slot]) {
+          const r = readers[e.src];
+          const rec = await recordAt(r, c, e, plan.inputs[e.src]);
+          if (rec.kind !== 'vnode' || rec.unique !== e.unique || vnodeSlot(rec.vnode) !== slot) {
+            throw changed(plan.inputs[e.src], e.offset, `no vnode of slot ${slot} with uniquifier ${e.unique} there any more`);
+          }
+          const fields = codaVnode(rec, slot, t.cls);
+          if (rec.data.kind === 'dirpages') {
+            yield item(encodeVnode(fields, { kind: 'dirpages', pages: rec.data.pages }));
+          } else if (rec.data.kind === 'filedata') {
+            yield item(encodeVnode(fields, { kind: 'filedata', length: rec.data.length }));
+            let pos = rec.data.start;
+            let left = rec.data.length;
+            while (left > 0) {
+              const n = await r.read(buf, 0, Math.min(left, buf.length), pos);
+              if (n === 0) {
+                throw new DumpError('TRUNCATED', `file ends inside the file data of vnode ${fid(rec)} (${left} bytes missing)`, pos, plan.inputs[e.src]);
+              }
+              yield { kind: 'filedata', data: buf.subarray(0, n) };
+              pos += n;
+              left -= n;
+            }
+          } else {
+            throw new DumpError('BAD_VALUE', `vnode ${fid(rec)} has no data to copy`, rec.offset, plan.inputs[e.src]);
+          }
+        }
+      }
+    }
+    yield item(encodeEnd());
+  } finally {
+    for (const r of readers) await r.close();
+  }
+}
+
+function indexResult(t: ClassTable): IndexResult {
+  return { declared: t.declared >>> 0, lists: t.lists, vnodes: t.slots.reduce((n, s) => n + s.length, 0) };
+}
+
+/**
+ * Merge `incrementals` (in order) onto `full` and write the result to `out`
+ * atomically (never replacing an existing file unless `force`, never one of
+ * the inputs).
+ */
+export async function mergeDumps(full: string, incrementals: string[], out: string, opts: { force?: boolean } = {}): Promise<MergeResult> {
+  if (out === '-') throw new DumpError('USAGE', 'the merged dump must go to a file (-o OUT), not standard output', undefined, '-');
+  for (const f of [full, ...incrementals]) {
+    if (f !== '-' && sameInput(out, f)) throw new DumpError('USAGE', 'the output is one of the inputs; inputs are never modified', undefined, out);
+  }
+  const plan = await planMerge(full, incrementals);
+  const res = await writeDumpFile(out, mergedItems(plan), { force: opts.force ?? false });
+  return {
+    output: out, bytes: res.bytes, header: plan.header, large: indexResult(plan.large), small: indexResult(plan.small),
+    incrementals: plan.incrementals, warnings: plan.warnings,
+  };
+}
