@@ -8,6 +8,9 @@ import { packCommand } from './commands/pack.js';
 import { extractCommand } from './commands/extract.js';
 import { mergeCommand } from './commands/merge.js';
 import { verifyCommand } from './commands/verify.js';
+import { diagnoseCommand } from './commands/diagnose.js';
+import { repairCommand } from './commands/repair.js';
+import { simulateCommand } from './commands/simulate.js';
 
 export function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -50,6 +53,9 @@ export async function main(argv: string[]): Promise<number> {
     .command(extractCommand(ctx))
     .command(mergeCommand(ctx))
     .command(verifyCommand(ctx))
+    .command(diagnoseCommand(ctx))
+    .command(repairCommand(ctx))
+    .command(simulateCommand(ctx))
     .demandCommand(1, 'name a command (see --help)')
     .strict()
     .version(version())

@@ -5,6 +5,7 @@ import type { Verdict } from '../../check/problems.js';
 import { displayString } from '../../format/types.js';
 import { EXIT_DAMAGED, EXIT_OK, UsageError, out, printJson, type Ctx } from '../context.js';
 import { byteProgress, humanBytes } from '../progress.js';
+import { wraparoundAnalyzer } from '../../diagnose/verify-hook.js';
 
 interface Args {
   paths: string[];
@@ -13,6 +14,7 @@ interface Args {
   log?: string[];
   jobs: number;
   verbose: boolean;
+  'wrap-bits': number;
 }
 
 const COLOUR: Record<Verdict, (s: string) => string> = {
@@ -65,7 +67,8 @@ export const verifyCommand = (ctx: Ctx): CommandModule<object, Args> => ({
       .option('deep', { type: 'boolean', default: false, describe: 'read every byte: SHA-256 of each dump and of each file' })
       .option('log', { type: 'string', requiresArg: true, describe: 'backup log to check declared sizes against (repeatable)', coerce: (v: string | string[]) => ([] as string[]).concat(v) })
       .option('jobs', { alias: 'j', type: 'number', default: defaultJobs(), describe: 'dumps verified at once' })
-      .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'list every problem, not just the first' }) as unknown as Argv<Args>,
+      .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'list every problem, not just the first' })
+      .option('wrap-bits', { type: 'number', default: 32, hidden: true, describe: 'wrap size 2^N for the wraparound diagnosis (testing)' }) as unknown as Argv<Args>,
   handler: async (a) => {
     if (!Number.isInteger(a.jobs) || a.jobs < 1) throw new UsageError('--jobs must be a whole number >= 1');
     let bar = byteProgress(0, 'verify', false);
@@ -73,6 +76,7 @@ export const verifyCommand = (ctx: Ctx): CommandModule<object, Args> => ({
       deep: a.deep,
       jobs: a.jobs,
       logs: a.log ?? [],
+      analyze: wraparoundAnalyzer({ wrapBits: a['wrap-bits'] }),
       onStart: (_c, total) => {
         if (!a.json) bar = byteProgress(total, 'verify', process.stdout.isTTY);
       },

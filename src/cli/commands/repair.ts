@@ -1,0 +1,105 @@
+import type { Argv, CommandModule } from 'yargs';
+import { repairFile, type RepairReport } from '../../repair/repair.js';
+import { resolveDeclared } from '../../diagnose/declared.js';
+import { displayString } from '../../format/types.js';
+import type { FileRange } from '../../diagnose/vstream.js';
+import { EXIT_DAMAGED, EXIT_OK, out, parseHexId, printJson, type Ctx } from '../context.js';
+
+interface Args {
+  dump: string;
+  output: string;
+  json: boolean;
+  force: boolean;
+  'keep-partial': boolean;
+  log?: string;
+  declared?: string;
+  'volume-id'?: string;
+  'volume-name'?: string;
+  verbose: boolean;
+  'wrap-bits': number;
+}
+
+const show = (p: string | null) => (p === null ? '(path unknown)' : displayString(p));
+const ranges = (rs: FileRange[]) => rs.map((r) => `[${r.start}, ${r.end})`).join(' + ');
+
+export function repairJson(r: RepairReport) {
+  const d = (p: string | null) => (p === null ? null : displayString(p));
+  return {
+    ...r,
+    dropped: r.dropped.map((x) => ({ ...x, path: d(x.path) })),
+    keptPartial: r.keptPartial.map((x) => ({ ...x, path: d(x.path) })),
+    removedEntries: r.removedEntries.map((x) => ({ ...x, name: displayString(x.name) })),
+    vnodes: r.vnodes.map((x) => ({ ...x, path: d(x.path) })),
+  };
+}
+
+export function repairText(r: RepairReport, verbose: boolean): string[] {
+  const l: string[] = [];
+  l.push(`repaired ${r.input} -> ${r.output}: ${r.bytesWritten} bytes; verify: ${r.verify.verdict}`);
+  l.push(`  input       ${r.verdictBefore}${r.model ? ` (model ${r.model})` : ''}`);
+  l.push(`  written     ${r.written.large} directories, ${r.written.small} files and links`);
+  for (const s of r.synthesized) l.push(`  synthesized ${s}`);
+  for (const s of r.volumeChanges) l.push(`  volume      ${s}`);
+  if (r.dropped.length) {
+    l.push(`  dropped     ${r.dropped.length} vnode${r.dropped.length === 1 ? '' : 's'}:`);
+    for (const d of r.dropped) l.push(`                ${`${d.vnode}.${d.unique}`.padEnd(12)} ${show(d.path)}: ${d.reason}`);
+  } else l.push('  dropped     nothing');
+  for (const k of r.keptPartial) l.push(`  truncated   ${`${k.vnode}.${k.unique}`.padEnd(12)} ${show(k.path)}: kept ${k.kept} of ${k.of} bytes`);
+  for (const e of r.removedEntries) l.push(`  unlinked    "${displayString(e.name)}" (${e.vnode}.${e.unique}) from directory ${e.dir}`);
+  for (const h of r.rehomed) l.push(`  rehomed     ${`${h.vnode}.${h.unique}`.padEnd(12)} -> ${displayString(h.name)} (its directory ${h.oldParent} was lost)`);
+  // Where the survivors came from, in output order: runs of vnodes contiguous in the input.
+  l.push('  sources');
+  type Group = { first: string; last: string; n: number; start: number; end: number } | { joined: string };
+  const groups: Group[] = [];
+  for (const v of r.vnodes) {
+    if (v.from.length === 0) continue;
+    const id = `${v.vnode}.${v.unique}`;
+    const g = groups[groups.length - 1];
+    if (v.from.length > 1) {
+      groups.push({ joined: `${id.padEnd(12)} from file ${ranges(v.from)} (joined across the seam)` });
+    } else if (!verbose && g && !('joined' in g) && g.end === v.from[0].start) {
+      g.last = id;
+      g.n++;
+      g.end = v.from[0].end;
+    } else {
+      groups.push({ first: id, last: id, n: 1, start: v.from[0].start, end: v.from[0].end });
+    }
+  }
+  for (const g of groups) {
+    if ('joined' in g) l.push(`                ${g.joined}`);
+    else l.push(`                file [${g.start}, ${g.end}): ${g.n === 1 ? `vnode ${g.first}` : `${g.n} vnodes ${g.first} .. ${g.last}`}`);
+  }
+  if (r.verify.verdict !== 'ok') {
+    for (const p of r.verify.problems.filter((x) => x.severity === 'error').slice(0, 10)) l.push(`  verify      ${p.code} at ${p.offset}: ${p.message}`);
+  }
+  return l;
+}
+
+export const repairCommand = (ctx: Ctx): CommandModule<object, Args> => ({
+  command: 'repair <dump>',
+  describe: 'Salvage everything that survives of a damaged dump into a new, valid dump',
+  builder: (y: Argv) =>
+    y
+      .positional('dump', { type: 'string', demandOption: true, describe: 'damaged dump file (never modified)' })
+      .option('output', { alias: 'o', type: 'string', demandOption: true, describe: 'repaired dump to write' })
+      .option('json', { type: 'boolean', default: false, describe: 'machine-readable report' })
+      .option('force', { type: 'boolean', default: false, describe: 'replace an existing output file' })
+      .option('keep-partial', { type: 'boolean', default: false, describe: 'keep files whose data was cut, truncated to what survives' })
+      .option('log', { type: 'string', describe: 'backup log whose "Transferred N bytes" pins the seam' })
+      .option('declared', { type: 'string', describe: 'the declared byte count as printed (may be negative)' })
+      .option('volume-id', { type: 'string', describe: 'volume id (hex) for a re-created dump header (default 7f000001)' })
+      .option('volume-name', { type: 'string', describe: 'volume name for a re-created dump header (default recovered.backup)' })
+      .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'one source line per vnode' })
+      .option('wrap-bits', { type: 'number', default: 32, hidden: true, describe: 'wrap size 2^N (testing)' })
+      .conflicts('log', 'declared') as unknown as Argv<Args>,
+  handler: async (a) => {
+    const declared = await resolveDeclared(a.dump, { log: a.log, declared: a.declared });
+    const r = await repairFile(a.dump, a.output, {
+      wrapBits: a['wrap-bits'], declared, force: a.force, keepPartial: a['keep-partial'],
+      volumeId: parseHexId(a['volume-id'], '--volume-id'), volumeName: a['volume-name'],
+    });
+    if (a.json) printJson(repairJson(r));
+    else for (const line of repairText(r, a.verbose)) out(line);
+    ctx.exitCode = r.verify.verdict === 'ok' ? EXIT_OK : EXIT_DAMAGED;
+  },
+});

@@ -1,0 +1,548 @@
+/**
+ * Diagnose a damaged dump: classify it (ok, truncated, trailing data,
+ * corrupt, or the 4 GiB wraparound with its model A1, A2 or B from
+ * WRAPAROUND.md), locate the damage, and name what was lost.
+ *
+ * Reading cost: the walk decodes records and skips file data by length, so
+ * an intact stretch costs only its metadata. Bytes are scanned only where
+ * the walk must resynchronise (from a break to the next sound record), so a
+ * wrapped > 4 GiB dump is read at most about once, usually far less.
+ *
+ * Model A1 (header present, size F in (W, W + chunk], structure broken):
+ *   s = F - W. The seam end e comes from the declared size (e = N mod W),
+ *   or from the walk: after the break at s it resynchronises in the tail
+ *   region [s, e) and follows the records to an end marker, which gives a
+ *   candidate e. A candidate is CONFIRMED only by walking the reordered
+ *   stream [0,s) + lost [s,e) + [e,F) + [s,e): the chain of records that ends
+ *   with the end marker exactly at L = e + W must have started before the
+ *   seam point F (at the header, crossing the lost range inside a record's
+ *   data, or at a resynchronised boundary in [e, F)), i.e. it ran through F
+ *   and continued seamlessly at file position s. An end marker alone is
+ *   never taken as proof.
+ * Models A2/B (no header, an end marker the records lead to): the file is
+ *   the stream's tail. A2 (stream [W, L) alone) when the declared size says
+ *   F = N mod W, or without it when F is larger than one chunk; otherwise B.
+ */
+import { DUMP_BEGIN_MAGIC, END_MARKER, VNODE_DIR } from '../format/constants.js';
+import { DumpError } from '../format/errors.js';
+import { validateDirectory, type DirEntry } from '../dir/pages.js';
+import { resolvePaths, vnodeKey } from '../format/paths.js';
+import type { DumpHeader, DumpRecord, IndexClass, IndexHeader, VolumeData, Vnode } from '../format/types.js';
+import { FileSource } from '../io/source.js';
+import { StructureChecker } from '../check/checker.js';
+import { verdictOf, type Problem, type Verdict } from '../check/problems.js';
+import { declaredModulo } from '../check/backup-log.js';
+import { SERVER_CHUNK_SIZE } from '../io/chunker.js';
+import { VStream, type FileRange } from './vstream.js';
+import { walkStream, type FoundRecord, type WalkResult } from './walk.js';
+import { usableVnode } from './resync.js';
+
+export { usableVnode };
+
+export type WrapModel = 'A1' | 'A2' | 'B';
+
+export interface DiagnoseOptions {
+  /** W = 2^wrapBits (default 32; small values for tests). */
+  wrapBits?: number;
+  /** The backup log's byte count as printed (may be negative), or null. */
+  declared?: number | null;
+  /** The server's chunk size (default 512,000). */
+  chunkSize?: number;
+}
+
+export interface MappedSegment {
+  fileStart: number;
+  fileEnd: number;
+  /** Stream position of fileStart, when known. */
+  streamStart: number | null;
+  streamEnd: number | null;
+}
+
+export interface WrapInfo {
+  model: WrapModel;
+  /** File positions of the overwritten region (= the lost stream range) for A1; null for A2/B. */
+  seamStart: number | null;
+  seamEnd: number | null;
+  /** The true dump length, when it can be known. */
+  streamLength: number | null;
+  /** Stream position of the file's first byte (0 for A1). */
+  streamOffset: number | null;
+  /** A chain of records runs through the seam to the end marker (or, A2/B, from the first sound record to it). */
+  confirmed: boolean;
+  /** Which chain: the one from the dump header (crossing the lost range inside a record), or one from a resynchronised boundary. */
+  confirmedBy: 'chain' | 'resync' | null;
+  /** Where the seam end (or, A2/B, the stream length) came from: the declared size, or the structure alone. */
+  seamEndFrom: 'declared' | 'search';
+  /** Surviving file ranges in stream order ("reorder"). */
+  segments: MappedSegment[];
+  /** Stream ranges that exist nowhere in the file (end null when unknown). */
+  lostStream: { start: number; end: number | null }[];
+}
+
+export interface LostVnode {
+  vnode: number;
+  unique: number;
+  path: string | null;
+  /** Part of its record survives (its header): dropped by repair unless --keep-partial. */
+  partial: boolean;
+  /** How it is known: its own surviving header, a surviving directory entry, or a survivor naming it as parent. */
+  knownBy: 'record' | 'entry' | 'parent';
+  /**
+   * For a partial one: its record was cut (by lost bytes or the end of the
+   * file), does not decode, or cannot be trusted (a sound record starts inside
+   * its data, or it may run across a seam of unknown position).
+   */
+  damage?: 'cut' | 'corrupt' | 'suspect';
+  /** File position of its surviving record start (partial ones). */
+  offset?: number;
+}
+
+export interface IndexLoss {
+  declared: number;
+  lists: number;
+  surviving: number;
+  /** declared - surviving (full dumps). */
+  lost: number;
+}
+
+export interface DamageReport {
+  code: string;
+  message: string;
+  /** File ranges of the bytes concerned (empty for a point). */
+  fileRanges: FileRange[];
+  /** File position where it was found. */
+  offset: number;
+}
+
+/** A vnode that survives whole, with where its record came from. */
+export interface Survivor {
+  found: FoundRecord;
+  vnode: Vnode;
+  path: string | null;
+  from: FileRange[];
+}
+
+export interface Analysis {
+  path: string;
+  size: number;
+  wrapBits: number;
+  wrapSize: number;
+  chunkSize: number;
+  /** The declared count modulo 2^32, when given. */
+  declared: number | null;
+  verdict: Verdict;
+  wraparound: WrapInfo | null;
+  /** An A1 layout that fits the size and structure but could not be confirmed. */
+  suspect: { model: WrapModel; seamStart: number; seamEnd: number | null; reason: string } | null;
+  vs: VStream;
+  walk: WalkResult;
+  header: DumpHeader | null;
+  volume: VolumeData | null;
+  indexes: Record<IndexClass, IndexHeader | null>;
+  incremental: boolean;
+  survivors: Survivor[];
+  lost: { count: number; exact: boolean; vnodes: LostVnode[] };
+  index: Record<IndexClass, IndexLoss | null>;
+  damage: DamageReport[];
+  problems: Problem[];
+  notes: string[];
+}
+
+export function wrapSizeOf(wrapBits: number): number {
+  if (!Number.isInteger(wrapBits) || wrapBits < 1 || wrapBits > 48) {
+    throw new DumpError('USAGE', `wrap bits must be a whole number from 1 to 48, got ${wrapBits}`);
+  }
+  return 2 ** wrapBits;
+}
+
+async function endMarkerAt(src: FileSource, pos: number): Promise<boolean> {
+  if (pos < 0 || pos + 5 > src.size) return false;
+  const b = Buffer.alloc(5);
+  await src.read(b, 0, 5, pos);
+  return b.equals(END_MARKER);
+}
+
+async function hasHeader(src: FileSource): Promise<boolean> {
+  if (src.size < 5) return false;
+  const b = Buffer.alloc(5);
+  await src.read(b, 0, 5, 0);
+  return b[0] === 1 && b.readUInt32BE(1) === DUMP_BEGIN_MAGIC;
+}
+
+function clean(w: WalkResult, size: number): boolean {
+  return w.sawHeader && w.endAt === size && w.damage.length === 0 && w.cuts.length === 0 && w.runs.length === 1 && !w.runs[0].crossedGap;
+}
+
+interface A1Try {
+  e: number;
+  vs: VStream;
+  walk: WalkResult;
+  confirmedBy: 'chain' | 'resync' | null;
+}
+
+/** Walk the reordered stream for seam end e and see whether the chain confirms it. */
+async function tryA1(src: FileSource, W: number, e: number): Promise<A1Try | null> {
+  const F = src.size;
+  const s = F - W;
+  if (!(e > s && e <= F)) return null;
+  if (e - 5 >= s && !(await endMarkerAt(src, e - 5))) return null;
+  const L = e + W;
+  const vs = new VStream(
+    src,
+    [
+      { vstart: 0, fstart: 0, length: s },
+      { vstart: e, fstart: e, length: F - e },
+      { vstart: F, fstart: s, length: e - s },
+    ],
+    L,
+  );
+  const walk = await walkStream(vs, { expectHeader: true, expectedEnd: L });
+  const final = walk.runs.find((r) => r.endedBy === 'end' && r.end === L);
+  let confirmedBy: A1Try['confirmedBy'] = null;
+  if (final && final.start < F) confirmedBy = final.start >= e ? 'resync' : 'chain';
+  return { e, vs, walk, confirmedBy };
+}
+
+/** Analyse a dump file (kept open: the caller closes `src`). */
+export async function analyzeSource(src: FileSource, opts: DiagnoseOptions = {}): Promise<Analysis> {
+  const wrapBits = opts.wrapBits ?? 32;
+  const W = wrapSizeOf(wrapBits);
+  const chunkSize = opts.chunkSize ?? SERVER_CHUNK_SIZE;
+  const F = src.size;
+  if (F === 0) throw new DumpError('NOT_A_DUMP', 'empty file, not a dump', 0, src.name);
+  const declared = opts.declared === undefined || opts.declared === null ? null : declaredModulo(opts.declared);
+  const eD = declared === null ? null : declared % W;
+  const notes: string[] = [];
+  const problems: Problem[] = [];
+  const headerPresent = await hasHeader(src);
+
+  let vs = VStream.identity(src);
+  let walk: WalkResult;
+  let wrap: WrapInfo | null = null;
+  let suspect: Analysis['suspect'] = null;
+
+  if (headerPresent) {
+    const a1Suspect = F > W && F <= W + chunkSize;
+    const s = F - W;
+    let chosen: A1Try | null = null;
+    let pinned = false;
+    // The declared size pins e: try it first (then the plain walk is not needed).
+    if (a1Suspect && eD !== null) {
+      const t = await tryA1(src, W, eD);
+      if (t) {
+        chosen = t;
+        pinned = true;
+      }
+    }
+    walk = chosen ? chosen.walk : await walkStream(vs, { expectHeader: true });
+    if (!chosen && a1Suspect && !clean(walk, F)) {
+      if (eD !== null) {
+        problems.push({
+          code: 'LOG_SIZE_MISMATCH', severity: 'warning', offset: eD,
+          message: `the declared size (${declared} mod 2^${wrapBits} = ${eD}) does not fit model A1: no end marker ends there within (${s}, ${F}]`,
+        });
+      }
+      // Candidates for e: end markers that chains of records lead to, after s.
+      const cands = new Set<number>();
+      for (const f of walk.records) if (f.rec.kind === 'end' && f.end > s && f.end <= F) cands.add(f.end);
+      for (const e of [...cands].sort((a, b) => a - b)) {
+        const t = await tryA1(src, W, e);
+        if (t && t.confirmedBy) {
+          chosen = t;
+          break;
+        }
+        if (t && !suspect) suspect = { model: 'A1', seamStart: s, seamEnd: e, reason: 'no chain of records runs through the seam to this end marker (no record boundary found in [e, F))' };
+      }
+      if (!chosen && !suspect) {
+        suspect = { model: 'A1', seamStart: s, seamEnd: null, reason: 'the size fits model A1 but no chain of records after the seam leads to an end marker' };
+      }
+    }
+    if (chosen) {
+      const e = chosen.e;
+      const L = e + W;
+      vs = chosen.vs;
+      walk = chosen.walk;
+      suspect = null;
+      wrap = {
+        model: 'A1', seamStart: s, seamEnd: e, streamLength: L, streamOffset: 0,
+        confirmed: chosen.confirmedBy !== null,
+        confirmedBy: chosen.confirmedBy,
+        seamEndFrom: pinned ? 'declared' : 'search',
+        segments: [
+          { fileStart: 0, fileEnd: s, streamStart: 0, streamEnd: s },
+          { fileStart: e, fileEnd: F, streamStart: e, streamEnd: F },
+          { fileStart: s, fileEnd: e, streamStart: F, streamEnd: L },
+        ],
+        lostStream: [{ start: s, end: e }],
+      };
+      if (pinned) notes.push(`seam end pinned by the declared size: ${declared} mod 2^${wrapBits} = ${e}`);
+      if (pinned && !chosen.confirmedBy) notes.push('no chain of records could be followed through the seam; the declared size is trusted');
+    }
+  } else {
+    walk = await walkStream(vs, { expectHeader: true, scanAfterEnd: true, suspectBeforeBreak: true });
+    if (walk.endAt !== null) {
+      const runs = walk.runs.filter((r) => r.records > 0);
+      const continuous = runs.length === 1 && walk.endAt === F && !runs[0].crossedGap;
+      // A2 leaves one continuous piece, stream [W, L): with the declared size F = L mod W.
+      // B leaves the last truncating chunk (continuous), or its head followed by the
+      // post-wrap chunks (a seam of unknown position; then too F = L mod W when the
+      // tail outgrows the chunk).
+      let model: WrapModel;
+      if (!continuous) model = 'B';
+      else if (eD !== null) model = F === eD ? 'A2' : 'B';
+      else model = F > chunkSize ? 'A2' : 'B';
+      let L: number | null = null;
+      if (model === 'A2') L = W + F;
+      else if (continuous && eD !== null) {
+        // B: the file is the stream from a truncating chunk at o in [W/2, W) to L.
+        const fits = [eD, eD + W].filter((l) => l - F >= W / 2 && l - F < W);
+        if (fits.length === 1) L = fits[0];
+      } else if (!continuous && eD !== null && walk.endAt === F && F === eD) {
+        // B with post-wrap chunks: they sit at file p = stream p - W, up to e = L - W = F.
+        L = W + F;
+      }
+      const off = model === 'A2' ? W : L !== null && continuous ? L - F : null;
+      const tailRun = walk.runs.find((r) => r.endedBy === 'end' && r.end === walk.endAt);
+      wrap = {
+        model, seamStart: null, seamEnd: null, streamLength: L, streamOffset: off,
+        confirmed: continuous, confirmedBy: continuous ? 'resync' : null, seamEndFrom: eD !== null ? 'declared' : 'search',
+        segments: continuous
+          ? [{ fileStart: 0, fileEnd: F, streamStart: off, streamEnd: off === null ? null : off + F }]
+          : runs.map((r) => {
+            const known = L !== null && r === tailRun;
+            return { fileStart: r.start, fileEnd: r.end, streamStart: known ? r.start + W : null, streamEnd: known ? r.end + W : null };
+          }),
+        lostStream: [{ start: 0, end: off }],
+      };
+      notes.push(
+        model === 'A2'
+          ? `no dump header: the file is stream bytes [${W}, ${W + F}), what a receiver left after a chunk ended exactly at ${W} and the next one truncated the file`
+          : 'no dump header: the file is the tail of the stream left by a 32-bit receiver (each chunk past 2 GiB truncated the file)',
+      );
+      if (!continuous) notes.push('the surviving bytes are not one continuous piece of the stream; the records found are listed in file order');
+      if (eD === null && model === 'B' && continuous) notes.push('A2 would fit too; give --log or --declared to decide');
+    } else if (walk.records.length === 0) {
+      throw new DumpError('NOT_A_DUMP', 'not a Coda dump: no dump header and no sound record anywhere', 0, src.name);
+    }
+  }
+
+  if (suspect && !wrap && (walk.damage.length > 0 || walk.cuts.length > 0)) {
+    // Unconfirmed, but the structure breaks and the size says where the seam
+    // would be: a record that runs across it cannot be trusted past it.
+    const s = suspect.seamStart;
+    for (const f of walk.records) {
+      if (f.complete && f.at < s && f.end > s && f.rec.kind === 'vnode') {
+        f.complete = false;
+        f.suspect = 'seam';
+        if (f.rec.data.kind === 'filedata') f.dataReadable = Math.max(0, s - f.rec.data.start);
+      }
+    }
+  }
+  return finishAnalysis({ src, vs, walk, wrap, suspect, W, wrapBits, chunkSize, declared, problems, notes });
+}
+
+interface FinishInput {
+  src: FileSource;
+  vs: VStream;
+  walk: WalkResult;
+  wrap: WrapInfo | null;
+  suspect: Analysis['suspect'];
+  W: number;
+  wrapBits: number;
+  chunkSize: number;
+  declared: number | null;
+  problems: Problem[];
+  notes: string[];
+}
+
+function firstFilePos(vs: VStream, v: number): number {
+  const p = vs.filePos(v);
+  if (p !== null) return p;
+  const r = vs.fileRanges(v, vs.length)[0];
+  return r ? r.start : Math.min(v, vs.src.size);
+}
+
+function finishAnalysis(x: FinishInput): Analysis {
+  const { src, vs, walk, wrap } = x;
+  const F = src.size;
+  let header: DumpHeader | null = null;
+  let volume: VolumeData | null = null;
+  const indexes: Record<IndexClass, IndexHeader | null> = { large: null, small: null };
+  const checker = new StructureChecker();
+  const survivors: Survivor[] = [];
+  const survivorKeys = new Set<string>();
+  const partial = new Map<string, LostVnode>();
+  for (const f of walk.records) {
+    const r: DumpRecord = f.rec;
+    if (!f.afterEnd) checker.record(r);
+    if (r.kind === 'header' && !header) header = r;
+    else if (r.kind === 'volume' && !volume) volume = r;
+    else if (r.kind === 'index' && !indexes[r.index]) indexes[r.index] = r;
+    else if (r.kind === 'vnode') {
+      const key = vnodeKey(r.vnode, r.unique);
+      if (f.complete && usableVnode(r)) {
+        if (!survivorKeys.has(key)) {
+          survivorKeys.add(key);
+          survivors.push({ found: f, vnode: r, path: null, from: vs.fileRanges(f.at, f.end) });
+        }
+      } else if (!f.complete) {
+        partial.set(key, { vnode: r.vnode, unique: r.unique, path: null, partial: true, knownBy: 'record', damage: f.suspect ? 'suspect' : 'cut', offset: firstFilePos(vs, f.at) });
+      }
+    }
+  }
+  for (const c of walk.cuts) {
+    if (c.tag === 5 && c.vnode !== undefined && c.unique !== undefined && c.vnode >= 1) {
+      partial.set(vnodeKey(c.vnode, c.unique), { vnode: c.vnode, unique: c.unique, path: null, partial: true, knownBy: 'record', damage: 'cut', offset: firstFilePos(vs, c.at) });
+    }
+  }
+  for (const b of walk.broken) {
+    if (b.vnode >= 1 && b.vnode < 2 ** 31) {
+      partial.set(vnodeKey(b.vnode, b.unique), { vnode: b.vnode, unique: b.unique, path: null, partial: true, knownBy: 'record', damage: 'corrupt', offset: firstFilePos(vs, b.at) });
+    }
+  }
+  const incremental = (header?.incremental ?? 0) !== 0;
+  const present = new Set(survivors.map((s) => vnodeKey(s.vnode.vnode, s.vnode.unique)));
+  for (const k of present) partial.delete(k);
+
+  // Paths of the survivors, from the surviving directories.
+  const entriesOf = new Map<string, DirEntry[]>();
+  for (const s of survivors) {
+    const v = s.vnode;
+    if (v.type === VNODE_DIR && v.data.kind === 'dirpages') entriesOf.set(vnodeKey(v.vnode, v.unique), validateDirectory(v.data.pages).entries);
+  }
+  const { paths } = resolvePaths(survivors.map((s) => ({ vnode: s.vnode.vnode, unique: s.vnode.unique, entries: entriesOf.get(vnodeKey(s.vnode.vnode, s.vnode.unique)) })));
+  for (const s of survivors) s.path = paths.get(vnodeKey(s.vnode.vnode, s.vnode.unique)) ?? null;
+
+  // What was lost: partial records, entries of surviving directories, parents named by survivors.
+  const lost = new Map<string, LostVnode>(partial);
+  if (!incremental) {
+    for (const s of survivors) {
+      const entries = entriesOf.get(vnodeKey(s.vnode.vnode, s.vnode.unique));
+      if (!entries) continue;
+      const base = s.path;
+      for (const e of entries) {
+        if (e.name === '.' || e.name === '..') continue;
+        const key = vnodeKey(e.vnode, e.unique);
+        if (present.has(key)) continue;
+        const path = base === null ? null : base === '.' ? e.name : `${base}/${e.name}`;
+        const had = lost.get(key);
+        if (had) {
+          if (had.path === null) had.path = path;
+        } else {
+          lost.set(key, { vnode: e.vnode, unique: e.unique, path, partial: false, knownBy: 'entry' });
+        }
+      }
+    }
+    for (const s of survivors) {
+      const v = s.vnode;
+      if (v.vnode === 1) continue;
+      const key = vnodeKey(v.parent, v.parentUnique);
+      if (present.has(key) || lost.has(key) || v.parent < 1) continue;
+      lost.set(key, { vnode: v.parent, unique: v.parentUnique, path: v.parent === 1 ? '.' : null, partial: false, knownBy: 'parent' });
+    }
+  }
+  const lostList = [...lost.values()].sort((a, b) => a.vnode - b.vnode || a.unique - b.unique);
+
+  const index: Record<IndexClass, IndexLoss | null> = { large: null, small: null };
+  for (const cls of ['large', 'small'] as const) {
+    const h = indexes[cls];
+    if (!h || incremental) continue;
+    const surviving = survivors.filter((s) => (s.vnode.vnode % 2 === 1 ? 'large' : 'small') === cls).length;
+    index[cls] = { declared: h.declared, lists: h.lists, surviving, lost: Math.max(0, h.declared - surviving) };
+  }
+  let count = 0;
+  let exact = !incremental;
+  for (const cls of ['large', 'small'] as const) {
+    const listed = lostList.filter((l) => (l.vnode % 2 === 1 ? 'large' : 'small') === cls).length;
+    if (index[cls]) count += Math.max(index[cls]!.lost, listed);
+    else {
+      count += listed;
+      exact = false;
+    }
+  }
+
+  // Damage, in file positions.
+  const damage: DamageReport[] = walk.damage.map((d) => ({
+    code: d.code, message: d.message, fileRanges: vs.fileRanges(d.start, d.end), offset: firstFilePos(vs, d.start),
+  }));
+  for (const c of walk.cuts) {
+    const atEnd = c.readableEnd >= vs.length;
+    damage.push({
+      code: atEnd ? 'TRUNCATED' : 'CUT',
+      message: atEnd
+        ? `input ends inside the record that starts at ${firstFilePos(vs, c.at)}`
+        : `the record that starts at ${firstFilePos(vs, c.at)} runs into lost bytes`,
+      fileRanges: vs.fileRanges(c.at, c.readableEnd), offset: firstFilePos(vs, c.at),
+    });
+  }
+  for (const f of walk.records) {
+    if (f.complete || f.rec.kind !== 'vnode') continue;
+    const atEnd = f.end > vs.length;
+    const v = f.rec;
+    const total = v.data.kind === 'filedata' ? v.data.length : 0;
+    damage.push({
+      code: f.suspect ? 'SUSPECT' : atEnd ? 'TRUNCATED' : 'CUT',
+      message: f.suspect === 'overlap'
+        ? `vnode ${v.vnode}.${v.unique}: a sound record starts inside its ${total} bytes of data; its data cannot be trusted`
+        : f.suspect === 'seam'
+          ? `vnode ${v.vnode}.${v.unique}: the record chain breaks right after it; its data may run across the seam`
+          : `vnode ${v.vnode}.${v.unique}: ${f.dataReadable ?? 0} of ${total} bytes of file data survive`,
+      fileRanges: vs.fileRanges(f.at, Math.min(f.end, vs.length)), offset: firstFilePos(vs, f.at),
+    });
+  }
+  if (wrap && wrap.model === 'A1') {
+    const { seamStart: s, seamEnd: e } = wrap as { seamStart: number; seamEnd: number };
+    damage.push({
+      code: 'OVERWRITTEN', offset: s, fileRanges: [{ start: s, end: e }],
+      message: `stream bytes [${s}, ${e}) are lost: the receiver wrote stream [${F}, ${wrap.streamLength}) over them`,
+    });
+  }
+  damage.sort((a, b) => a.offset - b.offset);
+
+  // Problems and verdict.
+  const problems = [...x.problems];
+  if (wrap) {
+    const where = wrap.model === 'A1' ? `seam [${wrap.seamStart}, ${wrap.seamEnd}) overwritten by the stream's tail` : 'the file holds only the tail of the stream';
+    problems.push({
+      code: 'WRAPAROUND', severity: 'error', offset: wrap.seamStart ?? 0,
+      message: `4 GiB offset wraparound, model ${wrap.model}: ${where}${wrap.streamLength !== null ? `; true length ${wrap.streamLength}` : ''}`,
+    });
+  } else {
+    checker.finish(clean(walk, F));
+    problems.push(...checker.problems);
+    for (const d of damage) {
+      if (d.code === 'CUT') continue;
+      problems.push({ code: d.code === 'RESYNC' ? 'CORRUPT' : d.code, severity: 'error', offset: d.offset, message: d.message });
+    }
+    if (walk.endAt === null && !walk.cuts.some((c) => c.readableEnd >= vs.length) && !walk.records.some((f) => f.end > vs.length)) {
+      problems.push({ code: 'TRUNCATED', severity: 'error', offset: F, message: 'the dump has no end marker' });
+    }
+    if (walk.endAt !== null && walk.trailing > 0) {
+      problems.push({ code: 'TRAILING_DATA', severity: 'error', offset: walk.endAt, message: `${walk.trailing} bytes of trailing data after the end marker` });
+    }
+    if (x.suspect) {
+      problems.push({
+        code: 'WRAPAROUND_SUSPECT', severity: 'warning', offset: x.suspect.seamStart,
+        message: `the size fits a wraparound (model A1, seam from ${x.suspect.seamStart}) but it could not be confirmed: ${x.suspect.reason}`,
+      });
+    }
+  }
+  problems.sort((a, b) => a.offset - b.offset);
+  const verdict: Verdict = wrap ? 'wraparound' : verdictOf(problems);
+
+  return {
+    path: src.name, size: F, wrapBits: x.wrapBits, wrapSize: x.W, chunkSize: x.chunkSize, declared: x.declared,
+    verdict, wraparound: wrap, suspect: x.suspect, vs, walk, header, volume, indexes, incremental,
+    survivors, lost: { count, exact, vnodes: lostList }, index, damage, problems, notes: x.notes,
+  };
+}
+
+/** Diagnose a dump file by path. */
+export async function diagnoseFile(path: string, opts: DiagnoseOptions = {}): Promise<Analysis> {
+  const src = await FileSource.open(path);
+  try {
+    return await analyzeSource(src, opts);
+  } finally {
+    await src.close();
+  }
+}

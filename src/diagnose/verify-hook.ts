@@ -1,0 +1,61 @@
+/**
+ * The wraparound diagnosis as a `verify` hook (ArchiveOptions.analyze): a
+ * damaged dump whose shape fits the 4 GiB wraparound is diagnosed, and when
+ * the diagnosis confirms it the verdict becomes `wraparound`.
+ */
+import { open } from 'node:fs/promises';
+import { DUMP_BEGIN_MAGIC, END_MARKER } from '../format/constants.js';
+import { DumpError } from '../format/errors.js';
+import { verdictOf } from '../check/problems.js';
+import type { DumpReport } from '../check/archive.js';
+import { SERVER_CHUNK_SIZE } from '../io/chunker.js';
+import { diagnoseFile, wrapSizeOf } from './diagnose.js';
+import { diagnosisJson } from './report.js';
+
+/** Cheap test on the size and the first and last bytes: could this be a wrapped dump? */
+export async function wrapShaped(path: string, size: number, wrapBits = 32): Promise<boolean> {
+  const W = wrapSizeOf(wrapBits);
+  if (size < 5) return false;
+  const fh = await open(path, 'r');
+  try {
+    const b = Buffer.alloc(5);
+    await fh.read(b, 0, 5, 0);
+    const header = b[0] === 1 && b.readUInt32BE(1) === DUMP_BEGIN_MAGIC;
+    if (header) return size > W && size <= W + SERVER_CHUNK_SIZE;
+    await fh.read(b, 0, 5, size - 5);
+    if (b.equals(END_MARKER)) return true;
+    // Model B can leave the straddling chunk's rest after the end marker: any end marker in the last chunk.
+    const n = Math.min(size, SERVER_CHUNK_SIZE);
+    const tail = Buffer.alloc(n);
+    await fh.read(tail, 0, n, size - n);
+    return tail.indexOf(END_MARKER) >= 0;
+  } finally {
+    await fh.close();
+  }
+}
+
+export function wraparoundAnalyzer(opts: { wrapBits?: number } = {}) {
+  return async (r: DumpReport, declared: number | null): Promise<void> => {
+    if (r.verdict === 'ok' || r.path === '-' || r.size === null) return;
+    let a;
+    try {
+      if (!(await wrapShaped(r.path, r.size, opts.wrapBits))) return;
+      a = await diagnoseFile(r.path, { wrapBits: opts.wrapBits, declared });
+    } catch (e) {
+      if (e instanceof DumpError) return; // the verify result already says what is wrong
+      throw e;
+    }
+    if (a.verdict !== 'wraparound' || !a.wraparound) return;
+    const w = a.wraparound;
+    // A missing header is what the wraparound left, not a different kind of file.
+    for (const p of r.problems) if (p.code === 'NOT_A_DUMP') p.severity = 'info';
+    const seam = w.model === 'A1' ? `seam [${w.seamStart}, ${w.seamEnd}) overwritten by the stream's tail` : 'only the tail of the stream survives';
+    r.problems.push({
+      code: 'WRAPAROUND', severity: 'error', offset: w.seamStart ?? 0,
+      message: `4 GiB offset wraparound (model ${w.model}): ${seam}${w.streamLength !== null ? `; true length ${w.streamLength}` : ''}; ${a.lost.exact ? '' : 'at least '}${a.lost.count} vnodes lost (see diagnose)`,
+    });
+    r.problems.sort((x, y) => x.offset - y.offset);
+    r.diagnosis = diagnosisJson(a);
+    r.verdict = verdictOf(r.problems);
+  };
+}

@@ -1,0 +1,234 @@
+/**
+ * A virtual dump stream laid over ranges of a damaged file.
+ *
+ * Diagnosis and repair reason in stream order, but the bytes of a wrapped
+ * dump sit in the file out of order (WRAPAROUND.md, "reorder"), and some
+ * stream ranges exist nowhere (lost). A VStream maps virtual (stream)
+ * positions to file positions through segments; positions no segment
+ * covers are gaps and cannot be read. Segments that touch in virtual space
+ * read as one contiguous run even when their file ranges are far apart, so
+ * a record that straddles the seam decodes as if nothing had happened.
+ *
+ * Offsets are plain numbers (64-bit safe up to 2^53); nothing here uses
+ * 32-bit bitwise operations on offsets.
+ */
+import { Cursor, DEFAULT_LIMITS, NEED_MORE, decodeRecord } from '../format/decoder.js';
+import { DumpError } from '../format/errors.js';
+import type { DumpRecord } from '../format/types.js';
+import type { FileSource } from '../io/source.js';
+
+export interface Segment {
+  /** Virtual (stream) start. */
+  vstart: number;
+  /** File position of vstart. */
+  fstart: number;
+  length: number;
+}
+
+export interface FileRange {
+  start: number;
+  end: number;
+}
+
+/** Outcome of decoding the record at a virtual position. */
+export type Decoded =
+  | { ok: true; rec: DumpRecord; at: number; end: number }
+  /** The readable bytes end (gap or end of stream) inside the record. */
+  | { ok: false; cut: true; at: number; readableEnd: number; head: { tag: number; vnode?: number; unique?: number } }
+  | { ok: false; cut: false; at: number; error: DumpError };
+
+/** Largest window a single record may need (strings are capped at 1 MiB, directories at 263 KB). */
+const MAX_WINDOW = 8 << 20;
+/** Read-ahead for decoding: many small records per read. */
+const WINDOW = 64 << 10;
+
+export class VStream {
+  readonly segments: readonly Segment[];
+  private win: Buffer = Buffer.allocUnsafe(WINDOW);
+  private readonly cursor = new Cursor(Buffer.alloc(0), DEFAULT_LIMITS);
+
+  /**
+   * @param src the damaged file
+   * @param segments virtual-to-file mapping (sorted by vstart, disjoint)
+   * @param length virtual end: the stream length the walk may reach
+   */
+  constructor(
+    readonly src: FileSource,
+    segments: Segment[],
+    readonly length: number,
+  ) {
+    const segs = segments.filter((s) => s.length > 0).sort((a, b) => a.vstart - b.vstart);
+    for (let i = 1; i < segs.length; i++) {
+      if (segs[i].vstart < segs[i - 1].vstart + segs[i - 1].length) {
+        throw new DumpError('BAD_VALUE', 'internal: overlapping virtual segments');
+      }
+    }
+    this.segments = segs;
+  }
+
+  /** The file as it is: virtual position = file position. */
+  static identity(src: FileSource): VStream {
+    return new VStream(src, [{ vstart: 0, fstart: 0, length: src.size }], src.size);
+  }
+
+  get name(): string {
+    return this.src.name;
+  }
+
+  private segIndex(v: number): number {
+    // Few segments (at most a handful): linear search is fine.
+    for (let i = 0; i < this.segments.length; i++) {
+      const s = this.segments[i];
+      if (v >= s.vstart && v < s.vstart + s.length) return i;
+    }
+    return -1;
+  }
+
+  readable(v: number): boolean {
+    return this.segIndex(v) >= 0;
+  }
+
+  /** First readable position >= v, or null. */
+  nextReadable(v: number): number | null {
+    if (this.readable(v)) return v;
+    for (const s of this.segments) if (s.vstart > v) return s.vstart;
+    return null;
+  }
+
+  /** End of the contiguous readable run that contains v (v itself if v is in a gap). */
+  readableEnd(v: number): number {
+    let i = this.segIndex(v);
+    if (i < 0) return v;
+    let end = this.segments[i].vstart + this.segments[i].length;
+    while (i + 1 < this.segments.length && this.segments[i + 1].vstart === end) {
+      i++;
+      end += this.segments[i].length;
+    }
+    return end;
+  }
+
+  /** File position of a readable virtual position (null in a gap). */
+  filePos(v: number): number | null {
+    const i = this.segIndex(v);
+    if (i < 0) return null;
+    const s = this.segments[i];
+    return s.fstart + (v - s.vstart);
+  }
+
+  /** The file ranges that hold the readable parts of virtual [vs, ve), in virtual order. */
+  fileRanges(vs: number, ve: number): FileRange[] {
+    const out: FileRange[] = [];
+    for (const s of this.segments) {
+      const a = Math.max(vs, s.vstart);
+      const b = Math.min(ve, s.vstart + s.length);
+      if (a >= b) continue;
+      const start = s.fstart + (a - s.vstart);
+      const end = start + (b - a);
+      const prev = out[out.length - 1];
+      if (prev && prev.end === start) prev.end = end;
+      else out.push({ start, end });
+    }
+    return out;
+  }
+
+  /** Bytes of virtual [vs, ve) that are readable. */
+  readableBytes(vs: number, ve: number): number {
+    return this.fileRanges(vs, ve).reduce((n, r) => n + (r.end - r.start), 0);
+  }
+
+  /**
+   * Read up to `len` contiguous readable bytes from virtual `v` into buf at
+   * `at`; stops at a gap or at the virtual end. Returns the count read.
+   */
+  async read(buf: Buffer, at: number, len: number, v: number): Promise<number> {
+    let got = 0;
+    let i = this.segIndex(v);
+    while (got < len && i >= 0 && i < this.segments.length) {
+      const s = this.segments[i];
+      const pos = v + got;
+      if (pos < s.vstart || pos >= s.vstart + s.length) break;
+      const n = Math.min(len - got, s.vstart + s.length - pos);
+      const fpos = s.fstart + (pos - s.vstart);
+      let done = 0;
+      while (done < n) {
+        const k = await this.src.read(buf, at + got + done, n - done, fpos + done);
+        if (k === 0) return got + done;
+        done += k;
+      }
+      got += n;
+      if (v + got === s.vstart + s.length) {
+        if (i + 1 < this.segments.length && this.segments[i + 1].vstart === v + got) i++;
+        else break;
+      }
+    }
+    return got;
+  }
+
+  /** Read exactly what is readable of [v, v+len) (shorter at a gap). */
+  async bytes(v: number, len: number): Promise<Buffer> {
+    const b = Buffer.allocUnsafe(len);
+    const n = await this.read(b, 0, len, v);
+    return b.subarray(0, n);
+  }
+
+  /** Read-ahead window of decodeAt: readable bytes [wBase, wBase + wLen). */
+  private wBase = 0;
+  private wLen = 0;
+  /** True when the window stops at a gap or the virtual end (not at its own size). */
+  private wShort = false;
+
+  private async fill(v: number, size: number): Promise<void> {
+    if (this.win.length < size) this.win = Buffer.allocUnsafe(size);
+    this.wLen = 0;
+    const n = await this.read(this.win, 0, size, v);
+    this.wBase = v;
+    this.wLen = n;
+    this.wShort = n < size;
+  }
+
+  /**
+   * Decode the record whose structural tag is at virtual `v`. A vnode's
+   * file data is not read: `end` is where the record ends including it.
+   * Consecutive records are decoded from one read-ahead window.
+   */
+  async decodeAt(v: number): Promise<Decoded> {
+    const c = this.cursor;
+    let want = WINDOW;
+    if (!(v >= this.wBase && v < this.wBase + this.wLen)) await this.fill(v, want);
+    for (;;) {
+      c.buf = this.win;
+      c.base = this.wBase;
+      c.pos = v - this.wBase;
+      c.end = this.wLen;
+      try {
+        const rec = decodeRecord(c);
+        const end = rec.kind === 'vnode' && rec.data.kind === 'filedata' ? rec.data.start + rec.data.length : v + rec.size;
+        return { ok: true, rec, at: v, end };
+      } catch (e) {
+        if (e === NEED_MORE) {
+          const have = this.wBase + this.wLen - v;
+          if (this.wShort) {
+            const o = v - this.wBase;
+            const head: { tag: number; vnode?: number; unique?: number } = { tag: have > 0 ? this.win[o] : -1 };
+            if (have >= 9) {
+              head.vnode = this.win.readUInt32BE(o + 1);
+              head.unique = this.win.readUInt32BE(o + 5);
+            }
+            return { ok: false, cut: true, at: v, readableEnd: v + Math.max(0, have), head };
+          }
+          if (have >= MAX_WINDOW) {
+            return { ok: false, cut: false, at: v, error: new DumpError('BAD_LENGTH', 'record larger than any valid record', v, this.name) };
+          }
+          want = Math.min(Math.max(want, have) * 4, MAX_WINDOW);
+          await this.fill(v, want);
+          continue;
+        }
+        if (e instanceof DumpError) {
+          e.file ??= this.name;
+          return { ok: false, cut: false, at: v, error: e };
+        }
+        throw e;
+      }
+    }
+  }
+}

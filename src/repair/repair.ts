@@ -1,0 +1,599 @@
+/**
+ * Salvage what survives of a damaged dump into a new, valid dump.
+ *
+ * The diagnosis (analyzeSource) gives the surviving records in stream order
+ * (for a wraparound: the reordered stream [0,s) + [e,F) + [s,e)) with the
+ * file ranges each came from. Repair then:
+ *   - keeps every whole, usable vnode; drops partial ones (or, with
+ *     keepPartial, keeps a file whose header survived, truncated to the
+ *     contiguous data that survives);
+ *   - keeps the tree consistent: directory entries naming vnodes that are
+ *     not written are removed (the directory re-encoded, its other entries
+ *     in their original creation order); vnodes no surviving directory
+ *     reaches get a home in a new `lost+found` directory under the root,
+ *     named `#<vnode>.<uniquifier>`, with their parent fields (and a
+ *     directory's `..`) pointing there; a lost root is re-created;
+ *   - synthesizes the dump header and volume data when they were lost;
+ *   - rebuilds both index headers (declared = records written) and the end
+ *     marker;
+ *   - copies file data by position from the input (never all in memory),
+ *     into an AtomicOutput (temporary file, then rename), sparse.
+ * The input is only ever read.
+ */
+import { DEFAULT_ACL, formatAcl } from '../acl/acl.js';
+import { creationOrder, decodeDirectory, encodeDirectory, validateDirectory, type DirEntry } from '../dir/pages.js';
+import { VNODE_DIR } from '../format/constants.js';
+import { encodeEnd, encodeHeader, encodeIndexHeader, encodeRmVnode, encodeVnode, encodeVolume, type HeaderFields, type VnodeFields, type VolumeFields } from '../format/encoder.js';
+import { DumpError } from '../format/errors.js';
+import { vnodeKey } from '../format/paths.js';
+import { vnodeSlot, type Vnode } from '../format/types.js';
+import { AtomicOutput } from '../io/atomic-output.js';
+import { FileSource } from '../io/source.js';
+import { verifyFile } from '../check/verify.js';
+import type { Problem, Verdict } from '../check/problems.js';
+import { analyzeSource, type Analysis, type DiagnoseOptions } from '../diagnose/diagnose.js';
+import type { FileRange } from '../diagnose/vstream.js';
+import { refuseSameFile } from './guard.js';
+
+export interface RepairOptions extends DiagnoseOptions {
+  force?: boolean;
+  /** Keep files whose data was cut, truncated to what survives. */
+  keepPartial?: boolean;
+  /** For a synthesized dump header (when the original was lost). */
+  volumeId?: number;
+  volumeName?: string;
+  /** Name of the directory for vnodes whose directory was lost (default lost+found). */
+  lostFoundName?: string;
+}
+
+export const DEFAULT_RECOVERED_VOLUME_ID = 0x7f000001;
+export const DEFAULT_RECOVERED_NAME = 'recovered.backup';
+
+type Origin = 'survivor' | 'partial' | 'root' | 'lost+found';
+
+interface Planned {
+  fields: VnodeFields;
+  kind: 'dir' | 'file' | 'badinode';
+  pages?: Buffer;
+  /** File data: total length and where it comes from in the input. */
+  length: number;
+  data: FileRange[];
+  origin: Origin;
+  /** File ranges of the whole original record (survivors). */
+  from: FileRange[];
+  /** Stream position of the original record. */
+  streamOffset: number | null;
+  /** Entries to write (directories), when rebuilt. */
+  entries?: DirEntry[];
+  rebuilt?: boolean;
+  changes: string[];
+  oldPath: string | null;
+  /** Position in the walk (stream order). */
+  seq: number;
+}
+
+export interface RepairedVnode {
+  vnode: number;
+  unique: number;
+  type: 'dir' | 'file' | 'symlink';
+  path: string | null;
+  origin: Origin;
+  /** Input file ranges the record (and its data) came from; empty for synthesized ones. */
+  from: FileRange[];
+  changes: string[];
+}
+
+export interface RepairReport {
+  input: string;
+  output: string;
+  verdictBefore: Verdict;
+  model: string | null;
+  bytesWritten: number;
+  synthesized: string[];
+  dropped: { vnode: number; unique: number; path: string | null; reason: string }[];
+  keptPartial: { vnode: number; unique: number; path: string | null; kept: number; of: number }[];
+  removedEntries: { dir: string; name: string; vnode: number; unique: number }[];
+  rehomed: { vnode: number; unique: number; name: string; oldParent: string }[];
+  volumeChanges: string[];
+  written: { large: number; small: number };
+  vnodes: RepairedVnode[];
+  verify: { verdict: Verdict; problems: Problem[] };
+}
+
+const key = (v: { vnode: number; unique: number }) => vnodeKey(v.vnode, v.unique);
+const isDirNumber = (n: number) => n % 2 === 1;
+
+function typeName(t: number): 'dir' | 'file' | 'symlink' {
+  return t === 2 ? 'dir' : t === 3 ? 'symlink' : 'file';
+}
+
+function fieldsOf(v: Vnode): VnodeFields {
+  const f: VnodeFields = {
+    vnode: v.vnode, unique: v.unique, type: v.type, mode: v.mode & 0o7777, linkCount: v.linkCount, length: v.length,
+    dataVersion: v.dataVersion, vv: v.vv, mtime: v.mtime, author: v.author, owner: v.owner, parent: v.parent,
+    parentUnique: v.parentUnique,
+  };
+  if (v.acl !== undefined) f.acl = v.acl;
+  else if (v.rawAcl !== undefined) {
+    f.rawAcl = v.rawAcl;
+    f.rawAclPadding = v.rawAclPadding;
+  }
+  return f;
+}
+
+/** The directory's entries in an order that re-creates it (`.` and `..` first). */
+function orderedEntries(pages: Buffer): DirEntry[] {
+  const order = creationOrder(pages) ?? decodeDirectory(pages);
+  const dot = order.filter((e) => e.name === '.');
+  const dotdot = order.filter((e) => e.name === '..');
+  const rest = order.filter((e) => e.name !== '.' && e.name !== '..');
+  return [...dot.slice(0, 1), ...dotdot.slice(0, 1), ...rest].map((e) => ({ name: e.name, vnode: e.vnode, unique: e.unique }));
+}
+
+function pathJoin(base: string | null, name: string): string | null {
+  if (base === null) return null;
+  return base === '.' ? name : `${base}/${name}`;
+}
+
+export async function repairFile(input: string, output: string, opts: RepairOptions = {}): Promise<RepairReport> {
+  refuseSameFile(input, output);
+  const src = await FileSource.open(input);
+  let out: AtomicOutput | null = null;
+  try {
+    out = new AtomicOutput(output, { force: opts.force, sparse: true });
+    const a = await analyzeSource(src, opts);
+    const plan = planRepair(a, opts);
+    await writePlan(plan, src, out);
+    const bytesWritten = out.bytesWritten;
+    out.commit();
+    const v = await verifyFile(output);
+    return { ...plan.report, input, output, bytesWritten, verify: { verdict: v.verdict, problems: v.problems } };
+  } finally {
+    out?.abort();
+    await src.close();
+  }
+}
+
+interface Plan {
+  header: HeaderFields;
+  volume: VolumeFields;
+  lists: { large: number; small: number };
+  /** Index 'v' counts: records written (full dumps), the original counts (incrementals). */
+  declared: { large: number; small: number };
+  /** RMVNODE records of an incremental dump, with their stream order. */
+  removed: { vnode: number; unique: number; seq: number }[];
+  vnodes: Planned[];
+  report: Omit<RepairReport, 'input' | 'output' | 'bytesWritten' | 'verify'>;
+}
+
+export function planRepair(a: Analysis, opts: RepairOptions = {}): Plan {
+  const synthesized: string[] = [];
+  const dropped: RepairReport['dropped'] = [];
+  const keptPartial: RepairReport['keptPartial'] = [];
+  const removedEntries: RepairReport['removedEntries'] = [];
+  const rehomed: RepairReport['rehomed'] = [];
+  const volumeChanges: string[] = [];
+  const vs = a.vs;
+
+  // 1. The vnodes to write, in stream order, then stable-sorted by class and number.
+  const planned: Planned[] = [];
+  const seen = new Set<string>();
+  const survivorOf = new Map(a.survivors.map((s) => [s.found, s]));
+  const lostPath = new Map(a.lost.vnodes.map((l) => [key(l), l.path]));
+  const removed: { vnode: number; unique: number; seq: number }[] = [];
+  for (let seq = 0; seq < a.walk.records.length; seq++) {
+    const f = a.walk.records[seq];
+    if (f.rec.kind === 'rmvnode' && a.incremental && !f.afterEnd) removed.push({ vnode: f.rec.vnode, unique: f.rec.unique, seq });
+    if (f.rec.kind !== 'vnode') continue;
+    const v = f.rec;
+    const k = key(v);
+    if (seen.has(k)) continue;
+    const s = survivorOf.get(f);
+    if (s) {
+      seen.add(k);
+      const p: Planned = {
+        fields: fieldsOf(v), kind: v.type === VNODE_DIR ? 'dir' : v.data.kind === 'badinode' ? 'badinode' : 'file',
+        length: 0, data: [], origin: 'survivor', from: s.from, streamOffset: a.wraparound?.model === 'A1' ? f.at : null,
+        changes: [], oldPath: s.path, seq,
+      };
+      if (v.data.kind === 'dirpages') p.pages = v.data.pages;
+      if (v.data.kind === 'filedata') {
+        p.length = v.data.length;
+        p.data = vs.fileRanges(v.data.start, v.data.start + v.data.length);
+        if (v.length !== v.data.length) {
+          p.changes.push(`declared length ${v.length} set to the ${v.data.length} bytes of data`);
+          p.fields.length = v.data.length;
+        }
+      }
+      if (v.mode > 0o7777) p.changes.push(`mode 0${v.mode.toString(8)} cut to its permission bits`);
+      if (p.kind === 'dir' && p.fields.acl === undefined && p.fields.rawAcl === undefined) {
+        p.fields.acl = formatAcl(DEFAULT_ACL);
+        p.changes.push('missing access list replaced by the default one');
+      }
+      planned.push(p);
+    } else if (!f.complete) {
+      const partialFile = v.data.kind === 'filedata' && v.type !== VNODE_DIR && (v.type === 1 || v.type === 3) && !isDirNumber(v.vnode)
+        && f.suspect !== 'overlap' && !(f.suspect === 'seam' && (f.dataReadable ?? 0) === 0);
+      if (opts.keepPartial && partialFile && v.data.kind === 'filedata') {
+        seen.add(k);
+        const kept = f.dataReadable ?? 0;
+        const p: Planned = {
+          fields: { ...fieldsOf(v), length: kept }, kind: 'file', length: kept,
+          data: vs.fileRanges(v.data.start, v.data.start + kept), origin: 'partial',
+          from: vs.fileRanges(f.at, v.data.start + kept), streamOffset: a.wraparound?.model === 'A1' ? f.at : null,
+          changes: [`truncated to the ${kept} of ${v.data.length} bytes that survive`], oldPath: lostPath.get(k) ?? null, seq,
+        };
+        planned.push(p);
+        keptPartial.push({ vnode: v.vnode, unique: v.unique, path: p.oldPath, kept, of: v.data.length });
+      }
+    }
+  }
+  const plannedKeys = new Set(planned.map((p) => key(p.fields)));
+  for (const l of a.lost.vnodes) {
+    if (plannedKeys.has(key(l))) continue;
+    dropped.push({
+      vnode: l.vnode, unique: l.unique, path: l.path,
+      reason: !l.partial
+        ? 'lost (its record is gone)'
+        : l.damage === 'corrupt'
+          ? 'damaged record (it does not decode)'
+          : l.damage === 'suspect'
+            ? 'its data cannot be trusted (the record chain breaks inside or right after it)'
+            : isDirNumber(l.vnode) ? 'partial directory (its pages were cut)' : 'partial (its data was cut)',
+    });
+  }
+  // Whole records that decode but cannot be written as they are.
+  const droppedKeys = new Set(dropped.map((d) => key(d)));
+  for (const f of a.walk.records) {
+    const r = f.rec;
+    if (r.kind !== 'vnode' || !f.complete || survivorOf.has(f) || plannedKeys.has(key(r)) || droppedKeys.has(key(r))) continue;
+    droppedKeys.add(key(r));
+    dropped.push({ vnode: r.vnode, unique: r.unique, path: null, reason: 'unusable record (type, class or data do not agree)' });
+  }
+  planned.sort(outputOrder(a.incremental));
+
+  const byKey = new Map(planned.map((p) => [key(p.fields), p]));
+  let maxUnique = 0;
+  let maxDir = 1;
+  for (const p of planned) {
+    maxUnique = Math.max(maxUnique, p.fields.unique);
+    if (isDirNumber(p.fields.vnode)) maxDir = Math.max(maxDir, p.fields.vnode);
+  }
+  for (const l of a.lost.vnodes) {
+    maxUnique = Math.max(maxUnique, l.unique);
+    if (isDirNumber(l.vnode)) maxDir = Math.max(maxDir, l.vnode);
+  }
+  let nextUnique = Math.max(a.volume?.nextUniquifier ?? 0, maxUnique + 1);
+  const latestMtime = planned.reduce((m, p) => Math.max(m, p.fields.mtime), 0);
+  const storeHost = planned.find((p) => p.fields.vv.storeHost !== 0)?.fields.vv.storeHost ?? 0;
+  const incremental = a.incremental;
+
+  // 2. The root.
+  let root = planned.find((p) => p.fields.vnode === 1);
+  if (!root && !incremental) {
+    const votes = new Map<number, number>();
+    for (const p of planned) if (p.fields.parent === 1) votes.set(p.fields.parentUnique, (votes.get(p.fields.parentUnique) ?? 0) + 1);
+    for (const l of a.lost.vnodes) if (l.vnode === 1) votes.set(l.unique, (votes.get(l.unique) ?? 0) + 100);
+    const u = [...votes.entries()].sort((x, y) => y[1] - x[1])[0]?.[0] ?? 1;
+    const acl = formatAcl(DEFAULT_ACL);
+    root = {
+      fields: {
+        vnode: 1, unique: u, type: VNODE_DIR, mode: 0o755, linkCount: 2, length: 0, dataVersion: 1,
+        vv: { versions: [1, 0, 0, 0, 0, 0, 0, 0], storeHost, storeUniq: u, flags: 0 }, mtime: latestMtime, author: 0, owner: 0,
+        parent: 1, parentUnique: u, acl,
+      },
+      kind: 'dir', length: 0, data: [], origin: 'root', from: [], streamOffset: null,
+      entries: [{ name: '.', vnode: 1, unique: u }, { name: '..', vnode: 1, unique: u }], rebuilt: true, changes: ['re-created: the root directory was lost'], oldPath: '.',
+      seq: -1,
+    };
+    planned.unshift(root);
+    byKey.set(key(root.fields), root);
+    synthesized.push(`root directory 1.${u} (the original was lost)`);
+    const i = dropped.findIndex((d) => d.vnode === 1 && d.unique === u);
+    if (i >= 0) dropped[i].reason += '; re-created empty';
+  }
+
+  // 3. Directory entries that name vnodes not written.
+  const entriesOf = (p: Planned): DirEntry[] => {
+    if (!p.entries) p.entries = orderedEntries(p.pages!);
+    return p.entries;
+  };
+  if (!incremental) {
+    for (const p of planned) {
+      if (p.kind !== 'dir' || p.origin === 'root') continue;
+      const { problems } = validateDirectory(p.pages!);
+      const list = entriesOf(p);
+      const keep = list.filter((e) => e.name === '.' || e.name === '..' || byKey.has(key(e)));
+      const kept = new Set(keep);
+      for (const e of list) {
+        if (kept.has(e)) continue;
+        removedEntries.push({ dir: key(p.fields), name: e.name, vnode: e.vnode, unique: e.unique });
+        if (isDirNumber(e.vnode)) p.fields.linkCount = Math.max(2, p.fields.linkCount - 1);
+      }
+      if (keep.length !== list.length || problems.length > 0) {
+        p.entries = keep;
+        p.rebuilt = true;
+        p.changes.push(
+          keep.length !== list.length ? `${list.length - keep.length} entr${list.length - keep.length === 1 ? 'y' : 'ies'} naming lost vnodes removed` : 'damaged directory pages rebuilt',
+        );
+      }
+    }
+  }
+
+  // 4. Homes: reachability from the root over the directories written.
+  const named = new Map<string, Planned>(); // child key -> first directory (in reach order) naming it
+  const reached = new Set<string>();
+  const lf: { dir: Planned | null } = { dir: null };
+  if (!incremental && root) {
+    const walk = () => {
+      reached.clear();
+      named.clear();
+      const queue: Planned[] = [root!];
+      reached.add(key(root!.fields));
+      for (let i = 0; i < queue.length; i++) {
+        const d = queue[i];
+        for (const e of entriesOf(d)) {
+          if (e.name === '.' || e.name === '..') continue;
+          const k = key(e);
+          const c = byKey.get(k);
+          if (!c) continue;
+          if (!named.has(k)) named.set(k, d);
+          if (reached.has(k)) continue;
+          reached.add(k);
+          if (c.kind === 'dir') queue.push(c);
+        }
+      }
+    };
+    walk();
+    const orphans = planned.filter((p) => !reached.has(key(p.fields)));
+    if (orphans.length > 0) {
+      // Only the tops: an orphan reached from another orphan stays where it is.
+      const orphanKeys = new Set(orphans.map((p) => key(p.fields)));
+      const namedByOrphanDir = new Set<string>();
+      for (const d of orphans) {
+        if (d.kind !== 'dir') continue;
+        for (const e of entriesOf(d)) if (e.name !== '.' && e.name !== '..' && orphanKeys.has(key(e)) && key(e) !== key(d.fields)) namedByOrphanDir.add(key(e));
+      }
+      let tops = orphans.filter((p) => !namedByOrphanDir.has(key(p.fields)));
+      if (tops.length === 0) tops = orphans.slice(0, 1); // a cycle of orphan directories
+      const rootEntries = entriesOf(root);
+      let name = opts.lostFoundName ?? 'lost+found';
+      for (let i = 1; rootEntries.some((e) => e.name === name); i++) name = `${opts.lostFoundName ?? 'lost+found'}.${i}`;
+      const lfVnode = maxDir + 2;
+      const lfUnique = nextUnique++;
+      const rf = root.fields;
+      const dir: Planned = {
+        fields: {
+          vnode: lfVnode, unique: lfUnique, type: VNODE_DIR, mode: 0o700, linkCount: 2, length: 0, dataVersion: 1,
+          vv: { versions: [1, 0, 0, 0, 0, 0, 0, 0], storeHost: rf.vv.storeHost || storeHost, storeUniq: lfUnique, flags: 0 },
+          mtime: latestMtime, author: rf.author, owner: rf.owner, parent: 1, parentUnique: rf.unique,
+          ...(rf.acl !== undefined ? { acl: rf.acl } : { acl: formatAcl(DEFAULT_ACL) }),
+        },
+        kind: 'dir', length: 0, data: [], origin: 'lost+found', from: [], streamOffset: null,
+        entries: [{ name: '.', vnode: lfVnode, unique: lfUnique }, { name: '..', vnode: 1, unique: rf.unique }],
+        rebuilt: true, changes: ['created for vnodes whose directory was lost'], oldPath: null, seq: Number.MAX_SAFE_INTEGER,
+      };
+      lf.dir = dir;
+      for (const o of tops) {
+        const entryName = `#${o.fields.vnode}.${o.fields.unique}`;
+        dir.entries!.push({ name: entryName, vnode: o.fields.vnode, unique: o.fields.unique });
+        if (o.kind === 'dir') dir.fields.linkCount++;
+        rehomed.push({ vnode: o.fields.vnode, unique: o.fields.unique, name: `${name}/${entryName}`, oldParent: vnodeKey(o.fields.parent, o.fields.parentUnique) });
+      }
+      rootEntries.push({ name, vnode: lfVnode, unique: lfUnique });
+      root.rebuilt = true;
+      root.fields.linkCount++;
+      root.changes.push(`entry ${name} added`);
+      planned.push(dir);
+      byKey.set(key(dir.fields), dir);
+      synthesized.push(`directory ${name} (vnode ${lfVnode}.${lfUnique}) for ${tops.length} vnode${tops.length === 1 ? '' : 's'} whose directory was lost`);
+      walk();
+    }
+    // 5. Parent fields (and `..`) must name a directory that is written and names the vnode.
+    const childrenOf = new Map<Planned, Set<string>>();
+    const names = (d: Planned): Set<string> => {
+      let c = childrenOf.get(d);
+      if (!c) {
+        c = new Set(entriesOf(d).filter((e) => e.name !== '.' && e.name !== '..').map((e) => key(e)));
+        childrenOf.set(d, c);
+      }
+      return c;
+    };
+    for (const p of planned) {
+      if (p === root) continue;
+      const home = named.get(key(p.fields));
+      if (!home) continue;
+      const f = p.fields;
+      const parentKey = vnodeKey(f.parent, f.parentUnique);
+      const parent = byKey.get(parentKey);
+      const parentOk = parent !== undefined && parent.kind === 'dir' && names(parent).has(key(f));
+      if (parentOk) continue;
+      p.changes.push(`parent ${parentKey} -> ${key(home.fields)}`);
+      f.parent = home.fields.vnode;
+      f.parentUnique = home.fields.unique;
+      if (p.kind === 'dir') {
+        const list = entriesOf(p);
+        const dd = list.find((e) => e.name === '..');
+        if (dd) {
+          dd.vnode = f.parent;
+          dd.unique = f.parentUnique;
+        } else list.splice(1, 0, { name: '..', vnode: f.parent, unique: f.parentUnique });
+        p.rebuilt = true;
+      }
+    }
+  }
+
+  // 6. Re-encode what changed (and any directory whose `.`/`..` disagree with its fields); lengths.
+  for (const p of planned) {
+    if (p.kind !== 'dir') continue;
+    if (!p.rebuilt && p.pages && !incremental) {
+      const list = entriesOf(p);
+      const self = list.find((e) => e.name === '.');
+      const up = list.find((e) => e.name === '..');
+      const wantUp = p.fields.vnode === 1 ? p.fields : { vnode: p.fields.parent, unique: p.fields.parentUnique };
+      if (!self || key(self) !== key(p.fields) || !up || key(up) !== key(wantUp)) {
+        if (up) {
+          up.vnode = wantUp.vnode;
+          up.unique = wantUp.unique;
+        } else list.splice(1, 0, { name: '..', vnode: wantUp.vnode, unique: wantUp.unique });
+        if (!self) list.unshift({ name: '.', vnode: p.fields.vnode, unique: p.fields.unique });
+        p.rebuilt = true;
+        p.changes.push("'.' and '..' set to the directory and its parent");
+      }
+    }
+    if (p.rebuilt || !p.pages) {
+      const list = entriesOf(p);
+      const self = list.find((e) => e.name === '.');
+      if (self && (self.vnode !== p.fields.vnode || self.unique !== p.fields.unique)) {
+        self.vnode = p.fields.vnode;
+        self.unique = p.fields.unique;
+      }
+      p.pages = encodeDirectoryChecked(list, p);
+    }
+    p.fields.length = p.pages!.length;
+  }
+
+  // 7. Header and volume data.
+  let header: HeaderFields;
+  if (a.header) {
+    const h = a.header;
+    header = { volumeId: h.volumeId, parentId: h.parentId, name: h.name, backupDate: h.backupDate, incremental: h.incremental, oldest: h.oldest, latest: h.latest, magic: h.magic, version: h.version };
+  } else {
+    const date = a.volume?.backupDate || latestMtime;
+    header = {
+      volumeId: opts.volumeId ?? a.volume?.id ?? DEFAULT_RECOVERED_VOLUME_ID, parentId: a.volume?.parentId ?? 0,
+      name: opts.volumeName ?? a.volume?.name ?? DEFAULT_RECOVERED_NAME, backupDate: date, incremental: 0, oldest: date, latest: date,
+    };
+    synthesized.push(`dump header (the original was lost): volume 0x${header.volumeId.toString(16).padStart(8, '0')} "${header.name}", backup date ${date}`);
+  }
+  const fileCount = planned.filter((p) => p.kind !== 'dir').length;
+  const diskUsed = planned.reduce((n, p) => n + Math.ceil((p.kind === 'dir' ? p.pages!.length : p.length) / 1024), 0);
+  let volume: VolumeFields;
+  if (a.volume) {
+    const { kind: _k, offset: _o, size: _s, fields: _f, notes: _n, ...v } = a.volume;
+    volume = { ...v };
+    if (v.nextUniquifier !== nextUnique) volumeChanges.push(`next uniquifier ${v.nextUniquifier} -> ${nextUnique}`);
+    if (!incremental && v.fileCount !== fileCount) volumeChanges.push(`file count ${v.fileCount} -> ${fileCount}`);
+    volume.nextUniquifier = nextUnique;
+    // The file count is the number of small vnodes; disk use stays as the server accounted it.
+    if (!incremental) volume.fileCount = fileCount;
+    if (volume.weekUse.length !== 7) volume.weekUse = [...volume.weekUse, 0, 0, 0, 0, 0, 0, 0].slice(0, 7);
+  } else {
+    const date = header.backupDate;
+    volume = {
+      id: header.volumeId, stampVersion: 1, name: header.name, partition: '/vicepa', inService: 1, blessed: 1, nextUniquifier: nextUnique,
+      type: 2, parentId: header.parentId, groupId: 0, cloneId: 0, backupId: header.volumeId, maxQuota: 0, minQuota: 0, maxFiles: 0,
+      diskUsed, fileCount, linkCount: 0, accountNumber: 0, owner: 0, creationDate: date, accessDate: date, updateDate: date,
+      expirationDate: 0, backupDate: date, offlineMessage: '', motd: '', weekUse: [0, 0, 0, 0, 0, 0, 0], dayUseDate: 0, dayUse: 0,
+      vv: { versions: [1, 0, 0, 0, 0, 0, 0, 0], storeHost, storeUniq: 1, flags: 0 },
+    };
+    synthesized.push('volume data (the original was lost), from the dump header and the surviving vnodes');
+  }
+
+  // 8. Index lists: the original counts, grown to cover every slot written.
+  const maxSlot = (odd: boolean) => planned.filter((p) => isDirNumber(p.fields.vnode) === odd).reduce((m, p) => Math.max(m, vnodeSlot(p.fields.vnode) + 1), 0);
+  const lists = {
+    large: Math.max(a.indexes.large?.lists ?? 8, maxSlot(true), 1),
+    small: Math.max(a.indexes.small?.lists ?? 1, maxSlot(false), 1),
+  };
+  planned.sort(outputOrder(incremental));
+
+  // Paths in the repaired tree.
+  const newPath = new Map<string, string>();
+  if (root) {
+    newPath.set(key(root.fields), '.');
+    const queue = [root];
+    for (let i = 0; i < queue.length; i++) {
+      const d = queue[i];
+      for (const e of entriesOf(d)) {
+        if (e.name === '.' || e.name === '..' || newPath.has(key(e))) continue;
+        const c = byKey.get(key(e));
+        if (!c) continue;
+        newPath.set(key(e), pathJoin(newPath.get(key(d.fields))!, e.name)!);
+        if (c.kind === 'dir') queue.push(c);
+      }
+    }
+  }
+  const vnodes: RepairedVnode[] = planned.map((p) => ({
+    vnode: p.fields.vnode, unique: p.fields.unique, type: typeName(p.fields.type), path: newPath.get(key(p.fields)) ?? null,
+    origin: p.origin, from: p.from, changes: p.changes,
+  }));
+  const written = { large: planned.filter((p) => isDirNumber(p.fields.vnode)).length, small: planned.filter((p) => !isDirNumber(p.fields.vnode)).length };
+  const declared = incremental
+    ? { large: a.indexes.large?.declared ?? written.large, small: a.indexes.small?.declared ?? written.small }
+    : written;
+  return {
+    header, volume, lists, declared, removed, vnodes: planned,
+    report: {
+      verdictBefore: a.verdict, model: a.wraparound?.model ?? null, synthesized, dropped, keptPartial, removedEntries, rehomed,
+      volumeChanges, written, vnodes,
+    },
+  };
+}
+
+/** Full dumps: by class, then vnode number (as a server lists them). Incrementals: by class, stream order. */
+function outputOrder(incremental: boolean) {
+  return (x: Planned, y: Planned): number => {
+    const cx = isDirNumber(x.fields.vnode) ? 0 : 1;
+    const cy = isDirNumber(y.fields.vnode) ? 0 : 1;
+    return cx - cy || (incremental ? x.seq - y.seq : x.fields.vnode - y.fields.vnode || x.seq - y.seq);
+  };
+}
+
+function encodeDirectoryChecked(list: DirEntry[], p: Planned): Buffer {
+  try {
+    return encodeDirectory(list);
+  } catch (e) {
+    if (e instanceof DumpError) {
+      throw new DumpError(e.code, `cannot rebuild directory ${p.fields.vnode}.${p.fields.unique}: ${e.message}`);
+    }
+    throw e;
+  }
+}
+
+const COPY_BUFFER = 1 << 20;
+
+async function writePlan(plan: Plan, src: FileSource, out: AtomicOutput): Promise<void> {
+  out.write(encodeHeader(plan.header));
+  out.write(encodeVolume(plan.volume));
+  type Item = { seq: number; vnode?: Planned; rm?: { vnode: number; unique: number } };
+  const items = (odd: boolean): Item[] => {
+    const list: Item[] = plan.vnodes.filter((p) => isDirNumber(p.fields.vnode) === odd).map((p) => ({ seq: p.seq, vnode: p }));
+    const rms = plan.removed.filter((r) => isDirNumber(r.vnode) === odd);
+    if (rms.length === 0) return list;
+    return [...list, ...rms.map((r) => ({ seq: r.seq, rm: r }))].sort((x, y) => x.seq - y.seq);
+  };
+  out.write(encodeIndexHeader('large', plan.declared.large, plan.lists.large));
+  for (const it of items(true)) {
+    if (it.rm) out.write(encodeRmVnode(it.rm.vnode, it.rm.unique));
+    else out.write(encodeVnode(it.vnode!.fields, { kind: 'dirpages', pages: it.vnode!.pages! }));
+  }
+  out.write(encodeIndexHeader('small', plan.declared.small, plan.lists.small));
+  const buf = Buffer.allocUnsafe(COPY_BUFFER);
+  for (const it of items(false)) {
+    if (it.rm) {
+      out.write(encodeRmVnode(it.rm.vnode, it.rm.unique));
+      continue;
+    }
+    const p = it.vnode!;
+    if (p.kind === 'badinode') {
+      out.write(encodeVnode(p.fields, { kind: 'badinode' }));
+      continue;
+    }
+    out.write(encodeVnode(p.fields, { kind: 'filedata', length: p.length }));
+    let copied = 0;
+    for (const r of p.data) {
+      for (let pos = r.start; pos < r.end; ) {
+        const n = await src.read(buf, 0, Math.min(buf.length, r.end - pos), pos);
+        if (n === 0) throw new DumpError('IO', `input ended at ${pos} while copying vnode ${p.fields.vnode}.${p.fields.unique}`, pos, src.name);
+        out.write(buf.subarray(0, n));
+        pos += n;
+        copied += n;
+      }
+    }
+    if (copied !== p.length) {
+      throw new DumpError('BAD_VALUE', `internal: vnode ${p.fields.vnode}.${p.fields.unique} has ${copied} bytes of data, planned ${p.length}`);
+    }
+  }
+  out.write(encodeEnd());
+}

@@ -1,0 +1,176 @@
+/**
+ * Replay a sound dump through a receiver model (WRAPAROUND.md): chunk it as
+ * a Coda server does (ServerChunker: 512,000-byte buffer, one item per
+ * field, file data in 4,096-byte pieces) and write each chunk as the
+ * receiver would (SimulatedReceiver). The output appears under its name
+ * only when complete (temporary file, then a no-clobber link or, with
+ * force, a rename).
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { DumpError, ioError } from '../format/errors.js';
+import { DumpReader } from '../format/reader.js';
+import { PositionalReader } from '../format/positional.js';
+import { FileSource } from '../io/source.js';
+import { ServerChunker, SERVER_CHUNK_SIZE } from '../io/chunker.js';
+import { SimulatedReceiver, wrapLayout, type ReceiverModel, type WrapSegment } from '../io/receivers.js';
+import { recordItems } from './items.js';
+import { refuseSameFile } from '../repair/guard.js';
+
+export interface SimulateOptions {
+  receiver: ReceiverModel;
+  /** W = 2^wrapBits (default 32). */
+  wrapBits?: number;
+  /** Server buffer size (default 512,000). */
+  chunkSize?: number;
+  /** Replace an existing output. */
+  force?: boolean;
+  /** Skip writing zeros that land on zeros (default true; the file reads back the same). */
+  sparse?: boolean;
+}
+
+export type Outcome = 'intact' | 'A1' | 'A2' | 'B' | 'A-multiple';
+
+export interface SimulateResult {
+  input: string;
+  output: string;
+  receiver: ReceiverModel;
+  wrapBits: number;
+  wrapSize: number;
+  chunkSize: number;
+  /** Number of chunks the server sent. */
+  chunks: number;
+  /** L: the dump stream's length. */
+  streamLength: number;
+  /** F: the size of the file the receiver left. */
+  fileSize: number;
+  outcome: Outcome;
+  /** A1: s = F - W and e = L - W (WRAPAROUND.md); null otherwise. */
+  s: number | null;
+  e: number | null;
+  /** Where each surviving stream range landed (file order). */
+  segments: WrapSegment[];
+  /** Every chunk: true stream offset and length. */
+  spans: { offset: number; length: number }[];
+}
+
+function exists(p: string): boolean {
+  try {
+    fs.lstatSync(p);
+    return true;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw ioError(e, p, 'cannot check output');
+  }
+}
+
+function classify(model: ReceiverModel, L: number, W: number, segs: WrapSegment[]): Outcome {
+  if (segs.length === 1 && segs[0].fileStart === 0 && segs[0].streamStart === 0 && segs[0].length === L) return 'intact';
+  if (model === 'B') return 'B';
+  // A1: [0,s) -> [0,s), [s,e) -> [F,L), [e,F) -> [e,F) with s = F - W, e = L - W.
+  if (segs.length === 3) {
+    const [a, b, c] = segs;
+    const F = c.fileStart + c.length;
+    const s = F - W;
+    const e = L - W;
+    if (a.fileStart === 0 && a.streamStart === 0 && a.length === s && b.fileStart === s && b.streamStart === F && b.length === e - s
+      && c.fileStart === e && c.streamStart === e) return 'A1';
+  }
+  if (segs.length === 1 && segs[0].fileStart === 0 && segs[0].streamStart === W && segs[0].length === L - W) return 'A2';
+  return 'A-multiple';
+}
+
+export async function simulateFile(input: string, output: string, opts: SimulateOptions): Promise<SimulateResult> {
+  const wrapBits = opts.wrapBits ?? 32;
+  if (!Number.isInteger(wrapBits) || wrapBits < 1 || wrapBits > 48) {
+    throw new DumpError('USAGE', `--wrap-bits must be a whole number from 1 to 48, got ${wrapBits}`);
+  }
+  const W = 2 ** wrapBits;
+  const chunkSize = opts.chunkSize ?? SERVER_CHUNK_SIZE;
+  refuseSameFile(input, output);
+  if (!opts.force && exists(output)) {
+    throw new DumpError('EXISTS', `${output} already exists (use --force to replace it)`, undefined, output);
+  }
+  const src = await FileSource.open(input);
+  const raw = new PositionalReader(await FileSource.open(input));
+  const abs = path.resolve(output);
+  const tmp = path.join(path.dirname(abs), `.${path.basename(abs)}.${process.pid}.${randomBytes(6).toString('hex')}.partial`);
+  let recv: SimulatedReceiver | null = null;
+  let committed = false;
+  const spans: { offset: number; length: number }[] = [];
+  try {
+    recv = new SimulatedReceiver(opts.receiver, tmp, { wrapBits, sparse: opts.sparse ?? true });
+    const r = recv;
+    const chunker = new ServerChunker(
+      (c) => {
+        r.writeChunk(c);
+        spans.push({ offset: c.offset, length: c.data.length });
+      },
+      { chunkSize },
+    );
+    const reader = new DumpReader(src);
+    let L = -1;
+    for (;;) {
+      const rec = await reader.next();
+      if (!rec) break;
+      if (rec.kind === 'trailing') {
+        throw new DumpError('TRAILING_DATA', `${rec.size} bytes after the end marker: simulate needs a sound dump`, rec.offset, input);
+      }
+      for (const it of recordItems(rec, await raw.bytesAt(rec.offset, rec.size))) chunker.push(it);
+      if (rec.kind === 'vnode' && rec.data.kind === 'filedata') {
+        for await (const piece of reader.fileData()) chunker.pushFileData(piece, true);
+        chunker.pushFileData(Buffer.alloc(0), false);
+      }
+      if (rec.kind === 'end') L = rec.offset + rec.size;
+    }
+    if (L < 0) throw new DumpError('TRUNCATED', 'the dump has no end marker', reader.position, input);
+    chunker.finish();
+    const fileSize = r.fileSize;
+    r.close();
+    recv = null;
+    const layout = wrapLayout(spans, L, opts.receiver, wrapBits);
+    if (layout.fileSize !== fileSize) {
+      throw new DumpError('BAD_VALUE', `internal: receiver left ${fileSize} bytes, the layout says ${layout.fileSize}`);
+    }
+    const outcome = classify(opts.receiver, L, W, layout.segments);
+    // Commit: no-clobber link unless forced.
+    try {
+      if (opts.force) fs.renameSync(tmp, abs);
+      else {
+        try {
+          fs.linkSync(tmp, abs);
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code === 'EEXIST') {
+            throw new DumpError('EXISTS', `${output} appeared while it was being written (use --force to replace it)`, undefined, output);
+          }
+          throw e;
+        }
+        fs.unlinkSync(tmp);
+      }
+    } catch (e) {
+      if (e instanceof DumpError) throw e;
+      throw ioError(e, output, 'cannot rename output into place');
+    }
+    committed = true;
+    return {
+      input, output, receiver: opts.receiver, wrapBits, wrapSize: W, chunkSize, chunks: spans.length, streamLength: L, fileSize,
+      outcome, s: outcome === 'A1' ? fileSize - W : null, e: outcome === 'A1' ? L - W : null, segments: layout.segments, spans,
+    };
+  } finally {
+    try {
+      recv?.close();
+    } catch {
+      /* already failing */
+    }
+    if (!committed) {
+      try {
+        fs.unlinkSync(tmp);
+      } catch {
+        /* never created, or already moved */
+      }
+    }
+    await src.close();
+    await raw.close();
+  }
+}
