@@ -7,7 +7,6 @@
 import { parseAcl } from '../acl/acl.js';
 import { validateDirectory, type DirEntry } from '../dir/pages.js';
 import { DIR_PAGE_SIZE, DUMP_END_MAGIC, DUMP_VERSION, VNODE_DIR, VNODE_FILE, VNODE_SYMLINK } from '../format/constants.js';
-import { resolvePaths, vnodeKey } from '../format/paths.js';
 import { displayString, vnodeSlot, type DumpHeader, type DumpRecord, type IndexClass, type Vnode, type VolumeData } from '../format/types.js';
 import type { Problem, Severity } from './problems.js';
 
@@ -40,6 +39,17 @@ export interface CheckerOptions {
   maxPerCode?: number;
 }
 
+function checkedVnode(
+  vnode: number, unique: number, type: number, parent: number, parentUnique: number, offset: number, end: number, size: number,
+): CheckedVnode {
+  return { vnode, unique, type, parent, parentUnique, offset, end, size };
+}
+// Offsets pass 2^31 in big dumps (and sizes or ids may): V8 then re-lays out
+// every CheckedVnode made before, about 1 us each. One object with
+// non-numbers in those fields, made first, gives them their general form.
+const general = null as unknown as number;
+checkedVnode(general, general, 0, general, general, general, general, general);
+
 export class StructureChecker {
   readonly problems: Problem[] = [];
   /** Problems dropped by the per-code cap, by code. */
@@ -47,18 +57,37 @@ export class StructureChecker {
   header: DumpHeader | null = null;
   volume: VolumeData | null = null;
   readonly index: Record<IndexClass, IndexState | null> = { large: null, small: null };
-  readonly vnodes: CheckedVnode[] = [];
+  /** What is kept of each vnode, in columns; `vnodes` makes objects of it on demand. */
+  private readonly cols = new VnodeColumns();
+  private readonly view: CheckedVnode[] = [];
   sawEnd = false;
   streamLength = -1;
   trailing = 0;
   private current: IndexClass | null = null;
   private lastVnode = 0;
-  private readonly seen = new Set<string>();
+  /**
+   * (vnode, uniquifier) -> 2 * index in `vnodes` of the last vnode with the
+   * pair, + 1 once the pair was seen inside an index (for VNODE_DUPLICATE).
+   */
+  private readonly pairs = new PairIndex();
   private readonly perCode = new Map<string, number>();
   private readonly maxPerCode: number;
 
   constructor(opts: CheckerOptions = {}) {
     this.maxPerCode = opts.maxPerCode ?? 100;
+  }
+
+  /** Every vnode record seen, in order (made on demand: the checker keeps them packed). */
+  get vnodes(): CheckedVnode[] {
+    for (let i = this.view.length; i < this.cols.length; i++) this.view.push(this.cols.object(i));
+    return this.view;
+  }
+
+  /** Vnodes seen, directories (type 2) and the others. */
+  countVnodes(): { directories: number; files: number } {
+    let directories = 0;
+    for (let i = 0; i < this.cols.length; i++) if (this.cols.typeOf(i) === VNODE_DIR) directories++;
+    return { directories, files: this.cols.length - directories };
   }
 
   get incremental(): boolean {
@@ -164,13 +193,16 @@ export class StructureChecker {
   private onVnode(v: Vnode): void {
     const id = `${v.vnode}.${v.unique}`;
     const end = v.data.kind === 'filedata' ? v.data.start + v.data.length : v.offset + v.size;
-    const cv: CheckedVnode = {
-      vnode: v.vnode, unique: v.unique, type: v.type, parent: v.parent, parentUnique: v.parentUnique,
-      offset: v.offset, end, size: v.data.kind === 'filedata' ? v.data.length : v.data.kind === 'dirpages' ? v.data.pages.length : 0,
-    };
-    this.vnodes.push(cv);
-    this.notes(v, id);
-    if (!this.requireIndex(v.offset, `vnode ${id}`)) return;
+    const at = this.cols.push(
+      v.vnode, v.unique, v.type, v.parent, v.parentUnique,
+      v.offset, end, v.data.kind === 'filedata' ? v.data.length : v.data.kind === 'dirpages' ? v.data.pages.length : 0,
+    );
+    if (v.notes) this.notes(v, id);
+    if (!this.current) {
+      this.requireIndex(v.offset, `vnode ${id}`);
+      this.pairs.set(v.vnode, v.unique, 2 * at);
+      return;
+    }
     const cls = this.current!;
     const idx = this.index[cls]!;
     idx.records++;
@@ -184,19 +216,20 @@ export class StructureChecker {
     }
     if (!this.incremental) {
       if (v.vnode < this.lastVnode) this.add('VNODE_ORDER', 'error', v.offset, `vnode ${v.vnode} after vnode ${this.lastVnode}: numbers must not decrease in a full dump`, id);
-      if (this.seen.has(id)) this.add('VNODE_DUPLICATE', 'error', v.offset, `vnode ${id} appears twice`, id);
+      const prev = this.pairs.get(v.vnode, v.unique);
+      if (prev >= 0 && (prev & 1) === 1) this.add('VNODE_DUPLICATE', 'error', v.offset, `vnode ${id} appears twice`, id);
     }
-    this.seen.add(id);
+    this.pairs.set(v.vnode, v.unique, 2 * at + 1);
     this.lastVnode = Math.max(this.lastVnode, v.vnode);
     if (idx.lists > 0 && vnodeSlot(v.vnode) >= idx.lists) {
       this.add('VNODE_SLOT', 'warning', v.offset, `vnode ${v.vnode} is in slot ${vnodeSlot(v.vnode)}, beyond the ${idx.lists} lists of its index`, id);
     }
-    const missing = [...VNODE_REQUIRED].filter((f) => !v.fields?.includes(f));
+    const missing = v.fields?.startsWith(VNODE_REQUIRED) ? [] : [...VNODE_REQUIRED].filter((f) => !v.fields?.includes(f));
     if (missing.length) this.add('VNODE_FIELD_MISSING', 'error', v.offset, `vnode lacks field(s) ${missing.map((m) => `'${m}'`).join(' ')}`, id);
     if (v.mode > 0o7777) this.add('VNODE_MODE', 'warning', v.offset, `mode 0${v.mode.toString(8)} has bits beyond the 12 permission bits`, id);
     if (v.rawAcl) this.add('OLD_ACL', 'info', v.offset, 'old raw access list (\'A\') instead of \'X\'', id);
 
-    if (v.type === VNODE_DIR) this.checkDirectory(v, cv, id);
+    if (v.type === VNODE_DIR) this.checkDirectory(v, at, id);
     else if (v.type === VNODE_FILE || v.type === VNODE_SYMLINK) {
       if (v.data.kind === 'filedata') {
         if (v.length !== v.data.length) {
@@ -212,7 +245,7 @@ export class StructureChecker {
     }
   }
 
-  private checkDirectory(v: Vnode, cv: CheckedVnode, id: string): void {
+  private checkDirectory(v: Vnode, at: number, id: string): void {
     if (v.acl !== undefined) {
       const { problems } = parseAcl(v.acl);
       for (const p of problems) this.add('ACL_BAD', 'error', v.offset, `access list: ${p.message}`, id);
@@ -229,13 +262,13 @@ export class StructureChecker {
     }
     if (d.count === 0) {
       this.add('DIR_PAGE_COUNT', 'error', d.offset, 'directory with 0 pages', id);
-      cv.entries = [];
+      this.cols.setEntries(at, []);
       return;
     }
     const self = { vnode: v.vnode, unique: v.unique };
     const parent = v.vnode === 1 ? undefined : { vnode: v.parent, unique: v.parentUnique };
     const { entries, problems } = validateDirectory(d.pages, parent ? { self, parent } : { self });
-    cv.entries = entries;
+    this.cols.setEntries(at, entries);
     // Page k's bytes start at DIRPAGES tag + 5 (tag, count) + k * 2049 + 1 ('P').
     for (const p of problems) {
       const page = Math.floor(p.offset / DIR_PAGE_SIZE);
@@ -259,27 +292,311 @@ export class StructureChecker {
       }
     }
     if (this.incremental) return;
-    const root = this.vnodes.find((v) => v.vnode === 1);
-    if (!root) {
+    // Columns of numbers: the checker's own, or (after a record with values
+    // that do not fit them) made from the objects.
+    const cols: Columns = this.cols.odd.size === 0 ? this.cols : columnsOf(this.vnodes);
+    const n = this.cols.length;
+    let rootAt = 0;
+    while (rootAt < n && cols.vnode(rootAt) !== 1) rootAt++;
+    if (rootAt === n) {
       this.add('ROOT_MISSING', 'error', this.index.large?.offset ?? 0, 'no root directory (vnode 1)');
       return;
     }
-    const present = new Map<string, CheckedVnode>();
-    for (const v of this.vnodes) present.set(vnodeKey(v.vnode, v.unique), v);
-    const { unreachable, dangling } = resolvePaths(this.vnodes);
-    for (const d of dangling) {
-      const dir = d.dir as CheckedVnode;
-      this.add('DANGLING_ENTRY', 'error', dir.offset, `directory entry "${displayString(d.entry.name)}" names vnode ${d.entry.vnode}.${d.entry.unique}, which is not in the dump`, `${dir.vnode}.${dir.unique}`);
-    }
-    for (const v of this.vnodes) {
-      if (v.vnode === 1) continue;
-      if (!present.has(vnodeKey(v.parent, v.parentUnique))) {
-        this.add('PARENT_MISSING', 'error', v.offset, `parent ${v.parent}.${v.parentUnique} is not in the dump`, `${v.vnode}.${v.unique}`);
+    // Reachability from the root, as resolvePaths (format/paths.ts) walks it, but
+    // without path strings or string-keyed maps (300,000 vnodes and more).
+    const find = (vnode: number, unique: number): number => this.pairs.get(vnode, unique) >> 1; // -1 if absent
+    const fid = (i: number): string => `${cols.vnode(i)}.${cols.unique(i)}`;
+    const reached = new Uint8Array(n);
+    reached[find(cols.vnode(rootAt), cols.unique(rootAt))] = 1;
+    const queue = [rootAt];
+    for (let q = 0; q < queue.length; q++) {
+      const dir = queue[q];
+      const e = this.cols.entries.get(dir);
+      if (!e) continue;
+      for (let k = 0; k < e.count; k++) {
+        if (e.isDot(k)) continue;
+        const c = find(e.vnode(k), e.unique(k));
+        if (c < 0) {
+          this.add('DANGLING_ENTRY', 'error', cols.offset(dir), `directory entry "${displayString(e.name(k))}" names vnode ${e.vnode(k)}.${e.unique(k)}, which is not in the dump`, fid(dir));
+          continue;
+        }
+        if (reached[c]) continue; // a second name (hard link) or a loop
+        reached[c] = 1;
+        if (this.cols.entries.has(c)) queue.push(c);
       }
     }
-    for (const u of unreachable) {
-      const v = u as CheckedVnode;
-      this.add('UNREACHABLE', 'warning', v.offset, 'no directory entry reaches this vnode from the root', `${v.vnode}.${v.unique}`);
+    for (let i = 0; i < n; i++) {
+      if (cols.vnode(i) === 1) continue;
+      if (find(cols.parent(i), cols.parentUnique(i)) < 0) {
+        this.add('PARENT_MISSING', 'error', cols.offset(i), `parent ${cols.parent(i)}.${cols.parentUnique(i)} is not in the dump`, fid(i));
+      }
     }
+    for (let i = 0; i < n; i++) {
+      if (!reached[find(cols.vnode(i), cols.unique(i))]) {
+        this.add('UNREACHABLE', 'warning', cols.offset(i), 'no directory entry reaches this vnode from the root', fid(i));
+      }
+    }
+  }
+}
+
+/** The numbers finish() reads, by vnode index. */
+interface Columns {
+  vnode(i: number): number;
+  unique(i: number): number;
+  parent(i: number): number;
+  parentUnique(i: number): number;
+  offset(i: number): number;
+}
+
+function columnsOf(vs: CheckedVnode[]): Columns {
+  return {
+    vnode: (i) => vs[i].vnode,
+    unique: (i) => vs[i].unique,
+    parent: (i) => vs[i].parent,
+    parentUnique: (i) => vs[i].parentUnique,
+    offset: (i) => vs[i].offset,
+  };
+}
+
+const isU32 = (x: number): boolean => x >>> 0 === x;
+
+const CHUNK_BITS = 13;
+const CHUNK = 1 << CHUNK_BITS;
+const IN_CHUNK = CHUNK - 1;
+
+/** Columns of 8,192 vnodes (about 300 KB). */
+class ColumnChunk {
+  readonly vnode = new Uint32Array(CHUNK);
+  readonly unique = new Uint32Array(CHUNK);
+  readonly parent = new Uint32Array(CHUNK);
+  readonly parentUnique = new Uint32Array(CHUNK);
+  readonly size = new Uint32Array(CHUNK);
+  readonly type = new Uint8Array(CHUNK);
+  readonly offset = new Float64Array(CHUNK);
+  readonly end = new Float64Array(CHUNK);
+}
+
+/**
+ * What the checker keeps of each vnode, in typed arrays: 37 bytes a vnode
+ * (objects take three times that and keep the garbage collector busy, with
+ * hundreds of thousands of files), in chunks so that growing copies nothing.
+ */
+class VnodeColumns implements Columns {
+  length = 0;
+  private readonly chunks: ColumnChunk[] = [];
+  /** Vnodes with a value the columns cannot hold exactly (hand-made records; never decoded ones), as given. */
+  readonly odd = new Map<number, CheckedVnode>();
+  /** Directory entries, by vnode index. */
+  readonly entries = new Map<number, PackedEntries>();
+  private readonly names = new NameArena();
+
+  /** Add a vnode; returns its index. */
+  push(vnode: number, unique: number, type: number, parent: number, parentUnique: number, offset: number, end: number, size: number): number {
+    const i = this.length++;
+    if ((i & IN_CHUNK) === 0) this.chunks.push(new ColumnChunk());
+    const c = this.chunks[i >> CHUNK_BITS];
+    const j = i & IN_CHUNK;
+    c.vnode[j] = vnode;
+    c.unique[j] = unique;
+    c.parent[j] = parent;
+    c.parentUnique[j] = parentUnique;
+    c.size[j] = size;
+    c.type[j] = type;
+    c.offset[j] = offset;
+    c.end[j] = end;
+    if (!isU32(vnode) || !isU32(unique) || !isU32(parent) || !isU32(parentUnique) || !isU32(size) || (type & 255) !== type) {
+      this.odd.set(i, checkedVnode(vnode, unique, type, parent, parentUnique, offset, end, size));
+    }
+    return i;
+  }
+
+  vnode(i: number): number {
+    return this.chunks[i >> CHUNK_BITS].vnode[i & IN_CHUNK];
+  }
+
+  unique(i: number): number {
+    return this.chunks[i >> CHUNK_BITS].unique[i & IN_CHUNK];
+  }
+
+  parent(i: number): number {
+    return this.chunks[i >> CHUNK_BITS].parent[i & IN_CHUNK];
+  }
+
+  parentUnique(i: number): number {
+    return this.chunks[i >> CHUNK_BITS].parentUnique[i & IN_CHUNK];
+  }
+
+  offset(i: number): number {
+    return this.chunks[i >> CHUNK_BITS].offset[i & IN_CHUNK];
+  }
+
+  typeOf(i: number): number {
+    return this.odd.size === 0 ? this.chunks[i >> CHUNK_BITS].type[i & IN_CHUNK] : (this.odd.get(i)?.type ?? this.chunks[i >> CHUNK_BITS].type[i & IN_CHUNK]);
+  }
+
+  setEntries(i: number, entries: DirEntry[]): void {
+    this.entries.set(i, new PackedEntries(entries, this.names));
+  }
+
+  object(i: number): CheckedVnode {
+    const c = this.chunks[i >> CHUNK_BITS];
+    const j = i & IN_CHUNK;
+    const cv = this.odd.get(i) ?? checkedVnode(c.vnode[j], c.unique[j], c.type[j], c.parent[j], c.parentUnique[j], c.offset[j], c.end[j], c.size[j]);
+    const e = this.entries.get(i);
+    if (e) cv.entries = e.unpack();
+    return cv;
+  }
+}
+
+/**
+ * The bytes of directory entry names, outside the JavaScript heap: in
+ * buffers of 1 MiB (or one name list's size), filled in turn.
+ */
+class NameArena {
+  private buf = Buffer.alloc(0);
+  private used = 0;
+
+  /** Room for `n` bytes: the buffer, and where they go in it. */
+  take(n: number): [Buffer, number] {
+    if (this.used + n > this.buf.length) {
+      this.buf = Buffer.allocUnsafe(Math.max(1 << 20, n));
+      this.used = 0;
+    }
+    const at = this.used;
+    this.used += n;
+    return [this.buf, at];
+  }
+}
+
+/**
+ * A directory's entries (as validateDirectory gives them: a latin1 name,
+ * 32-bit vnode and uniquifier, a blob number) in a typed array and a few
+ * bytes of a name arena, where 100 entries would otherwise take 100 objects
+ * and 100 strings.
+ */
+class PackedEntries {
+  readonly count: number;
+  /** vnode, uniquifier, blob, end of the name in `names` (from `start`): four per entry. */
+  private readonly ids: Uint32Array;
+  private readonly names: Buffer;
+  private readonly start: number;
+  /** Entries that do not pack (never from validateDirectory), as given. */
+  private readonly given: DirEntry[] | undefined;
+
+  constructor(entries: DirEntry[], arena: NameArena) {
+    this.count = entries.length;
+    let bytes = 0;
+    for (const e of entries) bytes += e.name.length;
+    if (!entries.every((e) => isU32(e.vnode) && isU32(e.unique) && e.blob !== undefined && isU32(e.blob))) {
+      this.given = entries;
+      this.ids = new Uint32Array(0);
+      this.names = Buffer.alloc(0);
+      this.start = 0;
+      return;
+    }
+    this.given = undefined;
+    this.ids = new Uint32Array(4 * entries.length);
+    [this.names, this.start] = arena.take(bytes);
+    let end = 0;
+    for (let k = 0; k < entries.length; k++) {
+      const e = entries[k];
+      end += this.names.write(e.name, this.start + end, e.name.length, 'latin1');
+      this.ids[4 * k] = e.vnode;
+      this.ids[4 * k + 1] = e.unique;
+      this.ids[4 * k + 2] = e.blob!;
+      this.ids[4 * k + 3] = end;
+    }
+  }
+
+  vnode(k: number): number {
+    return this.given ? this.given[k].vnode : this.ids[4 * k];
+  }
+
+  unique(k: number): number {
+    return this.given ? this.given[k].unique : this.ids[4 * k + 1];
+  }
+
+  name(k: number): string {
+    if (this.given) return this.given[k].name;
+    return this.names.toString('latin1', this.start + (k === 0 ? 0 : this.ids[4 * k - 1]), this.start + this.ids[4 * k + 3]);
+  }
+
+  /** True for `.` and `..`. */
+  isDot(k: number): boolean {
+    if (this.given) return this.given[k].name === '.' || this.given[k].name === '..';
+    const from = this.start + (k === 0 ? 0 : this.ids[4 * k - 1]);
+    const len = this.start + this.ids[4 * k + 3] - from;
+    return (len === 1 || len === 2) && this.names[from] === 0x2e && this.names[from + len - 1] === 0x2e;
+  }
+
+  unpack(): DirEntry[] {
+    if (this.given) return this.given;
+    const out: DirEntry[] = [];
+    for (let k = 0; k < this.count; k++) out.push({ name: this.name(k), vnode: this.ids[4 * k], unique: this.ids[4 * k + 1], blob: this.ids[4 * k + 2] });
+    return out;
+  }
+}
+
+/**
+ * A map from (vnode, uniquifier) pairs to non-negative integers, in typed
+ * arrays (open addressing): no string keys and no per-entry objects, for
+ * dumps with hundreds of thousands of vnodes. Pairs that are not two
+ * 32-bit unsigned numbers (never decoded, but possible in hand-made records)
+ * go to an ordinary map.
+ */
+class PairIndex {
+  /** vnode, uniquifier of each slot. */
+  private keys = new Uint32Array(2 * 1024);
+  /** -1: empty slot. */
+  private values = new Int32Array(1024).fill(-1);
+  private mask = 1023;
+  private count = 0;
+  private other: Map<string, number> | undefined;
+
+  private slot(vnode: number, unique: number): number {
+    let h = Math.imul(vnode, 0x9e3779b1) ^ Math.imul(unique ^ (unique >>> 15), 0x85ebca6b);
+    h ^= h >>> 16;
+    return h & this.mask;
+  }
+
+  /** The value for the pair, or -1. */
+  get(vnode: number, unique: number): number {
+    if (vnode >>> 0 !== vnode || unique >>> 0 !== unique) return this.other?.get(`${vnode}.${unique}`) ?? -1;
+    const { keys, values, mask } = this;
+    for (let s = this.slot(vnode, unique); ; s = (s + 1) & mask) {
+      const v = values[s];
+      if (v < 0 || (keys[2 * s] === vnode && keys[2 * s + 1] === unique)) return v;
+    }
+  }
+
+  set(vnode: number, unique: number, value: number): void {
+    if (vnode >>> 0 !== vnode || unique >>> 0 !== unique) {
+      (this.other ??= new Map()).set(`${vnode}.${unique}`, value);
+      return;
+    }
+    const { keys, values, mask } = this;
+    for (let s = this.slot(vnode, unique); ; s = (s + 1) & mask) {
+      if (values[s] < 0) {
+        keys[2 * s] = vnode;
+        keys[2 * s + 1] = unique;
+        values[s] = value;
+        if (++this.count * 8 > mask * 5) this.grow();
+        return;
+      }
+      if (keys[2 * s] === vnode && keys[2 * s + 1] === unique) {
+        values[s] = value;
+        return;
+      }
+    }
+  }
+
+  private grow(): void {
+    const { keys, values } = this;
+    const size = values.length * 2;
+    this.keys = new Uint32Array(2 * size);
+    this.values = new Int32Array(size).fill(-1);
+    this.mask = size - 1;
+    this.count = 0;
+    for (let i = 0; i < values.length; i++) if (values[i] >= 0) this.set(keys[2 * i], keys[2 * i + 1], values[i]);
   }
 }

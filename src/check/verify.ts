@@ -3,7 +3,7 @@
  * directories, access lists and cross references (FORMAT.md), optionally
  * hashing every byte (--deep).
  */
-import { createHash, type Hash } from 'node:crypto';
+import { createHash, hash as hashOnce, type Hash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { DumpError } from '../format/errors.js';
 import { DumpReader } from '../format/reader.js';
@@ -55,9 +55,13 @@ export async function verifySource(source: ByteSource, opts: VerifyOptions = {},
       if (!r) break;
       checker.record(r);
       if (digests && r.kind === 'vnode' && r.data.kind === 'filedata') {
-        const h = createHash('sha256');
-        for await (const piece of reader.fileData()) h.update(piece);
-        digests.set(`${r.vnode}.${r.unique}`, h.digest('hex'));
+        const whole = reader.bufferedFileData(); // most files: no generator, no Hash object
+        if (whole) digests.set(`${r.vnode}.${r.unique}`, hashOnce('sha256', whole));
+        else {
+          const h = createHash('sha256');
+          for await (const piece of reader.fileData()) h.update(piece);
+          digests.set(`${r.vnode}.${r.unique}`, h.digest('hex'));
+        }
       }
       if (opts.onProgress && reader.position - lastProgress >= PROGRESS_EVERY) {
         lastProgress = reader.position;
@@ -65,13 +69,15 @@ export async function verifySource(source: ByteSource, opts: VerifyOptions = {},
       }
     }
     completed = true;
+    // A file source's tap has not seen the bytes the reader did not need to read (trailing data).
+    if (wholeHash && source instanceof FileSource) await source.drain();
   } catch (e) {
     if (!(e instanceof DumpError)) throw e;
     if (e.code === 'IO') throw e;
     const fatal: Problem = { code: e.code, severity: 'error', offset: e.offset ?? reader.position, message: e.message };
     checker.problems.push(fatal);
     // The whole-input hash covers every byte, also after the point where parsing stopped.
-    if (wholeHash && source instanceof StreamSource) await source.drain();
+    if (wholeHash && (source instanceof StreamSource || source instanceof FileSource)) await source.drain();
   } finally {
     await reader.close();
   }
@@ -91,8 +97,7 @@ export async function verifySource(source: ByteSource, opts: VerifyOptions = {},
     suppressed: Object.fromEntries(checker.suppressed),
     header: h ? { volumeId: h.volumeId, parentId: h.parentId, name: h.name, incremental: h.incremental, backupDate: h.backupDate } : null,
     counts: {
-      directories: checker.vnodes.filter((v) => v.type === 2).length,
-      files: checker.vnodes.filter((v) => v.type !== 2).length,
+      ...checker.countVnodes(),
       removed: (checker.index.large?.removed ?? 0) + (checker.index.small?.removed ?? 0),
     },
   };
@@ -103,20 +108,21 @@ export async function verifySource(source: ByteSource, opts: VerifyOptions = {},
 
 /** Verify a dump file (or `-` for standard input). */
 export async function verifyFile(path: string, opts: VerifyOptions = {}): Promise<VerifyResult> {
-  if (path === '-' || opts.deep) {
+  if (path === '-') {
     // Deep mode reads every byte in order, hashing as it goes.
     const hash = opts.deep ? createHash('sha256') : undefined;
-    let size: number | undefined;
-    let input: AsyncIterable<Buffer>;
-    if (path === '-') {
-      input = process.stdin;
-    } else {
-      const probe = await FileSource.open(path); // clear error for a missing or unreadable file
-      size = probe.size;
-      await probe.close();
-      input = createReadStream(path, { highWaterMark: 1 << 20 });
-    }
-    const src = new StreamSource(path, input, { tap: hash ? (b) => hash.update(b) : undefined, size });
+    const src = new StreamSource(path, process.stdin, { tap: hash ? (b) => hash.update(b) : undefined });
+    return verifySource(src, opts, hash);
+  }
+  if (opts.deep) {
+    // Positional reads (read ahead, no stream copies); the tap hashes every byte once, in order.
+    const hash = createHash('sha256');
+    const file = await FileSource.open(path, { tap: (b) => hash.update(b) }); // clear error for a missing or unreadable file
+    if (file.regular) return verifySource(file, opts, hash);
+    // A pipe or a device: read it as a stream.
+    const size = file.size;
+    await file.close();
+    const src = new StreamSource(path, createReadStream(path, { highWaterMark: 1 << 20 }), { tap: (b) => hash.update(b), size });
     return verifySource(src, opts, hash);
   }
   return verifySource(await FileSource.open(path), opts);

@@ -15,7 +15,7 @@ import {
 import { DumpError } from './errors.js';
 import {
   emptyVV, type DumpHeader, type DumpRecord, type FieldNote, type IndexHeader, type Vnode,
-  type VersionVector, type VolumeData,
+  type VersionVector, type VnodeData, type VolumeData,
 } from './types.js';
 
 /** Thrown (never escapes the library) when the window holds too few bytes. */
@@ -63,17 +63,19 @@ export class Cursor {
   }
 
   u16(): number {
-    if (this.end - this.pos < 2) throw NEED_MORE;
-    const v = this.buf.readUInt16BE(this.pos);
-    this.pos += 2;
-    return v;
+    const p = this.pos;
+    if (this.end - p < 2) throw NEED_MORE;
+    const b = this.buf;
+    this.pos = p + 2;
+    return (b[p] << 8) | b[p + 1];
   }
 
   u32(): number {
-    if (this.end - this.pos < 4) throw NEED_MORE;
-    const v = this.buf.readUInt32BE(this.pos);
-    this.pos += 4;
-    return v;
+    const p = this.pos;
+    if (this.end - p < 4) throw NEED_MORE;
+    const b = this.buf;
+    this.pos = p + 4;
+    return ((b[p] << 24) | (b[p + 1] << 16) | (b[p + 2] << 8) | b[p + 3]) >>> 0;
   }
 }
 
@@ -82,10 +84,40 @@ function note(notes: FieldNote[] | undefined, n: FieldNote): FieldNote[] {
   return notes;
 }
 
+/** The order in which a server writes the fields of a record kind, and all its prefixes. */
+interface FieldOrder {
+  tags: string;
+  prefixes: string[];
+}
+
+function fieldOrder(tags: string): FieldOrder {
+  return { tags, prefixes: Array.from({ length: tags.length + 1 }, (_, k) => tags.slice(0, k)) };
+}
+
+const HEADER_ORDER = fieldOrder('vpnbiI');
+const VOLUME_ORDER = fieldOrder('ivnPs+utpgcbqmxdflaoCAUEBOMWDZV');
+const INDEX_ORDER = fieldOrder('vs');
+const VNODE_ORDER = fieldOrder('tblLvVmaopqX');
+
 /** Holder for the notes of the record being decoded. */
 interface Ctx {
   notes: FieldNote[] | undefined;
-  fields: string;
+  /**
+   * The field tags seen, once they differ from `order`. Until then undefined,
+   * and the tags seen are the first `inOrder` of `order`: no string is built
+   * for the usual record.
+   */
+  fields: string | undefined;
+  order: FieldOrder;
+  inOrder: number;
+}
+
+function newCtx(order: FieldOrder): Ctx {
+  return { notes: undefined, fields: undefined, order, inOrder: 0 };
+}
+
+function fieldsSeen(ctx: Ctx): string {
+  return ctx.fields ?? ctx.order.prefixes[ctx.inOrder];
 }
 
 function readString(c: Cursor, ctx: Ctx, tag: string, size: number): string {
@@ -116,6 +148,14 @@ function readString(c: Cursor, ctx: Ctx, tag: string, size: number): string {
 }
 
 function seen(c: Cursor, ctx: Ctx, tag: number): void {
+  if (ctx.fields === undefined) {
+    // The tags of an order are all different: no duplicate while they follow it.
+    if (tag === ctx.order.tags.charCodeAt(ctx.inOrder)) {
+      ctx.inOrder++;
+      return;
+    }
+    ctx.fields = ctx.order.prefixes[ctx.inOrder];
+  }
   const ch = String.fromCharCode(tag);
   if (ctx.fields.includes(ch)) {
     ctx.notes = note(ctx.notes, { code: 'DUPLICATE_FIELD', offset: c.offset - 1, message: `field '${ch}' appears twice` });
@@ -130,12 +170,17 @@ function unknownField(c: Cursor, tag: number, where: string): never {
 
 /** Decode a version vector after its opening 'V' tag, through ENDVV. */
 export function decodeVV(c: Cursor, where: string): VersionVector {
+  return readVV(c, where, 0, 0);
+}
+
+/** decodeVV; without `where`, it is `vnode N.U` (made only for a message). */
+function readVV(c: Cursor, where: string | undefined, vnode: number, unique: number): VersionVector {
   const vv = emptyVV();
   for (;;) {
     const t = c.u8();
     if (t <= D_MAX) {
       if (t !== D_ENDVV) {
-        throw new DumpError('UNEXPECTED_TAG', `version vector in ${where} ends with ${tagName(t)} instead of ENDVV`, c.offset - 1);
+        throw new DumpError('UNEXPECTED_TAG', `version vector in ${where ?? `vnode ${vnode}.${unique}`} ends with ${tagName(t)} instead of ENDVV`, c.offset - 1);
       }
       return vv;
     }
@@ -143,7 +188,7 @@ export function decodeVV(c: Cursor, where: string): VersionVector {
     else if (t === 0x73) vv.storeHost = c.u32(); // 's'
     else if (t === 0x75) vv.storeUniq = c.u32(); // 'u'
     else if (t === 0x66) vv.flags = c.u32(); // 'f'
-    else unknownField(c, t, `the version vector of ${where}`);
+    else unknownField(c, t, `the version vector of ${where ?? `vnode ${vnode}.${unique}`}`);
   }
 }
 
@@ -158,7 +203,7 @@ function decodeHeader(c: Cursor, offset: number): DumpHeader {
     kind: 'header', offset, size: 0, magic, version, volumeId: 0, parentId: 0, name: '',
     backupDate: 0, incremental: 0, oldest: 0, latest: 0,
   };
-  const ctx: Ctx = { notes: undefined, fields: '' };
+  const ctx = newCtx(HEADER_ORDER);
   for (;;) {
     c.need(1);
     const t = c.buf[c.pos];
@@ -175,7 +220,7 @@ function decodeHeader(c: Cursor, offset: number): DumpHeader {
       default: unknownField(c, t, 'the dump header');
     }
   }
-  h.fields = ctx.fields;
+  h.fields = fieldsSeen(ctx);
   if (ctx.notes) h.notes = ctx.notes;
   return h;
 }
@@ -188,7 +233,7 @@ function decodeVolume(c: Cursor, offset: number): VolumeData {
     owner: 0, creationDate: 0, accessDate: 0, updateDate: 0, expirationDate: 0, backupDate: 0,
     offlineMessage: '', motd: '', weekUse: [], dayUseDate: 0, dayUse: 0, vv: emptyVV(),
   };
-  const ctx: Ctx = { notes: undefined, fields: '' };
+  const ctx = newCtx(VOLUME_ORDER);
   for (;;) {
     c.need(1);
     const t = c.buf[c.pos];
@@ -239,7 +284,7 @@ function decodeVolume(c: Cursor, offset: number): VolumeData {
       default: unknownField(c, t, 'the volume data');
     }
   }
-  v.fields = ctx.fields;
+  v.fields = fieldsSeen(ctx);
   if (ctx.notes) v.notes = ctx.notes;
   return v;
 }
@@ -248,7 +293,7 @@ function decodeIndex(c: Cursor, offset: number, tag: number): IndexHeader {
   const h: IndexHeader = {
     kind: 'index', offset, size: 0, index: tag === D_LARGEINDEX ? 'large' : 'small', declared: 0, lists: 0,
   };
-  const ctx: Ctx = { notes: undefined, fields: '' };
+  const ctx = newCtx(INDEX_ORDER);
   for (;;) {
     c.need(1);
     const t = c.buf[c.pos];
@@ -259,20 +304,24 @@ function decodeIndex(c: Cursor, offset: number, tag: number): IndexHeader {
     else if (t === 0x73) h.lists = c.u32();
     else unknownField(c, t, `the ${h.index} index header`);
   }
-  h.fields = ctx.fields;
+  h.fields = fieldsSeen(ctx);
   if (ctx.notes) h.notes = ctx.notes;
   return h;
 }
 
+const NO_VV: VersionVector = emptyVV();
+const NO_DATA: VnodeData = { kind: 'none' };
+
 function decodeVnode(c: Cursor, offset: number): Vnode {
   const vnode = c.u32();
   const unique = c.u32();
+  // vv and data are set below (placeholders: no object made only to be replaced).
   const v: Vnode = {
     kind: 'vnode', offset, size: 0, vnode, unique, type: 0, mode: 0, linkCount: 0, length: 0,
-    dataVersion: 0, vv: emptyVV(), mtime: 0, author: 0, owner: 0, parent: 0, parentUnique: 0,
-    data: { kind: 'none' },
+    dataVersion: 0, vv: NO_VV, mtime: 0, author: 0, owner: 0, parent: 0, parentUnique: 0,
+    data: NO_DATA,
   };
-  const ctx: Ctx = { notes: undefined, fields: '' };
+  const ctx = newCtx(VNODE_ORDER);
   for (;;) {
     c.need(1);
     const t = c.buf[c.pos];
@@ -285,7 +334,7 @@ function decodeVnode(c: Cursor, offset: number): Vnode {
       case 0x6c: v.linkCount = c.u16(); break; // l
       case 0x4c: v.length = c.u32(); break; // L
       case 0x76: v.dataVersion = c.u32(); break; // v
-      case 0x56: v.vv = decodeVV(c, `vnode ${vnode}.${unique}`); break; // V
+      case 0x56: v.vv = readVV(c, undefined, vnode, unique); break; // V
       case 0x6d: v.mtime = c.u32(); break; // m
       case 0x61: v.author = c.u32(); break; // a
       case 0x6f: v.owner = c.u32(); break; // o
@@ -336,7 +385,9 @@ function decodeVnode(c: Cursor, offset: number): Vnode {
     c.pos++;
     v.data = { kind: 'badinode', offset: at };
   }
-  v.fields = ctx.fields;
+  if (v.vv === NO_VV) v.vv = emptyVV();
+  if (v.data === NO_DATA) v.data = { kind: 'none' };
+  v.fields = fieldsSeen(ctx);
   if (ctx.notes) v.notes = ctx.notes;
   return v;
 }

@@ -21,6 +21,19 @@ export interface ReaderOptions {
 
 const MAX_BUFFER = 8 << 20;
 
+/**
+ * A read started ahead of need (seekable sources): the bytes that follow the
+ * window, read into the spare buffer at `gap` while the window is decoded.
+ */
+interface ReadAhead {
+  buf: Buffer;
+  /** Index in buf where the read bytes start (room before it for the window's unread tail). */
+  gap: number;
+  /** Absolute position of buf[gap]. */
+  position: number;
+  done: Promise<{ n: number } | { error: unknown }>;
+}
+
 export class DumpReader {
   readonly source: ByteSource;
   private readonly c: Cursor;
@@ -31,12 +44,29 @@ export class DumpReader {
   /** File bytes of the last vnode not yet consumed. */
   private pendingData = 0;
   private current: Vnode | null = null;
+  /** Seekable sources: the read ahead in flight, and the buffer not in use. */
+  private ahead: ReadAhead | null = null;
+  private spare: Buffer | null = null;
+  /** Bytes a refill reads from a file (the initial buffer size). */
+  private readonly readSize: number;
+  /** The largest the buffer grows to for one record (the initial size doubled until MAX_BUFFER). */
+  private readonly maxWindow: number;
+  /** Bytes the next read ahead asks for: doubles (to 4 times readSize) while the input is read straight through. */
+  private aheadSize: number;
+  /** Absolute position the last refill read up to; a refill that starts there follows on without a skip. */
+  private filledTo: number;
 
   constructor(source: ByteSource, opts: ReaderOptions = {}) {
     this.source = source;
     this.c = new Cursor(Buffer.allocUnsafe(opts.bufferSize ?? 1 << 20), opts.limits ?? DEFAULT_LIMITS);
     this.c.base = opts.start ?? 0;
     this.first = opts.expectHeader ?? true;
+    this.readSize = this.c.buf.length;
+    let max = this.readSize;
+    while (max < MAX_BUFFER) max *= 2;
+    this.maxWindow = max;
+    this.aheadSize = this.readSize;
+    this.filledTo = this.c.base;
   }
 
   /** Absolute offset of the next byte the reader has not consumed. */
@@ -49,10 +79,73 @@ export class DumpReader {
     return this.ended;
   }
 
-  /** Refill: keep unread bytes, read as much as fits. Returns bytes added. */
+  /** Refill: keep unread bytes, add more (the read ahead's, when it has them). Returns bytes added. */
   private async fill(): Promise<number> {
-    const c = this.c;
     if (this.eof) return 0;
+    const n = this.ahead ? await this.takeAhead() : -1;
+    if (n < 0) return this.fillNow();
+    if (n === 0) this.eof = true;
+    else {
+      this.filledTo = this.c.base + this.c.end;
+      this.readAhead();
+    }
+    return n;
+  }
+
+  /**
+   * Use the read ahead, if it holds the next byte the window needs: the
+   * window's unread tail is copied in front of it and the buffers swap.
+   * Returns the bytes added (0 at the end of the input), or -1 when the read
+   * ahead is of no use (the window moved past it, or an error to be met again).
+   */
+  private async takeAhead(): Promise<number> {
+    const c = this.c;
+    const a = this.ahead!;
+    this.ahead = null;
+    const r = await a.done;
+    this.spare = a.buf;
+    if (!('n' in r)) return -1;
+    const want = c.base + c.end;
+    const keep = c.end - c.pos;
+    const from = a.gap + (want - a.position);
+    if (want < a.position || keep > from) return -1;
+    if (want >= a.position + r.n) {
+      if (r.n === 0 && want === a.position) return 0;
+      this.aheadSize = this.readSize; // skipped past it: the input is not read straight through
+      return -1;
+    }
+    this.aheadSize = Math.min(2 * this.aheadSize, 4 * this.readSize, this.maxWindow - a.gap);
+    c.buf.copy(a.buf, from - keep, c.pos, c.end);
+    this.spare = c.buf;
+    c.buf = a.buf;
+    c.base = want - from;
+    c.pos = from - keep;
+    c.end = a.gap + r.n;
+    return r.n - (want - a.position);
+  }
+
+  /** Start reading the bytes after the window into the spare buffer (seekable sources only). */
+  private readAhead(): void {
+    const c = this.c;
+    if (!this.source.seekable || this.closed) return;
+    const position = c.base + c.end;
+    if (this.source.size !== undefined && position >= this.source.size) return;
+    const gap = Math.min(64 << 10, this.readSize >> 2);
+    const len = Math.max(1, Math.min(this.aheadSize, this.maxWindow - gap));
+    // Read-ahead buffers are made at the largest size reads ahead grow to: two of them in all.
+    const buf = this.spare && this.spare.length >= gap + len ? this.spare : Buffer.allocUnsafe(Math.min(gap + 4 * this.readSize, this.maxWindow));
+    this.spare = null;
+    const done = this.source.read(buf, gap, len, position).then(
+      (n) => ({ n }),
+      (error: unknown) => ({ error }),
+    );
+    this.ahead = { buf, gap, position, done };
+  }
+
+  /** Refill by reading now, into the window's own buffer. */
+  private async fillNow(): Promise<number> {
+    const c = this.c;
+    const straight = c.base + c.end === this.filledTo;
     if (c.pos > 0) {
       c.buf.copy(c.buf, 0, c.pos, c.end);
       c.base += c.pos;
@@ -60,14 +153,19 @@ export class DumpReader {
       c.pos = 0;
     }
     if (c.end === c.buf.length) {
-      if (c.buf.length >= MAX_BUFFER) return 0;
-      const bigger = Buffer.allocUnsafe(c.buf.length * 2);
+      if (c.buf.length >= this.maxWindow) return 0;
+      const bigger = Buffer.allocUnsafe(Math.min(c.buf.length * 2, this.maxWindow));
       c.buf.copy(bigger, 0, 0, c.end);
       c.buf = bigger;
     }
-    const n = await this.source.read(c.buf, c.end, c.buf.length - c.end, c.base + c.end);
+    // A file is read readSize at a time (the buffer may be a larger read-ahead one).
+    const room = c.buf.length - c.end;
+    const n = await this.source.read(c.buf, c.end, this.source.seekable ? Math.min(room, this.readSize) : room, c.base + c.end);
     if (n === 0) this.eof = true;
     c.end += n;
+    this.filledTo = c.base + c.end;
+    // Read ahead only while the input is read straight through (not when file data is being skipped).
+    if (n > 0 && straight) this.readAhead();
     return n;
   }
 
@@ -134,6 +232,20 @@ export class DumpReader {
   }
 
   /**
+   * The file data of the vnode just returned by next() when all of it is in
+   * the buffer already: a view, valid until the next call, and consumed.
+   * Null when it is not (then use fileData()).
+   */
+  bufferedFileData(): Buffer | null {
+    const c = this.c;
+    if (this.pendingData > c.end - c.pos) return null;
+    const piece = c.buf.subarray(c.pos, c.pos + this.pendingData);
+    c.pos += this.pendingData;
+    this.pendingData = 0;
+    return piece;
+  }
+
+  /**
    * Read the current vnode's whole file data into a new Buffer. The length
    * comes from the dump, so it is checked against `max` (and the file's size)
    * before anything is allocated; use fileData() for large files.
@@ -161,7 +273,13 @@ export class DumpReader {
 
   /** The next record, or null after the end marker (and any trailing record). */
   async next(): Promise<DumpRecord | null> {
-    await this.finishData();
+    if (this.pendingData > 0 && this.pendingData <= this.c.end - this.c.pos) {
+      // The usual small file: its data is in the buffer already.
+      this.c.pos += this.pendingData;
+      this.pendingData = 0;
+    }
+    if (this.pendingData > 0) await this.finishData();
+    else this.current = null;
     if (this.finished) return null;
     const c = this.c;
     if (this.ended) {
@@ -251,6 +369,8 @@ export class DumpReader {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    if (this.ahead) await this.ahead.done; // never rejects
+    this.ahead = null;
     await this.source.close();
   }
 }
