@@ -7,6 +7,7 @@ import { lsCommand } from './commands/ls.js';
 import { packCommand } from './commands/pack.js';
 import { extractCommand } from './commands/extract.js';
 import { mergeCommand } from './commands/merge.js';
+import { redumpCommand } from './commands/redump.js';
 import { verifyCommand } from './commands/verify.js';
 import { diagnoseCommand } from './commands/diagnose.js';
 import { repairCommand } from './commands/repair.js';
@@ -52,6 +53,7 @@ export async function main(argv: string[]): Promise<number> {
     .command(packCommand(ctx))
     .command(extractCommand(ctx))
     .command(mergeCommand(ctx))
+    .command(redumpCommand(ctx))
     .command(verifyCommand(ctx))
     .command(diagnoseCommand(ctx))
     .command(repairCommand(ctx))

@@ -1,0 +1,190 @@
+import type { Argv, CommandModule } from 'yargs';
+import { DumpError } from '../../format/errors.js';
+import { displayString } from '../../format/types.js';
+import { describeStatus } from '../../redump/exec.js';
+import { redump, type RedumpResult, type RedumpSource } from '../../redump/redump.js';
+import { EXIT_DAMAGED, EXIT_OK, EXIT_USAGE, UsageError, describeError, err, out, parseHexId, printJson, type Ctx } from '../context.js';
+import { humanBytes } from '../progress.js';
+
+interface Args {
+  input?: string;
+  output: string;
+  force: boolean;
+  json: boolean;
+  exec?: string;
+  tree?: string;
+  'volume-id'?: string;
+  'parent-id'?: string;
+  name?: string;
+  'backup-date'?: number;
+}
+
+/** Live `bytes, vnodes, MB/s` on standard error, only when it is a terminal. */
+function liveProgress(enabled: boolean) {
+  const active = enabled && process.stderr.isTTY === true;
+  let last = 0;
+  let shown = false;
+  return {
+    update(bytes: number, vnodes: number, seconds: number) {
+      if (!active) return;
+      const now = Date.now();
+      if (now - last < 200) return;
+      last = now;
+      const rate = seconds > 0 ? (bytes / 1e6 / seconds).toFixed(1) : '0.0';
+      process.stderr.write(`\r\x1b[Kredump: ${humanBytes(bytes)}, ${vnodes} vnodes, ${rate} MB/s`);
+      shown = true;
+    },
+    clear() {
+      if (shown) process.stderr.write('\r\x1b[K');
+      shown = false;
+    },
+  };
+}
+
+/** The command's standard error, passed through line by line with an `exec: ` prefix. */
+function stderrPassThrough(beforeWrite: () => void) {
+  let partial = '';
+  return {
+    write(b: Buffer) {
+      const text = partial + b.toString('latin1');
+      const lines = text.split('\n');
+      partial = lines.pop() ?? '';
+      if (lines.length === 0) return;
+      beforeWrite();
+      process.stderr.write(lines.map((l) => `exec: ${l}\n`).join(''));
+    },
+    flush() {
+      if (partial !== '') {
+        beforeWrite();
+        process.stderr.write(`exec: ${partial}\n`);
+        partial = '';
+      }
+    },
+  };
+}
+
+export function redumpJson(r: RedumpResult) {
+  return {
+    ok: r.ok,
+    path: r.path,
+    committed: r.committed,
+    input: r.input,
+    verdict: r.verdict,
+    bytes: r.bytes,
+    sha256: r.sha256,
+    seconds: Number(r.seconds.toFixed(3)),
+    mbPerSecond: Number(r.mbPerSecond.toFixed(1)),
+    chunks: r.chunks,
+    header: r.verify.header ? { ...r.verify.header, name: displayString(r.verify.header.name) } : null,
+    counts: r.verify.counts,
+    problems: r.verify.problems,
+    ...(Object.keys(r.verify.suppressed).length ? { suppressed: r.verify.suppressed } : {}),
+    ...(r.command ? { command: r.command } : {}),
+    ...(r.skipped ? { skipped: r.skipped.map(displayString) } : {}),
+    ...(r.failure ? { failure: r.failure } : {}),
+  };
+}
+
+function plural(n: number, one: string, many: string): string {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
+export function redumpLines(r: RedumpResult): string[] {
+  const c = r.verify.counts;
+  const lines = [
+    `verdict:    ${r.verdict}`,
+    `output:     ${r.path}`,
+    `size:       ${r.bytes} bytes`,
+    `sha256:     ${r.sha256}`,
+    `throughput: ${r.mbPerSecond.toFixed(1)} MB/s (${r.seconds.toFixed(3)} s)`,
+    `chunks:     ${r.chunks.chunks} (largest ${r.chunks.largestChunk} bytes), every 32-bit offset checked` +
+      (r.chunks.chunksPast4GiB ? `, ${r.chunks.chunksPast4GiB} of them past 4 GiB` : ''),
+    `content:    ${plural(c.directories, 'directory', 'directories')}, ${plural(c.files, 'file or link', 'files and links')}` +
+      (c.removed ? `, ${plural(c.removed, 'removal', 'removals')}` : ''),
+  ];
+  if (r.command) lines.push(`command:    ${describeStatus(r.command)}`);
+  return lines;
+}
+
+export const redumpCommand = (ctx: Ctx): CommandModule<object, Args> => ({
+  command: 'redump [input]',
+  describe: 'Regenerate a dump (from a command, a directory tree or stdin) through a verified 64-bit append writer',
+  builder: (y: Argv) =>
+    y
+      .positional('input', { type: 'string', describe: '- to read the dump from standard input' })
+      .option('output', { alias: 'o', type: 'string', demandOption: true, describe: 'dump file to write' })
+      .option('force', { type: 'boolean', default: false, describe: 'replace an existing output file (once the new dump verified)' })
+      .option('json', { type: 'boolean', default: false, describe: 'machine-readable output' })
+      .option('exec', { type: 'string', describe: 'shell command that writes a dump to its standard output (e.g. volutil ... dump)' })
+      .option('tree', { type: 'string', describe: 'directory tree to dump (as pack does)' })
+      .option('volume-id', { type: 'string', describe: '--tree: volume id in hex (default 01000002)' })
+      .option('parent-id', { type: 'string', describe: '--tree: parent volume id in hex (default 01000001)' })
+      .option('name', { type: 'string', describe: '--tree: volume name (default <dir>.backup)' })
+      .option('backup-date', { type: 'number', describe: '--tree: backup date, Unix seconds (default now)' })
+      .epilogue(
+        'Exactly one input: --exec CMD, --tree DIR, or -. The output appears only if the stream verified ' +
+          '(and the command exited 0); on any failure it is removed. Exit codes: 0 verified and written; ' +
+          '1 the stream did not verify or the dump command failed; 2 usage, existing output, or read/write error.',
+      ) as unknown as Argv<Args>,
+  handler: async (a) => {
+    const given = [a.exec !== undefined, a.tree !== undefined, a.input !== undefined].filter(Boolean).length;
+    if (given !== 1) throw new UsageError('redump needs exactly one input: --exec CMD, --tree DIR, or - (standard input)');
+    if (a.input !== undefined && a.input !== '-') throw new UsageError(`redump reads a dump from standard input only ('-'), not '${a.input}'; use verify to check a file`);
+    if (a.exec !== undefined && a.exec.trim() === '') throw new UsageError('--exec needs a command');
+    if (a.input === '-' && process.stdin.isTTY) throw new UsageError('standard input is a terminal: pipe a dump into redump -');
+    const packOpts = {
+      volumeId: parseHexId(a['volume-id'], '--volume-id'),
+      parentId: parseHexId(a['parent-id'], '--parent-id'),
+      name: a.name,
+      backupDate: a['backup-date'],
+    };
+    if (a.tree === undefined && Object.values(packOpts).some((v) => v !== undefined)) {
+      throw new UsageError('--volume-id, --parent-id, --name and --backup-date go with --tree only');
+    }
+    const source: RedumpSource =
+      a.exec !== undefined ? { exec: a.exec } : a.tree !== undefined ? { tree: a.tree, pack: packOpts } : process.stdin;
+
+    const bar = liveProgress(!a.json);
+    const passThrough = stderrPassThrough(() => bar.clear());
+    // Ctrl-C / kill: exit through process.exit so the temporary file is removed.
+    const onSignal = (sig: NodeJS.Signals) => {
+      bar.clear();
+      err(`codadump: interrupted by ${sig}; ${a.output} not written`);
+      process.exit(sig === 'SIGINT' ? 130 : 143);
+    };
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+    let r: RedumpResult;
+    try {
+      r = await redump(source, a.output, {
+        force: a.force,
+        onProgress: (p) => bar.update(p.bytes, p.vnodes, p.seconds),
+        onStderr: (b) => passThrough.write(b),
+      });
+    } catch (e) {
+      passThrough.flush();
+      bar.clear();
+      if (!(e instanceof DumpError)) throw e;
+      const what = e.code === 'EXISTS' ? e.message : describeError(e);
+      const tail = e.code === 'EXISTS' ? '' : `; ${a.output} not written`;
+      if (a.json) printJson({ ok: false, path: a.output, committed: false, error: { code: e.code, message: e.message, ...(e.offset !== undefined ? { offset: e.offset } : {}) } });
+      err(`codadump: error: ${what}${tail}`);
+      ctx.exitCode = e.code === 'CHUNK_OFFSET' ? EXIT_DAMAGED : EXIT_USAGE;
+      return;
+    } finally {
+      process.removeListener('SIGINT', onSignal);
+      process.removeListener('SIGTERM', onSignal);
+    }
+    passThrough.flush();
+    bar.clear();
+    for (const p of r.skipped ?? []) err(`codadump: skipped ${displayString(p)}: not a file, directory or symbolic link`);
+    if (a.json) printJson(redumpJson(r));
+    if (r.ok) {
+      if (!a.json) for (const l of redumpLines(r)) out(l);
+      ctx.exitCode = EXIT_OK;
+      return;
+    }
+    err(`codadump: error: redump failed: ${r.failure!.message}; ${a.output} not written`);
+    ctx.exitCode = EXIT_DAMAGED;
+  },
+});

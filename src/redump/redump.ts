@@ -1,0 +1,333 @@
+/**
+ * `redump`: regenerate a dump file through a correct 64-bit append writer,
+ * verifying the stream while it is written.
+ *
+ *   bytes -> ServerChunker (<= 512,000-byte chunks with 32-bit offsets, as a
+ *            Coda server sends them)
+ *         -> AppendWriter (checks each offset32 against its true position
+ *            mod 2^32; never seeks)
+ *         -> AtomicOutput (temporary file beside OUT; fsync and rename only
+ *            after the stream verified)
+ *   and the same chunks -> ByteQueue (bounded: backpressure) -> StreamSource
+ *            -> DumpReader + StructureChecker (the checks of `verify`),
+ *            concurrently; a verifier that gives up stops the transfer.
+ *   and the same chunks -> SHA-256 on a worker thread (ParallelHash).
+ *
+ * Failure policy: "removed". Whenever the result is not ok or an error is
+ * thrown, the temporary file is removed and nothing appears under (or
+ * replaces) OUT.
+ */
+import { performance } from 'node:perf_hooks';
+import type { VerifyResult } from '../check/verify.js';
+import type { Verdict } from '../check/problems.js';
+import { DumpError, ioError } from '../format/errors.js';
+import type { DumpItem } from '../format/items.js';
+import { AppendWriter, type ByteSink } from '../io/append-writer.js';
+import { AtomicOutput } from '../io/atomic-output.js';
+import { chunkStream, type ChunkItem } from '../io/chunker.js';
+import { StreamSource } from '../io/source.js';
+import { packTree, type PackOptions } from '../pack/pack.js';
+import { walkTree } from '../pack/tree.js';
+import { appendChunks, emptyStats, type AppendStats, type ReceivedChunk32 } from './append.js';
+import { CommandInput, describeStatus, type CommandStatus } from './exec.js';
+import { InlineHash, ParallelHash } from './parallel-hash.js';
+import { ByteQueue } from './queue.js';
+import { verifyStream } from './verify-stream.js';
+
+/** Raw dump bytes (stdin, a pipe, any stream), or one of the other inputs. */
+export type RedumpSource =
+  | AsyncIterable<Buffer | Uint8Array | string>
+  /** A shell command (run with /bin/sh -c) that writes the dump to its standard output. */
+  | { exec: string }
+  /** A directory tree, dumped as `pack` does. */
+  | { tree: string; pack?: PackOptions }
+  /** A dump as items (record bytes and file data), e.g. from packTree or syntheticDump. */
+  | { items: AsyncIterable<DumpItem> | Iterable<DumpItem> }
+  /**
+   * Chunks as received from a server: used as they are (no re-chunking),
+   * offsets checked. Each chunk's Buffer is kept until verified: the
+   * producer must not reuse it.
+   */
+  | { chunks: AsyncIterable<ReceivedChunk32> | Iterable<ReceivedChunk32> };
+
+export interface RedumpProgress {
+  /** Bytes appended to the output so far. */
+  bytes: number;
+  /** Vnode records verified so far. */
+  vnodes: number;
+  seconds: number;
+}
+
+/** Environment variable read by redump() only: a test hook, see RedumpOptions.failAfterBytes. */
+export const FAIL_AFTER_ENV = 'CODADUMP_TEST_FAIL_AFTER_BYTES';
+
+export interface RedumpOptions {
+  /** Replace an existing OUT (only once the new dump verified). */
+  force?: boolean;
+  /** Name of the input in messages (default: `-`, the command, the directory, `items`, `chunks`). */
+  name?: string;
+  /** Called after every chunk written and every vnode verified (throttle it yourself). */
+  onProgress?: (p: RedumpProgress) => void;
+  /** Each chunk as it is appended, with its true 64-bit position (tests tee it into a SimulatedReceiver). */
+  onChunk?: (chunk: ReceivedChunk32, position: number) => void;
+  /** --exec: each piece of the command's standard error. */
+  onStderr?: (chunk: Buffer) => void;
+  /** How far (bytes) the writer may run ahead of the verifier; default 8 MiB. */
+  verifyLag?: number;
+  /**
+   * Internal/test option: write the output sparse (all-zero 64 KiB blocks
+   * become holes). The file reads back identical.
+   */
+  sparse?: boolean;
+  /**
+   * Test hook: make the output fail with ENOSPC once this many bytes would
+   * have been stored (AtomicOutput.failAfterBytes). When absent, the
+   * environment variable CODADUMP_TEST_FAIL_AFTER_BYTES is used if set;
+   * nothing else reads it.
+   */
+  failAfterBytes?: number;
+  /** Compute the SHA-256 on a worker thread (default true); false hashes on the calling thread. */
+  hashInWorker?: boolean;
+}
+
+export interface RedumpFailure {
+  /** `verify`: the stream did not verify; `command`: the dump command failed. */
+  reason: 'verify' | 'command';
+  message: string;
+}
+
+export interface RedumpResult {
+  /** True when the dump verified ok (and the command, if any, exited 0): OUT now holds it. */
+  ok: boolean;
+  /** The final path. */
+  path: string;
+  /** True when OUT was written; false means nothing was left under OUT. */
+  committed: boolean;
+  /** The input as named in messages. */
+  input: string;
+  verdict: Verdict;
+  /** Bytes appended (and, when committed, the size of OUT). */
+  bytes: number;
+  /** SHA-256 of the bytes appended (hex). */
+  sha256: string;
+  /** Wall time from start to the rename (or the failure), seconds. */
+  seconds: number;
+  /** bytes / 10^6 / seconds. */
+  mbPerSecond: number;
+  chunks: AppendStats;
+  /** The streaming verification, as `verify` reports it. */
+  verify: VerifyResult;
+  /** --exec: how the command ended. */
+  command?: CommandStatus;
+  /** --tree: entries that cannot be represented (devices, sockets, fifos). */
+  skipped?: string[];
+  failure?: RedumpFailure;
+}
+
+const EMPTY = Buffer.alloc(0);
+
+function toBuffer(b: Buffer | Uint8Array | string): Buffer {
+  if (typeof b === 'string') return Buffer.from(b, 'latin1');
+  return Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+}
+
+/**
+ * An opaque byte stream as chunker input. Without record boundaries the
+ * bytes are packed like file data (4096-byte pieces), so every chunk but
+ * the last is exactly 512,000 bytes. Read errors become DumpError 'IO'.
+ */
+export async function* bytesToChunkItems(input: AsyncIterable<Buffer | Uint8Array | string>, name: string): AsyncGenerator<ChunkItem> {
+  const it = input[Symbol.asyncIterator]();
+  try {
+    for (;;) {
+      let r: IteratorResult<Buffer | Uint8Array | string>;
+      try {
+        r = await it.next();
+      } catch (e) {
+        throw ioError(e, name, 'cannot read input');
+      }
+      if (r.done) break;
+      const b = toBuffer(r.value);
+      if (b.length > 0) yield { kind: 'filedata', data: b, more: true };
+    }
+  } finally {
+    await it.return?.();
+  }
+  yield { kind: 'filedata', data: EMPTY, more: false };
+}
+
+/** DumpItems as chunker input: file data in server block pieces, each file's data closed before the next record. */
+export async function* itemsToChunkItems(items: AsyncIterable<DumpItem> | Iterable<DumpItem>): AsyncGenerator<ChunkItem> {
+  let inFile = false;
+  for await (const it of items) {
+    if (it.kind === 'filedata') {
+      inFile = true;
+      yield { kind: 'filedata', data: it.data, more: true };
+    } else {
+      if (inFile) {
+        inFile = false;
+        yield { kind: 'filedata', data: EMPTY, more: false };
+      }
+      yield { kind: 'item', data: it.data };
+    }
+  }
+  if (inFile) yield { kind: 'filedata', data: EMPTY, more: false };
+}
+
+function failAfterFromEnv(): number | undefined {
+  const v = process.env[FAIL_AFTER_ENV];
+  if (v === undefined || v === '') return undefined;
+  const n = Number(v);
+  if (!Number.isSafeInteger(n) || n < 0) throw new DumpError('USAGE', `${FAIL_AFTER_ENV} must be a whole number of bytes, got '${v}'`);
+  return n;
+}
+
+/** `verdict: CODE at byte N: message` for the first error of a verification. */
+export function describeVerifyFailure(v: VerifyResult): string {
+  const first = v.problems.find((p) => p.severity === 'error');
+  return first ? `${v.verdict}: ${first.code} at byte ${first.offset}: ${first.message}` : v.verdict;
+}
+
+/** Internal marker: the writing side failed, the verifier's view no longer matters. */
+class PumpAborted extends Error {}
+
+/**
+ * Regenerate a dump into `out`. Resolves with a RedumpResult: `ok` (and
+ * OUT written) only when the stream ended with a correct end marker and no
+ * verification error, and the dump command (if any) exited 0; otherwise
+ * `ok: false`, `failure` says why, and nothing is under OUT. Rejects with
+ * DumpError for what stops the transfer itself: 'EXISTS' (OUT exists, no
+ * `force`; checked before anything runs), 'IO' (cannot read the input,
+ * cannot write the output: disk full, ...), 'CHUNK_OFFSET' (a received
+ * chunk's 32-bit offset does not match the position), 'USAGE',
+ * 'COMMAND_FAILED' (cannot start the command). OUT is then untouched and
+ * the temporary file removed.
+ */
+export async function redump(source: RedumpSource, out: string, opts: RedumpOptions = {}): Promise<RedumpResult> {
+  const t0 = performance.now();
+  const failAfterBytes = opts.failAfterBytes ?? failAfterFromEnv();
+  // Refuses an existing OUT (without force) before any command runs.
+  // Chunks are large already (<= 512,000 bytes): no coalescing buffer, no extra copy.
+  const output = new AtomicOutput(out, { force: opts.force ?? false, sparse: opts.sparse ?? false, failAfterBytes, bufferSize: 0 });
+  let command: CommandInput | undefined;
+  let hash: ParallelHash | InlineHash | undefined;
+  let skipped: string[] | undefined;
+  try {
+    let name: string;
+    let chunks: AsyncIterable<ReceivedChunk32> | Iterable<ReceivedChunk32>;
+    if ('exec' in source) {
+      name = opts.name ?? source.exec;
+      command = new CommandInput(source.exec, { onStderr: opts.onStderr });
+      chunks = chunkStream(bytesToChunkItems(command.stdout(), name));
+    } else if ('tree' in source) {
+      name = opts.name ?? source.tree;
+      const layout = await walkTree(source.tree);
+      skipped = layout.skipped;
+      chunks = chunkStream(itemsToChunkItems(packTree(source.tree, source.pack ?? {}, layout)));
+    } else if ('items' in source) {
+      name = opts.name ?? 'items';
+      chunks = chunkStream(itemsToChunkItems(source.items));
+    } else if ('chunks' in source) {
+      name = opts.name ?? 'chunks';
+      chunks = source.chunks;
+    } else {
+      name = opts.name ?? '-';
+      chunks = chunkStream(bytesToChunkItems(source, name));
+    }
+
+    hash = opts.hashInWorker === false ? new InlineHash() : new ParallelHash();
+    const hasher = hash;
+    const queue = new ByteQueue(opts.verifyLag ?? 8 << 20);
+    const sink: ByteSink = {
+      write(b: Buffer) {
+        output.write(b);
+        const h = hasher.update(b);
+        const q = queue.push(b);
+        if (h === undefined) return q;
+        if (q === undefined) return h;
+        return Promise.all([h, q]).then(() => undefined);
+      },
+    };
+    const writer = new AppendWriter(sink, { file: out });
+    const stats = emptyStats();
+    let vnodes = 0;
+    const progress = opts.onProgress
+      ? () => opts.onProgress!({ bytes: writer.position, vnodes, seconds: (performance.now() - t0) / 1000 })
+      : undefined;
+
+    const verifying = verifyStream(new StreamSource(name, queue), {
+      onRecord: (r) => {
+        if (r.kind === 'vnode') {
+          vnodes++;
+          progress?.();
+        }
+      },
+    });
+    let stoppedEarly = false;
+    const pumping = appendChunks(chunks, writer, {
+      // The verifier gave up before the end: the stream is bad, stop reading it.
+      stop: () => (stoppedEarly = queue.abandoned),
+      onChunk: (c, position) => {
+        opts.onChunk?.(c, position);
+        progress?.();
+      },
+    }, stats).then(
+      (s) => {
+        queue.end();
+        return s;
+      },
+      (e: unknown) => {
+        queue.fail(new PumpAborted());
+        throw e;
+      },
+    );
+    const [pumped, verified] = await Promise.allSettled([pumping, verifying]);
+    // Read errors of byte inputs are DumpError 'IO' already (bytesToChunkItems); anything else is rethrown as it is.
+    if (pumped.status === 'rejected') throw pumped.reason;
+    if (verified.status === 'rejected') throw verified.reason;
+    const verify = verified.value;
+
+    // The stream failed before its end: stop the command rather than read on
+    // (how it then ends is our doing, not its failure).
+    if (command && stoppedEarly) command.stop();
+    const status = command ? await command.status() : undefined;
+
+    let failure: RedumpFailure | undefined;
+    if (status && !stoppedEarly && (status.exitCode !== 0 || status.signal)) {
+      const after = `after writing ${status.stdoutBytes} bytes`;
+      const stream = verify.verdict === 'ok' ? 'its output verified, but the dump of a failed command is not trusted' : `its output: ${describeVerifyFailure(verify)}`;
+      failure = { reason: 'command', message: `the dump command failed (${describeStatus(status)}) ${after}; ${stream}` };
+    } else if (verify.verdict !== 'ok') {
+      failure = { reason: 'verify', message: describeVerifyFailure(verify) };
+    }
+
+    const bytes = writer.position;
+    const sha256 = await hash.digest();
+    if (failure === undefined) output.commit();
+    else output.abort();
+    const seconds = (performance.now() - t0) / 1000;
+    const result: RedumpResult = {
+      ok: failure === undefined,
+      path: out,
+      committed: failure === undefined,
+      input: name,
+      verdict: verify.verdict,
+      bytes,
+      sha256,
+      seconds,
+      mbPerSecond: seconds > 0 ? bytes / 1e6 / seconds : 0,
+      chunks: stats,
+      verify,
+    };
+    if (status) result.command = status;
+    if (skipped) result.skipped = skipped;
+    if (failure) result.failure = failure;
+    return result;
+  } catch (e) {
+    output.abort();
+    await hash?.close();
+    command?.stop();
+    if (command) await command.status().catch(() => undefined);
+    throw e;
+  }
+}
