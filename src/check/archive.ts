@@ -209,6 +209,7 @@ export async function verifyArchive(paths: string[], opts: ArchiveOptions = {}):
       try {
         r = await verifyFile(c.path, {
           deep: opts.deep,
+          fileDigests: opts.fileDigests,
           bufferSize: opts.bufferSize,
           onProgress: (pos) => {
             progress[i] = pos;

@@ -8,6 +8,7 @@ import { createReadStream } from 'node:fs';
 import { DumpError } from '../format/errors.js';
 import { DumpReader } from '../format/reader.js';
 import { FileSource, StreamSource, type ByteSource } from '../io/source.js';
+import type { DumpRecord } from '../format/types.js';
 import { StructureChecker } from './checker.js';
 import { verdictOf, type Problem, type Verdict } from './problems.js';
 
@@ -18,6 +19,10 @@ export interface VerifyOptions {
   onProgress?: (position: number) => void;
   /** Reader buffer size (default 1 MiB). */
   bufferSize?: number;
+  /** With `deep`: keep a SHA-256 per file in `fileDigests` (default true; costs memory per vnode). */
+  fileDigests?: boolean;
+  /** Called with every record, in order, after the checker saw it. */
+  onRecord?: (r: DumpRecord) => void;
 }
 
 export interface VerifyResult {
@@ -46,7 +51,7 @@ const PROGRESS_EVERY = 4 << 20;
 export async function verifySource(source: ByteSource, opts: VerifyOptions = {}, wholeHash?: Hash): Promise<VerifyResult> {
   const reader = new DumpReader(source, { bufferSize: opts.bufferSize });
   const checker = new StructureChecker();
-  const digests = opts.deep ? new Map<string, string>() : undefined;
+  const digests = opts.deep && opts.fileDigests !== false ? new Map<string, string>() : undefined;
   let completed = false;
   let lastProgress = 0;
   try {
@@ -54,6 +59,7 @@ export async function verifySource(source: ByteSource, opts: VerifyOptions = {},
       const r = await reader.next();
       if (!r) break;
       checker.record(r);
+      opts.onRecord?.(r);
       if (digests && r.kind === 'vnode' && r.data.kind === 'filedata') {
         const whole = reader.bufferedFileData(); // most files: no generator, no Hash object
         if (whole) digests.set(`${r.vnode}.${r.unique}`, hashOnce('sha256', whole));

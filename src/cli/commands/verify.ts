@@ -74,6 +74,8 @@ export const verifyCommand = (ctx: Ctx): CommandModule<object, Args> => ({
     let bar = byteProgress(0, 'verify', false);
     const report = await verifyArchive(a.paths, {
       deep: a.deep,
+      // Per-file digests only show in --json; text output needs just the whole-dump hash.
+      fileDigests: a.json,
       jobs: a.jobs,
       logs: a.log ?? [],
       analyze: wraparoundAnalyzer({ wrapBits: a['wrap-bits'] }),
