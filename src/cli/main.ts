@@ -2,16 +2,27 @@
 import { readFileSync } from 'node:fs';
 import yargs from 'yargs';
 import { EXIT_USAGE, UsageError, reportError, type Ctx } from './context.js';
-import { inspectCommand } from './commands/inspect.js';
-import { lsCommand } from './commands/ls.js';
-import { packCommand } from './commands/pack.js';
-import { extractCommand } from './commands/extract.js';
-import { mergeCommand } from './commands/merge.js';
-import { redumpCommand } from './commands/redump.js';
-import { verifyCommand } from './commands/verify.js';
-import { diagnoseCommand } from './commands/diagnose.js';
-import { repairCommand } from './commands/repair.js';
-import { simulateCommand } from './commands/simulate.js';
+import type { CommandModule } from 'yargs';
+
+type CommandFactory = (ctx: Ctx) => CommandModule<object, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+/**
+ * Command modules, loaded on demand: a run loads only the command it names
+ * (startup time is part of every verify of a small dump), and all of them
+ * for --help or an unknown word.
+ */
+const COMMANDS: Record<string, () => Promise<CommandFactory>> = {
+  inspect: async () => (await import('./commands/inspect.js')).inspectCommand,
+  ls: async () => (await import('./commands/ls.js')).lsCommand,
+  pack: async () => (await import('./commands/pack.js')).packCommand,
+  extract: async () => (await import('./commands/extract.js')).extractCommand,
+  merge: async () => (await import('./commands/merge.js')).mergeCommand,
+  redump: async () => (await import('./commands/redump.js')).redumpCommand,
+  verify: async () => (await import('./commands/verify.js')).verifyCommand,
+  diagnose: async () => (await import('./commands/diagnose.js')).diagnoseCommand,
+  repair: async () => (await import('./commands/repair.js')).repairCommand,
+  simulate: async () => (await import('./commands/simulate.js')).simulateCommand,
+};
 
 export function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -44,20 +55,14 @@ function restoreDash(argv: Record<string, unknown>): void {
 export async function main(argv: string[]): Promise<number> {
   quietEpipe();
   const ctx: Ctx = { exitCode: 0 };
+  const named = argv.find((a) => !a.startsWith('-'));
+  const wanted = named !== undefined && named in COMMANDS ? [named] : Object.keys(COMMANDS);
+  const factories = await Promise.all(wanted.map((n) => COMMANDS[n]()));
   const cli = yargs(argv.map((a) => (a === '-' ? DASH : a)))
     .middleware(restoreDash, true)
     .scriptName('codadump')
     .usage('$0 <command> [options]\n\nVerify, diagnose, repair and regenerate Coda volume dump files.')
-    .command(inspectCommand(ctx))
-    .command(lsCommand(ctx))
-    .command(packCommand(ctx))
-    .command(extractCommand(ctx))
-    .command(mergeCommand(ctx))
-    .command(redumpCommand(ctx))
-    .command(verifyCommand(ctx))
-    .command(diagnoseCommand(ctx))
-    .command(repairCommand(ctx))
-    .command(simulateCommand(ctx))
+    .command(factories.map((f) => f(ctx)))
     .demandCommand(1, 'name a command (see --help)')
     .strict()
     .version(version())
