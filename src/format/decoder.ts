@@ -147,6 +147,19 @@ function readString(c: Cursor, ctx: Ctx, tag: string, size: number): string {
   return c.buf.toString('latin1', start, start + n - 1);
 }
 
+/**
+ * The next field tag of the record being decoded, consumed and noted; or -1
+ * at the record's end (a structural tag, left unread for the caller).
+ */
+function nextField(c: Cursor, ctx: Ctx): number {
+  c.need(1);
+  const t = c.buf[c.pos];
+  if (t <= D_MAX) return -1;
+  c.pos++;
+  seen(c, ctx, t);
+  return t;
+}
+
 function seen(c: Cursor, ctx: Ctx, tag: number): void {
   if (ctx.fields === undefined) {
     // The tags of an order are all different: no duplicate while they follow it.
@@ -204,12 +217,7 @@ function decodeHeader(c: Cursor, offset: number): DumpHeader {
     backupDate: 0, incremental: 0, oldest: 0, latest: 0,
   };
   const ctx = newCtx(HEADER_ORDER);
-  for (;;) {
-    c.need(1);
-    const t = c.buf[c.pos];
-    if (t <= D_MAX) break;
-    c.pos++;
-    seen(c, ctx, t);
+  for (let t = nextField(c, ctx); t >= 0; t = nextField(c, ctx)) {
     switch (t) {
       case 0x76: h.volumeId = c.u32(); break; // v
       case 0x70: h.parentId = c.u32(); break; // p
@@ -234,12 +242,7 @@ function decodeVolume(c: Cursor, offset: number): VolumeData {
     offlineMessage: '', motd: '', weekUse: [], dayUseDate: 0, dayUse: 0, vv: emptyVV(),
   };
   const ctx = newCtx(VOLUME_ORDER);
-  for (;;) {
-    c.need(1);
-    const t = c.buf[c.pos];
-    if (t <= D_MAX) break;
-    c.pos++;
-    seen(c, ctx, t);
+  for (let t = nextField(c, ctx); t >= 0; t = nextField(c, ctx)) {
     switch (t) {
       case 0x69: v.id = c.u32(); break; // i
       case 0x76: v.stampVersion = c.u32(); break; // v
@@ -294,12 +297,7 @@ function decodeIndex(c: Cursor, offset: number, tag: number): IndexHeader {
     kind: 'index', offset, size: 0, index: tag === D_LARGEINDEX ? 'large' : 'small', declared: 0, lists: 0,
   };
   const ctx = newCtx(INDEX_ORDER);
-  for (;;) {
-    c.need(1);
-    const t = c.buf[c.pos];
-    if (t <= D_MAX) break;
-    c.pos++;
-    seen(c, ctx, t);
+  for (let t = nextField(c, ctx); t >= 0; t = nextField(c, ctx)) {
     if (t === 0x76) h.declared = c.u32();
     else if (t === 0x73) h.lists = c.u32();
     else unknownField(c, t, `the ${h.index} index header`);
@@ -322,12 +320,7 @@ function decodeVnode(c: Cursor, offset: number): Vnode {
     data: NO_DATA,
   };
   const ctx = newCtx(VNODE_ORDER);
-  for (;;) {
-    c.need(1);
-    const t = c.buf[c.pos];
-    if (t <= D_MAX) break;
-    c.pos++;
-    seen(c, ctx, t);
+  for (let t = nextField(c, ctx); t >= 0; t = nextField(c, ctx)) {
     switch (t) {
       case 0x74: v.type = c.u8(); break; // t
       case 0x62: v.mode = c.u16(); break; // b

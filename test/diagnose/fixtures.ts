@@ -14,20 +14,9 @@ import { openDump } from '../../src/format/open.js';
 import { creationOrder, decodeDirectory } from '../../src/dir/pages.js';
 import { simulateFile, type SimulateResult } from '../../src/simulate/simulate.js';
 
-/** Deterministic pseudo-random bytes (xorshift32), never all zero. */
-export function noise(n: number, seed: number): Buffer {
-  const b = Buffer.allocUnsafe(n);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    b[i] = x & 0xff;
-  }
-  return b;
-}
+/** Deterministic pseudo-random bytes (xorshift32). */
+import { noise } from '../tree.js';
+export { noise };
 
 export interface TreeSpec {
   /** Relative path -> size in bytes (files), or { link: target } (symbolic links); directories are implied. */
