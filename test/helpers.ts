@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { Readable } from 'node:stream';
+import { expect } from 'vitest';
+import { DumpError } from '../src/format/errors.js';
 import { dumpFromStream } from '../src/format/open.js';
 import type { DumpReader } from '../src/format/reader.js';
 import type { DumpRecord } from '../src/format/types.js';
@@ -51,4 +53,26 @@ export function run(args: string[], opts: { input?: Buffer | string; cwd?: strin
     maxBuffer: 64 << 20,
   });
   return { code: r.status, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
+}
+
+/** A deterministic byte pattern (a linear congruential generator). */
+export function pattern(n: number, seed = 1): Buffer {
+  const b = Buffer.allocUnsafe(n);
+  let x = seed;
+  for (let i = 0; i < n; i++) {
+    x = (x * 1103515245 + 12345) % 2147483648;
+    b[i] = Math.floor(x / 65536) % 256;
+  }
+  return b;
+}
+
+/** The DumpError a promise rejects with (fails the test if it resolves or rejects otherwise). */
+export async function rejection(p: Promise<unknown>): Promise<DumpError> {
+  try {
+    await p;
+  } catch (e) {
+    expect(e).toBeInstanceOf(DumpError);
+    return e as DumpError;
+  }
+  throw new Error('expected a DumpError');
 }

@@ -4,6 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { AtomicOutput, isZeroRange } from '../../src/io/atomic-output.js';
 import { DumpError } from '../../src/format/errors.js';
+import { pattern } from '../helpers.js';
 
 let dir: string;
 beforeEach(() => {
@@ -25,15 +26,6 @@ function catchErr(f: () => unknown): DumpError {
   throw new Error('expected a DumpError');
 }
 
-function pattern(n: number, seed = 1): Buffer {
-  const b = Buffer.allocUnsafe(n);
-  let x = seed;
-  for (let i = 0; i < n; i++) {
-    x = (x * 1103515245 + 12345) % 2147483648;
-    b[i] = Math.floor(x / 65536) % 256;
-  }
-  return b;
-}
 
 describe('AtomicOutput', () => {
   it('writes to a hidden temp file and renames on commit', () => {

@@ -10,16 +10,8 @@ import {
 } from '../../src/io/chunker.js';
 import { TWO_32 } from '../../src/format/constants.js';
 import { DumpError } from '../../src/format/errors.js';
+import { pattern } from '../helpers.js';
 
-function pattern(n: number, seed = 1): Buffer {
-  const b = Buffer.allocUnsafe(n);
-  let x = seed;
-  for (let i = 0; i < n; i++) {
-    x = (x * 1103515245 + 12345) % 2147483648;
-    b[i] = Math.floor(x / 65536) % 256;
-  }
-  return b;
-}
 
 /** Naive reference: every file piece pushed as a separate item, one byte-exact rule. */
 function reference(items: ChunkItem[], chunkSize: number, blockSize: number): { offset: number; data: Buffer }[] {

@@ -10,6 +10,7 @@ import { packTree } from '../../src/pack/pack.js';
 import { FAIL_AFTER_ENV, redump, type RedumpResult } from '../../src/redump/redump.js';
 import { SAMPLE_FILES, sample, tempDir } from '../helpers.js';
 import { PACK_OPTS, SMALL_TREE, makeTree, noise, packToBuffer } from '../tree.js';
+import { rejection } from '../helpers.js';
 
 let t: { dir: string; cleanup: () => void };
 beforeEach(() => {
@@ -30,15 +31,6 @@ function pieces(b: Buffer, n = 65536): Readable {
   );
 }
 
-async function rejection(p: Promise<unknown>): Promise<DumpError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(DumpError);
-    return e as DumpError;
-  }
-  throw new Error('expected a DumpError');
-}
 
 function expectNothingWritten(r: RedumpResult) {
   expect(r.ok).toBe(false);

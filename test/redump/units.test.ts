@@ -16,6 +16,7 @@ import { ByteQueue } from '../../src/redump/queue.js';
 import { verifyStream } from '../../src/redump/verify-stream.js';
 import { SAMPLE_FILES, sample, tempDir } from '../helpers.js';
 import { SMALL_TREE, makeTree, noise, packToBuffer } from '../tree.js';
+import { rejection } from '../helpers.js';
 
 class Collect implements ByteSink {
   parts: Buffer[] = [];
@@ -27,15 +28,6 @@ class Collect implements ByteSink {
   }
 }
 
-async function rejection(p: Promise<unknown>): Promise<DumpError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(DumpError);
-    return e as DumpError;
-  }
-  throw new Error('expected a DumpError');
-}
 
 describe('appendChunks', () => {
   it('appends server chunks in order, checking every 32-bit offset', async () => {
