@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -75,4 +75,15 @@ export async function rejection(p: Promise<unknown>): Promise<DumpError> {
     return e as DumpError;
   }
   throw new Error('expected a DumpError');
+}
+
+/** Read up to `n` bytes at `at` of a file (fewer at its end). */
+export function readAt(file: string, at: number, n: number): Buffer {
+  const fd = openSync(file, 'r');
+  try {
+    const b = Buffer.alloc(n);
+    return b.subarray(0, readSync(fd, b, 0, n, at));
+  } finally {
+    closeSync(fd);
+  }
 }

@@ -440,24 +440,23 @@ export class TarSink implements ExtractSink {
     return h;
   }
 
+  private leftOut(p: string, meta: Meta, code: ExtractProblem['code'], message: string): void {
+    const m: ExtractProblem = { code, path: p, message };
+    if (meta.vnode) {
+      m.vnode = meta.vnode;
+      m.unique = meta.unique;
+    }
+    this.ctx.report(m);
+  }
+
   private name(p: string, meta: Meta): string | null {
     if (this.emitted.has(p)) {
-      const m: ExtractProblem = { code: 'DUPLICATE', path: p, message: 'a second entry with this name in the dump; left out of the archive' };
-      if (meta.vnode) {
-        m.vnode = meta.vnode;
-        m.unique = meta.unique;
-      }
-      this.ctx.report(m);
+      this.leftOut(p, meta, 'DUPLICATE', 'a second entry with this name in the dump; left out of the archive');
       return null;
     }
     const t = tarText(p);
     if (t === null) {
-      const m: ExtractProblem = { code: 'UNREPRESENTABLE', path: p, message: 'name is not UTF-8, which a tar (pax) name must be; left out of the archive (extract to a directory to keep it)' };
-      if (meta.vnode) {
-        m.vnode = meta.vnode;
-        m.unique = meta.unique;
-      }
-      this.ctx.report(m);
+      this.leftOut(p, meta, 'UNREPRESENTABLE', 'name is not UTF-8, which a tar (pax) name must be; left out of the archive (extract to a directory to keep it)');
     }
     return t;
   }

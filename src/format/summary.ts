@@ -6,26 +6,14 @@
 import { decodeDirectory, type DirEntry } from '../dir/pages.js';
 import { DumpError } from './errors.js';
 import type { DumpReader } from './reader.js';
-import type { DumpHeader, IndexClass, VolumeData } from './types.js';
+import type { DumpHeader, IndexClass, Vnode, VolumeData } from './types.js';
 import { VNODE_DIR, VNODE_SYMLINK } from './constants.js';
 
-export interface VnodeSummary {
-  vnode: number;
-  unique: number;
-  type: number;
-  mode: number;
-  linkCount: number;
-  length: number;
-  mtime: number;
-  owner: number;
-  author: number;
-  parent: number;
-  parentUnique: number;
-  offset: number;
-  data: 'none' | 'dirpages' | 'filedata' | 'badinode';
+export interface VnodeSummary
+  extends Pick<Vnode, 'vnode' | 'unique' | 'type' | 'mode' | 'linkCount' | 'length' | 'mtime' | 'owner' | 'author' | 'parent' | 'parentUnique' | 'offset' | 'acl'> {
+  data: Vnode['data']['kind'];
   /** FILEDATA count, or pages * 2048. */
   size: number;
-  acl?: string;
   entries?: DirEntry[];
   target?: string;
 }
@@ -83,7 +71,8 @@ export async function summarizeDump(reader: DumpReader): Promise<DumpSummary> {
           if (r.acl !== undefined) s.acl = r.acl;
           if (r.data.kind === 'dirpages') {
             s.size = r.data.pages.length;
-            if (r.type === VNODE_DIR) s.entries = decodeDirectory(r.data.pages);
+            // A directory with no pages has no entries (verify reports it); don't fail the listing.
+            if (r.type === VNODE_DIR) s.entries = r.data.count > 0 ? decodeDirectory(r.data.pages) : [];
           } else if (r.data.kind === 'filedata') {
             s.size = r.data.length;
             if (r.type === VNODE_SYMLINK && r.data.length <= MAX_TARGET) {

@@ -185,8 +185,7 @@ export class StreamSource implements ByteSource {
     let got = 0;
     while (got < len) {
       if (!this.pending || this.pendingPos >= this.pending.length) {
-        // Return what we have rather than wait, once something was read.
-        if (got > 0 && this.done) break;
+        // Fill all that was asked for; stop early only at the end of the input.
         if (!(await this.pull())) break;
       }
       const p = this.pending!;

@@ -16,6 +16,8 @@ import { simulateFile, type SimulateResult } from '../../src/simulate/simulate.j
 
 /** Deterministic pseudo-random bytes (xorshift32). */
 import { noise } from '../tree.js';
+import { readAt } from '../helpers.js';
+export { readAt };
 export { noise };
 
 export interface TreeSpec {
@@ -260,14 +262,3 @@ export function sha256File(file: string): string {
   return createHash('sha256').update(fs.readFileSync(file)).digest('hex');
 }
 
-/** Read `n` bytes at `at` of a file. */
-export function readAt(file: string, at: number, n: number): Buffer {
-  const fd = fs.openSync(file, 'r');
-  try {
-    const b = Buffer.alloc(n);
-    const got = fs.readSync(fd, b, 0, n, at);
-    return b.subarray(0, got);
-  } finally {
-    fs.closeSync(fd);
-  }
-}

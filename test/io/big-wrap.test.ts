@@ -15,6 +15,7 @@ import { AppendWriter } from '../../src/io/append-writer.js';
 import { AtomicOutput, isZeroRange } from '../../src/io/atomic-output.js';
 import { SimulatedReceiver, wrapLayout } from '../../src/io/receivers.js';
 import { END_MARKER, TWO_32, D_FILEDATA } from '../../src/format/constants.js';
+import { readAt } from '../helpers.js';
 
 const W = TWO_32;
 const GiB = 2 ** 30;
@@ -70,16 +71,6 @@ function* source(hash: ReturnType<typeof createHash>): Generator<ChunkItem> {
   expect(pos).toBe(L);
 }
 
-function readAt(file: string, at: number, n: number): Buffer {
-  const fdn = fs.openSync(file, 'r');
-  try {
-    const b = Buffer.alloc(n);
-    const got = fs.readSync(fdn, b, 0, n, at);
-    return b.subarray(0, got);
-  } finally {
-    fs.closeSync(fdn);
-  }
-}
 
 /** SHA-256 of a file (if `hash`), and the list of its non-zero 1 MiB blocks. */
 function scanFile(file: string, hash = true): { sha: string; nonZeroBlocks: number[] } {

@@ -19,6 +19,7 @@ import { SimulatedReceiver } from '../../src/io/receivers.js';
 import { verifyFile } from '../../src/check/verify.js';
 import { END_MARKER, TWO_32 } from '../../src/format/constants.js';
 import type { DumpItem } from '../../src/format/items.js';
+import { readAt } from '../helpers.js';
 
 const W = TWO_32;
 const GiB = 2 ** 30;
@@ -35,15 +36,6 @@ const files: SyntheticFile[] = [
 ];
 const L = syntheticLength({ files });
 
-function readAt(file: string, at: number, n: number): Buffer {
-  const fd = fs.openSync(file, 'r');
-  try {
-    const b = Buffer.alloc(n);
-    return b.subarray(0, fs.readSync(fd, b, 0, n, at));
-  } finally {
-    fs.closeSync(fd);
-  }
-}
 
 function sha256File(file: string): string {
   const h = createHash('sha256');

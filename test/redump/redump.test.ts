@@ -4,13 +4,11 @@ import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from '
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { DumpError } from '../../src/format/errors.js';
 import { chunkAll, type ChunkItem } from '../../src/io/chunker.js';
 import { packTree } from '../../src/pack/pack.js';
 import { FAIL_AFTER_ENV, redump, type RedumpResult } from '../../src/redump/redump.js';
-import { SAMPLE_FILES, sample, tempDir } from '../helpers.js';
+import { SAMPLE_FILES, rejection, sample, tempDir } from '../helpers.js';
 import { PACK_OPTS, SMALL_TREE, makeTree, noise, packToBuffer } from '../tree.js';
-import { rejection } from '../helpers.js';
 
 let t: { dir: string; cleanup: () => void };
 beforeEach(() => {

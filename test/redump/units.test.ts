@@ -6,7 +6,6 @@ import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifySource } from '../../src/check/verify.js';
 import { TWO_32 } from '../../src/format/constants.js';
-import { DumpError } from '../../src/format/errors.js';
 import { AppendWriter, type ByteSink } from '../../src/io/append-writer.js';
 import { chunkAll } from '../../src/io/chunker.js';
 import { FileSource, StreamSource } from '../../src/io/source.js';
@@ -14,9 +13,8 @@ import { appendChunks } from '../../src/redump/append.js';
 import { InlineHash, ParallelHash } from '../../src/redump/parallel-hash.js';
 import { ByteQueue } from '../../src/redump/queue.js';
 import { verifyStream } from '../../src/redump/verify-stream.js';
-import { SAMPLE_FILES, sample, tempDir } from '../helpers.js';
+import { SAMPLE_FILES, rejection, sample, tempDir } from '../helpers.js';
 import { SMALL_TREE, makeTree, noise, packToBuffer } from '../tree.js';
-import { rejection } from '../helpers.js';
 
 class Collect implements ByteSink {
   parts: Buffer[] = [];
