@@ -45,9 +45,11 @@ export function hexBytes(s: string): Buffer {
 
 export const BIN = join(ROOT, 'bin', 'codadump');
 
-export function run(args: string[], opts: { input?: Buffer | string; cwd?: string; env?: Record<string, string> } = {}) {
+/** Run the CLI; `stdin` is a descriptor to hand it as standard input instead of `input` through a pipe. */
+export function run(args: string[], opts: { input?: Buffer | string; stdin?: number; cwd?: string; env?: Record<string, string> } = {}) {
   const r = spawnSync(process.execPath, [BIN, ...args], {
     input: opts.input,
+    stdio: [opts.stdin ?? 'pipe', 'pipe', 'pipe'],
     cwd: opts.cwd ?? ROOT,
     env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0', ...opts.env },
     maxBuffer: 64 << 20,

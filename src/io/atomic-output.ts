@@ -122,6 +122,8 @@ export class AtomicOutput {
   private stored = 0;
   private readonly buf: Buffer | undefined;
   private bufUsed = 0;
+  /** Bytes were stored by another writer (wroteExternally): commit sets the size. */
+  private external = false;
 
   constructor(finalPath: string, opts: AtomicOutputOptions = {}) {
     this.fs = { ...realFs, ...opts.fsImpl };
@@ -152,6 +154,30 @@ export class AtomicOutput {
   /** Logical bytes written so far (what the final file's size will be). */
   get bytesWritten(): number {
     return this.written;
+  }
+
+  /**
+   * The temporary file's descriptor, for a writer that stores the bytes
+   * itself (another thread: RingWriter) and then reports them with
+   * wroteExternally(). Mixing it with write() is the caller's business.
+   */
+  get descriptor(): number {
+    if (this.state !== 'open' || this.fd === undefined) {
+      throw new DumpError('IO', `cannot write: output already ${this.state}`, this.written, this.path);
+    }
+    return this.fd;
+  }
+
+  /**
+   * Record that `bytes` more were stored through descriptor() after what
+   * was written here; commit() then sets the file's size to bytesWritten
+   * (trimming anything stored past it, making holes at the end real).
+   */
+  wroteExternally(bytes: number): void {
+    this.flushBuffer();
+    this.written += bytes;
+    this.flushed = this.written;
+    this.external = true;
   }
 
   get committed(): boolean {
@@ -267,8 +293,9 @@ export class AtomicOutput {
     const fd = this.fd as number;
     try {
       this.flushBuffer();
-      // Skipped trailing zeros leave the file short: set its size.
-      if (this.sparse) this.fs.ftruncateSync(fd, this.written);
+      // Skipped trailing zeros leave the file short, an external writer may
+      // have stored past the end (direct I/O probe): set its size.
+      if (this.sparse || this.external) this.fs.ftruncateSync(fd, this.written);
       this.fs.fsyncSync(fd);
       this.fd = undefined;
       this.fs.closeSync(fd);

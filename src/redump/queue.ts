@@ -27,6 +27,7 @@ export class ByteQueue implements AsyncIterable<Buffer> {
   private wakeConsumer: (() => void) | null = null;
   private wakeProducer: (() => void) | null = null;
   private producerWait: Promise<void> | null = null;
+  private drainWaiters: (() => void)[] = [];
 
   constructor(highWater = 8 << 20) {
     if (!Number.isSafeInteger(highWater) || highWater <= 0) throw new RangeError(`invalid highWater ${highWater}`);
@@ -36,6 +37,24 @@ export class ByteQueue implements AsyncIterable<Buffer> {
   /** Bytes pushed and not yet taken by the consumer. */
   get bufferedBytes(): number {
     return this.queued;
+  }
+
+  /**
+   * Settles once the consumer has taken every pushed Buffer and is waiting
+   * for more, or has stopped iterating. A consumer that reads each Buffer
+   * to its end before asking for the next (StreamSource does) is then done
+   * with all of them: the producer may reuse their memory.
+   */
+  whenDrained(): Promise<void> {
+    if (this.gone || (this.wakeConsumer !== null && this.head >= this.items.length)) return Promise.resolve();
+    return new Promise<void>((resolve) => this.drainWaiters.push(resolve));
+  }
+
+  private signalDrained(): void {
+    const ws = this.drainWaiters;
+    if (ws.length === 0) return;
+    this.drainWaiters = [];
+    for (const w of ws) w();
   }
 
   /** True once the consumer stopped iterating. */
@@ -111,9 +130,11 @@ export class ByteQueue implements AsyncIterable<Buffer> {
         }
         return { value: undefined, done: true };
       }
-      await new Promise<void>((resolve) => {
+      const woken = new Promise<void>((resolve) => {
         this.wakeConsumer = resolve;
       });
+      this.signalDrained();
+      await woken;
     }
   }
 
@@ -123,6 +144,7 @@ export class ByteQueue implements AsyncIterable<Buffer> {
     this.head = 0;
     this.queued = 0;
     this.signalProducer();
+    this.signalDrained();
   }
 
   [Symbol.asyncIterator](): AsyncIterator<Buffer> {

@@ -3,15 +3,18 @@
  * verifying the stream while it is written.
  *
  *   bytes -> ServerChunker (<= 512,000-byte chunks with 32-bit offsets, as a
- *            Coda server sends them)
+ *            Coda server sends them; standard input is read straight into
+ *            512,000-byte ring slots instead, which are the same chunks)
  *         -> AppendWriter (checks each offset32 against its true position
  *            mod 2^32; never seeks)
- *         -> AtomicOutput (temporary file beside OUT; fsync and rename only
- *            after the stream verified)
- *   and the same chunks -> ByteQueue (bounded: backpressure) -> StreamSource
- *            -> DumpReader + StructureChecker (the checks of `verify`),
- *            concurrently; a verifier that gives up stops the transfer.
- *   and the same chunks -> SHA-256 on a worker thread (ParallelHash).
+ *         -> RingWriter: a ring of slots shared with two worker threads,
+ *            one appending each slot to AtomicOutput's temporary file (and
+ *            checking the offset again), one hashing it (SHA-256)
+ *         -> AtomicOutput (fsync and rename only after the stream verified)
+ *   and each slot -> ByteQueue -> StreamSource -> DumpReader +
+ *            StructureChecker (the checks of `verify`) on this thread; a
+ *            slot is reused only once all three are done with it, and a
+ *            verifier that gives up stops the transfer.
  *
  * Failure policy: "removed". Whenever the result is not ok or an error is
  * thrown, the temporary file is removed and nothing appears under (or
@@ -22,21 +25,27 @@ import type { VerifyResult } from '../check/verify.js';
 import type { Verdict } from '../check/problems.js';
 import { DumpError, ioError } from '../format/errors.js';
 import type { DumpItem } from '../format/items.js';
-import { AppendWriter, type ByteSink } from '../io/append-writer.js';
+import { AppendWriter } from '../io/append-writer.js';
 import { AtomicOutput } from '../io/atomic-output.js';
+import { RingWriter, fdSlots, type RingWriterResult } from '../io/ring-writer.js';
 import { chunkStream, type ChunkItem } from '../io/chunker.js';
 import { StreamSource } from '../io/source.js';
 import { packTree, type PackOptions } from '../pack/pack.js';
 import { walkTree } from '../pack/tree.js';
 import { appendChunks, emptyStats, type AppendStats, type ReceivedChunk32 } from './append.js';
 import { CommandInput, describeStatus, type CommandStatus } from './exec.js';
-import { InlineHash, ParallelHash } from './parallel-hash.js';
 import { ByteQueue } from './queue.js';
 import { verifyStream } from './verify-stream.js';
 
 /** Raw dump bytes (stdin, a pipe, any stream), or one of the other inputs. */
 export type RedumpSource =
   | AsyncIterable<Buffer | Uint8Array | string>
+  /**
+   * An open file descriptor holding raw dump bytes, read with blocking reads
+   * straight into the writer's ring (the fastest input: `redump -` passes
+   * standard input as `{ fd: 0 }`). Read to its end; not closed.
+   */
+  | { fd: number }
   /** A shell command (run with /bin/sh -c) that writes the dump to its standard output. */
   | { exec: string }
   /** A directory tree, dumped as `pack` does. */
@@ -72,8 +81,11 @@ export interface RedumpOptions {
   onChunk?: (chunk: ReceivedChunk32, position: number) => void;
   /** --exec: each piece of the command's standard error. */
   onStderr?: (chunk: Buffer) => void;
-  /** How far (bytes) the writer may run ahead of the verifier; default 8 MiB. */
-  verifyLag?: number;
+  /**
+   * Write with O_DIRECT where the file system allows it (default true): the
+   * dump bypasses the page cache. false: ordinary buffered writes.
+   */
+  direct?: boolean;
   /**
    * Internal/test option: write the output sparse (all-zero 64 KiB blocks
    * become holes). The file reads back identical.
@@ -115,6 +127,8 @@ export interface RedumpResult {
   /** bytes / 10^6 / seconds. */
   mbPerSecond: number;
   chunks: AppendStats;
+  /** True when the output was written with O_DIRECT (see RedumpOptions.direct). */
+  directIo: boolean;
   /** The streaming verification, as `verify` reports it. */
   verify: VerifyResult;
   /** --exec: how the command ended. */
@@ -207,15 +221,36 @@ export async function redump(source: RedumpSource, out: string, opts: RedumpOpti
   const t0 = performance.now();
   const failAfterBytes = opts.failAfterBytes ?? failAfterFromEnv();
   // Refuses an existing OUT (without force) before any command runs.
-  // Chunks are large already (<= 512,000 bytes): no coalescing buffer, no extra copy.
-  const output = new AtomicOutput(out, { force: opts.force ?? false, sparse: opts.sparse ?? false, failAfterBytes, bufferSize: 0 });
+  const output = new AtomicOutput(out, { force: opts.force ?? false, bufferSize: 0 });
   let command: CommandInput | undefined;
-  let hash: ParallelHash | InlineHash | undefined;
+  let ring: RingWriter | undefined;
   let skipped: string[] | undefined;
   try {
+    // The verifier reads the ring's slots as they are published; each slot
+    // is released only once it has read all of it (whenDrained), or stopped.
+    const queue = new ByteQueue(Number.MAX_SAFE_INTEGER);
+    let verifyDone = false;
+    let verifySettled: () => void = () => undefined;
+    const settled = new Promise<void>((resolve) => (verifySettled = resolve));
+    ring = new RingWriter(output, {
+      sparse: opts.sparse ?? false,
+      failAfterBytes,
+      direct: opts.direct ?? true,
+      hashInWorker: opts.hashInWorker ?? true,
+      onSlot: (view) => {
+        if (verifyDone) return undefined;
+        queue.push(view);
+        return Promise.race([queue.whenDrained(), settled]);
+      },
+    });
+    const theRing = ring;
+
     let name: string;
     let chunks: AsyncIterable<ReceivedChunk32> | Iterable<ReceivedChunk32>;
-    if ('exec' in source) {
+    if ('fd' in source) {
+      name = opts.name ?? '-';
+      chunks = readErrorsAsIo(fdSlots(theRing, source.fd), name);
+    } else if ('exec' in source) {
       name = opts.name ?? source.exec;
       command = new CommandInput(source.exec, { onStderr: opts.onStderr });
       chunks = chunkStream(bytesToChunkItems(command.stdout(), name));
@@ -235,20 +270,7 @@ export async function redump(source: RedumpSource, out: string, opts: RedumpOpti
       chunks = chunkStream(bytesToChunkItems(source, name));
     }
 
-    hash = opts.hashInWorker === false ? new InlineHash() : new ParallelHash();
-    const hasher = hash;
-    const queue = new ByteQueue(opts.verifyLag ?? 8 << 20);
-    const sink: ByteSink = {
-      write(b: Buffer) {
-        output.write(b);
-        const h = hasher.update(b);
-        const q = queue.push(b);
-        if (h === undefined) return q;
-        if (q === undefined) return h;
-        return Promise.all([h, q]).then(() => undefined);
-      },
-    };
-    const writer = new AppendWriter(sink, { file: out });
+    const writer = new AppendWriter({ write: (b: Buffer) => theRing.write(b) }, { file: out });
     const stats = emptyStats();
     let vnodes = 0;
     const progress = opts.onProgress
@@ -262,17 +284,22 @@ export async function redump(source: RedumpSource, out: string, opts: RedumpOpti
           progress?.();
         }
       },
+    }).finally(() => {
+      verifyDone = true;
+      verifySettled();
     });
     let stoppedEarly = false;
     const pumping = appendChunks(chunks, writer, {
       // The verifier gave up before the end: the stream is bad, stop reading it.
-      stop: () => (stoppedEarly = queue.abandoned),
+      stop: () => (stoppedEarly = queue.abandoned || verifyDone),
       onChunk: (c, position) => {
         opts.onChunk?.(c, position);
         progress?.();
       },
     }, stats).then(
-      (s) => {
+      async (s) => {
+        // The last, short slot goes to the verifier before the end of the stream.
+        if (!stoppedEarly) await theRing.flush();
         queue.end();
         return s;
       },
@@ -282,8 +309,8 @@ export async function redump(source: RedumpSource, out: string, opts: RedumpOpti
       },
     );
     const [pumped, verified] = await Promise.allSettled([pumping, verifying]);
-    // Read errors of byte inputs are DumpError 'IO' already (bytesToChunkItems); anything else is rethrown as it is.
-    if (pumped.status === 'rejected') throw pumped.reason;
+    // Read errors of byte inputs are DumpError 'IO' already; anything else is rethrown as it is.
+    if (pumped.status === 'rejected') throw asWriteError(pumped.reason, out);
     if (verified.status === 'rejected') throw verified.reason;
     const verify = verified.value;
 
@@ -301,8 +328,12 @@ export async function redump(source: RedumpSource, out: string, opts: RedumpOpti
       failure = { reason: 'verify', message: describeVerifyFailure(verify) };
     }
 
-    const bytes = writer.position;
-    const sha256 = await hash.digest();
+    let finished: RingWriterResult;
+    try {
+      finished = await ring.finish();
+    } catch (e) {
+      throw asWriteError(e, out);
+    }
     if (failure === undefined) output.commit();
     else output.abort();
     const seconds = (performance.now() - t0) / 1000;
@@ -312,11 +343,12 @@ export async function redump(source: RedumpSource, out: string, opts: RedumpOpti
       committed: failure === undefined,
       input: name,
       verdict: verify.verdict,
-      bytes,
-      sha256,
+      bytes: finished.bytes,
+      sha256: finished.sha256,
       seconds,
-      mbPerSecond: seconds > 0 ? bytes / 1e6 / seconds : 0,
+      mbPerSecond: seconds > 0 ? finished.bytes / 1e6 / seconds : 0,
       chunks: stats,
+      directIo: finished.direct,
       verify,
     };
     if (status) result.command = status;
@@ -325,9 +357,30 @@ export async function redump(source: RedumpSource, out: string, opts: RedumpOpti
     return result;
   } catch (e) {
     output.abort();
-    await hash?.close();
+    await ring?.close();
     command?.stop();
     if (command) await command.status().catch(() => undefined);
     throw e;
+  }
+}
+
+/** Errors from the write side: a DumpError stays as it is; a system error (ENOSPC, EIO...) becomes 'IO' naming OUT. */
+function asWriteError(e: unknown, out: string): unknown {
+  if (e instanceof DumpError) return e;
+  if ((e as NodeJS.ErrnoException | undefined)?.code !== undefined) return ioError(e, out, 'cannot write output');
+  return e;
+}
+
+/** Read errors of a descriptor input as DumpError 'IO' naming the input. */
+async function* readErrorsAsIo<T>(it: AsyncGenerator<T>, name: string): AsyncGenerator<T> {
+  for (;;) {
+    let r: IteratorResult<T>;
+    try {
+      r = await it.next();
+    } catch (e) {
+      throw ioError(e, name, 'cannot read input');
+    }
+    if (r.done) return;
+    yield r.value;
   }
 }

@@ -1,9 +1,10 @@
 /** `codadump redump` end to end (the built CLI): output, messages, exit codes, nothing left behind. */
 import { createHash } from 'node:crypto';
-import { readFileSync, readdirSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { closeSync, openSync, readFileSync, readdirSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { SAMPLE_FILES, run, sample, tempDir } from '../helpers.js';
+import { BIN, SAMPLE_FILES, run, sample, tempDir } from '../helpers.js';
 import { SMALL_TREE, makeTree, noise } from '../tree.js';
 
 let t: { dir: string; cleanup: () => void };
@@ -31,10 +32,28 @@ describe('codadump redump: success', () => {
     expect(l[1]).toBe(`output:     ${out}`);
     expect(l[2]).toBe(`size:       ${bytes.length} bytes`);
     expect(l[3]).toBe(`sha256:     ${sha(bytes)}`);
-    expect(l[4]).toMatch(/^throughput: \d+\.\d MB\/s \(\d+\.\d{3} s\)$/);
+    expect(l[4]).toMatch(/^throughput: \d+\.\d MB\/s \(\d+\.\d{3} s(, direct I\/O)?\)$/);
     const n = Math.ceil(bytes.length / 512000);
     expect(l[5]).toBe(`chunks:     ${n} (largest ${Math.min(bytes.length, 512000)} bytes), every 32-bit offset checked`);
     expect(l[6]).toMatch(/^content:    \d+ director(y|ies), \d+ (file or link|files and links)(, \d+ removals?)?$/);
+  });
+
+  it('standard input as a file, and as a pipe from a shell: the same bytes', () => {
+    const name = sample('server-sample-full.dump');
+    const bytes = readFileSync(name);
+    const fd = openSync(name, 'r');
+    try {
+      const r = run(['redump', '--json', '-o', join(t.dir, 'file.dump'), '-'], { stdin: fd });
+      expect(r.code).toBe(0);
+      expect(JSON.parse(r.stdout)).toMatchObject({ ok: true, bytes: bytes.length, sha256: sha(bytes) });
+    } finally {
+      closeSync(fd);
+    }
+    const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+    const sh = spawnSync('/bin/sh', ['-c', `cat ${q(name)} | ${q(process.execPath)} ${q(BIN)} redump -o ${q(join(t.dir, 'pipe.dump'))} -`]);
+    expect(sh.status).toBe(0);
+    expect(readFileSync(join(t.dir, 'file.dump')).equals(bytes)).toBe(true);
+    expect(readFileSync(join(t.dir, 'pipe.dump')).equals(bytes)).toBe(true);
   });
 
   it('the sample server dump: exact content line and JSON', () => {

@@ -1,5 +1,4 @@
-/** The parts of redump: append with offset checks, the byte queue, the hash worker, streaming verification. */
-import { createHash } from 'node:crypto';
+/** The parts of redump: append with offset checks, the byte queue, streaming verification. */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -10,7 +9,6 @@ import { AppendWriter, type ByteSink } from '../../src/io/append-writer.js';
 import { chunkAll } from '../../src/io/chunker.js';
 import { FileSource, StreamSource } from '../../src/io/source.js';
 import { appendChunks } from '../../src/redump/append.js';
-import { InlineHash, ParallelHash } from '../../src/redump/parallel-hash.js';
 import { ByteQueue } from '../../src/redump/queue.js';
 import { verifyStream } from '../../src/redump/verify-stream.js';
 import { SAMPLE_FILES, rejection, sample, tempDir } from '../helpers.js';
@@ -138,35 +136,6 @@ describe('ByteQueue', () => {
     expect(q.abandoned).toBe(true);
     expect(q.push(Buffer.alloc(1000))).toBeUndefined();
     expect(q.bufferedBytes).toBe(0);
-  });
-});
-
-describe('ParallelHash', () => {
-  it('equals a plain SHA-256 across ring wraps, waits and pieces larger than the ring', async () => {
-    const pieces = [100, 5000, 70_000, 1, 300_000, 0, 65_536, 2_000_000, 12_345].map((n, i) => noise(n, i + 10));
-    const h = new ParallelHash({ ringSize: 256 * 1024 });
-    let waited = 0;
-    for (const p of pieces) {
-      const w = h.update(p);
-      if (w) {
-        waited++;
-        await w;
-      }
-    }
-    expect(waited).toBeGreaterThan(0);
-    const want = createHash('sha256');
-    for (const p of pieces) want.update(p);
-    expect(await h.digest()).toBe(want.digest('hex'));
-    const inline = new InlineHash();
-    for (const p of pieces) inline.update(p);
-    expect(await inline.digest()).toBe(createHash('sha256').update(Buffer.concat(pieces)).digest('hex'));
-  });
-
-  it('close() ends the worker without a digest', async () => {
-    const h = new ParallelHash();
-    h.update(Buffer.from('abc'));
-    await h.close();
-    await h.close();
   });
 });
 

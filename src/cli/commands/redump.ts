@@ -1,3 +1,4 @@
+import { isatty } from 'node:tty';
 import type { Argv, CommandModule } from 'yargs';
 import { DumpError } from '../../format/errors.js';
 import { displayString } from '../../format/types.js';
@@ -17,6 +18,20 @@ interface Args {
   'parent-id'?: string;
   name?: string;
   'backup-date'?: number;
+}
+
+/**
+ * Standard input is read with blocking reads straight into the writer's
+ * ring (fdSlots). But Node makes a pipe or socket on fd 0 non-blocking as
+ * soon as process.stdin exists, and merely loading chalk creates it (its
+ * `import process from 'node:process'` reads every property). The stream
+ * is not reading; put the descriptor back into blocking mode through its
+ * handle. Where that handle is missing (a file: already blocking) nothing
+ * is done; if a read still says EAGAIN, fdSlots reads on through a stream.
+ */
+function blockingStdin(): void {
+  const handle = (process.stdin as unknown as { _handle?: { setBlocking?: (on: boolean) => number } })._handle;
+  handle?.setBlocking?.(true);
 }
 
 /** Live `bytes, vnodes, MB/s` on standard error, only when it is a terminal. */
@@ -75,6 +90,7 @@ export function redumpJson(r: RedumpResult) {
     seconds: Number(r.seconds.toFixed(3)),
     mbPerSecond: Number(r.mbPerSecond.toFixed(1)),
     chunks: r.chunks,
+    directIo: r.directIo,
     header: r.verify.header ? { ...r.verify.header, name: displayString(r.verify.header.name) } : null,
     counts: r.verify.counts,
     problems: r.verify.problems,
@@ -96,7 +112,7 @@ export function redumpLines(r: RedumpResult): string[] {
     `output:     ${r.path}`,
     `size:       ${r.bytes} bytes`,
     `sha256:     ${r.sha256}`,
-    `throughput: ${r.mbPerSecond.toFixed(1)} MB/s (${r.seconds.toFixed(3)} s)`,
+    `throughput: ${r.mbPerSecond.toFixed(1)} MB/s (${r.seconds.toFixed(3)} s${r.directIo ? ', direct I/O' : ''})`,
     `chunks:     ${r.chunks.chunks} (largest ${r.chunks.largestChunk} bytes), every 32-bit offset checked` +
       (r.chunks.chunksPast4GiB ? `, ${r.chunks.chunksPast4GiB} of them past 4 GiB` : ''),
     `content:    ${plural(c.directories, 'directory', 'directories')}, ${plural(c.files, 'file or link', 'files and links')}` +
@@ -131,7 +147,7 @@ export const redumpCommand = (ctx: Ctx): CommandModule<object, Args> => ({
     if (given !== 1) throw new UsageError('redump needs exactly one input: --exec CMD, --tree DIR, or - (standard input)');
     if (a.input !== undefined && a.input !== '-') throw new UsageError(`redump reads a dump from standard input only ('-'), not '${a.input}'; use verify to check a file`);
     if (a.exec !== undefined && a.exec.trim() === '') throw new UsageError('--exec needs a command');
-    if (a.input === '-' && process.stdin.isTTY) throw new UsageError('standard input is a terminal: pipe a dump into redump -');
+    if (a.input === '-' && isatty(0)) throw new UsageError('standard input is a terminal: pipe a dump into redump -');
     const packOpts = {
       volumeId: parseHexId(a['volume-id'], '--volume-id'),
       parentId: parseHexId(a['parent-id'], '--parent-id'),
@@ -141,8 +157,9 @@ export const redumpCommand = (ctx: Ctx): CommandModule<object, Args> => ({
     if (a.tree === undefined && Object.values(packOpts).some((v) => v !== undefined)) {
       throw new UsageError('--volume-id, --parent-id, --name and --backup-date go with --tree only');
     }
+    if (a.input === '-') blockingStdin();
     const source: RedumpSource =
-      a.exec !== undefined ? { exec: a.exec } : a.tree !== undefined ? { tree: a.tree, pack: packOpts } : process.stdin;
+      a.exec !== undefined ? { exec: a.exec } : a.tree !== undefined ? { tree: a.tree, pack: packOpts } : { fd: 0 };
 
     const bar = liveProgress(!a.json);
     const passThrough = stderrPassThrough(() => bar.clear());
