@@ -1,4 +1,4 @@
-import { closeSync, mkdtempSync, openSync, readSync, readdirSync, rmSync } from 'node:fs';
+import { closeSync, constants as fsConstants, mkdtempSync, openSync, readSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -55,6 +55,19 @@ export function run(args: string[], opts: { input?: Buffer | string; stdin?: num
     maxBuffer: 64 << 20,
   });
   return { code: r.status, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
+}
+
+/** True when files in `dir` can be opened with O_DIRECT (ext4, xfs: yes; tmpfs: no). */
+export function directWorks(dir: string): boolean {
+  const p = join(dir, `.direct-probe-${process.pid}`);
+  try {
+    closeSync(openSync(p, fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_DIRECT));
+    return true;
+  } catch {
+    return false;
+  } finally {
+    rmSync(p, { force: true });
+  }
 }
 
 /** A deterministic byte pattern (a linear congruential generator). */

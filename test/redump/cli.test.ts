@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { closeSync, openSync, readFileSync, readdirSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { BIN, SAMPLE_FILES, run, sample, tempDir } from '../helpers.js';
+import { BIN, SAMPLE_FILES, directWorks, run, sample, tempDir } from '../helpers.js';
 import { SMALL_TREE, makeTree, noise } from '../tree.js';
 
 let t: { dir: string; cleanup: () => void };
@@ -68,8 +68,12 @@ describe('codadump redump: success', () => {
       counts: { directories: 4, files: 52, removed: 0 }, problems: [],
     });
     expect(typeof j.mbPerSecond).toBe('number');
+    expect(j.directIo).toBe(directWorks(t.dir));
     const r2 = run(['redump', '--force', '-o', out, '-'], { input: bytes });
     expect(lines(r2.stdout)[6]).toBe('content:    4 directories, 52 files and links');
+    const r3 = run(['redump', '--json', '--no-direct', '--force', '-o', out, '-'], { input: bytes });
+    expect(JSON.parse(r3.stdout)).toMatchObject({ ok: true, directIo: false, sha256: sha(bytes) });
+    expect(readFileSync(out).equals(bytes)).toBe(true);
   });
 
   it('--tree gives the same bytes as pack for the same tree and options', () => {

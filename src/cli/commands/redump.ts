@@ -12,6 +12,7 @@ interface Args {
   output: string;
   force: boolean;
   json: boolean;
+  direct: boolean;
   exec?: string;
   tree?: string;
   'volume-id'?: string;
@@ -131,6 +132,11 @@ export const redumpCommand = (ctx: Ctx): CommandModule<object, Args> => ({
       .option('output', { alias: 'o', type: 'string', demandOption: true, describe: 'dump file to write' })
       .option('force', { type: 'boolean', default: false, describe: 'replace an existing output file (once the new dump verified)' })
       .option('json', { type: 'boolean', default: false, describe: 'machine-readable output' })
+      .option('direct', {
+        type: 'boolean',
+        default: true,
+        describe: 'write with O_DIRECT where the file system allows it, bypassing the page cache (--no-direct: ordinary writes)',
+      })
       .option('exec', { type: 'string', describe: 'shell command that writes a dump to its standard output (e.g. volutil ... dump)' })
       .option('tree', { type: 'string', describe: 'directory tree to dump (as pack does)' })
       .option('volume-id', { type: 'string', describe: '--tree: volume id in hex (default 01000002)' })
@@ -175,6 +181,7 @@ export const redumpCommand = (ctx: Ctx): CommandModule<object, Args> => ({
     try {
       r = await redump(source, a.output, {
         force: a.force,
+        direct: a.direct,
         onProgress: (p) => bar.update(p.bytes, p.vnodes, p.seconds),
         onStderr: (b) => passThrough.write(b),
       });
