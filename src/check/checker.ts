@@ -5,7 +5,7 @@
  * streaming verification while a dump is being written.
  */
 import { parseAcl } from '../acl/acl.js';
-import { validateDirectory, type DirEntry } from '../dir/pages.js';
+import { scanDirectory, type DirEntry, type DirScan } from '../dir/pages.js';
 import { DIR_PAGE_SIZE, DUMP_END_MAGIC, DUMP_VERSION, VNODE_DIR, VNODE_FILE, VNODE_SYMLINK } from '../format/constants.js';
 import { displayString, vnodeSlot, type DumpHeader, type DumpRecord, type IndexClass, type Vnode, type VolumeData } from '../format/types.js';
 import type { Problem, Severity } from './problems.js';
@@ -69,7 +69,9 @@ export class StructureChecker {
    * (vnode, uniquifier) -> 2 * index in `vnodes` of the last vnode with the
    * pair, + 1 once the pair was seen inside an index (for VNODE_DUPLICATE).
    */
-  private readonly pairs = new PairIndex();
+  private readonly pairs = new PairIndex(this.cols);
+  /** Vnodes whose (vnode, uniquifier) pair a later vnode had again: 0 in a sound dump. */
+  private superseded = 0;
   private readonly perCode = new Map<string, number>();
   private readonly maxPerCode: number;
 
@@ -180,6 +182,8 @@ export class StructureChecker {
     }
     if (r.lists === 0) this.add('INDEX_LISTS', 'error', r.offset, `${r.index} index has 0 vnode lists ('s' must be > 0)`);
     this.index[r.index] = { declared: r.declared, lists: r.lists, records: 0, removed: 0, offset: r.offset };
+    // A full dump declares how many vnodes follow: make room for them at once.
+    if (!this.incremental) this.pairs.reserve(r.declared);
     this.current = r.index;
     this.lastVnode = 0;
   }
@@ -191,89 +195,89 @@ export class StructureChecker {
   }
 
   private onVnode(v: Vnode): void {
-    const id = `${v.vnode}.${v.unique}`;
     const end = v.data.kind === 'filedata' ? v.data.start + v.data.length : v.offset + v.size;
     const at = this.cols.push(
       v.vnode, v.unique, v.type, v.parent, v.parentUnique,
       v.offset, end, v.data.kind === 'filedata' ? v.data.length : v.data.kind === 'dirpages' ? v.data.pages.length : 0,
     );
-    if (v.notes) this.notes(v, id);
+    if (v.notes) this.notes(v, fid(v));
     if (!this.current) {
-      this.requireIndex(v.offset, `vnode ${id}`);
-      this.pairs.set(v.vnode, v.unique, 2 * at);
+      this.requireIndex(v.offset, `vnode ${fid(v)}`);
+      if (this.pairs.set(v.vnode, v.unique, 2 * at) >= 0) this.superseded++;
       return;
     }
     const cls = this.current!;
     const idx = this.index[cls]!;
     idx.records++;
     const odd = v.vnode % 2 === 1;
-    if (cls === 'large' && !odd) this.add('VNODE_CLASS', 'error', v.offset, `even vnode number ${v.vnode} in the large (directory) index`, id);
-    if (cls === 'small' && odd) this.add('VNODE_CLASS', 'error', v.offset, `odd vnode number ${v.vnode} in the small (file) index`, id);
+    if (cls === 'large' && !odd) this.add('VNODE_CLASS', 'error', v.offset, `even vnode number ${v.vnode} in the large (directory) index`, fid(v));
+    if (cls === 'small' && odd) this.add('VNODE_CLASS', 'error', v.offset, `odd vnode number ${v.vnode} in the small (file) index`, fid(v));
     if (v.type !== VNODE_FILE && v.type !== VNODE_DIR && v.type !== VNODE_SYMLINK) {
-      this.add('VNODE_TYPE', 'error', v.offset, `vnode type ${v.type} (want 1 file, 2 directory, 3 symbolic link)`, id);
+      this.add('VNODE_TYPE', 'error', v.offset, `vnode type ${v.type} (want 1 file, 2 directory, 3 symbolic link)`, fid(v));
     } else if ((v.type === VNODE_DIR) !== (cls === 'large')) {
-      this.add('VNODE_CLASS', 'error', v.offset, `${v.type === VNODE_DIR ? 'directory' : 'file'} vnode in the ${cls} index`, id);
+      this.add('VNODE_CLASS', 'error', v.offset, `${v.type === VNODE_DIR ? 'directory' : 'file'} vnode in the ${cls} index`, fid(v));
     }
+    const prev = this.pairs.set(v.vnode, v.unique, 2 * at + 1);
+    if (prev >= 0) this.superseded++;
     if (!this.incremental) {
-      if (v.vnode < this.lastVnode) this.add('VNODE_ORDER', 'error', v.offset, `vnode ${v.vnode} after vnode ${this.lastVnode}: numbers must not decrease in a full dump`, id);
-      const prev = this.pairs.get(v.vnode, v.unique);
-      if (prev >= 0 && (prev & 1) === 1) this.add('VNODE_DUPLICATE', 'error', v.offset, `vnode ${id} appears twice`, id);
+      if (v.vnode < this.lastVnode) this.add('VNODE_ORDER', 'error', v.offset, `vnode ${v.vnode} after vnode ${this.lastVnode}: numbers must not decrease in a full dump`, fid(v));
+      if (prev >= 0 && (prev & 1) === 1) this.add('VNODE_DUPLICATE', 'error', v.offset, `vnode ${fid(v)} appears twice`, fid(v));
     }
-    this.pairs.set(v.vnode, v.unique, 2 * at + 1);
     this.lastVnode = Math.max(this.lastVnode, v.vnode);
     if (idx.lists > 0 && vnodeSlot(v.vnode) >= idx.lists) {
-      this.add('VNODE_SLOT', 'warning', v.offset, `vnode ${v.vnode} is in slot ${vnodeSlot(v.vnode)}, beyond the ${idx.lists} lists of its index`, id);
+      this.add('VNODE_SLOT', 'warning', v.offset, `vnode ${v.vnode} is in slot ${vnodeSlot(v.vnode)}, beyond the ${idx.lists} lists of its index`, fid(v));
     }
     const missing = v.fields?.startsWith(VNODE_REQUIRED) ? [] : [...VNODE_REQUIRED].filter((f) => !v.fields?.includes(f));
-    if (missing.length) this.add('VNODE_FIELD_MISSING', 'error', v.offset, `vnode lacks field(s) ${missing.map((m) => `'${m}'`).join(' ')}`, id);
-    if (v.mode > 0o7777) this.add('VNODE_MODE', 'warning', v.offset, `mode 0${v.mode.toString(8)} has bits beyond the 12 permission bits`, id);
-    if (v.rawAcl) this.add('OLD_ACL', 'info', v.offset, 'old raw access list (\'A\') instead of \'X\'', id);
+    if (missing.length) this.add('VNODE_FIELD_MISSING', 'error', v.offset, `vnode lacks field(s) ${missing.map((m) => `'${m}'`).join(' ')}`, fid(v));
+    if (v.mode > 0o7777) this.add('VNODE_MODE', 'warning', v.offset, `mode 0${v.mode.toString(8)} has bits beyond the 12 permission bits`, fid(v));
+    if (v.rawAcl) this.add('OLD_ACL', 'info', v.offset, 'old raw access list (\'A\') instead of \'X\'', fid(v));
 
-    if (v.type === VNODE_DIR) this.checkDirectory(v, at, id);
+    if (v.type === VNODE_DIR) this.checkDirectory(v, at);
     else if (v.type === VNODE_FILE || v.type === VNODE_SYMLINK) {
       if (v.data.kind === 'filedata') {
         if (v.length !== v.data.length) {
-          this.add('SIZE_MISMATCH', 'error', v.data.offset, `declared length 'L' ${v.length} but FILEDATA holds ${v.data.length} bytes`, id);
+          this.add('SIZE_MISMATCH', 'error', v.data.offset, `declared length 'L' ${v.length} but FILEDATA holds ${v.data.length} bytes`, fid(v));
         }
       } else if (v.data.kind === 'badinode') {
-        this.add('BADINODE', 'warning', v.data.offset, 'BADINODE: the server could not read this file; a restore creates it empty', id);
+        this.add('BADINODE', 'warning', v.data.offset, 'BADINODE: the server could not read this file; a restore creates it empty', fid(v));
       } else if (v.data.kind === 'dirpages') {
-        this.add('DATA_KIND', 'error', v.data.offset, 'directory pages in a file vnode', id);
+        this.add('DATA_KIND', 'error', v.data.offset, 'directory pages in a file vnode', fid(v));
       } else {
-        this.add('DATA_MISSING', 'error', v.offset + v.size, 'file vnode without FILEDATA or BADINODE', id);
+        this.add('DATA_MISSING', 'error', v.offset + v.size, 'file vnode without FILEDATA or BADINODE', fid(v));
       }
     }
   }
 
-  private checkDirectory(v: Vnode, at: number, id: string): void {
+  private checkDirectory(v: Vnode, at: number): void {
     if (v.acl !== undefined) {
       const { problems } = parseAcl(v.acl);
-      for (const p of problems) this.add('ACL_BAD', 'error', v.offset, `access list: ${p.message}`, id);
+      for (const p of problems) this.add('ACL_BAD', 'error', v.offset, `access list: ${p.message}`, fid(v));
     } else if (!v.rawAcl) {
-      this.add('VNODE_FIELD_MISSING', 'error', v.offset, 'directory vnode without an access list', id);
+      this.add('VNODE_FIELD_MISSING', 'error', v.offset, 'directory vnode without an access list', fid(v));
     }
     if (v.data.kind !== 'dirpages') {
-      this.add(v.data.kind === 'none' ? 'DATA_MISSING' : 'DATA_KIND', 'error', v.offset + v.size, 'directory vnode without DIRPAGES', id);
+      this.add(v.data.kind === 'none' ? 'DATA_MISSING' : 'DATA_KIND', 'error', v.offset + v.size, 'directory vnode without DIRPAGES', fid(v));
       return;
     }
     const d = v.data;
     if (v.length !== d.count * DIR_PAGE_SIZE) {
-      this.add('DIR_LENGTH', 'warning', v.offset, `declared length 'L' ${v.length}, but ${d.count} pages are ${d.count * DIR_PAGE_SIZE} bytes`, id);
+      this.add('DIR_LENGTH', 'warning', v.offset, `declared length 'L' ${v.length}, but ${d.count} pages are ${d.count * DIR_PAGE_SIZE} bytes`, fid(v));
     }
     if (d.count === 0) {
-      this.add('DIR_PAGE_COUNT', 'error', d.offset, 'directory with 0 pages', id);
-      this.cols.setEntries(at, []);
+      this.add('DIR_PAGE_COUNT', 'error', d.offset, 'directory with 0 pages', fid(v));
+      this.cols.setEntries(at, d.pages, null);
       return;
     }
     const self = { vnode: v.vnode, unique: v.unique };
     const parent = v.vnode === 1 ? undefined : { vnode: v.parent, unique: v.parentUnique };
-    const { entries, problems } = validateDirectory(d.pages, parent ? { self, parent } : { self });
-    this.cols.setEntries(at, entries);
+    const scan = scanDirectory(d.pages, parent ? { self, parent } : { self });
+    this.cols.setEntries(at, d.pages, scan);
+    const problems = scan.problems;
     // Page k's bytes start at DIRPAGES tag + 5 (tag, count) + k * 2049 + 1 ('P').
     for (const p of problems) {
       const page = Math.floor(p.offset / DIR_PAGE_SIZE);
       const abs = d.offset + 5 + page * (DIR_PAGE_SIZE + 1) + 1 + (p.offset % DIR_PAGE_SIZE);
-      this.add(p.code, 'error', abs, `directory: ${p.message}`, id);
+      this.add(p.code, 'error', abs, `directory: ${p.message}`, fid(v));
     }
   }
 
@@ -305,9 +309,11 @@ export class StructureChecker {
     // Reachability from the root, as resolvePaths (format/paths.ts) walks it, but
     // without path strings or string-keyed maps (300,000 vnodes and more).
     const find = (vnode: number, unique: number): number => this.pairs.get(vnode, unique) >> 1; // -1 if absent
+    // The last vnode with vnode i's pair (the one `reached` marks): i itself unless the pair came again.
+    const last = this.superseded === 0 ? (i: number): number => i : (i: number): number => find(cols.vnode(i), cols.unique(i));
     const fid = (i: number): string => `${cols.vnode(i)}.${cols.unique(i)}`;
     const reached = new Uint8Array(n);
-    reached[find(cols.vnode(rootAt), cols.unique(rootAt))] = 1;
+    reached[last(rootAt)] = 1;
     const queue = [rootAt];
     for (let q = 0; q < queue.length; q++) {
       const dir = queue[q];
@@ -325,18 +331,32 @@ export class StructureChecker {
         if (this.cols.entries.has(c)) queue.push(c);
       }
     }
+    // Vnodes of one directory often follow each other: one look-up for a run of the same parent.
+    let parent = NaN;
+    let parentUnique = NaN;
+    let parentFound = false;
     for (let i = 0; i < n; i++) {
       if (cols.vnode(i) === 1) continue;
-      if (find(cols.parent(i), cols.parentUnique(i)) < 0) {
+      if (cols.parent(i) !== parent || cols.parentUnique(i) !== parentUnique) {
+        parent = cols.parent(i);
+        parentUnique = cols.parentUnique(i);
+        parentFound = find(parent, parentUnique) >= 0;
+      }
+      if (!parentFound) {
         this.add('PARENT_MISSING', 'error', cols.offset(i), `parent ${cols.parent(i)}.${cols.parentUnique(i)} is not in the dump`, fid(i));
       }
     }
     for (let i = 0; i < n; i++) {
-      if (!reached[find(cols.vnode(i), cols.unique(i))]) {
+      if (!reached[last(i)]) {
         this.add('UNREACHABLE', 'warning', cols.offset(i), 'no directory entry reaches this vnode from the root', fid(i));
       }
     }
   }
+}
+
+/** `vnode.uniquifier` of a vnode, as problems name it. */
+function fid(v: Vnode): string {
+  return `${v.vnode}.${v.unique}`;
 }
 
 /** The numbers finish() reads, by vnode index. */
@@ -434,8 +454,9 @@ class VnodeColumns implements Columns {
     return this.odd.size === 0 ? this.chunks[i >> CHUNK_BITS].type[i & IN_CHUNK] : (this.odd.get(i)?.type ?? this.chunks[i >> CHUNK_BITS].type[i & IN_CHUNK]);
   }
 
-  setEntries(i: number, entries: DirEntry[]): void {
-    this.entries.set(i, new PackedEntries(entries, this.names));
+  /** The entries of directory i, as `scan` found them in its pages (none without a scan). */
+  setEntries(i: number, pages: Buffer, scan: DirScan | null): void {
+    this.entries.set(i, new PackedEntries(pages, scan, this.names));
   }
 
   object(i: number): CheckedVnode {
@@ -469,89 +490,107 @@ class NameArena {
 }
 
 /**
- * A directory's entries (as validateDirectory gives them: a latin1 name,
+ * A directory's entries (as scanDirectory finds them: a name of bytes,
  * 32-bit vnode and uniquifier, a blob number) in a typed array and a few
- * bytes of a name arena, where 100 entries would otherwise take 100 objects
- * and 100 strings.
+ * bytes of a name arena, 12 bytes an entry and its name, where 100 entries
+ * would otherwise take 100 objects and 100 strings.
  */
 class PackedEntries {
   readonly count: number;
-  /** vnode, uniquifier, blob, end of the name in `names` (from `start`): four per entry. */
+  /** vnode, uniquifier, and blob | name length << 13 | 1 << 21 for `.` and `..`: three per entry. */
   private readonly ids: Uint32Array;
+  /** The names, one after the other, from `start`. */
   private readonly names: Buffer;
   private readonly start: number;
-  /** Entries that do not pack (never from validateDirectory), as given. */
-  private readonly given: DirEntry[] | undefined;
+  /** Where each name ends (from `start`): made when a name is first asked for (messages only). */
+  private ends: Uint32Array | undefined;
 
-  constructor(entries: DirEntry[], arena: NameArena) {
-    this.count = entries.length;
+  /** The entries `scan` found in `pages` (none without a scan). */
+  constructor(pages: Buffer, scan: DirScan | null, arena: NameArena) {
+    const count = scan ? scan.count : 0;
+    this.count = count;
+    const ids = (this.ids = new Uint32Array(3 * count));
     let bytes = 0;
-    for (const e of entries) bytes += e.name.length;
-    if (!entries.every((e) => isU32(e.vnode) && isU32(e.unique) && e.blob !== undefined && isU32(e.blob))) {
-      this.given = entries;
-      this.ids = new Uint32Array(0);
-      this.names = Buffer.alloc(0);
-      this.start = 0;
-      return;
-    }
-    this.given = undefined;
-    this.ids = new Uint32Array(4 * entries.length);
-    [this.names, this.start] = arena.take(bytes);
-    let end = 0;
-    for (let k = 0; k < entries.length; k++) {
-      const e = entries[k];
-      end += this.names.write(e.name, this.start + end, e.name.length, 'latin1');
-      this.ids[4 * k] = e.vnode;
-      this.ids[4 * k + 1] = e.unique;
-      this.ids[4 * k + 2] = e.blob!;
-      this.ids[4 * k + 3] = end;
+    for (let k = 0; k < count; k++) bytes += scan!.nameLengths[k];
+    const [names, start] = arena.take(bytes);
+    this.names = names;
+    this.start = start;
+    let to = start;
+    for (let k = 0; k < count; k++) {
+      const blob = scan!.blobs[k];
+      const len = scan!.nameLengths[k]; // 1..255
+      const off = blob * 32;
+      const from = off + 12;
+      const dot = len <= 2 && pages[from] === 0x2e && pages[from + len - 1] === 0x2e ? 1 : 0;
+      ids[3 * k] = pages.readUInt32BE(off + 4);
+      ids[3 * k + 1] = pages.readUInt32BE(off + 8);
+      ids[3 * k + 2] = blob | (len << 13) | (dot << 21);
+      for (let i = 0; i < len; i++) names[to + i] = pages[from + i];
+      to += len;
     }
   }
 
   vnode(k: number): number {
-    return this.given ? this.given[k].vnode : this.ids[4 * k];
+    return this.ids[3 * k];
   }
 
   unique(k: number): number {
-    return this.given ? this.given[k].unique : this.ids[4 * k + 1];
+    return this.ids[3 * k + 1];
+  }
+
+  private blob(k: number): number {
+    return this.ids[3 * k + 2] & 8191;
   }
 
   name(k: number): string {
-    if (this.given) return this.given[k].name;
-    return this.names.toString('latin1', this.start + (k === 0 ? 0 : this.ids[4 * k - 1]), this.start + this.ids[4 * k + 3]);
+    if (!this.ends) {
+      this.ends = new Uint32Array(this.count);
+      let end = 0;
+      for (let j = 0; j < this.count; j++) this.ends[j] = end += (this.ids[3 * j + 2] >>> 13) & 255;
+    }
+    return this.names.toString('latin1', this.start + (k === 0 ? 0 : this.ends[k - 1]), this.start + this.ends[k]);
   }
 
   /** True for `.` and `..`. */
   isDot(k: number): boolean {
-    if (this.given) return this.given[k].name === '.' || this.given[k].name === '..';
-    const from = this.start + (k === 0 ? 0 : this.ids[4 * k - 1]);
-    const len = this.start + this.ids[4 * k + 3] - from;
-    return (len === 1 || len === 2) && this.names[from] === 0x2e && this.names[from + len - 1] === 0x2e;
+    return this.ids[3 * k + 2] >>> 21 === 1;
   }
 
   unpack(): DirEntry[] {
-    if (this.given) return this.given;
     const out: DirEntry[] = [];
-    for (let k = 0; k < this.count; k++) out.push({ name: this.name(k), vnode: this.ids[4 * k], unique: this.ids[4 * k + 1], blob: this.ids[4 * k + 2] });
+    for (let k = 0; k < this.count; k++) out.push({ name: this.name(k), vnode: this.vnode(k), unique: this.unique(k), blob: this.blob(k) });
     return out;
   }
 }
 
+/** The uniquifier of each vnode index, as PairIndex reads it. */
+interface PairKeys {
+  unique(i: number): number;
+}
+
+/** PairIndex.reserve asks for room for at most this many pairs at once (the count it is given comes from the input). */
+const MAX_RESERVE = 1 << 20;
+
 /**
- * A map from (vnode, uniquifier) pairs to non-negative integers, in typed
- * arrays (open addressing): no string keys and no per-entry objects, for
- * dumps with hundreds of thousands of vnodes. Pairs that are not two
- * 32-bit unsigned numbers (never decoded, but possible in hand-made records)
- * go to an ordinary map.
+ * A map from (vnode, uniquifier) pairs to non-negative integers whose half
+ * (value >> 1) is the index of a vnode with that pair, in a typed array
+ * (open addressing): no string keys and no per-entry objects, for dumps with
+ * hundreds of thousands of vnodes. It stores the values and the vnode
+ * numbers; a slot's uniquifier is read from the vnode columns at the index
+ * its value gives (8 bytes a slot rather than 12). Pairs that
+ * are not two 32-bit unsigned numbers (never decoded, but possible in
+ * hand-made records) go to an ordinary map.
  */
 class PairIndex {
-  /** vnode, uniquifier of each slot. */
-  private keys = new Uint32Array(2 * 1024);
   /** -1: empty slot. */
   private values = new Int32Array(1024).fill(-1);
+  /** The vnode number of each slot. */
+  private vnodes = new Uint32Array(1024);
   private mask = 1023;
   private count = 0;
   private other: Map<string, number> | undefined;
+
+  constructor(private readonly keys: PairKeys) {}
 
   private slot(vnode: number, unique: number): number {
     let h = Math.imul(vnode, 0x9e3779b1) ^ Math.imul(unique ^ (unique >>> 15), 0x85ebca6b);
@@ -562,41 +601,58 @@ class PairIndex {
   /** The value for the pair, or -1. */
   get(vnode: number, unique: number): number {
     if (vnode >>> 0 !== vnode || unique >>> 0 !== unique) return this.other?.get(`${vnode}.${unique}`) ?? -1;
-    const { keys, values, mask } = this;
+    const { keys, values, vnodes, mask } = this;
     for (let s = this.slot(vnode, unique); ; s = (s + 1) & mask) {
       const v = values[s];
-      if (v < 0 || (keys[2 * s] === vnode && keys[2 * s + 1] === unique)) return v;
+      if (v < 0) return -1;
+      if (vnodes[s] === vnode && keys.unique(v >> 1) === unique) return v;
     }
   }
 
-  set(vnode: number, unique: number, value: number): void {
+  /** Set the pair's value (the pair is that of vnode value >> 1); returns the value it replaces, or -1. */
+  set(vnode: number, unique: number, value: number): number {
     if (vnode >>> 0 !== vnode || unique >>> 0 !== unique) {
-      (this.other ??= new Map()).set(`${vnode}.${unique}`, value);
-      return;
+      const other = (this.other ??= new Map());
+      const prev = other.get(`${vnode}.${unique}`) ?? -1;
+      other.set(`${vnode}.${unique}`, value);
+      return prev;
     }
-    const { keys, values, mask } = this;
+    const { keys, values, vnodes, mask } = this;
     for (let s = this.slot(vnode, unique); ; s = (s + 1) & mask) {
-      if (values[s] < 0) {
-        keys[2 * s] = vnode;
-        keys[2 * s + 1] = unique;
+      const v = values[s];
+      if (v < 0) {
         values[s] = value;
-        if (++this.count * 8 > mask * 5) this.grow();
-        return;
+        vnodes[s] = vnode;
+        if (++this.count * 8 > mask * 5) this.resize(values.length * 2);
+        return -1;
       }
-      if (keys[2 * s] === vnode && keys[2 * s + 1] === unique) {
+      if (vnodes[s] === vnode && keys.unique(v >> 1) === unique) {
         values[s] = value;
-        return;
+        return v;
       }
     }
   }
 
-  private grow(): void {
-    const { keys, values } = this;
-    const size = values.length * 2;
-    this.keys = new Uint32Array(2 * size);
+  /** Make room for `n` more pairs now (at most MAX_RESERVE), rather than growing step by step. */
+  reserve(n: number): void {
+    const want = this.count + Math.min(n, MAX_RESERVE);
+    let size = this.values.length;
+    while (want * 8 > (size - 1) * 5) size *= 2;
+    if (size > this.values.length) this.resize(size);
+  }
+
+  private resize(size: number): void {
+    const { keys, values, vnodes } = this;
     this.values = new Int32Array(size).fill(-1);
+    this.vnodes = new Uint32Array(size);
     this.mask = size - 1;
-    this.count = 0;
-    for (let i = 0; i < values.length; i++) if (values[i] >= 0) this.set(keys[2 * i], keys[2 * i + 1], values[i]);
+    for (let i = 0; i < values.length; i++) {
+      const v = values[i];
+      if (v < 0) continue;
+      let s = this.slot(vnodes[i], keys.unique(v >> 1));
+      while (this.values[s] >= 0) s = (s + 1) & this.mask;
+      this.values[s] = v;
+      this.vnodes[s] = vnodes[i];
+    }
   }
 }

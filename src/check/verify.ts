@@ -56,7 +56,7 @@ export async function verifySource(source: ByteSource, opts: VerifyOptions = {},
   let lastProgress = 0;
   try {
     for (;;) {
-      const r = await reader.next();
+      const r = reader.nextBuffered() ?? (await reader.next());
       if (!r) break;
       checker.record(r);
       opts.onRecord?.(r);

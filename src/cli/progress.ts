@@ -1,5 +1,13 @@
 /** A byte progress bar on standard error, only when it is a terminal. */
-import cliProgress from 'cli-progress';
+import { createRequire } from 'node:module';
+import type CliProgress from 'cli-progress';
+
+/** cli-progress, loaded when a bar is first shown (never when the output is not a terminal). */
+let cliProgress: typeof CliProgress | undefined;
+
+function loadCliProgress(): typeof CliProgress {
+  return (cliProgress ??= createRequire(import.meta.url)('cli-progress') as typeof CliProgress);
+}
 
 export interface Progress {
   update(value: number): void;
@@ -26,7 +34,8 @@ export function humanBytes(n: number): string {
 /** A progress bar over `total` bytes; a no-op unless stderr is a TTY (and `enabled`). */
 export function byteProgress(total: number, label: string, enabled = true): Progress {
   if (!enabled || !process.stderr.isTTY || total <= 0) return NONE;
-  const bar = new cliProgress.SingleBar(
+  const { SingleBar, Presets } = loadCliProgress();
+  const bar = new SingleBar(
     {
       format: `${label} [{bar}] {percentage}% | {done} of {all} | {eta_formatted} left`,
       stream: process.stderr,
@@ -34,7 +43,7 @@ export function byteProgress(total: number, label: string, enabled = true): Prog
       clearOnComplete: true,
       etaBuffer: 50,
     },
-    cliProgress.Presets.shades_classic,
+    Presets.shades_classic,
   );
   bar.start(total, 0, { done: human(0), all: human(total) });
   let last = 0;

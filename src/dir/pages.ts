@@ -17,7 +17,7 @@
 
 import { DIR_MAX_PAGES, DIR_PAGE_SIZE } from '../format/constants.js';
 import { DumpError } from '../format/errors.js';
-import { dirHash } from './hash.js';
+import { dirHash, dirHashChain, dirHashStep } from './hash.js';
 
 export const DIR_PAGE_TAG = 1234;
 export const DIR_BLOB_SIZE = 32;
@@ -149,15 +149,71 @@ function fid(v: number, u: number): string {
  * problems, each at a byte offset within `pages`.
  */
 export function validateDirectory(pages: Buffer, opts: DirValidateOptions = {}): DirValidation {
+  const { count, blobs, nameLengths, problems } = scanDirectory(pages, opts);
+  const entries: DirEntry[] = new Array(count);
+  for (let k = 0; k < count; k++) {
+    const off = blobs[k] * BLOB;
+    entries[k] = { name: pages.toString('latin1', off + 12, off + 12 + nameLengths[k]), vnode: pages.readUInt32BE(off + 4), unique: pages.readUInt32BE(off + 8), blob: blobs[k] };
+  }
+  return { entries, problems };
+}
+
+/**
+ * validateDirectory's findings with no string or object per entry (for
+ * `verify`, which checks hundreds of thousands of names): entry k starts at
+ * blob `blobs[k]`, its vnode and uniquifier are the big-endian words at byte
+ * `blobs[k] * 32 + 4` and `+ 8` of the pages, its name the `nameLengths[k]`
+ * bytes from `blobs[k] * 32 + 12`.
+ */
+export interface DirScan {
+  /** Entries found, in chain order (chain 0..127). */
+  count: number;
+  blobs: Uint16Array;
+  nameLengths: Uint8Array;
+  /** Sorted by offset. */
+  problems: DirProblem[];
+}
+
+/** True when the `len` bytes at `a` and at `b` of `buf` are the same. */
+function sameBytes(buf: Buffer, a: number, b: number, len: number): boolean {
+  for (let i = 0; i < len; i++) if (buf[a + i] !== buf[b + i]) return false;
+  return true;
+}
+
+/**
+ * scanDirectory's working arrays, for the largest directory (128 pages of 64
+ * blobs), made once: it runs for every directory of a dump, and calls no
+ * code that could call it again before it is done with them.
+ */
+const MAX_BLOBS = DIR_MAX_PAGES * EPP;
+const scratch = {
+  /** Blobs in use (headers, and the blobs of the entries found so far). */
+  inUse: new Uint8Array(MAX_BLOBS),
+  /** The chain that reached each blob, -1: none. */
+  reachedBy: new Int16Array(MAX_BLOBS),
+  /**
+   * The first entry of each name, for DIR_NAME_DUPLICATE: listed by the
+   * name's hash (equal names hash alike), blob to blob, -1 ending a list;
+   * with the length of each listed name.
+   */
+  firstOfHash: new Int16Array(DIR_NHASH),
+  nextOfHash: new Int16Array(MAX_BLOBS),
+  nameLengthOf: new Uint8Array(MAX_BLOBS),
+  /** The entries found (at most one per blob): first blob, name length. */
+  blobs: new Uint16Array(MAX_BLOBS),
+  nameLengths: new Uint8Array(MAX_BLOBS),
+};
+
+/** The checks of validateDirectory, on the bytes: see DirScan. */
+export function scanDirectory(pages: Buffer, opts: DirValidateOptions = {}): DirScan {
   const problems: DirProblem[] = [];
   const add = (code: DirProblemCode, offset: number, message: string): void => {
     problems.push({ code, offset, message });
   };
-  const entries: DirEntry[] = [];
   const whole = Math.floor(pages.length / PAGE);
   if (whole === 0) {
     add('DIR_PAGE_COUNT', 0, `directory of ${pages.length} bytes has no complete page`);
-    return { entries, problems };
+    return { count: 0, blobs: new Uint16Array(0), nameLengths: new Uint8Array(0), problems };
   }
   if (pages.length % PAGE !== 0) {
     add('DIR_PAGE_COUNT', whole * PAGE, `directory length ${pages.length} is not a multiple of ${PAGE} (${pages.length % PAGE} bytes of a partial page)`);
@@ -190,11 +246,15 @@ export function validateDirectory(pages: Buffer, opts: DirValidateOptions = {}):
   }
 
   // Walk the hash chains; mark the blobs every entry uses.
-  const inUse = new Uint8Array(nBlobs);
+  const { inUse, reachedBy, firstOfHash, nextOfHash, nameLengthOf, blobs, nameLengths } = scratch;
+  inUse.fill(0, 0, nBlobs);
   inUse.fill(1, 0, DIR_FIRST_ENTRY_BLOB);
   for (let p = 1; p < n; p++) inUse[p * EPP] = 1;
-  const reachedBy = new Int16Array(nBlobs).fill(-1);
-  const byName = new Map<string, number>();
+  reachedBy.fill(-1, 0, nBlobs);
+  firstOfHash.fill(-1);
+  let count = 0;
+  let dot = -1; // blob of the first "." entry
+  let dotdot = -1; // and of the first ".."
   for (let chain = 0; chain < DIR_NHASH; chain++) {
     let ptr = HASHTAB + 2 * chain;
     let blob = pages.readUInt16BE(ptr);
@@ -219,8 +279,14 @@ export function validateDirectory(pages: Buffer, opts: DirValidateOptions = {}):
       const start = off + 12;
       const pageEnd = off - inPage * BLOB + PAGE;
       const limit = Math.min(start + DIR_MAX_NAME + 1, pageEnd);
+      // The name's end, and its hash (dirHashBytes) on the way.
       let z = start;
-      while (z < limit && pages[z] !== 0) z++;
+      let hash = 0;
+      for (; z < limit; z++) {
+        const c = pages[z];
+        if (c === 0) break;
+        hash = dirHashStep(hash, c);
+      }
       const len = z - start;
       // Blobs this entry uses: as Coda counts them, cut at the page end; just the first if the name never ends.
       let end = blob + 1;
@@ -235,23 +301,35 @@ export function validateDirectory(pages: Buffer, opts: DirValidateOptions = {}):
         }
         end = Math.min(blob + nb, blob - inPage + EPP);
       }
+      let reused = false;
       for (let b = blob; b < end; b++) {
-        if (inUse[b]) {
+        if (inUse[b] && !reused) {
           add('DIR_BLOB_REUSED', b * BLOB, `entry at blob ${blob} uses blob ${b}, which another entry uses too`);
-          break;
+          reused = true;
         }
+        inUse[b] = 1;
       }
-      inUse.fill(1, blob, end);
       if (z < limit && len === 0) {
         add('DIR_NAME_EMPTY', start, `entry at blob ${blob} has an empty name`);
       } else if (z < limit) {
-        const name = pages.toString('latin1', start, z);
-        const h = dirHash(name);
-        if (h !== chain) add('DIR_WRONG_CHAIN', start, `entry at blob ${blob} (${JSON.stringify(name)}) is on chain ${chain}, its name hashes to ${h}`);
-        const first = byName.get(name);
-        if (first !== undefined) add('DIR_NAME_DUPLICATE', start, `entry at blob ${blob}: name ${JSON.stringify(name)} already at blob ${first}`);
-        else byName.set(name, blob);
-        entries.push({ name, vnode: pages.readUInt32BE(off + 4), unique: pages.readUInt32BE(off + 8), blob });
+        const h = dirHashChain(hash);
+        if (h !== chain) add('DIR_WRONG_CHAIN', start, `entry at blob ${blob} (${JSON.stringify(pages.toString('latin1', start, z))}) is on chain ${chain}, its name hashes to ${h}`);
+        let first = firstOfHash[h];
+        while (first >= 0 && !(nameLengthOf[first] === len && sameBytes(pages, first * BLOB + 12, start, len))) first = nextOfHash[first];
+        if (first >= 0) {
+          add('DIR_NAME_DUPLICATE', start, `entry at blob ${blob}: name ${JSON.stringify(pages.toString('latin1', start, z))} already at blob ${first}`);
+        } else {
+          nameLengthOf[blob] = len;
+          nextOfHash[blob] = firstOfHash[h];
+          firstOfHash[h] = blob;
+          if (pages[start] === 0x2e && (len === 1 || (len === 2 && pages[start + 1] === 0x2e))) {
+            if (len === 1) dot = blob;
+            else dotdot = blob;
+          }
+        }
+        blobs[count] = blob;
+        nameLengths[count] = len;
+        count++;
       }
       ptr = off + 2;
       blob = pages.readUInt16BE(ptr);
@@ -278,13 +356,12 @@ export function validateDirectory(pages: Buffer, opts: DirValidateOptions = {}):
   }
 
   // `.` and `..`.
-  const dots: [string, DirProblemCode, DirProblemCode, DirFid | undefined, string][] = [
-    ['.', 'DIR_NO_DOT', 'DIR_DOT_FID', opts.self, 'the directory itself'],
-    ['..', 'DIR_NO_DOTDOT', 'DIR_DOTDOT_FID', opts.parent, 'the parent'],
+  const dots: [string, number, DirProblemCode, DirProblemCode, DirFid | undefined, string][] = [
+    ['.', dot, 'DIR_NO_DOT', 'DIR_DOT_FID', opts.self, 'the directory itself'],
+    ['..', dotdot, 'DIR_NO_DOTDOT', 'DIR_DOTDOT_FID', opts.parent, 'the parent'],
   ];
-  for (const [name, missing, wrong, want, what] of dots) {
-    const blob = byName.get(name);
-    if (blob === undefined) {
+  for (const [name, blob, missing, wrong, want, what] of dots) {
+    if (blob < 0) {
       add(missing, HASHTAB + 2 * dirHash(name), `no "${name}" entry`);
     } else if (want) {
       const v = pages.readUInt32BE(blob * BLOB + 4);
@@ -296,7 +373,7 @@ export function validateDirectory(pages: Buffer, opts: DirValidateOptions = {}):
   }
 
   problems.sort((a, b) => a.offset - b.offset);
-  return { entries, problems };
+  return { count, blobs: blobs.slice(0, count), nameLengths: nameLengths.slice(0, count), problems };
 }
 
 /**

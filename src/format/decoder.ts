@@ -112,8 +112,20 @@ interface Ctx {
   inOrder: number;
 }
 
+/**
+ * The one Ctx, made ready for a new record: records are decoded one at a
+ * time, start to end (no decode runs inside another, nothing waits in
+ * between), so a record's notes and fields are taken out of it before the
+ * next record starts; one object rather than one per record.
+ */
+const CTX: Ctx = { notes: undefined, fields: undefined, order: VNODE_ORDER, inOrder: 0 };
+
 function newCtx(order: FieldOrder): Ctx {
-  return { notes: undefined, fields: undefined, order, inOrder: 0 };
+  CTX.notes = undefined;
+  CTX.fields = undefined;
+  CTX.order = order;
+  CTX.inOrder = 0;
+  return CTX;
 }
 
 function fieldsSeen(ctx: Ctx): string {

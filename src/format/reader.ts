@@ -17,13 +17,21 @@ export interface ReaderOptions {
   expectHeader?: boolean;
   /** Absolute offset to start at (seekable sources; default 0). */
   start?: number;
+  /**
+   * Seekable sources: how many reads may be in flight ahead of the window
+   * while the input is read straight through (default 2; 0: read only when
+   * the window runs out). Reads ahead start one at a time and deepen as they
+   * are used, so skipping file data wastes little.
+   */
+  readAhead?: number;
 }
 
 const MAX_BUFFER = 8 << 20;
 
 /**
  * A read started ahead of need (seekable sources): the bytes that follow the
- * window, read into the spare buffer at `gap` while the window is decoded.
+ * window (or the read ahead before it), read into a spare buffer at `gap`
+ * while the window is decoded.
  */
 interface ReadAhead {
   buf: Buffer;
@@ -31,6 +39,8 @@ interface ReadAhead {
   gap: number;
   /** Absolute position of buf[gap]. */
   position: number;
+  /** Bytes asked for: the next read ahead starts at position + len. */
+  len: number;
   done: Promise<{ n: number } | { error: unknown }>;
 }
 
@@ -44,9 +54,14 @@ export class DumpReader {
   /** File bytes of the last vnode not yet consumed. */
   private pendingData = 0;
   private current: Vnode | null = null;
-  /** Seekable sources: the read ahead in flight, and the buffer not in use. */
-  private ahead: ReadAhead | null = null;
-  private spare: Buffer | null = null;
+  /** Seekable sources: the reads ahead in flight, in input order, each following the one before. */
+  private readonly aheads: ReadAhead[] = [];
+  /** Read-ahead buffers not in use. */
+  private readonly spares: Buffer[] = [];
+  /** The most reads ahead in flight (ReaderOptions.readAhead). */
+  private readonly maxAhead: number;
+  /** Reads ahead to keep in flight now: one more each time one is used, back to 1 when one is not. */
+  private depth = 1;
   /** Bytes a refill reads from a file (the initial buffer size). */
   private readonly readSize: number;
   /** The largest the buffer grows to for one record (the initial size doubled until MAX_BUFFER). */
@@ -67,6 +82,7 @@ export class DumpReader {
     this.maxWindow = max;
     this.aheadSize = this.readSize;
     this.filledTo = this.c.base;
+    this.maxAhead = Math.max(0, Math.floor(opts.readAhead ?? 2));
   }
 
   /** Absolute offset of the next byte the reader has not consumed. */
@@ -82,7 +98,7 @@ export class DumpReader {
   /** Refill: keep unread bytes, add more (the read ahead's, when it has them). Returns bytes added. */
   private async fill(): Promise<number> {
     if (this.eof) return 0;
-    const n = this.ahead ? await this.takeAhead() : -1;
+    const n = this.aheads.length > 0 ? await this.takeAhead() : -1;
     if (n < 0) return this.fillNow();
     if (n === 0) this.eof = true;
     else {
@@ -93,30 +109,36 @@ export class DumpReader {
   }
 
   /**
-   * Use the read ahead, if it holds the next byte the window needs: the
+   * Use the first read ahead, if it holds the next byte the window needs: the
    * window's unread tail is copied in front of it and the buffers swap.
    * Returns the bytes added (0 at the end of the input), or -1 when the read
-   * ahead is of no use (the window moved past it, or an error to be met again).
+   * ahead is of no use (the window moved past it, or an error to be met
+   * again); then no read ahead is left in flight.
    */
   private async takeAhead(): Promise<number> {
     const c = this.c;
-    const a = this.ahead!;
-    this.ahead = null;
+    const a = this.aheads.shift()!;
     const r = await a.done;
-    this.spare = a.buf;
-    if (!('n' in r)) return -1;
     const want = c.base + c.end;
     const keep = c.end - c.pos;
     const from = a.gap + (want - a.position);
-    if (want < a.position || keep > from) return -1;
-    if (want >= a.position + r.n) {
-      if (r.n === 0 && want === a.position) return 0;
-      this.aheadSize = this.readSize; // skipped past it: the input is not read straight through
+    if (!('n' in r) || want < a.position || keep > from || want >= a.position + r.n) {
+      this.spares.push(a.buf);
+      await this.dropAheads();
+      if ('n' in r && r.n === 0 && want === a.position) return 0;
+      if ('n' in r && want >= a.position + r.n) {
+        // Skipped past it: the input is not read straight through.
+        this.aheadSize = this.readSize;
+        this.depth = 1;
+      }
       return -1;
     }
+    // A short read (never seen from a file before its end) leaves a hole before the next read ahead.
+    if (r.n < a.len) await this.dropAheads();
+    else this.depth = Math.min(this.depth + 1, this.maxAhead);
     this.aheadSize = Math.min(2 * this.aheadSize, 4 * this.readSize, this.maxWindow - a.gap);
     c.buf.copy(a.buf, from - keep, c.pos, c.end);
-    this.spare = c.buf;
+    this.spares.push(c.buf);
     c.buf = a.buf;
     c.base = want - from;
     c.pos = from - keep;
@@ -124,22 +146,40 @@ export class DumpReader {
     return r.n - (want - a.position);
   }
 
-  /** Start reading the bytes after the window into the spare buffer (seekable sources only). */
+  /** Forget the reads ahead in flight (once they are done, their buffers are spares again). */
+  private async dropAheads(): Promise<void> {
+    while (this.aheads.length > 0) {
+      const a = this.aheads.shift()!;
+      await a.done; // never rejects
+      this.spares.push(a.buf);
+    }
+  }
+
+  /**
+   * Start reads of the bytes after the window (after the last read ahead in
+   * flight), into spare buffers, until `depth` are in flight (seekable
+   * sources only).
+   */
   private readAhead(): void {
     const c = this.c;
     if (!this.source.seekable || this.closed) return;
-    const position = c.base + c.end;
-    if (this.source.size !== undefined && position >= this.source.size) return;
     const gap = Math.min(64 << 10, this.readSize >> 2);
-    const len = Math.max(1, Math.min(this.aheadSize, this.maxWindow - gap));
-    // Read-ahead buffers are made at the largest size reads ahead grow to: two of them in all.
-    const buf = this.spare && this.spare.length >= gap + len ? this.spare : Buffer.allocUnsafe(Math.min(gap + 4 * this.readSize, this.maxWindow));
-    this.spare = null;
-    const done = this.source.read(buf, gap, len, position).then(
-      (n) => ({ n }),
-      (error: unknown) => ({ error }),
-    );
-    this.ahead = { buf, gap, position, done };
+    // Read-ahead buffers are made at the largest size reads ahead grow to: one more than the reads in flight.
+    const full = Math.min(gap + 4 * this.readSize, this.maxWindow);
+    while (this.aheads.length < Math.min(this.depth, this.maxAhead)) {
+      const last = this.aheads[this.aheads.length - 1];
+      const position = last ? last.position + last.len : c.base + c.end;
+      if (this.source.size !== undefined && position >= this.source.size) return;
+      const len = Math.max(1, Math.min(this.aheadSize, this.maxWindow - gap));
+      let buf = this.spares.pop();
+      while (buf && buf.length < gap + len) buf = this.spares.pop(); // a smaller first window buffer: let it go
+      buf ??= Buffer.allocUnsafe(full);
+      const done = this.source.read(buf, gap, len, position).then(
+        (n) => ({ n }),
+        (error: unknown) => ({ error }),
+      );
+      this.aheads.push({ buf, gap, position, len, done });
+    }
   }
 
   /** Refill by reading now, into the window's own buffer. */
@@ -318,37 +358,68 @@ export class DumpReader {
       }
     }
     for (;;) {
-      const start = c.pos;
-      try {
-        const rec = decodeRecord(c);
-        if (rec.kind === 'vnode' && rec.data.kind === 'filedata') {
-          this.pendingData = rec.data.length;
-          this.current = rec;
-        } else if (rec.kind === 'end') {
-          this.ended = true;
+      const rec = this.decodeBuffered();
+      if (rec !== undefined) return rec;
+      if ((await this.fill()) === 0) {
+        const at = c.base + c.pos;
+        const have = c.end - c.pos;
+        if (have === 0) {
+          throw new DumpError('TRUNCATED', `input ends at byte ${at} without an end marker`, at, this.source.name);
         }
-        return rec;
-      } catch (e) {
-        if (e !== NEED_MORE) {
-          if (e instanceof DumpError) e.file ??= this.source.name;
-          throw e;
-        }
-        c.pos = start;
-        if ((await this.fill()) === 0) {
-          const at = c.base + c.pos;
-          const have = c.end - c.pos;
-          if (have === 0) {
-            throw new DumpError('TRUNCATED', `input ends at byte ${at} without an end marker`, at, this.source.name);
-          }
-          throw new DumpError(
-            'TRUNCATED',
-            `input ends at byte ${at + have} inside a ${tagName(c.buf[c.pos])} record that starts at byte ${at}`,
-            at + have,
-            this.source.name,
-          );
-        }
+        throw new DumpError(
+          'TRUNCATED',
+          `input ends at byte ${at + have} inside a ${tagName(c.buf[c.pos])} record that starts at byte ${at}`,
+          at + have,
+          this.source.name,
+        );
       }
     }
+  }
+
+  /**
+   * Decode the record at the window's position, noting what it leaves to do
+   * (its file data, or the end); undefined, with the position unmoved, when
+   * its bytes are not all in the window yet. Damage throws, naming the file.
+   */
+  private decodeBuffered(): DumpRecord | undefined {
+    const c = this.c;
+    const start = c.pos;
+    let rec: DumpRecord;
+    try {
+      rec = decodeRecord(c);
+    } catch (e) {
+      if (e !== NEED_MORE) {
+        if (e instanceof DumpError) e.file ??= this.source.name;
+        throw e;
+      }
+      c.pos = start;
+      return undefined;
+    }
+    if (rec.kind === 'vnode' && rec.data.kind === 'filedata') {
+      this.pendingData = rec.data.length;
+      this.current = rec;
+    } else if (rec.kind === 'end') {
+      this.ended = true;
+    }
+    return rec;
+  }
+
+  /**
+   * The next record, when it can be had without reading: the usual record
+   * whose bytes (and the file data before it) are in the buffer already.
+   * Undefined when they are not, or at the start or the end of the dump:
+   * then call next(). The records and errors are those of next(); a loop
+   * `reader.nextBuffered() ?? (await reader.next())` saves a promise and a
+   * turn of the event loop per record.
+   */
+  nextBuffered(): DumpRecord | undefined {
+    const c = this.c;
+    if (this.first || this.ended || this.finished || this.pendingData > c.end - c.pos) return undefined;
+    // As next() does: the file data in the buffer is consumed first.
+    c.pos += this.pendingData;
+    this.pendingData = 0;
+    this.current = null;
+    return this.decodeBuffered();
   }
 
   /** All records; closes the source when the iteration ends, however it ends. */
@@ -369,8 +440,7 @@ export class DumpReader {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    if (this.ahead) await this.ahead.done; // never rejects
-    this.ahead = null;
+    await this.dropAheads();
     await this.source.close();
   }
 }

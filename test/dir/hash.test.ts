@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
-import { dirHash } from '../../src/dir/hash.js';
+import { dirHash, dirHashBytes } from '../../src/dir/hash.js';
 
 /** Independent reference: BigInt arithmetic, wrapped to signed 32 bits after every step. */
 function referenceHash(name: string): number {
@@ -71,6 +71,9 @@ describe('dirHash', () => {
         const h = dirHash(name);
         expect(h).toBe(referenceHash(name));
         expect(h >= 0 && h < 128).toBe(true);
+        // The byte form, on the name inside a larger buffer.
+        const buf = Buffer.concat([Buffer.from([0xff, 7]), Buffer.from(bytes), Buffer.from([0x80])]);
+        expect(dirHashBytes(buf, 2, 2 + bytes.length)).toBe(h);
       }),
       { numRuns: 2000 },
     );

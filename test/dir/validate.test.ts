@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
-import { decodeDirectory, encodeDirectory, validateDirectory, type DirProblem } from '../../src/dir/pages.js';
+import { decodeDirectory, encodeDirectory, scanDirectory, validateDirectory, type DirProblem } from '../../src/dir/pages.js';
 import { dirHash } from '../../src/dir/hash.js';
 import { goldenPage, GOLDEN_ENTRIES } from './golden.js';
 import { sampleDirectories } from './sample-dirs.js';
@@ -217,5 +217,32 @@ describe('validateDirectory on arbitrary damage', () => {
       }),
       { numRuns: 300 },
     );
+  });
+});
+
+describe('scanDirectory', () => {
+  it('gives validateDirectory entries as blobs and name lengths, in the same order', () => {
+    const entries = [{ name: '.', vnode: 1, unique: 1 }, { name: '..', vnode: 1, unique: 1 }, ...Array.from({ length: 300 }, (_, i) => ({ name: `n${i}${'\xe9'.repeat(i % 40)}`, vnode: 2 * i + 2, unique: i + 7 }))];
+    const pages = encodeDirectory(entries);
+    const scan = scanDirectory(pages, { self: { vnode: 1, unique: 1 } });
+    const v = validateDirectory(pages, { self: { vnode: 1, unique: 1 } });
+    expect(scan.problems).toEqual(v.problems);
+    expect(scan.count).toBe(entries.length);
+    expect(Array.from(scan.blobs)).toEqual(v.entries.map((e) => e.blob));
+    expect(Array.from(scan.nameLengths)).toEqual(v.entries.map((e) => e.name.length));
+  });
+
+  it('one directory after another: nothing of the one before is left in its working arrays', () => {
+    // A full 128-page directory with damage everywhere, then small ones: each must give what it gives alone.
+    const big = encodeDirectory(Array.from({ length: 128 * 30 }, (_, i) => ({ name: `entry-${i}-${'y'.repeat(i % 30)}`, vnode: 2 * i + 2, unique: i + 1 })));
+    const damaged = Buffer.from(big);
+    for (let b = 200; b < damaged.length / 32; b += 97) damaged.writeUInt16BE((b * 7) % 8192, b * 32 + 2);
+    const small = [goldenPage(), damage((p) => addEntry(p, 17, 'golden-entry-name-47', 46))];
+    const alone = small.map((p) => validateDirectory(p, { self: { vnode: 1, unique: 1 } }));
+    for (const d of [big, damaged]) {
+      validateDirectory(d);
+      small.forEach((p, i) => expect(validateDirectory(p, { self: { vnode: 1, unique: 1 } })).toEqual(alone[i]));
+    }
+    expect(alone[1].problems.map((p) => p.code)).toContain('DIR_NAME_DUPLICATE');
   });
 });

@@ -5,9 +5,9 @@ import type { Verdict } from '../../check/problems.js';
 import { displayString } from '../../format/types.js';
 import { EXIT_DAMAGED, EXIT_OK, UsageError, out, printJson, type Ctx } from '../context.js';
 import { byteProgress, humanBytes } from '../progress.js';
-import { wraparoundAnalyzer } from '../../diagnose/verify-hook.js';
 
-interface Args {
+/** The arguments the handler reads. */
+export interface VerifyArgs {
   paths: string[];
   json: boolean;
   deep: boolean;
@@ -25,6 +25,20 @@ const COLOUR: Record<Verdict, (s: string) => string> = {
   corrupt: chalk.red,
   'not-a-dump': chalk.gray,
 };
+
+/**
+ * The wraparound diagnosis (diagnose/verify-hook.ts), loaded only when a dump
+ * is damaged: it leaves a sound dump alone, and a verify of sound dumps
+ * should not pay for loading the diagnosis.
+ */
+function wraparoundHook(wrapBits: number): (r: DumpReport, declared: number | null) => Promise<void> {
+  let hook: ((r: DumpReport, declared: number | null) => Promise<void>) | undefined;
+  return async (r, declared) => {
+    if (r.verdict === 'ok') return;
+    hook ??= (await import('../../diagnose/verify-hook.js')).wraparoundAnalyzer({ wrapBits });
+    await hook(r, declared);
+  };
+}
 
 export function reportJson(r: DumpReport) {
   return {
@@ -57,7 +71,7 @@ export function reportLine(r: DumpReport, verbose: boolean): string[] {
   return lines;
 }
 
-export const verifyCommand = (ctx: Ctx): CommandModule<object, Args> => ({
+export const verifyCommand = (ctx: Ctx): CommandModule<object, VerifyArgs> => ({
   command: 'verify <paths..>',
   describe: 'Check dumps (files, directories searched recursively, or - for stdin) end to end',
   builder: (y: Argv) =>
@@ -68,7 +82,7 @@ export const verifyCommand = (ctx: Ctx): CommandModule<object, Args> => ({
       .option('log', { type: 'string', requiresArg: true, describe: 'backup log to check declared sizes against (repeatable)', coerce: (v: string | string[]) => ([] as string[]).concat(v) })
       .option('jobs', { alias: 'j', type: 'number', default: defaultJobs(), describe: 'dumps verified at once' })
       .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'list every problem, not just the first' })
-      .option('wrap-bits', { type: 'number', default: 32, hidden: true, describe: 'wrap size 2^N for the wraparound diagnosis (testing)' }) as unknown as Argv<Args>,
+      .option('wrap-bits', { type: 'number', default: 32, hidden: true, describe: 'wrap size 2^N for the wraparound diagnosis (testing)' }) as unknown as Argv<VerifyArgs>,
   handler: async (a) => {
     if (!Number.isInteger(a.jobs) || a.jobs < 1) throw new UsageError('--jobs must be a whole number >= 1');
     let bar = byteProgress(0, 'verify', false);
@@ -78,7 +92,7 @@ export const verifyCommand = (ctx: Ctx): CommandModule<object, Args> => ({
       fileDigests: a.json,
       jobs: a.jobs,
       logs: a.log ?? [],
-      analyze: wraparoundAnalyzer({ wrapBits: a['wrap-bits'] }),
+      analyze: wraparoundHook(a['wrap-bits']),
       onStart: (_c, total) => {
         if (!a.json) bar = byteProgress(total, 'verify', process.stdout.isTTY);
       },

@@ -1,0 +1,123 @@
+/**
+ * StructureChecker's cross references on hand-made records: the pair index
+ * (reserved, grown, pairs seen twice, pairs that are not 32-bit numbers),
+ * directory entries kept packed (names back for messages, `.` and `..`),
+ * and the `vnodes` view.
+ */
+import { describe, expect, it } from 'vitest';
+import { StructureChecker } from '../../src/check/checker.js';
+import { encodeDirectory, type DirEntry } from '../../src/dir/pages.js';
+import type { DumpRecord, Vnode } from '../../src/format/types.js';
+
+const ACL = '2\n0\nSystem:AnyUser\t9\nSystem:Administrators\t127\n';
+let at = 1000;
+
+function header(incremental = 0): DumpRecord {
+  return { kind: 'header', offset: 0, size: 40, magic: 0, version: 2, volumeId: 7, parentId: 7, name: 'v', backupDate: 0, incremental, oldest: 0, latest: 0, fields: 'vpnbiI' };
+}
+
+const VOLUME = { kind: 'volume', offset: 40, size: 200, weekUse: [0, 0, 0, 0, 0, 0, 0], fields: 'ivnPs+utpgcbqmxdflaoCAUEBOMWDZV' } as unknown as DumpRecord;
+
+function index(cls: 'large' | 'small', declared: number): DumpRecord {
+  return { kind: 'index', offset: (at += 10), size: 10, index: cls, declared, lists: 1 << 20 };
+}
+
+function vnode(v: number, u: number, parent: [number, number], extra: Partial<Vnode>): Vnode {
+  return {
+    kind: 'vnode', offset: (at += 100), size: 90, vnode: v, unique: u, type: 1, mode: 0o644, linkCount: 1, length: 0, dataVersion: 1,
+    vv: { versions: [0, 0, 0, 0, 0, 0, 0, 0], storeHost: 0, storeUniq: 0, flags: 0 }, mtime: 0, author: 0, owner: 0,
+    parent: parent[0], parentUnique: parent[1], data: { kind: 'filedata', offset: at + 80, length: 0, start: at + 85 }, fields: 'tblLvVmaopq', ...extra,
+  };
+}
+
+function dir(v: number, u: number, parent: [number, number], entries: DirEntry[]): Vnode {
+  const pages = encodeDirectory([{ name: '.', vnode: v, unique: u }, { name: '..', vnode: parent[0], unique: parent[1] }, ...entries]);
+  return vnode(v, u, parent, { type: 2, mode: 0o755, length: pages.length, acl: ACL, fields: 'tblLvVmaopqX', data: { kind: 'dirpages', offset: at + 80, count: pages.length / 2048, pages } });
+}
+
+function check(records: DumpRecord[]): StructureChecker {
+  const c = new StructureChecker({ maxPerCode: 100_000 });
+  for (const r of records) c.record(r);
+  c.record({ kind: 'end', offset: (at += 10), size: 5, magic: 0x3a214b6e });
+  c.finish(true);
+  return c;
+}
+
+const codes = (c: StructureChecker) => c.problems.map((p) => [p.code, p.vnode]);
+
+describe('StructureChecker cross references', () => {
+  it('a sound tree of thousands of files: the pair index grows past what the index declared', () => {
+    const files = Array.from({ length: 5000 }, (_, i) => ({ name: `f${i}`, vnode: 2 * i + 2, unique: 100 + i }));
+    const sub = Array.from({ length: 40 }, (_, i) => ({ name: `d${i}`, vnode: 2 * i + 3, unique: 10_000 + i }));
+    const records: DumpRecord[] = [header(), VOLUME, index('large', 2)];
+    records.push(dir(1, 1, [1, 1], sub));
+    for (let i = 0; i < 40; i++) records.push(dir(2 * i + 3, 10_000 + i, [1, 1], files.slice(i * 125, (i + 1) * 125)));
+    records.push(index('small', 7));
+    for (let i = 0; i < 5000; i++) records.push(vnode(2 * i + 2, 100 + i, [2 * Math.floor(i / 125) + 3, 10_000 + Math.floor(i / 125)], {}));
+    const c = check(records);
+    expect(codes(c)).toEqual([['INDEX_COUNT', undefined], ['INDEX_COUNT', undefined]]);
+    expect(c.countVnodes()).toEqual({ directories: 41, files: 5000 });
+    // The packed entries give back every name, vnode and blob.
+    const d3 = c.vnodes.find((v) => v.vnode === 3)!;
+    expect(d3.entries!.map((e) => e.name)).toEqual(expect.arrayContaining(['.', '..', 'f0', 'f124']));
+    expect(d3.entries).toHaveLength(127);
+    expect(d3.entries!.find((e) => e.name === 'f7')).toMatchObject({ vnode: 16, unique: 107, blob: expect.any(Number) });
+  });
+
+  it('dangling entries name the entry (any bytes), and what no entry reaches is reported', () => {
+    const records: DumpRecord[] = [header(), VOLUME, index('large', 2)];
+    records.push(dir(1, 1, [1, 1], [{ name: 'caf\xe9', vnode: 8, unique: 9 }, { name: 'ok', vnode: 2, unique: 5 }, { name: '.hidden', vnode: 4, unique: 6 }]));
+    records.push(index('small', 3));
+    records.push(vnode(2, 5, [1, 1], {}), vnode(4, 6, [1, 1], {}), vnode(6, 7, [3, 3], {}));
+    const c = check(records);
+    expect(c.problems).toEqual([
+      expect.objectContaining({ code: 'INDEX_COUNT' }),
+      // The name's bytes shown as UTF-8 (a lone 0xe9 is not).
+      expect.objectContaining({ code: 'DANGLING_ENTRY', vnode: '1.1', message: 'directory entry "caf\ufffd" names vnode 8.9, which is not in the dump' }),
+      expect.objectContaining({ code: 'PARENT_MISSING', vnode: '6.7', message: 'parent 3.3 is not in the dump' }),
+      expect.objectContaining({ code: 'UNREACHABLE', vnode: '6.7' }),
+    ]);
+  });
+
+  it('a pair seen twice: VNODE_DUPLICATE, and the last of the two is the one entries reach', () => {
+    const records: DumpRecord[] = [header(), VOLUME, index('large', 1)];
+    records.push(dir(1, 1, [1, 1], [{ name: 'a', vnode: 2, unique: 5 }]));
+    records.push(index('small', 3));
+    records.push(vnode(2, 5, [1, 1], {}), vnode(2, 5, [1, 1], {}), vnode(4, 6, [1, 1], {}));
+    const c = check(records);
+    expect(codes(c)).toEqual([
+      ['VNODE_DUPLICATE', '2.5'],
+      ['UNREACHABLE', '4.6'],
+    ]);
+  });
+
+  it('a vnode before any index, then again inside one: not a duplicate, and reachable', () => {
+    const records: DumpRecord[] = [header(), VOLUME, vnode(2, 5, [1, 1], {}), index('large', 1)];
+    records.push(dir(1, 1, [1, 1], [{ name: 'a', vnode: 2, unique: 5 }]));
+    records.push(index('small', 1), vnode(2, 5, [1, 1], {}));
+    expect(codes(check(records))).toEqual([['ORDER', undefined]]);
+  });
+
+  it('numbers that are not 32-bit (hand-made records) are kept and looked up exactly', () => {
+    const big = 2 ** 33 + 1;
+    const records: DumpRecord[] = [header(), VOLUME, index('large', 1)];
+    records.push(dir(1, 1, [1, 1], [{ name: 'a', vnode: 2, unique: 5 }]));
+    records.push(index('small', 3));
+    records.push(vnode(2, 5, [1, 1], {}), vnode(4, big, [1, 1], {}), vnode(6, 7, [4, big], {}), vnode(4, big, [1, 1], {}));
+    const c = check(records);
+    expect(codes(c)).toEqual([
+      ['VNODE_ORDER', `4.${big}`],
+      ['VNODE_DUPLICATE', `4.${big}`],
+      ['INDEX_COUNT', undefined],
+      ['UNREACHABLE', `4.${big}`],
+      ['UNREACHABLE', '6.7'],
+      ['UNREACHABLE', `4.${big}`],
+    ]);
+    expect(c.vnodes.map((v) => [v.vnode, v.unique, v.parentUnique])).toEqual([[1, 1, 1], [2, 5, 1], [4, big, 1], [6, 7, big], [4, big, 1]]);
+  });
+
+  it('an incremental dump reserves nothing and checks no references', () => {
+    const records: DumpRecord[] = [header(1), VOLUME, index('large', 4_000_000_000), index('small', 4_000_000_000), vnode(2, 5, [9, 9], {})];
+    expect(codes(check(records))).toEqual([]);
+  });
+});
