@@ -1,6 +1,6 @@
 /** `codadump redump` end to end (the built CLI): output, messages, exit codes, nothing left behind. */
 import { createHash } from 'node:crypto';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, openSync, readFileSync, readdirSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -139,6 +139,25 @@ describe('codadump redump: failures (exit code, one clear line, nothing under OU
     expect(r.stderr).toBe(
       `codadump: error: redump failed: truncated: TRUNCATED at byte 600000: input ends inside the file data of vnode 88.48 (46181 of 70000 bytes missing); ${out} not written\n`,
     );
+    expect(entries()).toEqual([]);
+  });
+
+  it('SIGTERM while it waits for standard input: exit 143 once the input moves, nothing left behind', async () => {
+    const bytes = readFileSync(sample('server-sample-full.dump'));
+    const out = join(t.dir, 'out.dump');
+    const child = spawn(process.execPath, [BIN, 'redump', '-o', out, '-'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    child.stdin.write(bytes.subarray(0, 600_000));
+    // Started: its temporary file is there, and it is blocked reading what does not come.
+    for (let i = 0; i < 200 && !entries().some((f) => f.endsWith('.partial')); i++) await new Promise((r) => setTimeout(r, 25));
+    expect(entries().filter((f) => f.endsWith('.partial'))).toHaveLength(1);
+    child.kill('SIGTERM');
+    await new Promise((r) => setTimeout(r, 200));
+    child.stdin.end();
+    expect(await exited).toBe(143);
+    expect(stderr).toBe(`codadump: interrupted by SIGTERM; ${out} not written\n`);
     expect(entries()).toEqual([]);
   });
 
