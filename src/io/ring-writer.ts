@@ -16,8 +16,9 @@
  *
  * Bytes arrive either as Buffers that are copied into the ring (write()),
  * or are read straight into a slot (nextSlot(), then write() of that very
- * view: published in place, no copy). Reading standard input with blocking
- * reads into slots is what makes `redump -` run at pipe speed.
+ * view: published in place, no copy; readSlots() does this for raw input).
+ * Reading standard input with blocking reads into slots is what makes
+ * `redump -` run at pipe speed.
  *
  * Direct I/O: unless `direct: false`, the temporary file is also opened with
  * O_DIRECT and every slot-aligned run of 4096-byte blocks is written through
@@ -37,6 +38,7 @@ import { createHash, type Hash } from 'node:crypto';
 import { Socket } from 'node:net';
 import { Worker } from 'node:worker_threads';
 import { TWO_32 } from '../format/constants.js';
+import { ioError } from '../format/errors.js';
 import type { AtomicOutput } from './atomic-output.js';
 import { SPARSE_BLOCK } from './atomic-output.js';
 import { SERVER_CHUNK_SIZE } from './chunker.js';
@@ -490,52 +492,76 @@ export class RingWriter {
   }
 }
 
-export interface FdSlotsOptions {
+export interface ReadSlotsOptions {
+  /** The input's name in read errors (default `-`). */
+  name?: string;
   /** The blocking read (default fs.readSync); tests replace it. */
   readSync?: (fd: number, buf: Buffer, offset: number, length: number, position: null) => number;
-  /** The stream used once a read says EAGAIN (default: a net.Socket over the descriptor). */
+  /** The stream a descriptor is read through once a read says EAGAIN (default: a net.Socket over it). */
   streamFor?: (fd: number) => AsyncIterable<Buffer>;
 }
 
+/** Raw dump bytes: a file descriptor, or any stream of bytes. */
+export type SlotInput = number | AsyncIterable<Buffer | Uint8Array | string>;
+
+function toBuffer(b: Buffer | Uint8Array | string): Buffer {
+  if (typeof b === 'string') return Buffer.from(b, 'latin1');
+  return Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+}
+
 /**
- * Read a file descriptor (standard input: a pipe, a socket or a file) with
- * blocking reads straight into ring slots; yields each filled slot as one
- * chunk (the last one short), with its 32-bit offset as a server would
- * send it. A descriptor left non-blocking by whoever started us (a read
- * fails with EAGAIN) is read on through a net.Socket, whose chunks are
- * copied into the slots: slower, still correct. Read errors reject as they
- * are; the caller names the input.
+ * Fill ring slots with raw dump bytes, in order, and yield each filled slot
+ * as one chunk (the last one short) with its 32-bit offset, exactly as a
+ * Coda server would cut the stream: every chunk 512,000 bytes but the last.
+ *
+ * A file descriptor (standard input: a pipe, a socket or a file) is read
+ * with blocking reads straight into the slots, no copy. One left
+ * non-blocking by whoever started us (a read fails with EAGAIN) is read on
+ * through a net.Socket. A stream's pieces are copied into the slots. Read
+ * errors reject as DumpError 'IO' naming the input; the ring's own errors
+ * (a failed write) pass through as they are.
  */
-export async function* fdSlots(ring: RingWriter, fd: number, opts: FdSlotsOptions = {}): AsyncGenerator<{ offset32: number; data: Buffer }> {
+export async function* readSlots(ring: RingWriter, input: SlotInput, opts: ReadSlotsOptions = {}): AsyncGenerator<{ offset32: number; data: Buffer }> {
+  const name = opts.name ?? '-';
   const read = opts.readSync ?? readSync;
-  let stream: AsyncIterator<Buffer> | undefined;
+  const fd = typeof input === 'number' ? input : -1;
+  let stream: AsyncIterator<Buffer | Uint8Array | string> | undefined = typeof input === 'number' ? undefined : input[Symbol.asyncIterator]();
   let pending: Buffer | undefined;
+  let ended = false;
   let pos = 0;
+  /** Up to `len` bytes into slot at `at`; 0 at the end of the input. */
+  const fill = async (slot: Buffer, at: number): Promise<number> => {
+    for (;;) {
+      if (stream === undefined) {
+        try {
+          return read(fd, slot, at, slot.length - at, null);
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw e;
+          stream = (opts.streamFor ?? socketFor)(fd)[Symbol.asyncIterator]();
+          continue;
+        }
+      }
+      while (pending === undefined || pending.length === 0) {
+        if (ended) return 0;
+        const r = await stream.next();
+        if (r.done) ended = true;
+        else pending = toBuffer(r.value);
+      }
+      const n = pending.copy(slot, at);
+      pending = pending.subarray(n);
+      return n;
+    }
+  };
   try {
     for (;;) {
       const slot = await ring.nextSlot();
       let used = 0;
       while (used < slot.length) {
         let n: number;
-        if (stream === undefined) {
-          try {
-            n = read(fd, slot, used, slot.length - used, null);
-          } catch (e) {
-            if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw e;
-            const it = (opts.streamFor ?? socketFor)(fd);
-            stream = it[Symbol.asyncIterator]();
-            continue;
-          }
-        } else {
-          if (pending === undefined || pending.length === 0) {
-            const r = await stream.next();
-            pending = r.done ? undefined : r.value;
-          }
-          if (pending === undefined) n = 0;
-          else {
-            n = pending.copy(slot, used);
-            pending = pending.subarray(n);
-          }
+        try {
+          n = await fill(slot, used);
+        } catch (e) {
+          throw ioError(e, name, 'cannot read input');
         }
         if (n === 0) break;
         used += n;

@@ -27,7 +27,7 @@ import { DumpError, ioError } from '../format/errors.js';
 import type { DumpItem } from '../format/items.js';
 import { AppendWriter } from '../io/append-writer.js';
 import { AtomicOutput } from '../io/atomic-output.js';
-import { RingWriter, fdSlots, type RingWriterResult } from '../io/ring-writer.js';
+import { RingWriter, readSlots, type RingWriterResult } from '../io/ring-writer.js';
 import { chunkStream, type ChunkItem } from '../io/chunker.js';
 import { StreamSource } from '../io/source.js';
 import { packTree, type PackOptions } from '../pack/pack.js';
@@ -140,36 +140,6 @@ export interface RedumpResult {
 
 const EMPTY = Buffer.alloc(0);
 
-function toBuffer(b: Buffer | Uint8Array | string): Buffer {
-  if (typeof b === 'string') return Buffer.from(b, 'latin1');
-  return Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength);
-}
-
-/**
- * An opaque byte stream as chunker input. Without record boundaries the
- * bytes are packed like file data (4096-byte pieces), so every chunk but
- * the last is exactly 512,000 bytes. Read errors become DumpError 'IO'.
- */
-export async function* bytesToChunkItems(input: AsyncIterable<Buffer | Uint8Array | string>, name: string): AsyncGenerator<ChunkItem> {
-  const it = input[Symbol.asyncIterator]();
-  try {
-    for (;;) {
-      let r: IteratorResult<Buffer | Uint8Array | string>;
-      try {
-        r = await it.next();
-      } catch (e) {
-        throw ioError(e, name, 'cannot read input');
-      }
-      if (r.done) break;
-      const b = toBuffer(r.value);
-      if (b.length > 0) yield { kind: 'filedata', data: b, more: true };
-    }
-  } finally {
-    await it.return?.();
-  }
-  yield { kind: 'filedata', data: EMPTY, more: false };
-}
-
 /** DumpItems as chunker input: file data in server block pieces, each file's data closed before the next record. */
 export async function* itemsToChunkItems(items: AsyncIterable<DumpItem> | Iterable<DumpItem>): AsyncGenerator<ChunkItem> {
   let inFile = false;
@@ -247,13 +217,14 @@ export async function redump(source: RedumpSource, out: string, opts: RedumpOpti
 
     let name: string;
     let chunks: AsyncIterable<ReceivedChunk32> | Iterable<ReceivedChunk32>;
+    // Raw bytes are cut into slots of the server's chunk size: those are its chunks.
     if ('fd' in source) {
       name = opts.name ?? '-';
-      chunks = readErrorsAsIo(fdSlots(theRing, source.fd), name);
+      chunks = readSlots(theRing, source.fd, { name });
     } else if ('exec' in source) {
       name = opts.name ?? source.exec;
       command = new CommandInput(source.exec, { onStderr: opts.onStderr });
-      chunks = chunkStream(bytesToChunkItems(command.stdout(), name));
+      chunks = readSlots(theRing, command.stdout(), { name });
     } else if ('tree' in source) {
       name = opts.name ?? source.tree;
       const layout = await walkTree(source.tree);
@@ -267,7 +238,7 @@ export async function redump(source: RedumpSource, out: string, opts: RedumpOpti
       chunks = source.chunks;
     } else {
       name = opts.name ?? '-';
-      chunks = chunkStream(bytesToChunkItems(source, name));
+      chunks = readSlots(theRing, source, { name });
     }
 
     const writer = new AppendWriter({ write: (b: Buffer) => theRing.write(b) }, { file: out });
@@ -369,18 +340,4 @@ function asWriteError(e: unknown, out: string): unknown {
   if (e instanceof DumpError) return e;
   if ((e as NodeJS.ErrnoException | undefined)?.code !== undefined) return ioError(e, out, 'cannot write output');
   return e;
-}
-
-/** Read errors of a descriptor input as DumpError 'IO' naming the input. */
-async function* readErrorsAsIo<T>(it: AsyncGenerator<T>, name: string): AsyncGenerator<T> {
-  for (;;) {
-    let r: IteratorResult<T>;
-    try {
-      r = await it.next();
-    } catch (e) {
-      throw ioError(e, name, 'cannot read input');
-    }
-    if (r.done) return;
-    yield r.value;
-  }
 }

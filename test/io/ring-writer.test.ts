@@ -9,8 +9,8 @@ import { Readable } from 'node:stream';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AtomicOutput, SPARSE_BLOCK } from '../../src/io/atomic-output.js';
-import { DIRECT_BLOCK, RingWriter, fdSlots, type RingWriterOptions } from '../../src/io/ring-writer.js';
-import { directWorks, sample, tempDir } from '../helpers.js';
+import { DIRECT_BLOCK, RingWriter, readSlots, type RingWriterOptions, type SlotInput } from '../../src/io/ring-writer.js';
+import { directWorks, rejection, sample, tempDir } from '../helpers.js';
 import { noise } from '../tree.js';
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
@@ -194,13 +194,13 @@ describe('RingWriter', () => {
   });
 });
 
-describe('fdSlots', () => {
-  async function readAllSlots(fd: number, slotSize: number, opts = {}) {
+describe('readSlots', () => {
+  async function readAllSlots(input: SlotInput, slotSize: number, opts = {}) {
     const out = new AtomicOutput(join(t.dir, 'fd.out'), { force: true, bufferSize: 0 });
     const ring = new RingWriter(out, { slotSize, slots: 3 });
     const chunks: Array<{ offset32: number; length: number }> = [];
     try {
-      for await (const c of fdSlots(ring, fd, opts)) {
+      for await (const c of readSlots(ring, input, opts)) {
         chunks.push({ offset32: c.offset32, length: c.data.length });
         await ring.write(c.data);
       }
@@ -254,6 +254,28 @@ describe('fdSlots', () => {
       e.code = 'EIO';
       throw e;
     };
-    await expect(readAllSlots(-1, 4096, { readSync })).rejects.toMatchObject({ code: 'EIO' });
+    const e = await rejection(readAllSlots(-1, 4096, { readSync, name: 'the-input' }));
+    expect(e).toMatchObject({ code: 'IO', file: 'the-input', message: 'cannot read input: EIO (i/o error, read)' });
+    async function* failing() {
+      yield Buffer.from('abc');
+      throw Object.assign(new Error('ECONNRESET: connection reset'), { code: 'ECONNRESET' });
+    }
+    const e2 = await rejection(readAllSlots(failing(), 4096));
+    expect(e2).toMatchObject({ code: 'IO', file: '-', message: 'cannot read input: ECONNRESET (connection reset)' });
+  });
+
+  it('a stream of pieces of any size and kind is cut into full slots, the last one short', async () => {
+    const want = noise(40_000, 12);
+    async function* pieces() {
+      yield want.subarray(0, 10); // Buffer
+      yield new Uint8Array(want.buffer, want.byteOffset + 10, 20_000); // Uint8Array
+      yield want.subarray(20_010, 20_011).toString('latin1'); // string, one char per byte
+      yield Buffer.alloc(0);
+      yield want.subarray(20_011);
+    }
+    const { chunks, bytes, r } = await readAllSlots(pieces(), 8192);
+    expect(bytes.equals(want)).toBe(true);
+    expect(r.sha256).toBe(sha(want));
+    expect(chunks).toEqual([0, 1, 2, 3, 4].map((i) => ({ offset32: i * 8192, length: i < 4 ? 8192 : 40_000 - 4 * 8192 })));
   });
 });
