@@ -1,6 +1,6 @@
 /**
  * RingWriter: the slots, the write and hash workers, direct I/O and its
- * fallback, sparse output, in-place publishing, and fdSlots' reads.
+ * fallback, sparse output, in-place publishing, and readSlots.
  */
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';

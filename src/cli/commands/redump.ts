@@ -23,12 +23,12 @@ interface Args {
 
 /**
  * Standard input is read with blocking reads straight into the writer's
- * ring (fdSlots). But Node makes a pipe or socket on fd 0 non-blocking as
+ * ring (readSlots). But Node makes a pipe or socket on fd 0 non-blocking as
  * soon as process.stdin exists, and merely loading chalk creates it (its
  * `import process from 'node:process'` reads every property). The stream
  * is not reading; put the descriptor back into blocking mode through its
  * handle. Where that handle is missing (a file: already blocking) nothing
- * is done; if a read still says EAGAIN, fdSlots reads on through a stream.
+ * is done; if a read still says EAGAIN, readSlots reads on through a stream.
  */
 function blockingStdin(): void {
   const handle = (process.stdin as unknown as { _handle?: { setBlocking?: (on: boolean) => number } })._handle;
