@@ -43,7 +43,11 @@ import type { AtomicOutput } from './atomic-output.js';
 import { SPARSE_BLOCK } from './atomic-output.js';
 import { SERVER_CHUNK_SIZE } from './chunker.js';
 
-/** Control words (Int32Array indices). */
+/**
+ * Control words (Int32Array indices). Slot counts are 32-bit: 2^31 slots of
+ * 512,000 bytes is an exabyte-scale stream, far past any dump; byte
+ * positions are never kept here (each side keeps its own as a JS number).
+ */
 const PUB = 0; // slots published by the producer
 const END = 1; // 1 once the producer has published its last slot
 const HASHED = 2; // slots the hash worker is done with
