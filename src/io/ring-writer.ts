@@ -45,7 +45,7 @@ import { SERVER_CHUNK_SIZE } from './chunker.js';
 
 /**
  * Control words (Int32Array indices). Slot counts are 32-bit: 2^31 slots of
- * 512,000 bytes is an exabyte-scale stream, far past any dump; byte
+ * 512,000 bytes is about a petabyte, far past any dump; byte
  * positions are never kept here (each side keeps its own as a JS number).
  */
 const PUB = 0; // slots published by the producer
