@@ -161,6 +161,17 @@ describe('codadump redump: failures (exit code, one clear line, nothing under OU
     expect(entries()).toEqual([]);
   });
 
+  it('trailing data after the end marker (more than a slot of it): exit 1, every extra byte counted', () => {
+    const bytes = readFileSync(sample('server-sample-full.dump'));
+    const out = join(t.dir, 'out.dump');
+    const r = run(['redump', '-o', out, '-'], { input: Buffer.concat([bytes, noise(700_000, 5)]) });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(
+      `codadump: error: redump failed: trailing-data: TRAILING_DATA at byte 862101: 700000 bytes of trailing data after the end marker; ${out} not written\n`,
+    );
+    expect(entries()).toEqual([]);
+  });
+
   it('not a dump at all: exit 1', () => {
     const out = join(t.dir, 'out.dump');
     const r = run(['redump', '-o', out, '-'], { input: 'hello world\n' });
