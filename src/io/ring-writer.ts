@@ -52,14 +52,11 @@ const PUB = 0; // slots published by the producer
 const END = 1; // 1 once the producer has published its last slot
 const HASHED = 2; // slots the hash worker is done with
 const WRITTEN = 3; // slots the write worker is done with
-const FAILED = 4; // 0, or the role code of the first worker that failed
+const FAILED = 4; // 1 once a worker failed
 const STOP = 5; // 1: workers quit at once (abort)
 const PSEQ = 6; // bumped on every publish and on END: what workers wait on
 const CSEQ = 7; // bumped whenever a worker moves on or fails: what the producer waits on
 const CONTROL_WORDS = 8;
-
-const ROLE_HASH = 1;
-const ROLE_WRITE = 2;
 
 /** Direct I/O block size: positions, lengths and memory addresses are aligned to it. */
 export const DIRECT_BLOCK = 4096;
@@ -105,7 +102,7 @@ function consume(counter, fn) {
 }
 
 function fail(e) {
-  if (Atomics.compareExchange(ctl, FAILED, 0, d.roleCode) === 0) {
+  if (Atomics.compareExchange(ctl, FAILED, 0, 1) === 0) {
     parentPort.postMessage({ error: { code: e && e.code, message: String((e && e.message) || e) } });
   }
   moved();
@@ -171,7 +168,7 @@ if (d.role === 'hash') {
       }
       pos += len;
     })) {
-      parentPort.postMessage({ written: pos, stored });
+      parentPort.postMessage({ written: pos });
     }
   } catch (e) {
     fail(e);
@@ -211,7 +208,6 @@ export interface RingWriterResult {
 interface WorkerDone {
   digest?: string;
   written?: number;
-  stored?: number;
 }
 
 /** A worker's message, or how it failed. */
@@ -271,8 +267,8 @@ export class RingWriter {
       slotSize: this.slotSize,
       base: this.base,
     };
-    this.start({ ...common, role: 'write', roleCode: ROLE_WRITE, fd: output.descriptor, directFd: this.directFd, sparse: opts.sparse ?? false, failAfter: opts.failAfterBytes ?? -1 });
-    if (opts.hashInWorker ?? true) this.start({ ...common, role: 'hash', roleCode: ROLE_HASH });
+    this.start({ ...common, role: 'write', fd: output.descriptor, directFd: this.directFd, sparse: opts.sparse ?? false, failAfter: opts.failAfterBytes ?? -1 });
+    if (opts.hashInWorker ?? true) this.start({ ...common, role: 'hash' });
     else this.inlineHash = createHash('sha256');
     this.lastYield = performance.now();
   }
@@ -352,7 +348,7 @@ export class RingWriter {
 
   private noteFailure(e: Error): void {
     this.failure ??= e;
-    Atomics.compareExchange(this.ctl, FAILED, 0, -1);
+    Atomics.store(this.ctl, FAILED, 1);
     Atomics.add(this.ctl, CSEQ, 1);
   }
 

@@ -280,7 +280,7 @@ export async function redump(source: RedumpSource, out: string, opts: RedumpOpti
       },
     );
     const [pumped, verified] = await Promise.allSettled([pumping, verifying]);
-    // Read errors of byte inputs are DumpError 'IO' already; anything else is rethrown as it is.
+    // Read errors are DumpError 'IO' already (readSlots, the chunker's inputs); a system error is the output's.
     if (pumped.status === 'rejected') throw asWriteError(pumped.reason, out);
     if (verified.status === 'rejected') throw verified.reason;
     const verify = verified.value;
