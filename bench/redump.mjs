@@ -113,7 +113,7 @@ for (let r = 1; r <= runs; r++) {
         console.error(`redump: wrong result ${JSON.stringify({ ok: j.ok, bytes: j.bytes, sha256: j.sha256 })}`);
         process.exit(1);
       }
-      note = `  (verdict ${j.verdict}, sha256 matches, ${j.chunks.chunks} chunks, ${j.directIo ? 'direct I/O' : 'buffered'}, own timing ${j.mbPerSecond} MB/s)`;
+      note = `  (verdict ${j.verdict}, sha256 matches, ${j.chunks.chunks} chunks, ${j.directIo ? 'direct I/O' : 'buffered'}, ${j.inputPipe ? `pipe ${j.inputPipe.before >> 10}->${j.inputPipe.after >> 10} KiB` : 'pipe not enlarged'}, own timing ${j.mbPerSecond} MB/s)`;
     } else if (statSync(out2).size !== size) {
       console.error(`${name}: wrong size`);
       process.exit(1);

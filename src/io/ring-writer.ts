@@ -42,6 +42,7 @@ import { ioError } from '../format/errors.js';
 import type { AtomicOutput } from './atomic-output.js';
 import { SPARSE_BLOCK } from './atomic-output.js';
 import { SERVER_CHUNK_SIZE } from './chunker.js';
+import { HUGE_PAGE, adviseHugePages } from './native.js';
 
 /**
  * Control words (Int32Array indices). Slot counts are 32-bit: 2^31 slots of
@@ -190,6 +191,11 @@ export interface RingWriterOptions {
   /** Hash on a worker thread (default true); false hashes each slot on the calling thread. */
   hashInWorker?: boolean;
   /**
+   * Ask for transparent huge pages for the ring (default true; Linux with
+   * koffi only, see io/native.ts). The slots then start on a 2 MiB boundary.
+   */
+  hugePages?: boolean;
+  /**
    * Each slot as it is published, with its stream position. The view is
    * valid only until the returned promise settles (or the call returns).
    */
@@ -226,6 +232,8 @@ export class RingWriter {
   private readonly ring: Buffer;
   /** Byte index in `ring` of slot 0 (aligned for direct I/O when in use). */
   private readonly base: number;
+  /** True when the ring was advised to use transparent huge pages (its slots start at a 2 MiB boundary). */
+  readonly hugePages: boolean;
   private readonly ctl: Int32Array;
   private readonly lens: Int32Array;
   private readonly workers: Worker[] = [];
@@ -253,12 +261,16 @@ export class RingWriter {
       throw new RangeError(`invalid slot size ${this.slotSize}`);
     }
     this.onSlot = opts.onSlot;
-    this.sab = new SharedArrayBuffer(this.slots * this.slotSize + DIRECT_BLOCK);
+    // Room to start the slots at a 2 MiB boundary (huge pages) or, failing that, a 4096-byte one (direct I/O).
+    const huge = opts.hugePages ?? true;
+    this.sab = new SharedArrayBuffer(this.slots * this.slotSize + (huge ? HUGE_PAGE : DIRECT_BLOCK));
     this.ring = Buffer.from(this.sab);
     this.ctl = new Int32Array(new SharedArrayBuffer(4 * CONTROL_WORDS));
     this.lens = new Int32Array(new SharedArrayBuffer(4 * this.slots));
-    this.base = 0;
-    if ((opts.direct ?? true) && this.slotSize % DIRECT_BLOCK === 0) this.base = this.openDirect();
+    const hugeBase = huge ? adviseHugePages(this.ring) : undefined;
+    this.hugePages = hugeBase !== undefined;
+    this.base = hugeBase ?? 0;
+    if ((opts.direct ?? true) && this.slotSize % DIRECT_BLOCK === 0) this.base = this.openDirect(hugeBase);
     const common = {
       control: this.ctl.buffer,
       lens: this.lens.buffer,
@@ -280,16 +292,27 @@ export class RingWriter {
    * from the still all-zero ring, which the dump's first bytes overwrite,
    * or which stays as the zeros a sparse output has there, and which
    * commit's truncation trims from an output shorter than that).
+   * A base already known to be 2 MiB-aligned (`first`) is tried first.
    * Returns the slot base; leaves directFd at -1 when direct I/O is out.
    */
-  private openDirect(): number {
+  private openDirect(first?: number): number {
+    const fallback = first ?? 0;
     const O_DIRECT = fsc.O_DIRECT;
-    if (O_DIRECT === undefined) return 0;
+    if (O_DIRECT === undefined) return fallback;
     let fd: number;
     try {
       fd = openSync(this.output.tempPath, fsc.O_WRONLY | O_DIRECT);
     } catch {
-      return 0;
+      return fallback;
+    }
+    if (first !== undefined) {
+      try {
+        writeSync(fd, this.ring, first, DIRECT_BLOCK, 0);
+        this.directFd = fd;
+        return first;
+      } catch {
+        // Not accepted there: probe as below.
+      }
     }
     for (let at = 0; at < DIRECT_BLOCK; at += 16) {
       try {
@@ -301,7 +324,7 @@ export class RingWriter {
       }
     }
     closeSync(fd);
-    return 0;
+    return fallback;
   }
 
   /** True when whole blocks go to the file with O_DIRECT. */

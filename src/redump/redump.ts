@@ -29,6 +29,7 @@ import { AppendWriter } from '../io/append-writer.js';
 import { AtomicOutput } from '../io/atomic-output.js';
 import { RingWriter, readSlots, type RingWriterResult } from '../io/ring-writer.js';
 import { chunkStream, type ChunkItem } from '../io/chunker.js';
+import { PIPE_BYTES, enlargePipe, type PipeCapacity } from '../io/pipe.js';
 import { StreamSource } from '../io/source.js';
 import { packTree, type PackOptions } from '../pack/pack.js';
 import { walkTree } from '../pack/tree.js';
@@ -100,6 +101,14 @@ export interface RedumpOptions {
   failAfterBytes?: number;
   /** Compute the SHA-256 on a worker thread (default true); false hashes on the calling thread. */
   hashInWorker?: boolean;
+  /**
+   * `{ fd }` input that is a pipe: grow the pipe's buffer to this many bytes
+   * before reading it (default PIPE_BYTES, 1 MiB, capped by the system's
+   * pipe-max-size; see io/pipe.ts). 0 leaves the pipe as it is.
+   */
+  pipeBytes?: number;
+  /** Ask for transparent huge pages for the writer's ring (default true; see RingWriterOptions.hugePages). */
+  hugePages?: boolean;
 }
 
 export interface RedumpFailure {
@@ -129,6 +138,8 @@ export interface RedumpResult {
   chunks: AppendStats;
   /** True when the output was written with O_DIRECT (see RedumpOptions.direct). */
   directIo: boolean;
+  /** `{ fd }` input that is a pipe: its capacity before and after redump enlarged it (see RedumpOptions.pipeBytes). */
+  inputPipe?: PipeCapacity;
   /** The streaming verification, as `verify` reports it. */
   verify: VerifyResult;
   /** --exec: how the command ended. */
@@ -195,6 +206,7 @@ export async function redump(source: RedumpSource, out: string, opts: RedumpOpti
   let command: CommandInput | undefined;
   let ring: RingWriter | undefined;
   let skipped: string[] | undefined;
+  let inputPipe: PipeCapacity | undefined;
   try {
     // The verifier reads the ring's slots as they are published; each slot
     // is released only once it has read all of it (whenDrained), or stopped.
@@ -207,6 +219,7 @@ export async function redump(source: RedumpSource, out: string, opts: RedumpOpti
       failAfterBytes,
       direct: opts.direct ?? true,
       hashInWorker: opts.hashInWorker ?? true,
+      hugePages: opts.hugePages ?? true,
       onSlot: (view) => {
         if (verifyDone) return undefined;
         queue.push(view);
@@ -220,6 +233,8 @@ export async function redump(source: RedumpSource, out: string, opts: RedumpOpti
     // Raw bytes are cut into slots of the server's chunk size: those are its chunks.
     if ('fd' in source) {
       name = opts.name ?? '-';
+      const pipeBytes = opts.pipeBytes ?? PIPE_BYTES;
+      if (pipeBytes > 0) inputPipe = enlargePipe(source.fd, pipeBytes);
       chunks = readSlots(theRing, source.fd, { name });
     } else if ('exec' in source) {
       name = opts.name ?? source.exec;
@@ -323,6 +338,7 @@ export async function redump(source: RedumpSource, out: string, opts: RedumpOpti
       verify,
     };
     if (status) result.command = status;
+    if (inputPipe) result.inputPipe = inputPipe;
     if (skipped) result.skipped = skipped;
     if (failure) result.failure = failure;
     return result;

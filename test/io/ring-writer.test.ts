@@ -34,7 +34,7 @@ async function through(dir: string, name: string, pieces: Buffer[], opts: RingWr
 }
 
 describe('RingWriter', () => {
-  it('any cut of any stream: the same bytes and SHA-256, with and without direct I/O, sparse or not, hashed on either thread', async () => {
+  it('any cut of any stream: the same bytes and SHA-256, with and without direct I/O, sparse or not, hashed on either thread, huge pages or not', async () => {
     // Streams of 64 KiB blocks, some all zero (holes when sparse), plus a ragged tail.
     const stream = fc.record({
       blocks: fc.array(fc.boolean(), { maxLength: 9 }),
@@ -50,7 +50,8 @@ describe('RingWriter', () => {
         fc.boolean(),
         fc.boolean(),
         fc.boolean(),
-        async (s, cuts, slotSize, slots, direct, sparse, hashInWorker) => {
+        fc.boolean(),
+        async (s, cuts, slotSize, slots, direct, sparse, hashInWorker, hugePages) => {
           const parts = s.blocks.map((z, i) => (z ? Buffer.alloc(SPARSE_BLOCK) : noise(SPARSE_BLOCK, s.seed + i)));
           parts.push(noise(s.tail, s.seed + 99));
           const all = Buffer.concat(parts);
@@ -64,7 +65,7 @@ describe('RingWriter', () => {
           const path = join(t.dir, 'prop.out');
           const out = new AtomicOutput(path, { force: true, bufferSize: 0 });
           const ring = new RingWriter(out, {
-            slotSize, slots, direct, sparse, hashInWorker,
+            slotSize, slots, direct, sparse, hashInWorker, hugePages,
             onSlot: (view, position) => {
               expect(view.equals(all.subarray(position, position + view.length))).toBe(true);
               slotsSeen.push([position, view.length]);

@@ -45,13 +45,18 @@ describe('codadump redump: success', () => {
     try {
       const r = run(['redump', '--json', '-o', join(t.dir, 'file.dump'), '-'], { stdin: fd });
       expect(r.code).toBe(0);
-      expect(JSON.parse(r.stdout)).toMatchObject({ ok: true, bytes: bytes.length, sha256: sha(bytes) });
+      const j = JSON.parse(r.stdout);
+      expect(j).toMatchObject({ ok: true, bytes: bytes.length, sha256: sha(bytes) });
+      expect(j.inputPipe).toBeUndefined(); // not a pipe: nothing to enlarge
     } finally {
       closeSync(fd);
     }
     const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
-    const sh = spawnSync('/bin/sh', ['-c', `cat ${q(name)} | ${q(process.execPath)} ${q(BIN)} redump -o ${q(join(t.dir, 'pipe.dump'))} -`]);
+    const sh = spawnSync('/bin/sh', ['-c', `cat ${q(name)} | ${q(process.execPath)} ${q(BIN)} redump --json -o ${q(join(t.dir, 'pipe.dump'))} -`]);
     expect(sh.status).toBe(0);
+    // The shell's pipe was grown from Linux's default 64 KiB to 1 MiB (or the system's limit).
+    const maxSize = Number(readFileSync('/proc/sys/fs/pipe-max-size', 'ascii').trim());
+    expect(JSON.parse(sh.stdout.toString()).inputPipe).toEqual({ before: 65536, after: Math.min(1048576, maxSize) });
     expect(readFileSync(join(t.dir, 'file.dump')).equals(bytes)).toBe(true);
     expect(readFileSync(join(t.dir, 'pipe.dump')).equals(bytes)).toBe(true);
   });

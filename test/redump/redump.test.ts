@@ -1,6 +1,7 @@
 /** The redump library: every input kind, every failure leaves nothing behind. */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { closeSync, existsSync, openSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -81,6 +82,35 @@ describe('redump: inputs', () => {
     expect(b.chunks.chunks).toBe(2);
     expect(readFileSync(join(t.dir, 'a.dump')).equals(bytes)).toBe(true);
     expect(readFileSync(join(t.dir, 'b.dump')).equals(bytes)).toBe(true);
+  });
+
+  it('a pipe as { fd }: grown to 1 MiB before it is read, unless pipeBytes is 0', async () => {
+    const name = sample('server-sample-full.dump');
+    const bytes = readFileSync(name);
+    const maxSize = Number(readFileSync('/proc/sys/fs/pipe-max-size', 'ascii').trim());
+    for (const [pipeBytes, want] of [
+      [undefined, { before: 65536, after: Math.min(1048576, maxSize) }],
+      [0, undefined],
+      [300_000, { before: 65536, after: 524288 }],
+    ] as const) {
+      const path = join(t.dir, 'fifo');
+      expect(spawnSync('mkfifo', [path]).status).toBe(0);
+      // cat writes into the FIFO from another process; opening it for reading waits for cat to open it.
+      const cat = spawn('/bin/sh', ['-c', 'exec cat "$1" > "$2"', 'sh', name, path], { stdio: 'ignore' });
+      const exited = new Promise((resolve) => cat.on('exit', resolve));
+      const fd = openSync(path, 'r');
+      try {
+        const out = join(t.dir, `fifo-${pipeBytes}.dump`);
+        const r = await redump({ fd }, out, pipeBytes === undefined ? {} : { pipeBytes });
+        expect(r).toMatchObject({ ok: true, bytes: bytes.length, sha256: sha(bytes) });
+        expect(r.inputPipe).toEqual(want);
+        expect(readFileSync(out).equals(bytes)).toBe(true);
+      } finally {
+        closeSync(fd);
+        await exited;
+        rmSync(path);
+      }
+    }
   });
 
   it('progress reports bytes and vnodes', async () => {

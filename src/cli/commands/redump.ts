@@ -92,6 +92,7 @@ export function redumpJson(r: RedumpResult) {
     mbPerSecond: Number(r.mbPerSecond.toFixed(1)),
     chunks: r.chunks,
     directIo: r.directIo,
+    ...(r.inputPipe ? { inputPipe: r.inputPipe } : {}),
     header: r.verify.header ? { ...r.verify.header, name: displayString(r.verify.header.name) } : null,
     counts: r.verify.counts,
     problems: r.verify.problems,
