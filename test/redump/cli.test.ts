@@ -61,6 +61,30 @@ describe('codadump redump: success', () => {
     expect(readFileSync(join(t.dir, 'pipe.dump')).equals(bytes)).toBe(true);
   });
 
+  it('without koffi (it is optional): the pipe keeps its size, the ring its pages, the output its bytes', () => {
+    const name = sample('server-sample-full.dump');
+    const bytes = readFileSync(name);
+    // Preloaded into the CLI: any require of koffi fails, as where it is not installed.
+    const preload = join(t.dir, 'no-koffi.cjs');
+    writeFileSync(preload, `const M = require('node:module');
+const resolve = M._resolveFilename;
+M._resolveFilename = function (request, ...rest) {
+  if (request === 'koffi') { const e = new Error("Cannot find module 'koffi'"); e.code = 'MODULE_NOT_FOUND'; throw e; }
+  return resolve.call(this, request, ...rest);
+};
+`);
+    const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+    const out = join(t.dir, 'no-koffi.dump');
+    const sh = spawnSync('/bin/sh', ['-c', `cat ${q(name)} | ${q(process.execPath)} --require ${q(preload)} ${q(BIN)} redump --json -o ${q(out)} -`]);
+    expect(sh.stderr.toString()).toBe('');
+    expect(sh.status).toBe(0);
+    const j = JSON.parse(sh.stdout.toString());
+    expect(j).toMatchObject({ ok: true, bytes: bytes.length, sha256: sha(bytes) });
+    expect(j.inputPipe).toBeUndefined();
+    expect(readFileSync(out).equals(bytes)).toBe(true);
+    expect(entries()).toEqual(['no-koffi.cjs', 'no-koffi.dump']);
+  });
+
   it('the sample server dump: exact content line and JSON', () => {
     const bytes = readFileSync(sample('server-sample-full.dump'));
     const out = join(t.dir, 'out.dump');
