@@ -28,6 +28,10 @@
  * file systems) or the ring's memory cannot be aligned for it, every write
  * is buffered. Either way the bytes and the file are the same.
  *
+ * Memory: where koffi is available (io/native.ts) the ring is advised to use
+ * transparent huge pages and the slots start on a 2 MiB boundary, which is
+ * also aligned for direct I/O.
+ *
  * Waiting: the calling thread waits for free slots with Atomics.wait (it has
  * nothing else to do then: its own consumer has caught up), but returns to
  * the event loop at least every YIELD_MS so signals, timers and worker
@@ -305,16 +309,9 @@ export class RingWriter {
     } catch {
       return fallback;
     }
-    if (first !== undefined) {
-      try {
-        writeSync(fd, this.ring, first, DIRECT_BLOCK, 0);
-        this.directFd = fd;
-        return first;
-      } catch {
-        // Not accepted there: probe as below.
-      }
-    }
-    for (let at = 0; at < DIRECT_BLOCK; at += 16) {
+    const candidates = first === undefined ? [] : [first];
+    for (let at = 0; at < DIRECT_BLOCK; at += 16) candidates.push(at);
+    for (const at of candidates) {
       try {
         writeSync(fd, this.ring, at, DIRECT_BLOCK, 0);
         this.directFd = fd;
