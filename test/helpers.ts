@@ -2,6 +2,7 @@ import { closeSync, constants as fsConstants, mkdtempSync, openSync, readSync, r
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { expect } from 'vitest';
 import { DumpError } from '../src/format/errors.js';
@@ -18,6 +19,24 @@ export const sample = (name: string): string => join(SAMPLES, name);
 export function tempDir(prefix = 'codadump-test-'): { dir: string; cleanup: () => void } {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** SHA-256 of a whole file, read 8 MiB at a time (files past 4 GiB too). */
+export function sha256File(file: string): string {
+  const h = createHash('sha256');
+  const fd = openSync(file, 'r');
+  const buf = Buffer.allocUnsafe(8 << 20);
+  try {
+    for (let pos = 0; ; ) {
+      const n = readSync(fd, buf, 0, buf.length, pos);
+      if (n === 0) break;
+      h.update(buf.subarray(0, n));
+      pos += n;
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return h.digest('hex');
 }
 
 /** A reader over a buffer delivered `chunk` bytes at a time through a non-seekable stream. */

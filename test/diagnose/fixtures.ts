@@ -257,8 +257,5 @@ export async function buildWrapFixtures(dir: string): Promise<WrapFixtures> {
   };
 }
 
-/** SHA-256 of a whole file. */
-export function sha256File(file: string): string {
-  return createHash('sha256').update(fs.readFileSync(file)).digest('hex');
-}
+export { sha256File } from '../helpers.js';
 

@@ -1,18 +1,17 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { AtomicOutput, isZeroRange } from '../../src/io/atomic-output.js';
 import { DumpError } from '../../src/format/errors.js';
-import { pattern } from '../helpers.js';
+import { pattern, tempDir } from '../helpers.js';
 
+let t: { dir: string; cleanup: () => void };
 let dir: string;
 beforeEach(() => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'codadump-atomic-'));
+  t = tempDir('codadump-atomic-');
+  dir = t.dir;
 });
-afterEach(() => {
-  fs.rmSync(dir, { recursive: true, force: true });
-});
+afterEach(() => t.cleanup());
 
 const entries = () => fs.readdirSync(dir).sort();
 

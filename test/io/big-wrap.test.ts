@@ -7,7 +7,6 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { createHash } from 'node:crypto';
 import { chunkStream, type ChunkItem } from '../../src/io/chunker.js';
@@ -15,7 +14,7 @@ import { AppendWriter } from '../../src/io/append-writer.js';
 import { AtomicOutput, isZeroRange } from '../../src/io/atomic-output.js';
 import { SimulatedReceiver, wrapLayout } from '../../src/io/receivers.js';
 import { END_MARKER, TWO_32, D_FILEDATA } from '../../src/format/constants.js';
-import { readAt } from '../helpers.js';
+import { readAt, tempDir } from '../helpers.js';
 
 const W = TWO_32;
 const GiB = 2 ** 30;
@@ -97,13 +96,13 @@ function scanFile(file: string, hash = true): { sha: string; nonZeroBlocks: numb
 const skip = process.env.CODADUMP_SKIP_BIG === '1';
 
 describe.skipIf(skip)('a real 4.5 GiB stream across 2^32', () => {
+  let t: { dir: string; cleanup: () => void };
   let dir: string;
   beforeAll(() => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'codadump-big-'));
+    t = tempDir('codadump-big-');
+    dir = t.dir;
   });
-  afterAll(() => {
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => t.cleanup());
 
   it('append writer output is byte-identical; model A leaves the A1 layout', async () => {
     const outPath = path.join(dir, 'fixed.dump');

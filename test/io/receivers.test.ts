@@ -1,6 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import fc from 'fast-check';
 import {
@@ -12,15 +11,16 @@ import {
   type WrapLayout,
 } from '../../src/io/receivers.js';
 import { DumpError } from '../../src/format/errors.js';
+import { tempDir } from '../helpers.js';
 import { TWO_32 } from '../../src/format/constants.js';
 
+let t: { dir: string; cleanup: () => void };
 let dir: string;
 beforeEach(() => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'codadump-recv-'));
+  t = tempDir('codadump-recv-');
+  dir = t.dir;
 });
-afterEach(() => {
-  fs.rmSync(dir, { recursive: true, force: true });
-});
+afterEach(() => t.cleanup());
 
 /** Every stream byte distinct enough to tell positions apart: 32-bit big-endian counters. */
 function countingStream(L: number): Buffer {

@@ -10,7 +10,6 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { createHash } from 'node:crypto';
 import { redump } from '../../src/redump/redump.js';
@@ -19,7 +18,7 @@ import { SimulatedReceiver } from '../../src/io/receivers.js';
 import { verifyFile } from '../../src/check/verify.js';
 import { END_MARKER, TWO_32 } from '../../src/format/constants.js';
 import type { DumpItem } from '../../src/format/items.js';
-import { readAt } from '../helpers.js';
+import { readAt, sha256File, tempDir } from '../helpers.js';
 
 const W = TWO_32;
 const GiB = 2 ** 30;
@@ -36,23 +35,6 @@ const files: SyntheticFile[] = [
 ];
 const L = syntheticLength({ files });
 
-
-function sha256File(file: string): string {
-  const h = createHash('sha256');
-  const fd = fs.openSync(file, 'r');
-  const buf = Buffer.allocUnsafe(8 * MiB);
-  try {
-    for (let pos = 0; ; ) {
-      const n = fs.readSync(fd, buf, 0, buf.length, pos);
-      if (n === 0) break;
-      h.update(buf.subarray(0, n));
-      pos += n;
-    }
-  } finally {
-    fs.closeSync(fd);
-  }
-  return h.digest('hex');
-}
 
 /** How many chunks a server makes of these items: the packing rule on sizes alone. */
 function expectedChunkCount(items: Array<{ record: number } | { data: number }>): number {
@@ -75,13 +57,13 @@ function expectedChunkCount(items: Array<{ record: number } | { data: number }>)
 const skip = process.env.CODADUMP_SKIP_BIG === '1';
 
 describe.skipIf(skip)('redump of a real > 4 GiB dump', () => {
+  let t: { dir: string; cleanup: () => void };
   let dir: string;
   beforeAll(() => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'codadump-redump-big-'));
+    t = tempDir('codadump-redump-big-');
+    dir = t.dir;
   });
-  afterAll(() => {
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => t.cleanup());
 
   it('the append writer gives the source bytes; model A gives the wrapped file', async () => {
     expect(L).toBeGreaterThan(W);
