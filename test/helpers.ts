@@ -11,8 +11,8 @@ import type { DumpReader } from '../src/format/reader.js';
 import type { DumpRecord } from '../src/format/types.js';
 
 export const ROOT = resolve(import.meta.dirname, '..');
-/** Real dumps written by Coda (../shared/samples, or the copy CI lays beside the clone). */
-export const SAMPLES = resolve(ROOT, '..', 'shared', 'samples');
+/** Real dumps written by Coda, copied from the project's shared samples into fixtures/samples (see its README.md). */
+export const SAMPLES = resolve(ROOT, 'fixtures', 'samples');
 export const SAMPLE_FILES = readdirSync(SAMPLES).filter((f) => f.endsWith('.dump')).sort();
 export const sample = (name: string): string => join(SAMPLES, name);
 

@@ -4,6 +4,7 @@
  * metadata (no file data), so it serves both file verification and
  * streaming verification while a dump is being written.
  */
+import type { Code } from '../diagnostics/codes.js';
 import { parseAcl } from '../acl/acl.js';
 import { scanDirectory, type DirEntry, type DirScan } from '../dir/pages.js';
 import { DIR_PAGE_SIZE, DUMP_END_MAGIC, DUMP_VERSION, VNODE_DIR, VNODE_FILE, VNODE_SYMLINK } from '../format/constants.js';
@@ -96,7 +97,7 @@ export class StructureChecker {
     return (this.header?.incremental ?? 0) !== 0;
   }
 
-  add(code: string, severity: Severity, offset: number, message: string, vnode?: string): void {
+  add(code: Code, severity: Severity, offset: number, message: string, vnode?: string): void {
     const n = (this.perCode.get(code) ?? 0) + 1;
     this.perCode.set(code, n);
     if (n > this.maxPerCode) {

@@ -23,6 +23,7 @@
  *   the stream's tail. A2 (stream [W, L) alone) when the declared size says
  *   F = N mod W, or without it when F is larger than one chunk; otherwise B.
  */
+import type { Code } from '../diagnostics/codes.js';
 import { DUMP_BEGIN_MAGIC, END_MARKER, VNODE_DIR } from '../format/constants.js';
 import { DumpError } from '../format/errors.js';
 import { validateDirectory, type DirEntry } from '../dir/pages.js';
@@ -106,7 +107,7 @@ export interface IndexLoss {
 }
 
 export interface DamageReport {
-  code: string;
+  code: Code;
   message: string;
   /** File ranges of the bytes concerned (empty for a point). */
   fileRanges: FileRange[];
@@ -512,7 +513,7 @@ function finishAnalysis(x: FinishInput): Analysis {
     problems.push(...checker.problems);
     for (const d of damage) {
       if (d.code === 'CUT') continue;
-      problems.push({ code: d.code === 'RESYNC' ? 'CORRUPT' : d.code, severity: 'error', offset: d.offset, message: d.message });
+      problems.push({ code: d.code, severity: 'error', offset: d.offset, message: d.message });
     }
     if (walk.endAt === null && !walk.cuts.some((c) => c.readableEnd >= vs.length) && !walk.records.some((f) => f.end > vs.length)) {
       problems.push({ code: 'TRUNCATED', severity: 'error', offset: F, message: 'the dump has no end marker' });

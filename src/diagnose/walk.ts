@@ -11,6 +11,7 @@
  * record's file data (the record's length says where the next record is)
  * stays one run: that is how a wraparound seam is confirmed by the chain.
  */
+import type { Code } from '../diagnostics/codes.js';
 import { DUMP_BEGIN_MAGIC, DUMP_END_MAGIC } from '../format/constants.js';
 import type { DumpRecord, Vnode } from '../format/types.js';
 import { canFollow, findResync, soundIndex, usableVnode } from './resync.js';
@@ -62,7 +63,7 @@ export interface Run {
 export interface DamageSpan {
   start: number;
   end: number;
-  code: string;
+  code: Code;
   message: string;
 }
 
@@ -128,7 +129,7 @@ export async function walkStream(vs: VStream, opts: WalkOptions = {}): Promise<W
    * Resynchronise: search from q; the readable bytes from `from` (default q)
    * to the boundary found are damage. Sets pos, or done when none is found.
    */
-  const resync = async (q: number | null, code: string, message: string, from?: number) => {
+  const resync = async (q: number | null, code: Code, message: string, from?: number) => {
     if (q === null || q >= vs.length) {
       if (from !== undefined && q !== null) res.damage.push({ start: from, end: Math.max(from, Math.min(q, vs.length)), code, message });
       done = true;
@@ -161,7 +162,7 @@ export async function walkStream(vs: VStream, opts: WalkOptions = {}): Promise<W
       await resync(start, 'NOT_A_DUMP', 'no dump header: the stream starts in the middle of a record');
     }
   } else {
-    await resync(start, 'RESYNC', 'bytes before the first record boundary');
+    await resync(start, 'CORRUPT', 'bytes before the first record boundary');
   }
 
   /** Why the chain may not take this record here (null: it may). */
@@ -197,7 +198,7 @@ export async function walkStream(vs: VStream, opts: WalkOptions = {}): Promise<W
    * the record's length does not fit what follows (it overlaps the next
    * record: a seam or a damaged length), so the record is suspect.
    */
-  const breakAt = async (code: string, message: string) => {
+  const breakAt = async (code: Code, message: string) => {
     const cur = st.run as Run | null;
     const prev = res.records[res.records.length - 1];
     const inRun = cur !== null && prev !== undefined && prev.run === cur.index;
@@ -256,7 +257,7 @@ export async function walkStream(vs: VStream, opts: WalkOptions = {}): Promise<W
     if (!vs.readable(pos)) {
       // The chain ran into a gap at a record boundary.
       closeRun(pos, 'gap');
-      await resync(vs.nextReadable(pos), 'RESYNC', 'the surviving rest of a record whose start was lost, up to the next sound record');
+      await resync(vs.nextReadable(pos), 'CORRUPT', 'the surviving rest of a record whose start was lost, up to the next sound record');
       continue;
     }
     const d = await vs.decodeAt(pos);
@@ -305,7 +306,7 @@ export async function walkStream(vs: VStream, opts: WalkOptions = {}): Promise<W
       }
       closeRun(rEnd, d.end >= vs.length ? 'cut' : 'gap');
       if (d.end >= vs.length) break;
-      await resync(vs.nextReadable(d.end), 'RESYNC', 'the surviving rest of a record whose start was lost, up to the next sound record');
+      await resync(vs.nextReadable(d.end), 'CORRUPT', 'the surviving rest of a record whose start was lost, up to the next sound record');
       continue;
     }
     if (d.cut) {
@@ -313,7 +314,7 @@ export async function walkStream(vs: VStream, opts: WalkOptions = {}): Promise<W
       closeRun(d.readableEnd, 'cut');
       const nr = d.readableEnd >= vs.length ? null : vs.nextReadable(d.readableEnd);
       if (nr === null) break;
-      await resync(nr, 'RESYNC', 'the surviving rest of a record whose start was lost, up to the next sound record');
+      await resync(nr, 'CORRUPT', 'the surviving rest of a record whose start was lost, up to the next sound record');
       continue;
     }
     await breakAt(d.error.code, d.error.message);

@@ -3,12 +3,13 @@ import fc from 'fast-check';
 import { readFileSync } from 'node:fs';
 import { ACL_MAX_ENTRIES, DEFAULT_ACL, RIGHTS, formatAcl, parseAcl, rightsToLetters, type Acl } from '../../src/acl/acl.js';
 import { DumpError } from '../../src/format/errors.js';
+import { SAMPLES } from '../helpers.js';
 
 const codes = (text: string): [string, number][] => parseAcl(text).problems.map((p) => [p.code, p.offset]);
 
 /** The 'X' strings of a dump (without their NUL), found by a small scanner. */
 function sampleAcls(file: string): string[] {
-  const b = readFileSync(`/work/shared/samples/${file}`);
+  const b = readFileSync(`${SAMPLES}/${file}`);
   const out: string[] = [];
   for (let i = 0; i + 5 < b.length; i++) {
     if (b[i] !== 0x58) continue;

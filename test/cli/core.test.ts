@@ -32,7 +32,7 @@ describe('codadump CLI', () => {
     expect(r.code).toBe(0);
     const j = JSON.parse(r.stdout);
     expect(j.header).toEqual({ version: 2, volumeId: 0x01000200, parentId: 0x7f00001f, name: 'sample.s3', backupDate: 1795667291, incremental: 0, oldest: 1157499995, latest: 1157499995 });
-    expect(j.volume).toMatchObject({ id: 0x01000200, name: 'sample.s3', partition: '/work/peer/srv/vicepa', type: 2, nextUniquifier: 57, fileCount: 52, diskUsed: 827, weekUse: [0, 0, 0, 0, 0, 0, 0] });
+    expect(j.volume).toMatchObject({ id: 0x01000200, name: 'sample.s3', partition: '/srv/coda-vice/vicepa', type: 2, nextUniquifier: 57, fileCount: 52, diskUsed: 827, weekUse: [0, 0, 0, 0, 0, 0, 0] });
     expect(j.large).toEqual({ declared: 4, lists: 8, records: 4, removed: 0 });
     expect(j.small).toEqual({ declared: 52, lists: 52, records: 52, removed: 0 });
     expect(j.streamLength).toBe(862101);

@@ -5,7 +5,9 @@
  */
 import { readFileSync } from 'node:fs';
 
-export const SAMPLES = '/work/shared/samples';
+import { SAMPLES } from '../helpers.js';
+
+export { SAMPLES };
 
 export interface SampleDir {
   /** File offset of the DIRPAGES tag. */

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { extractDump } from '../../src/extract/extract.js';
 import { openDump } from '../../src/format/open.js';
 import { decodeDirectory } from '../../src/dir/pages.js';
-import { BIN, run, streamReader, tempDir } from '../helpers.js';
+import { BIN, run, sample, streamReader, tempDir } from '../helpers.js';
 import { buildTree, craftDump, dirPages, packBytes, renameInPages, snapshot, sorted, type Spec } from './trees.js';
 
 const CAFE = 'caf\xc3\xa9'; // "café" in UTF-8, as a binary string
@@ -392,7 +392,7 @@ describe('extract: repaired and damaged dumps', () => {
   });
 
   it('refuses an incremental dump and bad usage with exit 2', () => {
-    const inc = '/work/shared/samples/merge-incremental.dump';
+    const inc = sample('merge-incremental.dump');
     const r = run(['extract', inc, '-C', '/tmp/never-created-codadump']);
     expect(r.code).toBe(2);
     expect(r.stderr).toBe(
@@ -408,7 +408,7 @@ describe('extract: repaired and damaged dumps', () => {
     const { dir, cleanup } = tempDir();
     try {
       writeFileSync(`${dir}/t.tar`, 'old');
-      const r = run(['extract', '/work/shared/samples/server-sample-full.dump', '--tar', `${dir}/t.tar`]);
+      const r = run(['extract', sample('server-sample-full.dump'), '--tar', `${dir}/t.tar`]);
       expect(r.code).toBe(2);
       expect(r.stderr).toBe(`codadump: error: ${dir}/t.tar: ${dir}/t.tar already exists (use --force to replace it)\n`);
       expect(readFileSync(`${dir}/t.tar`, 'latin1')).toBe('old');

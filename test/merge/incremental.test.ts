@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { extractDump } from '../../src/extract/extract.js';
 import { openDump } from '../../src/format/open.js';
 import { summarizeDump } from '../../src/format/summary.js';
-import { run, tempDir } from '../helpers.js';
+import { run, sample, tempDir } from '../helpers.js';
 import { buildTree, incrementalBytes, packBytes, snapshot, sorted, type Spec } from '../extract/trees.js';
 
 const CAFE = 'caf\xc3\xa9';
@@ -165,7 +165,7 @@ describe('pack --incremental-from, then merge', () => {
     const { dir, cleanup } = tempDir();
     try {
       buildTree(`${dir}/v1`, V1);
-      const inc = '/work/shared/samples/merge-incremental.dump';
+      const inc = sample('merge-incremental.dump');
       const r = run(['pack', `${dir}/v1`, '--incremental-from', inc, '-o', `${dir}/x.dump`]);
       expect(r.code).toBe(2);
       expect(r.stderr).toBe(`codadump: error: ${inc}: the base is an incremental dump (level 1); merge it onto its full dump first (codadump merge) and use the result as the base\n`);
