@@ -3,11 +3,12 @@
  * (recognised by content, not by name), verify several at once, and check
  * each against the backup log(s).
  */
-import { open, readdir, stat } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, join, resolve, sep } from 'node:path';
 import { DUMP_BEGIN_MAGIC, END_MARKER, TWO_32 } from '../format/constants.js';
 import { DumpError, ioError } from '../format/errors.js';
+import { fileSystem, type FileSystem } from '../io/fs.js';
 import { declaredModulo, matchLog, readBackupLog, type LogEntry } from './backup-log.js';
 import { verdictOf } from './problems.js';
 import { verifyFile, type VerifyOptions, type VerifyResult } from './verify.js';
@@ -19,16 +20,41 @@ export interface Candidate {
   reason: 'named' | 'header' | 'end-marker' | 'log';
 }
 
+/** An entry of the tree that could not be examined: named in the output, counted in the summary. */
+export interface Unreadable {
+  path: string;
+  /** 'IO': a system error (EACCES, EIO...); 'SPECIAL_FILE': a FIFO, socket or device, never opened. */
+  code: 'IO' | 'SPECIAL_FILE';
+  message: string;
+}
+
 export interface Discovery {
   candidates: Candidate[];
   /** Files under the given directories that are not dumps. */
   skipped: string[];
+  /** Entries under the given directories that could not be read, or are not files. */
+  unreadable: Unreadable[];
+}
+
+/** What a non-file, non-directory entry is, in words; null for a file or a directory. */
+export function specialKind(st: Stats): string | null {
+  if (st.isFile() || st.isDirectory()) return null;
+  if (st.isFIFO()) return 'a FIFO';
+  if (st.isSocket()) return 'a socket';
+  if (st.isCharacterDevice()) return 'a character device';
+  if (st.isBlockDevice()) return 'a block device';
+  return 'not a regular file';
+}
+
+/** An entry that failed with a system error, as one Unreadable. */
+function failed(path: string, e: unknown, what: string): Unreadable {
+  return { path, code: 'IO', message: ioError(e, path, what).message };
 }
 
 /** First 5 bytes a dump header, or last 5 bytes an end marker (a dump that lost its head). */
-async function sniff(path: string, size: number): Promise<'header' | 'end-marker' | null> {
+async function sniff(fs: FileSystem, path: string, size: number): Promise<'header' | 'end-marker' | null> {
   if (size < 5) return null;
-  const fh = await open(path, 'r');
+  const fh = await fs.open(path);
   try {
     const b = Buffer.alloc(5);
     await fh.read(b, 0, 5, 0);
@@ -41,41 +67,57 @@ async function sniff(path: string, size: number): Promise<'header' | 'end-marker
   }
 }
 
-export async function discoverDumps(paths: string[], logged: Set<string> = new Set()): Promise<Discovery> {
+/**
+ * Find the dumps under `paths`. A path given by the caller that cannot be
+ * read is an error (thrown); inside a directory, an entry that cannot be
+ * listed, stat'ed or opened, and any FIFO, socket or device (never opened:
+ * that could block), is recorded in `unreadable` and the walk goes on.
+ */
+export async function discoverDumps(paths: string[], logged: Set<string> = new Set(), fsSeam?: Partial<FileSystem>): Promise<Discovery> {
+  const fs = fileSystem(fsSeam);
   const candidates: Candidate[] = [];
   const skipped: string[] = [];
+  const unreadable: Unreadable[] = [];
   const seen = new Set<string>();
-  async function walk(dir: string): Promise<void> {
+  async function walk(dir: string, top: boolean): Promise<void> {
     let names: string[];
     try {
-      names = (await readdir(dir)).sort();
+      names = (await fs.readdir(dir)).sort();
     } catch (e) {
-      throw ioError(e, dir);
+      if (top) throw ioError(e, dir);
+      unreadable.push(failed(dir, e, 'cannot list directory'));
+      return;
     }
-    for (const n of names) {
-      const p = join(dir, n);
-      let st;
-      try {
-        st = await stat(p);
-      } catch {
-        skipped.push(p);
-        continue;
-      }
-      if (st.isDirectory()) await walk(p);
-      else if (st.isFile()) {
-        if (seen.has(resolve(p))) continue;
-        seen.add(resolve(p));
-        let kind: 'header' | 'end-marker' | null = null;
-        try {
-          kind = await sniff(p, st.size);
-        } catch {
-          kind = null;
-        }
-        if (kind) candidates.push({ path: p, size: st.size, reason: kind });
-        else if (logged.has(resolve(p))) candidates.push({ path: p, size: st.size, reason: 'log' });
-        else skipped.push(p);
-      }
+    for (const n of names) await entry(join(dir, n));
+  }
+  async function entry(p: string): Promise<void> {
+    let st: Stats;
+    try {
+      st = await fs.stat(p);
+    } catch (e) {
+      // A symbolic link to nothing is an ordinary thing in a copied archive: skipped, as before.
+      if ((e as NodeJS.ErrnoException)?.code === 'ENOENT') skipped.push(p);
+      else unreadable.push(failed(p, e, 'cannot stat'));
+      return;
     }
+    if (st.isDirectory()) return walk(p, false);
+    const special = specialKind(st);
+    if (special) {
+      unreadable.push({ path: p, code: 'SPECIAL_FILE', message: `${special}, not a dump file; not opened` });
+      return;
+    }
+    if (seen.has(resolve(p))) return;
+    seen.add(resolve(p));
+    let kind: 'header' | 'end-marker' | null;
+    try {
+      kind = await sniff(fs, p, st.size);
+    } catch (e) {
+      unreadable.push(failed(p, e, 'cannot read'));
+      return;
+    }
+    if (kind) candidates.push({ path: p, size: st.size, reason: kind });
+    else if (logged.has(resolve(p))) candidates.push({ path: p, size: st.size, reason: 'log' });
+    else skipped.push(p);
   }
   for (const p of paths) {
     if (p === '-') {
@@ -84,17 +126,17 @@ export async function discoverDumps(paths: string[], logged: Set<string> = new S
     }
     let st;
     try {
-      st = await stat(p);
+      st = await fs.stat(p);
     } catch (e) {
       throw ioError(e, p);
     }
-    if (st.isDirectory()) await walk(p);
+    if (st.isDirectory()) await walk(p, true);
     else if (!seen.has(resolve(p))) {
       seen.add(resolve(p));
       candidates.push({ path: p, size: st.size, reason: 'named' });
     }
   }
-  return { candidates, skipped };
+  return { candidates, skipped, unreadable };
 }
 
 export interface DumpReport extends VerifyResult {
@@ -141,11 +183,15 @@ export interface ArchiveOptions extends VerifyOptions {
   onBytes?: (bytes: number) => void;
   /** Extra analysis of a finished result (e.g. wraparound diagnosis). */
   analyze?: (r: DumpReport, declared: number | null) => Promise<void>;
+  /** The file-system seam for the walk and the reads (default node:fs). */
+  fs?: Partial<FileSystem>;
 }
 
 export interface ArchiveReport {
   dumps: DumpReport[];
   skipped: string[];
+  /** Entries of the tree that could not be read, or are FIFOs, sockets or devices. */
+  unreadable: Unreadable[];
   /** Dumps the log names that were not found on disk. */
   missing: LogEntry[];
   summary: {
@@ -154,6 +200,8 @@ export interface ArchiveReport {
     damaged: number;
     byVerdict: Record<string, number>;
     skippedFiles: number;
+    /** Entries that could not be read (the walk's, plus dumps whose verdict is unreadable). */
+    unreadable: number;
     missing: number;
     bytesChecked: number;
     seconds: number;
@@ -188,8 +236,8 @@ export async function verifyArchive(paths: string[], opts: ArchiveOptions = {}):
   const t0 = process.hrtime.bigint();
   const entries: LogEntry[] = [];
   for (const l of opts.logs ?? []) entries.push(...(await readBackupLog(l)));
-  const { candidates, skipped } = await discoverDumps(paths, new Set(entries.map((e) => e.resolved)));
-  if (candidates.length === 0 && entries.length === 0) {
+  const { candidates, skipped, unreadable } = await discoverDumps(paths, new Set(entries.map((e) => e.resolved)), opts.fs);
+  if (candidates.length === 0 && entries.length === 0 && unreadable.length === 0) {
     throw new DumpError('USAGE', `no dump files found under ${paths.join(', ')}`);
   }
   const total = candidates.reduce((s, c) => s + (c.size ?? 0), 0);
@@ -211,6 +259,7 @@ export async function verifyArchive(paths: string[], opts: ArchiveOptions = {}):
           deep: opts.deep,
           fileDigests: opts.fileDigests,
           bufferSize: opts.bufferSize,
+          fs: opts.fs,
           onProgress: (pos) => {
             progress[i] = pos;
             report();
@@ -218,10 +267,11 @@ export async function verifyArchive(paths: string[], opts: ArchiveOptions = {}):
         });
       } catch (e) {
         if (!(e instanceof DumpError)) throw e;
+        // The file vanished, became a directory, failed a read (EIO)...: its verdict says so, the rest goes on.
+        const problems = [{ code: e.code, severity: 'error' as const, offset: e.offset ?? 0, message: e.message }];
         r = {
-          path: c.path, verdict: 'not-a-dump', size: c.size, streamLength: null, bytesChecked: 0,
-          problems: [{ code: e.code, severity: 'error', offset: e.offset ?? 0, message: e.message }],
-          suppressed: {}, header: null, counts: { directories: 0, files: 0, removed: 0 },
+          path: c.path, verdict: verdictOf(problems), size: c.size, streamLength: null, bytesChecked: 0,
+          problems, suppressed: {}, header: null, counts: { directories: 0, files: 0, removed: 0 },
         };
       }
       const e = matches.get(c.path);
@@ -246,9 +296,11 @@ export async function verifyArchive(paths: string[], opts: ArchiveOptions = {}):
   return {
     dumps: results,
     skipped,
+    unreadable,
     missing,
     summary: {
       dumps: results.length, ok, damaged: results.length - ok, byVerdict, skippedFiles: skipped.length,
+      unreadable: unreadable.length + (byVerdict.unreadable ?? 0),
       missing: missing.length, bytesChecked: results.reduce((s, r) => s + (r.size ?? r.bytesChecked), 0), seconds,
     },
   };

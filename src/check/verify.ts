@@ -8,6 +8,7 @@ import { createReadStream } from 'node:fs';
 import { DumpError } from '../format/errors.js';
 import { DumpReader } from '../format/reader.js';
 import { FileSource, StreamSource, type ByteSource } from '../io/source.js';
+import type { FileSystem } from '../io/fs.js';
 import type { DumpRecord } from '../format/types.js';
 import { StructureChecker } from './checker.js';
 import { verdictOf, type Problem, type Verdict } from './problems.js';
@@ -23,6 +24,8 @@ export interface VerifyOptions {
   fileDigests?: boolean;
   /** Called with every record, in order, after the checker saw it. */
   onRecord?: (r: DumpRecord) => void;
+  /** The file-system seam for reading a file (default node:fs). */
+  fs?: Partial<FileSystem>;
 }
 
 export interface VerifyResult {
@@ -85,7 +88,7 @@ export async function verifySource(source: ByteSource, opts: VerifyOptions = {},
     // The whole-input hash covers every byte, also after the point where parsing stopped.
     if (wholeHash && (source instanceof StreamSource || source instanceof FileSource)) await source.drain();
   } finally {
-    await reader.close();
+    await noteChangedSize(source, checker).finally(() => reader.close());
   }
   if (completed && !checker.sawEnd) {
     checker.add('TRUNCATED', 'error', reader.position, 'the dump has no end marker');
@@ -112,6 +115,23 @@ export async function verifySource(source: ByteSource, opts: VerifyOptions = {},
   return result;
 }
 
+/**
+ * A file that grew or shrank while it was read (a dump still being
+ * written, or rotated away): what was read is not one consistent file.
+ */
+async function noteChangedSize(source: ByteSource, checker: StructureChecker): Promise<void> {
+  if (!(source instanceof FileSource) || !source.regular) return;
+  let now: number;
+  try {
+    now = await source.currentSize();
+  } catch {
+    return; // the read itself will have said what went wrong
+  }
+  if (now === source.size) return;
+  const how = now > source.size ? 'grew' : 'shrank';
+  checker.add('INPUT_CHANGED', 'error', Math.min(now, source.size), `the file ${how} from ${source.size} to ${now} bytes while it was read: verify it again once nothing writes it`);
+}
+
 /** Verify a dump file (or `-` for standard input). */
 export async function verifyFile(path: string, opts: VerifyOptions = {}): Promise<VerifyResult> {
   if (path === '-') {
@@ -123,7 +143,7 @@ export async function verifyFile(path: string, opts: VerifyOptions = {}): Promis
   if (opts.deep) {
     // Positional reads (read ahead, no stream copies); the tap hashes every byte once, in order.
     const hash = createHash('sha256');
-    const file = await FileSource.open(path, { tap: (b) => hash.update(b) }); // clear error for a missing or unreadable file
+    const file = await FileSource.open(path, { tap: (b) => hash.update(b), fs: opts.fs }); // clear error for a missing or unreadable file
     if (file.regular) return verifySource(file, opts, hash);
     // A pipe or a device: read it as a stream.
     const size = file.size;
@@ -131,5 +151,5 @@ export async function verifyFile(path: string, opts: VerifyOptions = {}): Promis
     const src = new StreamSource(path, createReadStream(path, { highWaterMark: 1 << 20 }), { tap: (b) => hash.update(b), size });
     return verifySource(src, opts, hash);
   }
-  return verifySource(await FileSource.open(path), opts);
+  return verifySource(await FileSource.open(path, { fs: opts.fs }), opts);
 }

@@ -136,6 +136,9 @@ export const CODES = {
   COMMAND_FAILED: { area: 'run', severity: 'error', summary: 'a command run for input (redump --exec) failed' },
   CHUNK_OFFSET: { area: 'run', severity: 'error', summary: "a chunk arrived with a 32-bit offset that does not match the writer's position" },
   UNSAFE_PATH: { area: 'run', severity: 'error', summary: 'an output path that would leave its target' },
+  // --- #15: faults -------------------------------------------------------------
+  INPUT_CHANGED: { area: 'run', severity: 'error', summary: 'the input file grew or shrank while it was read (verdict unreadable)' },
+  SPECIAL_FILE: { area: 'archive', severity: 'error', summary: 'a FIFO, socket or device in a verified tree: named, counted, never opened' },
 } as const satisfies Record<string, CodeInfo>;
 
 export type Code = keyof typeof CODES;

@@ -12,35 +12,16 @@
  * whose name makes it obvious).
  */
 
-import * as nodeFs from 'node:fs';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { DumpError, ioError } from '../format/errors.js';
+import { fileSystem, type FileSystem } from './fs.js';
 
-/** The file-system calls AtomicOutput makes; tests may replace any of them. */
-export interface AtomicFs {
-  openSync: typeof nodeFs.openSync;
-  writeSync: (fd: number, buf: Buffer, offset: number, length: number, position: number) => number;
-  fsyncSync: typeof nodeFs.fsyncSync;
-  closeSync: typeof nodeFs.closeSync;
-  ftruncateSync: typeof nodeFs.ftruncateSync;
-  renameSync: typeof nodeFs.renameSync;
-  linkSync: typeof nodeFs.linkSync;
-  unlinkSync: typeof nodeFs.unlinkSync;
-  lstatSync: (p: string) => nodeFs.Stats;
-}
-
-const realFs: AtomicFs = {
-  openSync: nodeFs.openSync,
-  writeSync: (fd, buf, offset, length, position) => nodeFs.writeSync(fd, buf, offset, length, position),
-  fsyncSync: nodeFs.fsyncSync,
-  closeSync: nodeFs.closeSync,
-  ftruncateSync: nodeFs.ftruncateSync,
-  renameSync: nodeFs.renameSync,
-  linkSync: nodeFs.linkSync,
-  unlinkSync: nodeFs.unlinkSync,
-  lstatSync: (p) => nodeFs.lstatSync(p),
-};
+/** The file-system calls AtomicOutput makes (a part of the seam in fs.ts). */
+export type AtomicFs = Pick<
+  FileSystem,
+  'openSync' | 'writeSync' | 'fsyncSync' | 'closeSync' | 'ftruncateSync' | 'renameSync' | 'linkSync' | 'unlinkSync' | 'lstatSync' | 'readdirSync'
+>;
 
 export interface AtomicOutputOptions {
   /** Replace an existing file at the final path (checked at open and again at commit). */
@@ -57,7 +38,9 @@ export interface AtomicOutputOptions {
   mode?: number;
   /** Size of the internal coalescing buffer for small writes (default 1 MiB; 0 = none). */
   bufferSize?: number;
-  /** File-system implementation override (tests). */
+  /** The file-system seam (default node:fs; tests pass one that fails). */
+  fs?: Partial<FileSystem>;
+  /** Older name for `fs`, kept for callers that use it; `fs` wins where both set a call. */
   fsImpl?: Partial<AtomicFs>;
   /**
    * Test hook: fail with ENOSPC once more than this many bytes would have
@@ -77,6 +60,57 @@ export function isZeroRange(buf: Buffer, start = 0, end = buf.length): boolean {
     if (Buffer.compare(buf.subarray(i, j), ZERO_BLOCK.subarray(0, j - i)) !== 0) return false;
   }
   return true;
+}
+
+/**
+ * The temporary file's name: `.<final name>.<pid>.<12 hex digits>.partial`
+ * in the final file's directory. Hidden, named after its output and its
+ * writer, and ending in `.partial`, so a file left by a killed run is
+ * recognisable at a glance (and by removeStaleTemps).
+ */
+export function tempName(base: string, pid: number, nonce: string): string {
+  return `.${base}.${pid}.${nonce}.partial`;
+}
+
+const TEMP_RE = /^\.(.+)\.(\d+)\.([0-9a-f]{12})\.partial$/;
+
+/** True when a process with this id exists (EPERM: it exists, but is another user's). */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return errCode(e) === 'EPERM';
+  }
+}
+
+/**
+ * Remove temporary files a killed run (SIGKILL, power loss) left for the
+ * same final name in `dir`: names made by tempName() for `base` whose
+ * writer's process no longer exists. Best effort: a file that cannot be
+ * listed or removed is left alone, never an error. Returns the names removed.
+ */
+export function removeStaleTemps(fs: Pick<FileSystem, 'readdirSync' | 'unlinkSync'>, dir: string, base: string): string[] {
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return [];
+  }
+  const removed: string[] = [];
+  for (const n of names) {
+    const m = TEMP_RE.exec(n);
+    if (!m || m[1] !== base) continue;
+    const pid = Number(m[2]);
+    if (pid === process.pid || alive(pid)) continue;
+    try {
+      fs.unlinkSync(path.join(dir, n));
+      removed.push(n);
+    } catch {
+      /* someone else's, or already gone */
+    }
+  }
+  return removed;
 }
 
 const pending = new Set<AtomicOutput>();
@@ -126,7 +160,7 @@ export class AtomicOutput {
   private external = false;
 
   constructor(finalPath: string, opts: AtomicOutputOptions = {}) {
-    this.fs = { ...realFs, ...opts.fsImpl };
+    this.fs = fileSystem({ ...opts.fsImpl, ...opts.fs });
     this.path = finalPath;
     this.force = opts.force ?? false;
     this.sparse = opts.sparse ?? false;
@@ -140,7 +174,8 @@ export class AtomicOutput {
     const abs = path.resolve(finalPath);
     const dir = path.dirname(abs);
     const base = path.basename(abs);
-    this.tempPath = path.join(dir, `.${base}.${process.pid}.${randomBytes(6).toString('hex')}.partial`);
+    removeStaleTemps(this.fs, dir, base);
+    this.tempPath = path.join(dir, tempName(base, process.pid, randomBytes(6).toString('hex')));
     try {
       this.fd = this.fs.openSync(this.tempPath, 'wx', opts.mode ?? 0o666);
     } catch (e) {

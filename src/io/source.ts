@@ -3,8 +3,8 @@
  * positions (can skip without reading), or any non-seekable stream
  * (stdin, a pipe, a child process) consumed in order.
  */
-import { open, type FileHandle } from 'node:fs/promises';
 import { DumpError, ioError } from '../format/errors.js';
+import { fileSystem, type FileSystem, type ReadHandle } from './fs.js';
 
 export interface ByteSource {
   /** Name used in messages: the path, or `-` for standard input. */
@@ -32,6 +32,8 @@ export interface FileSourceOptions {
    * reads the rest.
    */
   tap?: (chunk: Buffer) => void;
+  /** The file-system seam (default node:fs; tests pass one that fails). */
+  fs?: Partial<FileSystem>;
 }
 
 export class FileSource implements ByteSource {
@@ -43,7 +45,7 @@ export class FileSource implements ByteSource {
 
   private constructor(
     readonly name: string,
-    private readonly fh: FileHandle,
+    private readonly fh: ReadHandle,
     readonly size: number,
     private readonly tap: ((chunk: Buffer) => void) | undefined,
     /** A regular file (not a pipe or a device, whose size says nothing). */
@@ -51,9 +53,9 @@ export class FileSource implements ByteSource {
   ) {}
 
   static async open(path: string, opts: FileSourceOptions = {}): Promise<FileSource> {
-    let fh: FileHandle;
+    let fh: ReadHandle;
     try {
-      fh = await open(path, 'r');
+      fh = await fileSystem(opts.fs).open(path);
     } catch (e) {
       throw ioError(e, path);
     }
@@ -80,7 +82,9 @@ export class FileSource implements ByteSource {
       const { bytesRead } = await this.fh.read(buf, at, len, position);
       return bytesRead;
     } catch (e) {
-      throw ioError(e, this.name);
+      // Name the byte the failed read started at (EIO on a bad sector).
+      const d = ioError(e, this.name);
+      throw d.offset === undefined ? new DumpError(d.code, d.message, position, this.name) : d;
     }
   }
 
@@ -116,6 +120,11 @@ export class FileSource implements ByteSource {
 
   async discard(n: number, position: number): Promise<number> {
     return Math.max(0, Math.min(n, this.size - position));
+  }
+
+  /** The file's size now (it may have grown or shrunk since it was opened). */
+  async currentSize(): Promise<number> {
+    return (await this.fh.stat()).size;
   }
 
   async close(): Promise<void> {

@@ -21,6 +21,7 @@
  *    position in 1 MiB pieces. Inputs must therefore be files (not standard
  *    input).
  */
+import type { FileSystem } from '../io/fs.js';
 import { resolve } from 'node:path';
 import { statSync } from 'node:fs';
 import { VOLUME_NAME_SIZE } from '../format/constants.js';
@@ -474,13 +475,13 @@ function indexResult(t: ClassTable): IndexResult {
  * atomically (never replacing an existing file unless `force`, never one of
  * the inputs).
  */
-export async function mergeDumps(full: string, incrementals: string[], out: string, opts: { force?: boolean } = {}): Promise<MergeResult> {
+export async function mergeDumps(full: string, incrementals: string[], out: string, opts: { force?: boolean; fs?: Partial<FileSystem> } = {}): Promise<MergeResult> {
   if (out === '-') throw new DumpError('USAGE', 'the merged dump must go to a file (-o OUT), not standard output', undefined, '-');
   for (const f of [full, ...incrementals]) {
     if (f !== '-' && sameInput(out, f)) throw new DumpError('USAGE', 'the output is one of the inputs; inputs are never modified', undefined, out);
   }
   const plan = await planMerge(full, incrementals);
-  const res = await writeDumpFile(out, mergedItems(plan), { force: opts.force ?? false });
+  const res = await writeDumpFile(out, mergedItems(plan), { force: opts.force ?? false, fs: opts.fs });
   return {
     output: out, bytes: res.bytes, header: plan.header, large: indexResult(plan.large), small: indexResult(plan.small),
     incrementals: plan.incrementals, warnings: plan.warnings,

@@ -28,6 +28,7 @@ import { DumpError } from '../format/errors.js';
 import { vnodeKey } from '../format/paths.js';
 import { vnodeSlot, type Vnode } from '../format/types.js';
 import { AtomicOutput } from '../io/atomic-output.js';
+import type { FileSystem } from '../io/fs.js';
 import { FileSource } from '../io/source.js';
 import { verifyFile } from '../check/verify.js';
 import type { Problem, Verdict } from '../check/problems.js';
@@ -44,6 +45,8 @@ export interface RepairOptions extends DiagnoseOptions {
   volumeName?: string;
   /** Name of the directory for vnodes whose directory was lost (default lost+found). */
   lostFoundName?: string;
+  /** The file-system seam for the input and the output (default node:fs). */
+  fs?: Partial<FileSystem>;
 }
 
 export const DEFAULT_RECOVERED_VOLUME_ID = 0x7f000001;
@@ -137,16 +140,16 @@ function pathJoin(base: string | null, name: string): string | null {
 
 export async function repairFile(input: string, output: string, opts: RepairOptions = {}): Promise<RepairReport> {
   refuseSameFile(input, output);
-  const src = await FileSource.open(input);
+  const src = await FileSource.open(input, { fs: opts.fs });
   let out: AtomicOutput | null = null;
   try {
-    out = new AtomicOutput(output, { force: opts.force, sparse: true });
+    out = new AtomicOutput(output, { force: opts.force, sparse: true, fs: opts.fs });
     const a = await analyzeSource(src, opts);
     const plan = planRepair(a, opts);
     await writePlan(plan, src, out);
     const bytesWritten = out.bytesWritten;
     out.commit();
-    const v = await verifyFile(output);
+    const v = await verifyFile(output, { fs: opts.fs });
     return { ...plan.report, input, output, bytesWritten, verify: { verdict: v.verdict, problems: v.problems } };
   } finally {
     out?.abort();

@@ -1,9 +1,9 @@
 import chalk from 'chalk';
 import type { Argv, CommandModule } from 'yargs';
-import { defaultJobs, verifyArchive, type DumpReport } from '../../check/archive.js';
+import { defaultJobs, verifyArchive, type ArchiveReport, type DumpReport } from '../../check/archive.js';
 import type { Verdict } from '../../check/problems.js';
 import { displayString } from '../../format/types.js';
-import { EXIT_DAMAGED, EXIT_OK, UsageError, out, printJson, type Ctx } from '../context.js';
+import { EXIT_DAMAGED, EXIT_OK, EXIT_USAGE, UsageError, out, printJson, type Ctx } from '../context.js';
 import { byteProgress, humanBytes } from '../progress.js';
 
 /** The arguments the handler reads. */
@@ -24,6 +24,7 @@ const COLOUR: Record<Verdict, (s: string) => string> = {
   wraparound: chalk.magenta,
   corrupt: chalk.red,
   'not-a-dump': chalk.gray,
+  unreadable: chalk.red,
 };
 
 /**
@@ -34,7 +35,7 @@ const COLOUR: Record<Verdict, (s: string) => string> = {
 function wraparoundHook(wrapBits: number): (r: DumpReport, declared: number | null) => Promise<void> {
   let hook: ((r: DumpReport, declared: number | null) => Promise<void>) | undefined;
   return async (r, declared) => {
-    if (r.verdict === 'ok') return;
+    if (r.verdict === 'ok' || r.verdict === 'unreadable') return;
     hook ??= (await import('../../diagnose/verify-hook.js')).wraparoundAnalyzer({ wrapBits });
     await hook(r, declared);
   };
@@ -69,6 +70,16 @@ export function reportLine(r: DumpReport, verbose: boolean): string[] {
     for (const p of r.problems) if (p !== first) lines.push(`              ${p.severity} ${p.code} at byte ${p.offset}${p.vnode ? ` (vnode ${p.vnode})` : ''}: ${p.message}`);
   }
   return lines;
+}
+
+/**
+ * 0 all ok; 1 damage, missing dumps or unreadable entries (the rest was
+ * verified); 2 nothing could be read at all.
+ */
+export function verifyExitCode(s: ArchiveReport['summary']): number {
+  const read = s.dumps - (s.byVerdict.unreadable ?? 0);
+  if (s.unreadable > 0 && read === 0) return EXIT_USAGE;
+  return s.damaged > 0 || s.missing > 0 || s.unreadable > 0 ? EXIT_DAMAGED : EXIT_OK;
 }
 
 export const verifyCommand = (ctx: Ctx): CommandModule<object, VerifyArgs> => ({
@@ -108,19 +119,21 @@ export const verifyCommand = (ctx: Ctx): CommandModule<object, VerifyArgs> => ({
     if (a.json) {
       printJson({
         dumps: report.dumps.map(reportJson),
+        unreadable: report.unreadable,
         missing: report.missing.map((m) => ({ path: m.path, volume: m.volume, log: m.log, line: m.line, printed: m.printed })),
         summary: s,
       });
     } else {
+      for (const u of report.unreadable) out(`${chalk.red('unreadable'.padEnd(13))} ${u.path}  ${u.code}: ${u.message}`);
       for (const m of report.missing) out(`${chalk.red('missing'.padEnd(13))} ${m.path}  named by ${m.log}:${m.line} (volume ${m.volume}), not found`);
       const parts = Object.entries(s.byVerdict).filter(([v]) => v !== 'ok').map(([v, n]) => `${n} ${v}`);
       out('');
       out(
         `${s.dumps} dumps: ${chalk.green(`${s.ok} ok`)}, ${s.damaged ? chalk.red(`${s.damaged} damaged`) : '0 damaged'}` +
           `${parts.length ? ` (${parts.join(', ')})` : ''}${s.missing ? `, ${chalk.red(`${s.missing} missing`)}` : ''}; ` +
-          `${s.skippedFiles} other files skipped; ${humanBytes(s.bytesChecked)} checked in ${s.seconds.toFixed(2)} s`,
+          `${s.unreadable ? `${chalk.red(`${s.unreadable} unreadable`)}; ` : ''}${s.skippedFiles} other files skipped; ${humanBytes(s.bytesChecked)} checked in ${s.seconds.toFixed(2)} s`,
       );
     }
-    ctx.exitCode = s.damaged > 0 || s.missing > 0 ? EXIT_DAMAGED : EXIT_OK;
+    ctx.exitCode = verifyExitCode(s);
   },
 });
