@@ -40,6 +40,22 @@ function quietEpipe(): void {
 }
 
 /**
+ * Ctrl-C or a kill: end at once through process.exit, whose 'exit' hook
+ * removes every unfinished output's temporary file (AtomicOutput). A
+ * command that handles the signal itself (redump names its output) does so
+ * instead. Exit 130 for SIGINT, 143 for SIGTERM, as shells do.
+ */
+function exitOnSignals(): void {
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (process.listenerCount(sig) > 1) return;
+    process.stderr.write(`codadump: interrupted by ${sig}; unfinished output removed\n`);
+    process.exit(sig === 'SIGINT' ? 130 : 143);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+}
+
+/**
  * yargs reads a lone `-` as an empty option name; carry it through parsing
  * under another name and give it back to the handlers as `-` (stdin/stdout).
  */
@@ -54,6 +70,7 @@ function restoreDash(argv: Record<string, unknown>): void {
 
 export async function main(argv: string[]): Promise<number> {
   quietEpipe();
+  exitOnSignals();
   const ctx: Ctx = { exitCode: 0 };
   const named = argv.find((a) => !a.startsWith('-'));
   const wanted = named !== undefined && named in COMMANDS ? [named] : Object.keys(COMMANDS);

@@ -114,13 +114,37 @@ export function removeStaleTemps(fs: Pick<FileSystem, 'readdirSync' | 'unlinkSyn
 }
 
 const pending = new Set<AtomicOutput>();
+/** Temporary files made by other writers (simulate's receivers), removed by the same hook. */
+const pendingPaths = new Set<string>();
 let exitHookInstalled = false;
 function installExitHook(): void {
   if (exitHookInstalled) return;
   exitHookInstalled = true;
   process.on('exit', () => {
     for (const out of pending) out.abort();
+    for (const p of pendingPaths) {
+      try {
+        realUnlink(p);
+      } catch {
+        /* already gone */
+      }
+    }
   });
+}
+const realUnlink = (p: string) => fileSystem().unlinkSync(p);
+
+/**
+ * For a writer that makes its own temporary file (named with tempName()):
+ * remove it if the process exits before the writer is done (an error that
+ * escapes, process.exit on SIGINT/SIGTERM). Call the returned function once
+ * the file was moved into place or removed.
+ */
+export function removeOnExit(tempPath: string): () => void {
+  pendingPaths.add(tempPath);
+  installExitHook();
+  return () => {
+    pendingPaths.delete(tempPath);
+  };
 }
 
 function enospc(): NodeJS.ErrnoException {

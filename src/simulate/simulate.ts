@@ -13,6 +13,8 @@ import { DumpError, ioError } from '../format/errors.js';
 import { DumpReader } from '../format/reader.js';
 import { PositionalReader } from '../format/positional.js';
 import { FileSource } from '../io/source.js';
+import { removeOnExit, removeStaleTemps, tempName } from '../io/atomic-output.js';
+import { nodeFileSystem } from '../io/fs.js';
 import { ServerChunker, SERVER_CHUNK_SIZE } from '../io/chunker.js';
 import { SimulatedReceiver, wrapLayout, type ReceiverModel, type WrapSegment } from '../io/receivers.js';
 import { recordItems } from './items.js';
@@ -95,7 +97,9 @@ export async function simulateFile(input: string, output: string, opts: Simulate
   const src = await FileSource.open(input);
   const raw = new PositionalReader(await FileSource.open(input));
   const abs = path.resolve(output);
-  const tmp = path.join(path.dirname(abs), `.${path.basename(abs)}.${process.pid}.${randomBytes(6).toString('hex')}.partial`);
+  removeStaleTemps(nodeFileSystem, path.dirname(abs), path.basename(abs));
+  const tmp = path.join(path.dirname(abs), tempName(path.basename(abs), process.pid, randomBytes(6).toString('hex')));
+  const forgetTemp = removeOnExit(tmp);
   let recv: SimulatedReceiver | null = null;
   let committed = false;
   const spans: { offset: number; length: number }[] = [];
@@ -158,6 +162,7 @@ export async function simulateFile(input: string, output: string, opts: Simulate
       outcome, s: outcome === 'A1' ? fileSize - W : null, e: outcome === 'A1' ? L - W : null, segments: layout.segments, spans,
     };
   } finally {
+    forgetTemp();
     try {
       recv?.close();
     } catch {
