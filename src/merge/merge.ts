@@ -74,8 +74,18 @@ interface ClassTable {
   /** Running 'v': the full dump's declared count, +1 per vnode added, -1 per vnode removed. */
   declared: number;
   lists: number;
-  /** Per slot, head (first written) first. */
-  slots: Entry[][];
+  /**
+   * Per slot that holds vnodes, head (first written) first. Sparse: 'lists'
+   * comes from the input (up to 2^32-1), so nothing is sized by it.
+   */
+  slots: Map<number, Entry[]>;
+}
+
+/** The entries of `slot` (made empty on first use). */
+function slotList(t: ClassTable, slot: number): Entry[] {
+  let l = t.slots.get(slot);
+  if (!l) t.slots.set(slot, (l = []));
+  return l;
 }
 
 export interface IncrementalStats {
@@ -235,7 +245,7 @@ export async function planMerge(full: string, incrementals: string[]): Promise<M
         if (tables[r.index]) throw new DumpError('BAD_VALUE', `a second ${r.index} index`, r.offset, full);
         if (r.lists === 0) throw new DumpError('BAD_VALUE', `the ${r.index} index declares 0 lists (Coda requires at least one)`, r.offset, full);
         cls = r.index;
-        tables[cls] = { cls, declared: r.declared, lists: r.lists, slots: Array.from({ length: r.lists }, () => []) };
+        tables[cls] = { cls, declared: r.declared, lists: r.lists, slots: new Map() };
         counts[cls] = { records: 0, offset: r.offset };
         break;
       case 'nullvnode':
@@ -245,7 +255,7 @@ export async function planMerge(full: string, incrementals: string[]): Promise<M
         const t = cls ? tables[cls]! : null;
         const slot = checkVnode(r, cls, t, full);
         counts[cls!]!.records++;
-        t!.slots[slot].push({ unique: r.unique, src: 0, offset: r.offset, size: r.size });
+        slotList(t!, slot).push({ unique: r.unique, src: 0, offset: r.offset, size: r.size });
         break;
       }
       case 'rmvnode':
@@ -266,7 +276,7 @@ export async function planMerge(full: string, incrementals: string[]): Promise<M
       warn({ code: 'COUNT_MISMATCH', file: full, offset: n.offset, message: `the ${c} index declares ${tables[c]!.declared} vnodes but ${n.records} follow (Coda's merge reads exactly the declared number)` });
     }
     // Coda's table is a stack: the full dump's vnodes of a slot come out last seen first.
-    for (const s of tables[c]!.slots) s.reverse();
+    for (const s of tables[c]!.slots.values()) s.reverse();
   }
   if (!sawEnd) throw new DumpError('TRUNCATED', 'no end marker', undefined, full);
   const large = tables.large!;
@@ -322,7 +332,6 @@ export async function planMerge(full: string, incrementals: string[]): Promise<M
           if (r.lists < t.lists) {
             throw refuse(`the full dump has more vnode slots than the incremental: ${t.lists} ${icls} lists in the base, ${r.lists} in ${file}`, file);
           }
-          while (t.slots.length < r.lists) t.slots.push([]);
           t.lists = r.lists;
           break;
         }
@@ -330,7 +339,7 @@ export async function planMerge(full: string, incrementals: string[]): Promise<M
         case 'vnode': {
           const t = icls ? tables[icls]! : null;
           const slot = checkVnode(r, icls, t, file);
-          const list = t!.slots[slot];
+          const list = slotList(t!, slot);
           const e = list.find((x) => x.unique === r.unique);
           if (e) {
             e.src = src;
@@ -347,7 +356,7 @@ export async function planMerge(full: string, incrementals: string[]): Promise<M
         case 'rmvnode': {
           const t = icls ? tables[icls]! : null;
           const slot = checkVnode(r, icls, t, file);
-          const list = t!.slots[slot];
+          const list = slotList(t!, slot);
           const i = list.findIndex((x) => x.unique === r.unique);
           if (i >= 0) {
             list.splice(i, 1);
@@ -377,7 +386,7 @@ export async function planMerge(full: string, incrementals: string[]): Promise<M
     latest = incHeader.latest;
     stats.push(st);
     // Writing a merged dump and reading it back as the next base reverses every slot.
-    if (k < incrementals.length - 1) for (const t of [large, small]) for (const s of t.slots) s.reverse();
+    if (k < incrementals.length - 1) for (const t of [large, small]) for (const s of t.slots.values()) s.reverse();
   }
 
   return {
@@ -431,8 +440,9 @@ export async function* mergedItems(plan: MergePlan): AsyncGenerator<DumpItem> {
     const buf = Buffer.allocUnsafe(COPY_PIECE);
     for (const t of [plan.large, plan.small]) {
       yield item(encodeIndexHeader(t.cls, t.declared >>> 0, t.lists));
-      for (let slot = 0; slot < t.lists; slot++) {
-        for (const e of t.slots[slot]) {
+      // Slot order; only the slots that hold vnodes (the others write nothing).
+      for (const slot of [...t.slots.keys()].sort((a, b) => a - b)) {
+        for (const e of t.slots.get(slot)!) {
           const r = readers[e.src];
           const rec = await recordAt(r, c, e, plan.inputs[e.src]);
           if (rec.kind !== 'vnode' || rec.unique !== e.unique || vnodeSlot(rec.vnode) !== slot) {
@@ -467,7 +477,7 @@ export async function* mergedItems(plan: MergePlan): AsyncGenerator<DumpItem> {
 }
 
 function indexResult(t: ClassTable): IndexResult {
-  return { declared: t.declared >>> 0, lists: t.lists, vnodes: t.slots.reduce((n, s) => n + s.length, 0) };
+  return { declared: t.declared >>> 0, lists: t.lists, vnodes: [...t.slots.values()].reduce((n, s) => n + s.length, 0) };
 }
 
 /**

@@ -10,10 +10,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bases, runCase, type Base } from './engine.mjs';
 import { ROOT, tempDir } from '../helpers.js';
+import { SUITE_CASES, SUITE_SEED } from './hostile.js';
 
-/** Fixed: the suite must be reproducible. Change it only with a reason. */
-export const SUITE_SEED = 20261129;
-export const SUITE_CASES = 4;
 
 const t = tempDir('codadump-fuzz-');
 let baseList: Base[] = [];

@@ -31,7 +31,7 @@ export declare function prng(seed: number): () => number;
 export declare function caseSeed(seed: number, index: number): number;
 export declare function mutateOnce(rnd: () => number, b: Buffer, others: Buffer[]): { bytes: Buffer; desc: string };
 export declare function mutate(rnd: () => number, base: Buffer, others: Buffer[]): { bytes: Buffer; desc: string[] };
-export declare function runCli(args: string[], opts?: { cwd?: string; input?: Buffer; timeoutMs?: number; env?: Record<string, string> }): Promise<CliRun>;
+export declare function runCli(args: string[], opts?: { cwd?: string; input?: Buffer; timeoutMs?: number; env?: Record<string, string>; nodeArgs?: string[] }): Promise<CliRun>;
 export declare function judge(r: CliRun): string[];
 export declare function commands(f: string, w: string, good: { full: string; incremental: string }): { name: string; args: string[]; stdin?: boolean }[];
 export declare function bases(dir: string): Promise<Base[]>;

@@ -140,9 +140,9 @@ export function mutate(rnd, base, others) {
  * Run the CLI as a child process. Resolves with the exit code (null when
  * killed), the signal, stdout/stderr and whether the time limit killed it.
  */
-export function runCli(args, { cwd = ROOT, input, timeoutMs = 60_000, env = {} } = {}) {
+export function runCli(args, { cwd = ROOT, input, timeoutMs = 60_000, env = {}, nodeArgs = [] } = {}) {
   return new Promise((resolveRun) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
+    const child = spawn(process.execPath, [...nodeArgs, BIN, ...args], {
       cwd,
       env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0', ...env },
       stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bases, judge, runCase, runCli, type Base } from './engine.mjs';
 import { ROOT, sample, tempDir } from '../helpers.js';
-import { SUITE_CASES, SUITE_SEED } from './cli-fuzz.test.js';
+import { hostileInputs, peaks, RSS_LIMIT_KIB, SUITE_CASES, SUITE_SEED } from './hostile.js';
 
 const t = tempDir('codadump-fuzz-x-');
 let baseList: Base[] = [];
@@ -49,5 +49,14 @@ describe('extract --tar on truncated dumps (the crash the issue reports)', () =>
         }
       }, 120_000);
     }
+  }
+});
+
+describe('extract on records declaring huge lengths and counts: no trace, peak RSS under 150 MB', () => {
+  for (const kind of ['extract -C', 'extract --tar', 'extract --tar -']) {
+    it(`${kind}: every hostile input`, async () => {
+      const p = await peaks(kind, await hostileInputs(), join(t.dir, 'hostile'));
+      for (const [name, kib] of Object.entries(p)) expect(kib, `${kind} on ${name}: peak RSS ${kib} KiB`).toBeLessThan(RSS_LIMIT_KIB);
+    }, 240_000);
   }
 });
