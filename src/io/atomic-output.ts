@@ -195,6 +195,7 @@ export class AtomicOutput {
     if (!this.force && this.exists(finalPath)) {
       throw new DumpError('EXISTS', `${finalPath} already exists (use --force to replace it)`, undefined, finalPath);
     }
+    if (this.force) this.refuseNonRegular(finalPath);
     const abs = path.resolve(finalPath);
     const dir = path.dirname(abs);
     const base = path.basename(abs);
@@ -241,6 +242,21 @@ export class AtomicOutput {
 
   get committed(): boolean {
     return this.state === 'committed';
+  }
+
+  /**
+   * --force replaces a file, never anything else: a rename over /dev/null,
+   * a FIFO or a directory's symlink would put a regular file in its place.
+   */
+  private refuseNonRegular(p: string): void {
+    let st;
+    try {
+      st = this.fs.lstatSync(p);
+    } catch (e) {
+      if (errCode(e) === 'ENOENT') return;
+      throw ioError(e, p, 'cannot check output');
+    }
+    if (!st.isFile()) throw new DumpError('EXISTS', `${p} exists and is not a regular file; not replaced, even with --force`, undefined, p);
   }
 
   private exists(p: string): boolean {

@@ -4,7 +4,7 @@
  * replaced by a directory). Each fault is named, counted in the summary,
  * and the rest of the work goes on; exit 1, or 2 when nothing could be read.
  */
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, truncateSync, appendFileSync } from 'node:fs';
+import { copyFileSync, existsSync, statSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, truncateSync, appendFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -148,7 +148,9 @@ describe('faults made for real', () => {
   it('a FIFO, a socket and a device in the tree: never opened, each named and counted, exit 1', async () => {
     const { root } = tree();
     execFileSync('mkfifo', [join(root, 'a', 'pipe')]);
-    symlinkSync('/dev/null', join(root, 'b', 'null'));
+    // A link to a character device (stat'ed, never opened); the first of these that still is one.
+    const device = ['/dev/null', '/dev/zero', '/dev/full', '/dev/urandom'].find((d) => existsSync(d) && statSync(d).isCharacterDevice())!;
+    symlinkSync(device, join(root, 'b', 'null'));
     const sock = join(root, 'sock');
     server = createServer();
     await new Promise<void>((res) => server!.listen(sock, res));

@@ -5,7 +5,7 @@
  * the input is untouched. And the temporary files a killed run leaves are
  * removed by the next run into the same directory.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -65,6 +65,22 @@ describe('ENOSPC and EDQUOT on write', () => {
     const err = await rejection(mergeDumps(sample('merge-full.dump'), [sample('merge-incremental.dump')], out, { fs: faultyFs({ write: (stored, len) => (stored + len > 50_000 ? 'ENOSPC' : undefined) }) }));
     expect(err.describe()).toBe(`${out}: cannot write output: ENOSPC (no space left on device, write)`);
     expect(readdirSync(d)).toEqual([]);
+  });
+});
+
+describe('--force replaces regular files only', () => {
+  it('a FIFO, a directory or a link to a device under the final name: EXISTS, left as it was', () => {
+    const d = fresh();
+    spawnSync('mkfifo', [join(d, 'fifo')]);
+    mkdirSync(join(d, 'dir'));
+    symlinkSync('/dev/zero', join(d, 'dev'));
+    for (const n of ['fifo', 'dir', 'dev']) {
+      const p = join(d, n);
+      expect(() => new AtomicOutput(p, { force: true })).toThrow(`${p} exists and is not a regular file; not replaced, even with --force`);
+    }
+    expect(readdirSync(d).sort()).toEqual(['dev', 'dir', 'fifo']);
+    expect(lstatSync(join(d, 'fifo')).isFIFO()).toBe(true);
+    expect(lstatSync(join(d, 'dev')).isSymbolicLink()).toBe(true);
   });
 });
 
