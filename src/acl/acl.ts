@@ -8,7 +8,7 @@
  * terminating NUL. Rights are a decimal bit mask (see RIGHTS).
  */
 
-import { DumpError } from '../format/errors.js';
+import { DumpError } from '../diagnostics/errors.js';
 
 export interface AclEntry {
   name: string;

@@ -15,10 +15,13 @@
  * Names are binary strings: one char per byte (latin1).
  */
 
-import { DIR_MAX_PAGES, DIR_PAGE_SIZE } from '../format/constants.js';
-import { DumpError } from '../format/errors.js';
+import { DumpError } from '../diagnostics/errors.js';
 import { dirHash, dirHashChain, dirHashStep } from './hash.js';
 
+/** Bytes per directory page; format/constants.ts re-exports it for the dump stream. */
+export const DIR_PAGE_SIZE = 2048;
+/** Most pages a directory may have (DIR_MAXPAGES). */
+export const DIR_MAX_PAGES = 128;
 export const DIR_PAGE_TAG = 1234;
 export const DIR_BLOB_SIZE = 32;
 /** Blobs per page (Coda's EPP). */
