@@ -1,6 +1,7 @@
 /** The codadump command line: parses arguments, calls the library, renders. */
 import { readFileSync } from 'node:fs';
 import yargs from 'yargs';
+import { runExitCleanups } from '../io/exit-cleanup.js';
 import { EXIT_USAGE, UsageError, reportError, type Ctx } from './context.js';
 import type { CommandModule } from 'yargs';
 
@@ -52,8 +53,21 @@ function restoreDash(argv: Record<string, unknown>): void {
   }
 }
 
+/**
+ * The process hooks belong to the command line, not the library: temporary
+ * outputs still pending and dump commands still running when the process
+ * exits (an error, Ctrl-C through process.exit) are undone here.
+ */
+let exitHooked = false;
+function cleanupOnExit(): void {
+  if (exitHooked) return;
+  exitHooked = true;
+  process.on('exit', runExitCleanups);
+}
+
 export async function main(argv: string[]): Promise<number> {
   quietEpipe();
+  cleanupOnExit();
   const ctx: Ctx = { exitCode: 0 };
   const named = argv.find((a) => !a.startsWith('-'));
   const wanted = named !== undefined && named in COMMANDS ? [named] : Object.keys(COMMANDS);

@@ -8,14 +8,16 @@
  * unlinked and nothing appears under (or replaces) the final name. A
  * half-written dump is never left behind where it could be mistaken for a
  * good one. Temporary files still pending when the process exits are
- * unlinked by an 'exit' hook (a SIGKILL can still leave a `.partial` file,
- * whose name makes it obvious).
+ * unlinked by runExitCleanups (io/exit-cleanup.ts), which the command line
+ * calls on 'exit' (a SIGKILL can still leave a `.partial` file, whose name
+ * makes it obvious).
  */
 
 import * as nodeFs from 'node:fs';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { DumpError, ioError } from '../format/errors.js';
+import { registerExitCleanup } from './exit-cleanup.js';
 
 /** The file-system calls AtomicOutput makes; tests may replace any of them. */
 export interface AtomicFs {
@@ -79,16 +81,6 @@ export function isZeroRange(buf: Buffer, start = 0, end = buf.length): boolean {
   return true;
 }
 
-const pending = new Set<AtomicOutput>();
-let exitHookInstalled = false;
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.on('exit', () => {
-    for (const out of pending) out.abort();
-  });
-}
-
 function enospc(): NodeJS.ErrnoException {
   const e = new Error('ENOSPC: no space left on device, write') as NodeJS.ErrnoException;
   e.code = 'ENOSPC';
@@ -124,6 +116,8 @@ export class AtomicOutput {
   private bufUsed = 0;
   /** Bytes were stored by another writer (wroteExternally): commit sets the size. */
   private external = false;
+  /** Unregisters the exit cleanup (abort) once committed or aborted. */
+  private unregister: () => void = () => {};
 
   constructor(finalPath: string, opts: AtomicOutputOptions = {}) {
     this.fs = { ...realFs, ...opts.fsImpl };
@@ -147,8 +141,7 @@ export class AtomicOutput {
       this.state = 'aborted';
       throw ioError(e, finalPath, 'cannot create output');
     }
-    pending.add(this);
-    installExitHook();
+    this.unregister = registerExitCleanup(() => this.abort());
   }
 
   /** Logical bytes written so far (what the final file's size will be). */
@@ -316,7 +309,7 @@ export class AtomicOutput {
       throw ioError(e, this.path, 'cannot rename output into place');
     }
     this.state = 'committed';
-    pending.delete(this);
+    this.unregister();
     this.syncDir();
   }
 
@@ -370,7 +363,7 @@ export class AtomicOutput {
   abort(): void {
     if (this.state !== 'open') return;
     this.state = 'aborted';
-    pending.delete(this);
+    this.unregister();
     if (this.fd !== undefined) {
       const fd = this.fd;
       this.fd = undefined;

@@ -7,17 +7,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { DumpError } from '../format/errors.js';
-
-/** Commands still running when the process exits (Ctrl-C, process.exit) are stopped. */
-const running = new Set<CommandInput>();
-let exitHookInstalled = false;
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.on('exit', () => {
-    for (const c of running) c.stop();
-  });
-}
+import { registerExitCleanup } from '../io/exit-cleanup.js';
 
 export interface CommandStatus {
   command: string;
@@ -62,10 +52,10 @@ export class CommandInput {
       detached: true,
     });
     const child = this.child;
-    running.add(this);
-    installExitHook();
-    child.once('exit', () => running.delete(this));
-    child.once('error', () => running.delete(this));
+    // Still running when the process exits (Ctrl-C, process.exit): stopped by runExitCleanups.
+    const unregister = registerExitCleanup(() => this.stop());
+    child.once('exit', unregister);
+    child.once('error', unregister);
     this.exited = new Promise((resolve) => {
       child.once('error', (e) => {
         this.spawnError = e;

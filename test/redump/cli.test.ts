@@ -232,6 +232,15 @@ describe('codadump redump: failures (exit code, one clear line, nothing under OU
     expect(entries()).toEqual([]);
   });
 
+  it('a test hook that is not a number: usage error, exit 2, nothing written', () => {
+    const out = join(t.dir, 'out.dump');
+    const r = run(['redump', '-o', out, '-'], { input: readFileSync(sample('server-empty-full.dump')), env: { CODADUMP_TEST_FAIL_AFTER_BYTES: 'lots' } });
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toBe("codadump: CODADUMP_TEST_FAIL_AFTER_BYTES must be a whole number of bytes, got 'lots'\nTry 'codadump --help'.\n");
+    expect(entries()).toEqual([]);
+  });
+
   it('a full disk with --force: the old file stays', () => {
     const out = join(t.dir, 'out.dump');
     writeFileSync(out, 'old dump');

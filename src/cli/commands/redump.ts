@@ -35,6 +35,21 @@ function blockingStdin(): void {
   handle?.setBlocking?.(true);
 }
 
+/**
+ * Test hook of the command line (the library reads no environment):
+ * CODADUMP_TEST_FAIL_AFTER_BYTES=N makes the output fail with ENOSPC once N
+ * bytes would have been stored, as a full disk does.
+ */
+export const FAIL_AFTER_ENV = 'CODADUMP_TEST_FAIL_AFTER_BYTES';
+
+function failAfterFromEnv(): number | undefined {
+  const v = process.env[FAIL_AFTER_ENV];
+  if (v === undefined || v === '') return undefined;
+  const n = Number(v);
+  if (!Number.isSafeInteger(n) || n < 0) throw new UsageError(`${FAIL_AFTER_ENV} must be a whole number of bytes, got '${v}'`);
+  return n;
+}
+
 /** Live `bytes, vnodes, MB/s` on standard error, only when it is a terminal. */
 function liveProgress(enabled: boolean) {
   const active = enabled && process.stderr.isTTY === true;
@@ -164,6 +179,7 @@ export const redumpCommand = (ctx: Ctx): CommandModule<object, Args> => ({
     if (a.tree === undefined && Object.values(packOpts).some((v) => v !== undefined)) {
       throw new UsageError('--volume-id, --parent-id, --name and --backup-date go with --tree only');
     }
+    const failAfterBytes = failAfterFromEnv();
     if (a.input === '-') blockingStdin();
     const source: RedumpSource =
       a.exec !== undefined ? { exec: a.exec } : a.tree !== undefined ? { tree: a.tree, pack: packOpts } : { fd: 0 };
@@ -183,6 +199,7 @@ export const redumpCommand = (ctx: Ctx): CommandModule<object, Args> => ({
       r = await redump(source, a.output, {
         force: a.force,
         direct: a.direct,
+        failAfterBytes,
         onProgress: (p) => bar.update(p.bytes, p.vnodes, p.seconds),
         onStderr: (b) => passThrough.write(b),
       });
