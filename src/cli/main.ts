@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import yargs from 'yargs';
 import { runExitCleanups } from '../io/exit-cleanup.js';
-import { EXIT_USAGE, UsageError, reportError, type Ctx } from './context.js';
+import { EXIT_USAGE, UsageError, errorJson, jsonRequested, printJson, reportError, type Ctx } from './context.js';
 import type { CommandModule } from 'yargs';
 
 type CommandFactory = (ctx: Ctx) => CommandModule<object, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -31,7 +31,10 @@ export function version(): string {
 }
 
 /** A closed pipe on stdout (e.g. `| head`) ends the program quietly. */
+let epipeHooked = false;
 function quietEpipe(): void {
+  if (epipeHooked) return;
+  epipeHooked = true;
   for (const s of [process.stdout, process.stderr]) {
     s.on('error', (e: NodeJS.ErrnoException) => {
       if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
@@ -74,6 +77,9 @@ export async function main(argv: string[]): Promise<number> {
   const factories = await Promise.all(wanted.map((n) => COMMANDS[n]()));
   const cli = yargs(argv.map((a) => (a === '-' ? DASH : a)))
     .middleware(restoreDash, true)
+    .middleware((a) => {
+      ctx.json = a.json === true;
+    })
     .scriptName('codadump')
     .usage('$0 <command> [options]\n\nVerify, diagnose, repair and regenerate Coda volume dump files.')
     .command(factories.map((f) => f(ctx)))
@@ -89,6 +95,8 @@ export async function main(argv: string[]): Promise<number> {
   try {
     await cli.parseAsync();
   } catch (e) {
+    // Errors as data: with --json, standard output carries one JSON document even when the command fails.
+    if (ctx.json ?? jsonRequested(argv)) printJson(errorJson(e));
     if (e instanceof UsageError) {
       process.stderr.write(`codadump: ${e.message}\nTry 'codadump --help'.\n`);
       return EXIT_USAGE;

@@ -136,6 +136,8 @@ export const CODES = {
   COMMAND_FAILED: { area: 'run', severity: 'error', summary: 'a command run for input (redump --exec) failed' },
   CHUNK_OFFSET: { area: 'run', severity: 'error', summary: "a chunk arrived with a 32-bit offset that does not match the writer's position" },
   UNSAFE_PATH: { area: 'run', severity: 'error', summary: 'an output path that would leave its target' },
+  // --- issue 11 (package API, errors as data) ---------------------------------
+  INTERNAL: { area: 'run', severity: 'error', summary: 'a bug in codadump, not in its input (--json prints it as an error document; the text carries the stack)' },
 } as const satisfies Record<string, CodeInfo>;
 
 export type Code = keyof typeof CODES;

@@ -1,7 +1,7 @@
 import type { Argv, CommandModule } from 'yargs';
 import { packDirectory } from '../../pack/pack-file.js';
 import { displayString } from '../../format/types.js';
-import { EXIT_OK, err, out, parseHexId, type Ctx } from '../context.js';
+import { EXIT_OK, err, out, parseHexId, printJson, type Ctx } from '../context.js';
 
 interface Args {
   dir: string;
@@ -12,6 +12,7 @@ interface Args {
   name?: string;
   'backup-date'?: number;
   'incremental-from'?: string;
+  json: boolean;
 }
 
 export const packCommand = (ctx: Ctx): CommandModule<object, Args> => ({
@@ -22,6 +23,7 @@ export const packCommand = (ctx: Ctx): CommandModule<object, Args> => ({
       .positional('dir', { type: 'string', demandOption: true, describe: 'directory tree to dump' })
       .option('output', { alias: 'o', type: 'string', demandOption: true, describe: 'dump file to write' })
       .option('force', { type: 'boolean', default: false, describe: 'replace an existing output file' })
+      .option('json', { type: 'boolean', default: false, describe: 'machine-readable output' })
       .option('volume-id', { type: 'string', describe: 'volume id in hex (default 01000002)' })
       .option('parent-id', { type: 'string', describe: 'parent volume id in hex (default 01000001)' })
       .option('name', { type: 'string', describe: 'volume name (default <dir>.backup)' })
@@ -40,7 +42,13 @@ export const packCommand = (ctx: Ctx): CommandModule<object, Args> => ({
       incrementalFrom: a['incremental-from'],
     });
     for (const p of r.skipped) err(`codadump: skipped ${displayString(p)}: not a file, directory or symbolic link`);
-    if (r.incremental) {
+    if (a.json) {
+      const inc = r.incremental;
+      printJson({
+        output: r.output, bytes: r.bytes, directories: r.dirs, files: r.files, skipped: r.skipped.map(displayString),
+        ...(inc ? { incremental: { base: inc.base, level: inc.header.incremental, oldest: inc.header.oldest, latest: inc.header.latest, ...inc.stats } } : {}),
+      });
+    } else if (r.incremental) {
       const { header: h, stats: s, base } = r.incremental;
       out(`${a.output}: ${r.bytes} bytes, incremental (level ${h.incremental}) against ${base}, order ${h.oldest}..${h.latest}`);
       out(`  directories: ${s.changed.dirs} changed, ${s.added.dirs} added, ${s.removed.dirs} removed; files and links: ${s.changed.files} changed, ${s.added.files} added, ${s.removed.files} removed; ${s.unchanged} unchanged`);

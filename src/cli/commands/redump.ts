@@ -4,7 +4,7 @@ import { DumpError } from '../../format/errors.js';
 import { displayString } from '../../format/types.js';
 import { describeStatus } from '../../redump/exec.js';
 import { redump, type RedumpResult, type RedumpSource } from '../../redump/redump.js';
-import { EXIT_DAMAGED, EXIT_OK, EXIT_USAGE, UsageError, describeError, err, out, parseHexId, printJson, type Ctx } from '../context.js';
+import { EXIT_DAMAGED, EXIT_OK, EXIT_USAGE, UsageError, describeError, err, errorJson, out, parseHexId, printJson, type Ctx } from '../context.js';
 import { humanBytes } from '../progress.js';
 
 interface Args {
@@ -209,7 +209,7 @@ export const redumpCommand = (ctx: Ctx): CommandModule<object, Args> => ({
       if (!(e instanceof DumpError)) throw e;
       const what = e.code === 'EXISTS' ? e.message : describeError(e);
       const tail = e.code === 'EXISTS' ? '' : `; ${a.output} not written`;
-      if (a.json) printJson({ ok: false, path: a.output, committed: false, error: { code: e.code, message: e.message, ...(e.offset !== undefined ? { offset: e.offset } : {}) } });
+      if (a.json) printJson({ ok: false, path: a.output, committed: false, ...errorJson(e) });
       err(`codadump: error: ${what}${tail}`);
       ctx.exitCode = e.code === 'CHUNK_OFFSET' ? EXIT_DAMAGED : EXIT_USAGE;
       return;
