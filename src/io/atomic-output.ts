@@ -18,6 +18,7 @@ import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { DumpError, ioError } from '../format/errors.js';
 import { registerExitCleanup } from './exit-cleanup.js';
+import { sparseRuns, zeroBlock } from './sparse.js';
 
 /** The file-system calls AtomicOutput makes; tests may replace any of them. */
 export interface AtomicFs {
@@ -68,18 +69,8 @@ export interface AtomicOutputOptions {
   failAfterBytes?: number;
 }
 
-/** Granularity of zero detection in sparse mode. */
-export const SPARSE_BLOCK = 64 * 1024;
-const ZERO_BLOCK = Buffer.alloc(SPARSE_BLOCK);
-
-/** True when `buf[start, end)` is all zero bytes (memcmp against a zero block). */
-export function isZeroRange(buf: Buffer, start = 0, end = buf.length): boolean {
-  for (let i = start; i < end; i += SPARSE_BLOCK) {
-    const j = Math.min(end, i + SPARSE_BLOCK);
-    if (Buffer.compare(buf.subarray(i, j), ZERO_BLOCK.subarray(0, j - i)) !== 0) return false;
-  }
-  return true;
-}
+/** The zero-skip lives in io/sparse.ts; re-exported for existing callers. */
+export { SPARSE_BLOCK, isZeroRange } from './sparse.js';
 
 function enospc(): NodeJS.ErrnoException {
   const e = new Error('ENOSPC: no space left on device, write') as NodeJS.ErrnoException;
@@ -234,22 +225,9 @@ export class AtomicOutput {
       this.rawWrite(src, 0, src.length);
       return;
     }
-    let runStart = -1; // start of a pending non-zero run
-    let i = 0;
-    for (; i < src.length; i += SPARSE_BLOCK) {
-      const j = Math.min(src.length, i + SPARSE_BLOCK);
-      const zero = Buffer.compare(src.subarray(i, j), ZERO_BLOCK.subarray(0, j - i)) === 0;
-      if (zero) {
-        if (runStart >= 0) {
-          this.rawWrite(src, runStart, i);
-          runStart = -1;
-        }
-        this.flushed += j - i; // hole
-      } else if (runStart < 0) {
-        runStart = i;
-      }
-    }
-    if (runStart >= 0) this.rawWrite(src, runStart, src.length);
+    sparseRuns(src, 0, src.length, zeroBlock(), (s, e) => this.rawWrite(src, s, e), (s, e) => {
+      this.flushed += e - s; // a hole
+    });
   }
 
   private rawWrite(src: Buffer, start: number, end: number): void {

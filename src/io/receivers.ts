@@ -27,7 +27,7 @@ import * as fs from 'node:fs';
 import { DumpError, ioError } from '../format/errors.js';
 import { TWO_32 } from '../format/constants.js';
 import { checkChunkOffset } from './append-writer.js';
-import { SPARSE_BLOCK } from './atomic-output.js';
+import { sparseRuns, zeroBlock } from './sparse.js';
 
 export type ReceiverModel = 'A' | 'B' | 'append';
 
@@ -246,8 +246,6 @@ class IntervalSet {
   }
 }
 
-const ZERO_BLOCK = Buffer.alloc(SPARSE_BLOCK);
-
 export class SimulatedReceiver {
   readonly model: ReceiverModel;
   readonly path: string;
@@ -325,28 +323,18 @@ export class SimulatedReceiver {
   }
 
   private writeSparse(data: Buffer, position: number): void {
-    let run = -1;
-    for (let i = 0; i < data.length; i += SPARSE_BLOCK) {
-      const j = Math.min(data.length, i + SPARSE_BLOCK);
-      const zero = Buffer.compare(data.subarray(i, j), ZERO_BLOCK.subarray(0, j - i)) === 0;
-      if (!zero) {
-        if (run < 0) run = i;
-        continue;
-      }
-      if (run >= 0) {
-        this.writeAll(data, run, i, position + run);
-        this.dirty.add(position + run, position + i);
-        run = -1;
-      }
+    const zero = zeroBlock();
+    sparseRuns(
+      data, 0, data.length, zero,
+      (s, e) => {
+        this.writeAll(data, s, e, position + s);
+        this.dirty.add(position + s, position + e);
+      },
       // Zeros: only where earlier non-zero bytes must be overwritten.
-      for (const [a, b] of this.dirty.take(position + i, position + j)) {
-        this.writeAll(ZERO_BLOCK, 0, b - a, a);
-      }
-    }
-    if (run >= 0) {
-      this.writeAll(data, run, data.length, position + run);
-      this.dirty.add(position + run, position + data.length);
-    }
+      (s, e) => {
+        for (const [a, b] of this.dirty.take(position + s, position + e)) this.writeAll(zero, 0, b - a, a);
+      },
+    );
   }
 
   /** Set the final size (sparse mode may have skipped trailing zeros) and close. */
