@@ -50,6 +50,13 @@ export interface SimulatedReceiverOptions {
    * non-sparse run.
    */
   sparse?: boolean;
+  /**
+   * Write into this open descriptor (e.g. AtomicOutput.descriptor, so the
+   * file appears only when complete) instead of creating `path`; close()
+   * then sets the size but leaves the descriptor open. `path` names it in
+   * messages.
+   */
+  fd?: number;
 }
 
 export interface WrapSegment {
@@ -258,6 +265,8 @@ export class SimulatedReceiver {
   private pos = 0;
   /** Sparse mode: ranges that may hold non-zero bytes. */
   private readonly dirty = new IntervalSet();
+  /** The descriptor was opened here (and is closed by close()). */
+  private readonly ownFd: boolean;
 
   constructor(model: ReceiverModel, path: string, opts: SimulatedReceiverOptions = {}) {
     this.model = model;
@@ -265,6 +274,11 @@ export class SimulatedReceiver {
     this.wrapBits = opts.wrapBits ?? 32;
     checkWrapBits(this.wrapBits);
     this.sparse = opts.sparse ?? false;
+    this.ownFd = opts.fd === undefined;
+    if (opts.fd !== undefined) {
+      this.fd = opts.fd;
+      return;
+    }
     try {
       this.fd = fs.openSync(path, 'w');
     } catch (e) {
@@ -337,7 +351,7 @@ export class SimulatedReceiver {
     );
   }
 
-  /** Set the final size (sparse mode may have skipped trailing zeros) and close. */
+  /** Set the final size (sparse mode may have skipped trailing zeros) and close (a descriptor given in the options stays open). */
   close(): void {
     if (this.fd === undefined) return;
     const fd = this.fd;
@@ -347,7 +361,7 @@ export class SimulatedReceiver {
     } catch (e) {
       throw ioError(e, this.path, 'cannot truncate');
     } finally {
-      fs.closeSync(fd);
+      if (this.ownFd) fs.closeSync(fd);
     }
   }
 }
