@@ -5,7 +5,7 @@ import { displayString } from '../../format/types.js';
 import { describeStatus } from '../../redump/exec.js';
 import { redump, type RedumpResult, type RedumpSource } from '../../redump/redump.js';
 import { EXIT_DAMAGED, EXIT_OK, EXIT_USAGE, UsageError, describeError, err, errorJson, out, parseHexId, printJson, type Ctx } from '../context.js';
-import { humanBytes } from '../progress.js';
+import { streamProgress } from '../progress.js';
 
 interface Args {
   input?: string;
@@ -48,28 +48,6 @@ function failAfterFromEnv(): number | undefined {
   const n = Number(v);
   if (!Number.isSafeInteger(n) || n < 0) throw new UsageError(`${FAIL_AFTER_ENV} must be a whole number of bytes, got '${v}'`);
   return n;
-}
-
-/** Live `bytes, vnodes, MB/s` on standard error, only when it is a terminal. */
-function liveProgress(enabled: boolean) {
-  const active = enabled && process.stderr.isTTY === true;
-  let last = 0;
-  let shown = false;
-  return {
-    update(bytes: number, vnodes: number, seconds: number) {
-      if (!active) return;
-      const now = Date.now();
-      if (now - last < 200) return;
-      last = now;
-      const rate = seconds > 0 ? (bytes / 1e6 / seconds).toFixed(1) : '0.0';
-      process.stderr.write(`\r\x1b[Kredump: ${humanBytes(bytes)}, ${vnodes} vnodes, ${rate} MB/s`);
-      shown = true;
-    },
-    clear() {
-      if (shown) process.stderr.write('\r\x1b[K');
-      shown = false;
-    },
-  };
 }
 
 /** The command's standard error, passed through line by line with an `exec: ` prefix. */
@@ -184,7 +162,7 @@ export const redumpCommand = (ctx: Ctx): CommandModule<object, Args> => ({
     const source: RedumpSource =
       a.exec !== undefined ? { exec: a.exec } : a.tree !== undefined ? { tree: a.tree, pack: packOpts } : { fd: 0 };
 
-    const bar = liveProgress(!a.json);
+    const bar = streamProgress('redump', !a.json);
     const passThrough = stderrPassThrough(() => bar.clear());
     // Ctrl-C / kill: exit through process.exit so the temporary file is removed.
     const onSignal = (sig: NodeJS.Signals) => {
