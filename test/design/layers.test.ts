@@ -113,6 +113,12 @@ describe('layers', () => {
     expect([...new Set(upward)].sort()).toEqual([...ALLOWED_UPWARD].sort());
   });
 
+  it('src/index.ts, the package entry, exports the library only (nothing of cli/)', () => {
+    const fromIndex = all.filter((a) => a.from === 'index.ts');
+    expect(fromIndex.length).toBeGreaterThan(10);
+    expect(fromIndex.filter((a) => layerOf(a.to) === 'cli')).toEqual([]);
+  });
+
   it('no cycle between folders', () => {
     const edges = new Map<string, Set<string>>();
     for (const a of all) {
