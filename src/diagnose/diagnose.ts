@@ -24,6 +24,7 @@
  *   F = N mod W, or without it when F is larger than one chunk; otherwise B.
  */
 import type { Code } from '../diagnostics/codes.js';
+import { finding, type DumpFinding } from '../diagnostics/finding.js';
 import { DUMP_BEGIN_MAGIC, END_MARKER, VNODE_DIR } from '../format/constants.js';
 import { DumpError } from '../format/errors.js';
 import { validateDirectory, type DirEntry } from '../dir/pages.js';
@@ -106,13 +107,11 @@ export interface IndexLoss {
   lost: number;
 }
 
-export interface DamageReport {
-  code: Code;
-  message: string;
-  /** File ranges of the bytes concerned (empty for a point). */
-  fileRanges: FileRange[];
-  /** File position where it was found. */
-  offset: number;
+/** A finding about damaged bytes: its offset is the file position where it was found, `fileRanges` the file ranges concerned (empty for a point). */
+export type DamageReport = DumpFinding & { fileRanges: FileRange[] };
+
+function damageReport(code: Code, offset: number, message: string, fileRanges: FileRange[], vnode?: { vnode: number; unique: number }): DamageReport {
+  return { ...finding(code, offset, message, { severity: 'error', ...(vnode ? { vnode } : {}) }), fileRanges };
 }
 
 /** A vnode that survives whole, with where its record came from. */
@@ -463,40 +462,35 @@ function finishAnalysis(x: FinishInput): Analysis {
   }
 
   // Damage, in file positions.
-  const damage: DamageReport[] = walk.damage.map((d) => ({
-    code: d.code, message: d.message, fileRanges: vs.fileRanges(d.start, d.end), offset: firstFilePos(vs, d.start),
-  }));
+  const damage: DamageReport[] = walk.damage.map((d) => damageReport(d.code, firstFilePos(vs, d.start), d.message, vs.fileRanges(d.start, d.end)));
   for (const c of walk.cuts) {
     const atEnd = c.readableEnd >= vs.length;
-    damage.push({
-      code: atEnd ? 'TRUNCATED' : 'CUT',
-      message: atEnd
+    damage.push(damageReport(
+      atEnd ? 'TRUNCATED' : 'CUT', firstFilePos(vs, c.at),
+      atEnd
         ? `input ends inside the record that starts at ${firstFilePos(vs, c.at)}`
         : `the record that starts at ${firstFilePos(vs, c.at)} runs into lost bytes`,
-      fileRanges: vs.fileRanges(c.at, c.readableEnd), offset: firstFilePos(vs, c.at),
-    });
+      vs.fileRanges(c.at, c.readableEnd),
+    ));
   }
   for (const f of walk.records) {
     if (f.complete || f.rec.kind !== 'vnode') continue;
     const atEnd = f.end > vs.length;
     const v = f.rec;
     const total = v.data.kind === 'filedata' ? v.data.length : 0;
-    damage.push({
-      code: f.suspect ? 'SUSPECT' : atEnd ? 'TRUNCATED' : 'CUT',
-      message: f.suspect === 'overlap'
+    damage.push(damageReport(
+      f.suspect ? 'SUSPECT' : atEnd ? 'TRUNCATED' : 'CUT', firstFilePos(vs, f.at),
+      f.suspect === 'overlap'
         ? `vnode ${v.vnode}.${v.unique}: a sound record starts inside its ${total} bytes of data; its data cannot be trusted`
         : f.suspect === 'seam'
           ? `vnode ${v.vnode}.${v.unique}: the record chain breaks right after it; its data may run across the seam`
           : `vnode ${v.vnode}.${v.unique}: ${f.dataReadable ?? 0} of ${total} bytes of file data survive`,
-      fileRanges: vs.fileRanges(f.at, Math.min(f.end, vs.length)), offset: firstFilePos(vs, f.at),
-    });
+      vs.fileRanges(f.at, Math.min(f.end, vs.length)), v,
+    ));
   }
   if (wrap && wrap.model === 'A1') {
     const { seamStart: s, seamEnd: e } = wrap as { seamStart: number; seamEnd: number };
-    damage.push({
-      code: 'OVERWRITTEN', offset: s, fileRanges: [{ start: s, end: e }],
-      message: `stream bytes [${s}, ${e}) are lost: the receiver wrote stream [${F}, ${wrap.streamLength}) over them`,
-    });
+    damage.push(damageReport('OVERWRITTEN', s, `stream bytes [${s}, ${e}) are lost: the receiver wrote stream [${F}, ${wrap.streamLength}) over them`, [{ start: s, end: e }]));
   }
   damage.sort((a, b) => a.offset - b.offset);
 
