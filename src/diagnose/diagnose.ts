@@ -30,8 +30,8 @@ import { DumpError } from '../format/errors.js';
 import { validateDirectory, type DirEntry } from '../dir/pages.js';
 import { resolvePaths, vnodeKey } from '../format/paths.js';
 import type { DumpHeader, DumpRecord, IndexClass, IndexHeader, VolumeData, Vnode } from '../format/types.js';
-import { FileSource } from '../io/source.js';
-import { StructureChecker } from '../check/checker.js';
+import { FileSource, type ByteSource } from '../io/source.js';
+import { verifySource } from '../check/verify.js';
 import { verdictOf, type Problem, type Verdict } from '../check/problems.js';
 import { declaredModulo } from '../check/backup-log.js';
 import { SERVER_CHUNK_SIZE } from '../io/chunker.js';
@@ -338,7 +338,8 @@ export async function analyzeSource(src: FileSource, opts: DiagnoseOptions = {})
       }
     }
   }
-  return finishAnalysis({ src, vs, walk, wrap, suspect, W, wrapBits, chunkSize, declared, problems, notes });
+  const straight = (await verifySource(borrowed(src))).problems;
+  return finishAnalysis({ src, vs, walk, wrap, suspect, W, wrapBits, chunkSize, declared, problems, straight, notes });
 }
 
 interface FinishInput {
@@ -352,6 +353,8 @@ interface FinishInput {
   chunkSize: number;
   declared: number | null;
   problems: Problem[];
+  /** verify's findings on the file as it is (a straight parse). */
+  straight: Problem[];
   notes: string[];
 }
 
@@ -368,13 +371,12 @@ function finishAnalysis(x: FinishInput): Analysis {
   let header: DumpHeader | null = null;
   let volume: VolumeData | null = null;
   const indexes: Record<IndexClass, IndexHeader | null> = { large: null, small: null };
-  const checker = new StructureChecker();
   const survivors: Survivor[] = [];
   const survivorKeys = new Set<string>();
   const partial = new Map<string, LostVnode>();
   for (const f of walk.records) {
     const r: DumpRecord = f.rec;
-    if (!f.afterEnd) checker.record(r);
+
     if (r.kind === 'header' && !header) header = r;
     else if (r.kind === 'volume' && !volume) volume = r;
     else if (r.kind === 'index' && !indexes[r.index]) indexes[r.index] = r;
@@ -485,7 +487,7 @@ function finishAnalysis(x: FinishInput): Analysis {
         : f.suspect === 'seam'
           ? `vnode ${v.vnode}.${v.unique}: the record chain breaks right after it; its data may run across the seam`
           : `vnode ${v.vnode}.${v.unique}: ${f.dataReadable ?? 0} of ${total} bytes of file data survive`,
-      vs.fileRanges(f.at, Math.min(f.end, vs.length)), v,
+      vs.fileRanges(f.at, Math.min(f.end, vs.length)),
     ));
   }
   if (wrap && wrap.model === 'A1') {
@@ -495,40 +497,58 @@ function finishAnalysis(x: FinishInput): Analysis {
   damage.sort((a, b) => a.offset - b.offset);
 
   // Problems and verdict.
-  const problems = [...x.problems];
+  // The same damage gets the same code as from verify: the findings start as
+  // verify's (a straight parse of the file), then diagnose adds what only it
+  // sees, under codes verify did not use.
+  const problems: Problem[] = x.straight.map((p) => ({ ...p }));
+  const straightCodes = new Set(problems.map((p) => p.code));
   if (wrap) {
-    const where = wrap.model === 'A1' ? `seam [${wrap.seamStart}, ${wrap.seamEnd}) overwritten by the stream's tail` : 'the file holds only the tail of the stream';
-    problems.push({
-      code: 'WRAPAROUND', severity: 'error', offset: wrap.seamStart ?? 0,
-      message: `4 GiB offset wraparound, model ${wrap.model}: ${where}${wrap.streamLength !== null ? `; true length ${wrap.streamLength}` : ''}`,
-    });
+    // A missing header is what the wraparound left, not a different kind of file.
+    for (const p of problems) if (p.code === 'NOT_A_DUMP') p.severity = 'info';
+    problems.push(wraparoundFinding(wrap, lostSummary(count, exact)));
+    for (const p of x.problems) if (!straightCodes.has(p.code)) problems.push(p);
   } else {
-    checker.finish(clean(walk, F));
-    problems.push(...checker.problems);
+    const only: Problem[] = [...x.problems];
     for (const d of damage) {
       if (d.code === 'CUT') continue;
-      problems.push({ code: d.code, severity: 'error', offset: d.offset, message: d.message });
-    }
-    if (walk.endAt === null && !walk.cuts.some((c) => c.readableEnd >= vs.length) && !walk.records.some((f) => f.end > vs.length)) {
-      problems.push({ code: 'TRUNCATED', severity: 'error', offset: F, message: 'the dump has no end marker' });
-    }
-    if (walk.endAt !== null && walk.trailing > 0) {
-      problems.push({ code: 'TRAILING_DATA', severity: 'error', offset: walk.endAt, message: `${walk.trailing} bytes of trailing data after the end marker` });
+      only.push(finding(d.code, d.offset, d.message, { severity: 'error', ...(d.vnode ? { vnode: d.vnode } : {}) }));
     }
     if (x.suspect) {
-      problems.push({
-        code: 'WRAPAROUND_SUSPECT', severity: 'warning', offset: x.suspect.seamStart,
-        message: `the size fits a wraparound (model A1, seam from ${x.suspect.seamStart}) but it could not be confirmed: ${x.suspect.reason}`,
-      });
+      only.push(finding('WRAPAROUND_SUSPECT', x.suspect.seamStart,
+        `the size fits a wraparound (model A1, seam from ${x.suspect.seamStart}) but it could not be confirmed: ${x.suspect.reason}`));
     }
+    for (const p of only) if (!straightCodes.has(p.code)) problems.push(p);
   }
   problems.sort((a, b) => a.offset - b.offset);
-  const verdict: Verdict = wrap ? 'wraparound' : verdictOf(problems);
+  // The verdict is verify's, unless diagnose proves the wraparound.
+  const verdict: Verdict = wrap ? 'wraparound' : verdictOf(x.straight);
 
   return {
     path: src.name, size: F, wrapBits: x.wrapBits, wrapSize: x.W, chunkSize: x.chunkSize, declared: x.declared,
     verdict, wraparound: wrap, suspect: x.suspect, vs, walk, header, volume, indexes, incremental,
     survivors, lost: { count, exact, vnodes: lostList }, index, damage, problems, notes: x.notes,
+  };
+}
+
+/** `N vnodes lost`, or `at least N` when the count is a lower bound. */
+function lostSummary(count: number, exact: boolean): string {
+  return `${exact ? '' : 'at least '}${count} vnodes lost`;
+}
+
+/** The one WRAPAROUND finding, as verify and diagnose both report it. */
+export function wraparoundFinding(w: WrapInfo, lost: string): Problem {
+  const seam = w.model === 'A1' ? `seam [${w.seamStart}, ${w.seamEnd}) overwritten by the stream's tail` : 'only the tail of the stream survives';
+  return finding('WRAPAROUND', w.seamStart ?? 0,
+    `4 GiB offset wraparound (model ${w.model}): ${seam}${w.streamLength !== null ? `; true length ${w.streamLength}` : ''}; ${lost} (see diagnose)`);
+}
+
+/** A view of `src` that the reader may close without closing `src`. */
+function borrowed(src: FileSource): ByteSource {
+  return {
+    name: src.name, seekable: true, size: src.size,
+    read: (buf, at, len, position) => src.read(buf, at, len, position),
+    discard: (n, position) => src.discard(n, position),
+    close: async () => {},
   };
 }
 
