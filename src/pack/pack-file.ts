@@ -13,6 +13,8 @@ export interface PackFileOptions extends PackOptions {
   force?: boolean;
   /** Write an incremental dump against this full dump of an earlier state of the tree (ids and name default to its own). */
   incrementalFrom?: string;
+  /** Called for each entry left out (not a file, directory or symbolic link), once the tree was walked and before anything is written. */
+  onSkipped?: (path: string) => void;
 }
 
 export interface PackFileResult {
@@ -29,8 +31,9 @@ export interface PackFileResult {
 }
 
 export async function packDirectory(dir: string, output: string, opts: PackFileOptions = {}): Promise<PackFileResult> {
-  const { force, incrementalFrom, ...packOpts } = opts;
+  const { force, incrementalFrom, onSkipped, ...packOpts } = opts;
   const layout = await walkTree(dir);
+  if (onSkipped) for (const p of layout.skipped) onSkipped(p);
   const common = { output, dirs: layout.dirs.length, files: layout.files.length, skipped: layout.skipped };
   if (incrementalFrom !== undefined) {
     checkOutputNotBase(output, incrementalFrom);

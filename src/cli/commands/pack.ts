@@ -40,8 +40,8 @@ export const packCommand = (ctx: Ctx): CommandModule<object, Args> => ({
       backupDate: a['backup-date'],
       force: a.force,
       incrementalFrom: a['incremental-from'],
+      onSkipped: (p) => err(`codadump: skipped ${displayString(p)}: not a file, directory or symbolic link`),
     });
-    for (const p of r.skipped) err(`codadump: skipped ${displayString(p)}: not a file, directory or symbolic link`);
     if (a.json) {
       const inc = r.incremental;
       printJson({
