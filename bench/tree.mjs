@@ -4,15 +4,17 @@
  * the whole-dump checks (root, dangling entries, parents, reachability: the
  * walk from the root over every vnode) on one dump. Run after a build:
  *
- *   node bench/tree.mjs [--repeat N] [--files N] [--dist DIR] [DUMP]
+ *   node bench/tree.mjs [--repeat N] [--files N] [--dist DIR] [--against DIR] [DUMP]
  *
  * Reads DUMP once into a StructureChecker (or generates a small-files dump
  * of N files, default 300,000, in os.tmpdir() like bench/verify.mjs does,
  * and removes it afterwards), then times checker.finish() N times (default
- * 7) and prints the fastest and the median CPU time (user + system: wall
- * time is mostly waiting on a loaded machine). A sound dump gives no findings,
- * so every finish() does the same work. --dist runs another build (e.g. one
- * of main, to compare).
+ * 15) and prints the fastest and the median CPU time (user + system: wall
+ * time is mostly waiting on a loaded machine). A sound dump gives no
+ * findings, so every finish() does the same work. --dist runs another build
+ * than this checkout's dist/; --against DIR also loads the build in DIR (e.g.
+ * one of main) into the same process and alternates the two, run by run, so
+ * that both see the same load.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -23,15 +25,16 @@ import { writeSmallDump } from './lib/gen-dumps.mjs';
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
 const args = process.argv.slice(2);
-let repeat = 7;
+let repeat = 15;
 let files = 300_000;
-let dist = join(ROOT, 'dist');
+const builds = [join(ROOT, 'dist')];
 let dump;
 for (let i = 0; i < args.length; i++) {
   const a = args[i];
   if (a === '--repeat') repeat = Number(args[++i]);
   else if (a === '--files') files = Number(args[++i]);
-  else if (a === '--dist') dist = resolve(args[++i]);
+  else if (a === '--dist') builds[0] = resolve(args[++i]);
+  else if (a === '--against') builds[1] = resolve(args[++i]);
   else if (a.startsWith('--')) {
     process.stderr.write(`unknown argument ${a}\n`);
     process.exit(2);
@@ -42,8 +45,22 @@ if (!Number.isInteger(repeat) || repeat < 1 || !Number.isInteger(files) || files
   process.exit(2);
 }
 
-const { openDump } = await import(pathToFileURL(join(dist, 'format/open.js')).href);
-const { StructureChecker } = await import(pathToFileURL(join(dist, 'check/checker.js')).href);
+/** Read the dump into a checker of the build in `dist`. */
+async function load(dist) {
+  const { openDump } = await import(pathToFileURL(join(dist, 'format/open.js')).href);
+  const { StructureChecker } = await import(pathToFileURL(join(dist, 'check/checker.js')).href);
+  const reader = await openDump(dump);
+  const checker = new StructureChecker();
+  const t0 = process.cpuUsage();
+  for (;;) {
+    const r = reader.nextBuffered() ?? (await reader.next());
+    if (!r) break;
+    checker.record(r);
+  }
+  await reader.close();
+  const d = process.cpuUsage(t0);
+  return { dist, checker, readMs: (d.user + d.system) / 1e3, times: [] };
+}
 
 let tmp;
 if (!dump) {
@@ -54,30 +71,23 @@ if (!dump) {
   process.stdout.write('done\n');
 }
 try {
-  const reader = await openDump(dump);
-  const checker = new StructureChecker();
-  const t0 = process.hrtime.bigint();
-  for (;;) {
-    const r = reader.nextBuffered() ?? (await reader.next());
-    if (!r) break;
-    checker.record(r);
-  }
-  await reader.close();
-  const readMs = Number(process.hrtime.bigint() - t0) / 1e6;
-  const { directories, files: nfiles } = checker.countVnodes();
-  const times = [];
+  const runs = [];
+  for (const b of builds) runs.push(await load(b));
   for (let k = 0; k < repeat; k++) {
-    const t = process.cpuUsage();
-    checker.finish(true);
-    const d = process.cpuUsage(t);
-    times.push((d.user + d.system) / 1e3);
+    for (const r of runs) {
+      const t = process.cpuUsage();
+      r.checker.finish(true);
+      const d = process.cpuUsage(t);
+      r.times.push((d.user + d.system) / 1e3);
+    }
   }
-  times.sort((a, b) => a - b);
-  console.log(`build: ${dist}`);
+  const { directories, files: nfiles } = runs[0].checker.countVnodes();
   console.log(`dump: ${dump} (${directories} directories, ${nfiles} files)`);
-  console.log(`read + record(): ${readMs.toFixed(0)} ms`);
-  console.log(`finish() (tree checks), CPU time of ${repeat} runs: fastest ${times[0].toFixed(1)} ms, median ${times[times.length >> 1].toFixed(1)} ms`);
-  console.log(`findings: ${checker.problems.length} (${[...new Set(checker.problems.map((p) => p.code))].join(', ') || 'none'})`);
+  for (const r of runs) {
+    r.times.sort((a, b) => a - b);
+    const codes = [...new Set(r.checker.problems.map((p) => p.code))].join(', ') || 'none';
+    console.log(`${r.dist}: read + record() ${r.readMs.toFixed(0)} ms CPU; finish() (tree checks), ${repeat} runs: fastest ${r.times[0].toFixed(1)} ms, median ${r.times[r.times.length >> 1].toFixed(1)} ms CPU; findings: ${codes}`);
+  }
 } finally {
   if (tmp) rmSync(tmp, { recursive: true, force: true });
 }

@@ -307,20 +307,16 @@ export class StructureChecker {
     }
     const fid = (i: number): string => vnodeKey(cols.vnode(i), cols.unique(i));
     tree.walkFromRoot({
-      entry: (dir, e, k, child) => {
-        if (child < 0) {
-          this.add('DANGLING_ENTRY', 'error', cols.offset(dir), `directory entry "${displayString(e.name(k))}" names vnode ${e.vnode(k)}.${e.unique(k)}, which is not in the dump`, fid(dir));
-        }
+      dangling: (dir, e, k) => {
+        this.add('DANGLING_ENTRY', 'error', cols.offset(dir), `directory entry "${displayString(e.name(k))}" names vnode ${e.vnode(k)}.${e.unique(k)}, which is not in the dump`, fid(dir));
       },
     });
     tree.forEachMissingParent((i) => {
       this.add('PARENT_MISSING', 'error', cols.offset(i), `parent ${cols.parent(i)}.${cols.parentUnique(i)} is not in the dump`, fid(i));
     });
-    for (let i = 0; i < tree.size; i++) {
-      if (!tree.isReached(i)) {
-        this.add('UNREACHABLE', 'warning', cols.offset(i), 'no directory entry reaches this vnode from the root', fid(i));
-      }
-    }
+    tree.forEachUnreached((i) => {
+      this.add('UNREACHABLE', 'warning', cols.offset(i), 'no directory entry reaches this vnode from the root', fid(i));
+    });
   }
 }
 
@@ -333,7 +329,11 @@ class CheckedTree implements TreeSource {
     private readonly pairs: PairIndex,
     /** Some pair came twice: the vnode that stands for index i's pair may be a later one. */
     private readonly superseded: boolean,
-  ) {}
+  ) {
+    this.distinct = !superseded;
+  }
+
+  readonly distinct: boolean;
 
   vnode(i: number): number {
     return this.cols.vnode(i);
@@ -353,10 +353,6 @@ class CheckedTree implements TreeSource {
 
   find(vnode: number, unique: number): number {
     return this.pairs.get(vnode, unique) >> 1; // -1 if absent
-  }
-
-  canonical(i: number): number {
-    return this.superseded ? this.find(this.cols.vnode(i), this.cols.unique(i)) : i;
   }
 
   entries(i: number): EntryList | undefined {

@@ -45,9 +45,11 @@ export interface TreeSource {
   parentUnique?(i: number): number;
   /** find(vnode(i), unique(i)), when the source knows it faster. */
   canonical?(i: number): number;
+  /** True when no two vnodes have the same pair (then vnode i stands for itself: canonical(i) = i). */
+  readonly distinct?: boolean;
 }
 
-/** What a walk tells its caller about each entry it reads. */
+/** What a walk tells its caller about each entry it reads (every method optional). */
 export interface TreeVisitor {
   /**
    * Entry k of directory `dir` (never `.` or `..`), naming vnode `child`
@@ -55,7 +57,9 @@ export interface TreeVisitor {
    * child was reached before. Return false to keep the walk from following
    * this entry (the child stays unreached unless another entry reaches it).
    */
-  entry(dir: number, list: EntryList, k: number, child: number, seen: boolean): boolean | void;
+  entry?(dir: number, list: EntryList, k: number, child: number, seen: boolean): boolean | void;
+  /** Entry k of `dir` names no vnode of the source (after `entry`, if it did not refuse the entry). */
+  dangling?(dir: number, list: EntryList, k: number): void;
   /** Entry k of `dir` is `.` or `..` (never followed). */
   dot?(dir: number, list: EntryList, k: number): void;
 }
@@ -101,6 +105,7 @@ export class VolumeTree {
   /** find(vnode(i), unique(i)): the index that stands for vnode i's pair. */
   canonical(i: number): number {
     const s = this.source;
+    if (s.distinct === true) return i;
     return s.canonical ? s.canonical(i) : s.find(s.vnode(i), s.unique(i));
   }
 
@@ -116,9 +121,13 @@ export class VolumeTree {
    * pair), marking what it reaches. Walks add up: a later walk (from an
    * orphan) does not reach again what an earlier one reached.
    */
-  walk(start: number, visitor?: TreeVisitor): void {
+  walk(start: number, visitor: TreeVisitor = {}): void {
     const src = this.source;
     const reached = this.reached;
+    // Which callbacks there are, once: verify's checks want only dangling entries.
+    const onEntry = visitor.entry !== undefined;
+    const onDangling = visitor.dangling !== undefined;
+    const onDot = visitor.dot !== undefined;
     this.pathCache = undefined;
     this.starts.push(start);
     const s = this.canonical(start);
@@ -130,13 +139,17 @@ export class VolumeTree {
       if (!list) continue;
       for (let k = 0; k < list.count; k++) {
         if (list.isDot(k)) {
-          visitor?.dot?.(dir, list, k);
+          if (onDot) visitor.dot!(dir, list, k);
           continue;
         }
         const c = src.find(list.vnode(k), list.unique(k));
         const seen = c >= 0 && reached[c] === 1;
-        if (visitor && visitor.entry(dir, list, k, c, seen) === false) continue;
-        if (c < 0 || seen) continue;
+        if (onEntry && visitor.entry!(dir, list, k, c, seen) === false) continue;
+        if (c < 0) {
+          if (onDangling) visitor.dangling!(dir, list, k);
+          continue;
+        }
+        if (seen) continue;
         reached[c] = 1;
         this.homeDir[c] = dir;
         this.homeEntry[c] = k;
@@ -185,8 +198,18 @@ export class VolumeTree {
   /** Indexes of the vnodes no walk reached, in source order. */
   unreached(): number[] {
     const out: number[] = [];
-    for (let i = 0; i < this.size; i++) if (!this.isReached(i)) out.push(i);
+    this.forEachUnreached((i) => out.push(i));
     return out;
+  }
+
+  /** Call `lost(i)` for every vnode no walk reached, in source order (no array made). */
+  forEachUnreached(lost: (i: number) => void): void {
+    const reached = this.reached;
+    if (this.source.distinct === true) {
+      for (let i = 0; i < this.size; i++) if (reached[i] === 0) lost(i);
+    } else {
+      for (let i = 0; i < this.size; i++) if (!this.isReached(i)) lost(i);
+    }
   }
 
   /**
