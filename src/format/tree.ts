@@ -81,8 +81,6 @@ export class VolumeTree {
   /** The directory whose entry first reached a vnode (-1: not reached that way), and that entry. */
   private readonly homeDir: Int32Array;
   private readonly homeEntry: Int32Array;
-  /** Vnodes that started a walk, in order, and the directories reached, in walk order. */
-  private readonly starts: number[] = [];
   private pathCache: (string | undefined)[] | undefined;
 
   constructor(readonly source: TreeSource) {
@@ -129,7 +127,6 @@ export class VolumeTree {
     const onDangling = visitor.dangling !== undefined;
     const onDot = visitor.dot !== undefined;
     this.pathCache = undefined;
-    this.starts.push(start);
     const s = this.canonical(start);
     if (s >= 0) reached[s] = 1;
     const queue = [start];
