@@ -110,6 +110,4 @@ export function isoDate(seconds: number): string {
   return new Date(seconds * 1000).toISOString().replace('.000Z', 'Z');
 }
 
-export function typeName(type: number): 'file' | 'dir' | 'symlink' | 'unknown' {
-  return type === 1 ? 'file' : type === 2 ? 'dir' : type === 3 ? 'symlink' : 'unknown';
-}
+export { typeName } from '../format/types.js';

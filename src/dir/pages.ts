@@ -15,7 +15,7 @@
  * Names are binary strings: one char per byte (latin1).
  */
 import type { Code } from '../diagnostics/codes.js';
-import { finding, type DumpFinding } from '../diagnostics/finding.js';
+import { finding, vnodeKey, type DumpFinding } from '../diagnostics/finding.js';
 
 import { DumpError } from '../diagnostics/errors.js';
 import { dirHash, dirHashChain, dirHashStep } from './hash.js';
@@ -109,10 +109,6 @@ function popcount8(x: number): number {
 /** Where a chain pointer at byte `ptr` lives, for messages. */
 function pointerName(ptr: number, chain: number): string {
   return ptr < HASHTAB + 2 * DIR_NHASH ? `hash table slot ${chain}` : `next of the entry at blob ${(ptr - 2) / BLOB}`;
-}
-
-function fid(v: number, u: number): string {
-  return `${v}.${u}`;
 }
 
 /**
@@ -339,7 +335,7 @@ export function scanDirectory(pages: Buffer, opts: DirValidateOptions = {}): Dir
       const v = pages.readUInt32BE(blob * BLOB + 4);
       const u = pages.readUInt32BE(blob * BLOB + 8);
       if (v !== want.vnode || u !== want.unique) {
-        add(wrong, blob * BLOB + 4, `"${name}" names ${fid(v, u)}, expected ${what} ${fid(want.vnode, want.unique)}`);
+        add(wrong, blob * BLOB + 4, `"${name}" names ${vnodeKey(v, u)}, expected ${what} ${vnodeKey(want.vnode, want.unique)}`);
       }
     }
   }

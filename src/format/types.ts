@@ -165,6 +165,13 @@ export function slotVnode(slot: number, cls: IndexClass): number {
   return 2 * slot + (cls === 'large' ? 0 : 1) + 1;
 }
 
+export type VnodeTypeName = 'file' | 'dir' | 'symlink' | 'unknown';
+
+/** The one name of a vnode type ('t'): 1 file, 2 dir, 3 symlink; any other number is 'unknown'. */
+export function typeName(type: number): VnodeTypeName {
+  return type === 1 ? 'file' : type === 2 ? 'dir' : type === 3 ? 'symlink' : 'unknown';
+}
+
 export function vnodeClass(vnode: number): IndexClass {
   return vnode % 2 === 1 ? 'large' : 'small';
 }

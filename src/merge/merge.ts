@@ -21,7 +21,7 @@
  *    position in 1 MiB pieces. Inputs must therefore be files (not standard
  *    input).
  */
-import { finding, type Finding } from '../diagnostics/finding.js';
+import { finding, vnodeKey, type Finding } from '../diagnostics/finding.js';
 import { resolve } from 'node:path';
 import { statSync } from 'node:fs';
 import { VOLUME_NAME_SIZE } from '../format/constants.js';
@@ -116,10 +116,6 @@ function hex8(n: number): string {
   return '0x' + n.toString(16).padStart(8, '0');
 }
 
-function fid(v: { vnode: number; unique: number }): string {
-  return `${v.vnode}.${v.unique}`;
-}
-
 function requireFile(path: string, what: string): void {
   if (path === '-') {
     throw new DumpError('USAGE', `${what} must be a file: merge reads its inputs twice, by position, so standard input cannot be used`, undefined, '-');
@@ -162,7 +158,7 @@ async function scan(
 
 /** The checks Coda's merge makes (or asserts) on a vnode before it can copy it. */
 function checkVnode(rec: Vnode | { kind: 'rmvnode'; vnode: number; unique: number; offset: number }, cls: IndexClass | null, t: ClassTable | null, file: string): number {
-  const what = rec.kind === 'rmvnode' ? `RMVNODE ${fid(rec)}` : `vnode ${fid(rec)}`;
+  const what = rec.kind === 'rmvnode' ? `RMVNODE ${vnodeKey(rec.vnode, rec.unique)}` : `vnode ${vnodeKey(rec.vnode, rec.unique)}`;
   if (!cls || !t) throw new DumpError('BAD_VALUE', `${what} before any index header`, rec.offset, file);
   const slot = vnodeSlot(rec.vnode);
   if (rec.vnode === 0 || vnodeClass(rec.vnode) !== cls) {
@@ -173,11 +169,11 @@ function checkVnode(rec: Vnode | { kind: 'rmvnode'; vnode: number; unique: numbe
   }
   if (rec.kind === 'vnode') {
     if (rec.data.kind === 'badinode') {
-      throw refuse(`vnode ${fid(rec)} has BADINODE (the server could not read its data): Coda's merge aborts on it, so no merged dump is written`, file);
+      throw refuse(`vnode ${vnodeKey(rec.vnode, rec.unique)} has BADINODE (the server could not read its data): Coda's merge aborts on it, so no merged dump is written`, file);
     }
     const want = cls === 'large' ? 'dirpages' : 'filedata';
     if (rec.data.kind !== want) {
-      throw new DumpError('BAD_VALUE', `vnode ${fid(rec)} in the ${cls} index has no ${want === 'dirpages' ? 'DIRPAGES' : 'FILEDATA'}, which Coda's merge requires`, rec.offset, file);
+      throw new DumpError('BAD_VALUE', `vnode ${vnodeKey(rec.vnode, rec.unique)} in the ${cls} index has no ${want === 'dirpages' ? 'DIRPAGES' : 'FILEDATA'}, which Coda's merge requires`, rec.offset, file);
     }
   }
   return slot;
@@ -240,7 +236,7 @@ export async function planMerge(full: string, incrementals: string[]): Promise<M
         break;
       }
       case 'rmvnode':
-        throw refuse(`the full dump holds an RMVNODE record (${fid(r)}), which only incrementals can`, full);
+        throw refuse(`the full dump holds an RMVNODE record (${vnodeKey(r.vnode, r.unique)}), which only incrementals can`, full);
       case 'end': sawEnd = true; break;
       case 'trailing':
         throw new DumpError('TRAILING_DATA', `${r.size} bytes after the end marker (Coda's merge refuses a full dump with an improper postamble)`, r.offset, full);
@@ -344,7 +340,7 @@ export async function planMerge(full: string, incrementals: string[]): Promise<M
             st.removed++;
           } else {
             st.notFound++;
-            warn(mergeWarning('RMVNODE_MISSING', file, r.offset, `removes vnode ${fid(r)}, which the base does not hold (only logged, as Coda does)`));
+            warn(mergeWarning('RMVNODE_MISSING', file, r.offset, `removes vnode ${vnodeKey(r.vnode, r.unique)}, which the base does not hold (only logged, as Coda does)`));
           }
           break;
         }
@@ -437,14 +433,14 @@ export async function* mergedItems(plan: MergePlan): AsyncGenerator<DumpItem> {
             while (left > 0) {
               const n = await r.read(buf, 0, Math.min(left, buf.length), pos);
               if (n === 0) {
-                throw new DumpError('TRUNCATED', `file ends inside the file data of vnode ${fid(rec)} (${left} bytes missing)`, pos, plan.inputs[e.src]);
+                throw new DumpError('TRUNCATED', `file ends inside the file data of vnode ${vnodeKey(rec.vnode, rec.unique)} (${left} bytes missing)`, pos, plan.inputs[e.src]);
               }
               yield { kind: 'filedata', data: buf.subarray(0, n) };
               pos += n;
               left -= n;
             }
           } else {
-            throw new DumpError('BAD_VALUE', `vnode ${fid(rec)} has no data to copy`, rec.offset, plan.inputs[e.src]);
+            throw new DumpError('BAD_VALUE', `vnode ${vnodeKey(rec.vnode, rec.unique)} has no data to copy`, rec.offset, plan.inputs[e.src]);
           }
         }
       }
