@@ -37,7 +37,9 @@ export interface VerifyResult {
   problems: Problem[];
   /** Problems beyond the per-code cap, counted by code. */
   suppressed: Record<string, number>;
-  header: { volumeId: number; parentId: number; name: string; incremental: number; backupDate: number } | null;
+  header: { volumeId: number; parentId: number; name: string; incremental: number; backupDate: number; oldest: number; latest: number } | null;
+  /** The volume disk data's group id (`g`): the replicated volume's id, 0 for a volume that is not replicated; null without volume data. */
+  groupId: number | null;
   counts: { directories: number; files: number; removed: number };
   /** --deep: SHA-256 of every byte of the input. */
   sha256?: string;
@@ -101,7 +103,8 @@ export async function verifySource(source: ByteSource, opts: VerifyOptions = {},
     bytesChecked: source.size ?? reader.position,
     problems: checker.problems.sort((a, b) => a.offset - b.offset),
     suppressed: Object.fromEntries(checker.suppressed),
-    header: h ? { volumeId: h.volumeId, parentId: h.parentId, name: h.name, incremental: h.incremental, backupDate: h.backupDate } : null,
+    header: h ? { volumeId: h.volumeId, parentId: h.parentId, name: h.name, incremental: h.incremental, backupDate: h.backupDate, oldest: h.oldest, latest: h.latest } : null,
+    groupId: checker.volume ? checker.volume.groupId : null,
     counts: {
       ...checker.countVnodes(),
       removed: (checker.index.large?.removed ?? 0) + (checker.index.small?.removed ?? 0),

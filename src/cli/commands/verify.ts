@@ -1,10 +1,13 @@
 import chalk from 'chalk';
 import type { Argv, CommandModule } from 'yargs';
+import { restoreChains } from '../../archive/chains.js';
 import { defaultJobs, verifyArchive, type DumpReport } from '../../check/archive.js';
+import { parseRelocation, type Relocation } from '../../check/backup-log.js';
 import type { Verdict } from '../../check/problems.js';
 import { displayString } from '../../format/types.js';
 import { EXIT_DAMAGED, EXIT_OK, UsageError, out, printJson, type Ctx } from '../context.js';
 import { byteProgress, humanBytes } from '../progress.js';
+import { findingLines, volumeTable, volumesJson } from './verify-volumes.js';
 
 /** The arguments the handler reads. */
 export interface VerifyArgs {
@@ -12,6 +15,7 @@ export interface VerifyArgs {
   json: boolean;
   deep: boolean;
   log?: string[];
+  relocate?: string[];
   jobs: number;
   verbose: boolean;
   'wrap-bits': number;
@@ -51,6 +55,8 @@ export function reportJson(r: DumpReport) {
     problems: r.problems,
     ...(Object.keys(r.suppressed).length ? { suppressed: r.suppressed } : {}),
     ...(r.log ? { log: r.log } : {}),
+    ...(r.aliases ? { aliases: r.aliases } : {}),
+    ...(r.layout ? { layout: r.layout } : {}),
     ...(r.sha256 ? { sha256: r.sha256 } : {}),
     ...(r.fileDigests ? { fileDigests: Object.fromEntries(r.fileDigests) } : {}),
     ...(r.diagnosis ? { diagnosis: r.diagnosis } : {}),
@@ -64,11 +70,20 @@ export function reportLine(r: DumpReport, verbose: boolean): string[] {
   const verdict = COLOUR[r.verdict](r.verdict.padEnd(13));
   const reason = first ? `  ${first.code} at byte ${first.offset}: ${first.message}` : '';
   const lines = [`${verdict} ${r.path}  ${size}${reason}`];
+  for (const a of r.aliases ?? []) lines.push(`              also ${a}`);
   if (r.sha256) lines.push(`              sha256 ${r.sha256}`);
   if (verbose) {
     for (const p of r.problems) if (p !== first) lines.push(`              ${p.severity} ${p.code} at byte ${p.offset}${p.vnode ? ` (vnode ${p.vnode})` : ''}: ${p.message}`);
   }
   return lines;
+}
+
+function relocations(specs: string[]): Relocation[] {
+  return specs.map((spec) => {
+    const r = parseRelocation(spec);
+    if (!r) throw new UsageError(`--relocate wants FROM=DIR with FROM an absolute path, got '${spec}'`);
+    return r;
+  });
 }
 
 export const verifyCommand = (ctx: Ctx): CommandModule<object, VerifyArgs> => ({
@@ -79,12 +94,14 @@ export const verifyCommand = (ctx: Ctx): CommandModule<object, VerifyArgs> => ({
       .positional('paths', { type: 'string', array: true, demandOption: true, describe: 'dump files, directories, or -' })
       .option('json', { type: 'boolean', default: false, describe: 'machine-readable output' })
       .option('deep', { type: 'boolean', default: false, describe: 'read every byte: SHA-256 of each dump and of each file' })
-      .option('log', { type: 'string', requiresArg: true, describe: 'backup log to check declared sizes against (repeatable)', coerce: (v: string | string[]) => ([] as string[]).concat(v) })
+      .option('log', { type: 'string', requiresArg: true, describe: 'backup log, or a directory of logs, to check the dumps against (repeatable)', coerce: (v: string | string[]) => ([] as string[]).concat(v) })
+      .option('relocate', { type: 'string', requiresArg: true, describe: 'FROM=DIR: absolute link targets and log paths under FROM are under DIR here (repeatable)', coerce: (v: string | string[]) => ([] as string[]).concat(v) })
       .option('jobs', { alias: 'j', type: 'number', default: defaultJobs(), describe: 'dumps verified at once' })
       .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'list every problem, not just the first' })
       .option('wrap-bits', { type: 'number', default: 32, hidden: true, describe: 'wrap size 2^N for the wraparound diagnosis (testing)' }) as unknown as Argv<VerifyArgs>,
   handler: async (a) => {
     if (!Number.isInteger(a.jobs) || a.jobs < 1) throw new UsageError('--jobs must be a whole number >= 1');
+    const relocate = relocations(a.relocate ?? []);
     let bar = byteProgress(0, 'verify', false);
     const report = await verifyArchive(a.paths, {
       deep: a.deep,
@@ -92,6 +109,7 @@ export const verifyCommand = (ctx: Ctx): CommandModule<object, VerifyArgs> => ({
       fileDigests: a.json,
       jobs: a.jobs,
       logs: a.log ?? [],
+      relocate,
       analyze: wraparoundHook(a['wrap-bits']),
       onStart: (_c, total) => {
         if (!a.json) bar = byteProgress(total, 'verify', process.stdout.isTTY);
@@ -105,22 +123,31 @@ export const verifyCommand = (ctx: Ctx): CommandModule<object, VerifyArgs> => ({
     });
     bar.stop();
     const s = report.summary;
+    const chains = restoreChains(report.dumps, report.logs);
+    // Restore chains decide the exit code for an archive (a directory, or --log);
+    // files named one by one are judged one by one (an incremental alone is not damage).
+    const unrestorable = report.archive ? chains.volumes.filter((v) => !v.restorable).length : 0;
     if (a.json) {
       printJson({
         dumps: report.dumps.map(reportJson),
         missing: report.missing.map((m) => ({ path: m.path, volume: m.volume, log: m.log, line: m.line, printed: m.printed })),
-        summary: s,
+        findings: report.findings,
+        volumes: volumesJson(chains),
+        ...(chains.unplaced.length ? { unplaced: chains.unplaced } : {}),
+        summary: { ...s, volumes: chains.volumes.length, unrestorable },
       });
     } else {
+      for (const l of findingLines(report)) out(l);
       for (const m of report.missing) out(`${chalk.red('missing'.padEnd(13))} ${m.path}  named by ${m.log}:${m.line} (volume ${m.volume}), not found`);
       const parts = Object.entries(s.byVerdict).filter(([v]) => v !== 'ok').map(([v, n]) => `${n} ${v}`);
       out('');
       out(
         `${s.dumps} dumps: ${chalk.green(`${s.ok} ok`)}, ${s.damaged ? chalk.red(`${s.damaged} damaged`) : '0 damaged'}` +
           `${parts.length ? ` (${parts.join(', ')})` : ''}${s.missing ? `, ${chalk.red(`${s.missing} missing`)}` : ''}; ` +
-          `${s.skippedFiles} other files skipped; ${humanBytes(s.bytesChecked)} checked in ${s.seconds.toFixed(2)} s`,
+          `${s.skippedFiles} other files skipped${s.aliases ? `, ${s.aliases} aliases` : ''}; ${humanBytes(s.bytesChecked)} checked in ${s.seconds.toFixed(2)} s`,
       );
+      if (report.archive) for (const l of volumeTable(chains)) out(l);
     }
-    ctx.exitCode = s.damaged > 0 || s.missing > 0 ? EXIT_DAMAGED : EXIT_OK;
+    ctx.exitCode = s.damaged > 0 || s.missing > 0 || unrestorable > 0 ? EXIT_DAMAGED : EXIT_OK;
   },
 });
