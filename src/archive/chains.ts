@@ -43,7 +43,7 @@ export interface VolumeChains {
   newest: RestorePoint | null;
   /** The newest restorable point of any replica. */
   newestRestorable: RestorePoint | null;
-  /** True when a point of the newest day is restorable. */
+  /** True when some replica's newest point is of the volume's newest day and restorable. */
   restorable: boolean;
 }
 
@@ -208,10 +208,12 @@ export function restoreChains(dumps: DumpReport[], logs: BackupLog[] = []): Chai
     const newest = allPoints.length ? allPoints[allPoints.length - 1].p : null;
     const good = allPoints.filter((x) => x.p.restorable);
     const newestRestorable = good.length ? good[good.length - 1].p : null;
-    volumes.push({
-      volume, name: nameOf(ds, comments), replicas, newest, newestRestorable,
-      restorable: !!newest && !!newestRestorable && newestRestorable.date === newest.date,
+    // Restorable as of the newest day: some replica's own newest point is of that day and restorable.
+    const restorable = !!newest && replicas.some((r) => {
+      const last = r.points[r.points.length - 1];
+      return last && last.restorable && last.date === newest.date;
     });
+    volumes.push({ volume, name: nameOf(ds, comments), replicas, newest, newestRestorable, restorable });
   }
   // Volumes that cannot be restored as of their newest day first, then by id.
   volumes.sort((a, b) => (a.restorable !== b.restorable ? (a.restorable ? 1 : -1) : a.volume < b.volume ? -1 : a.volume > b.volume ? 1 : 0));
