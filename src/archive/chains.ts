@@ -13,7 +13,7 @@
  * archive is reported as such, never matched by guess.
  */
 import type { DumpReport } from '../check/archive.js';
-import type { BackupLog } from '../check/backup-log.js';
+import type { BackupLog, LogEntry } from '../check/backup-log.js';
 import type { Code } from '../diagnostics/codes.js';
 
 export interface RestorePoint {
@@ -45,6 +45,8 @@ export interface VolumeChains {
   newestRestorable: RestorePoint | null;
   /** True when some replica's newest point is of the volume's newest day and restorable. */
   restorable: boolean;
+  /** Dumps a log names for a volume of which no dump is here at all. */
+  missing?: string[];
 }
 
 export interface Unplaced {
@@ -140,8 +142,12 @@ function pointFor(full: Placed | null, inc: Placed | null, missingReason?: { cod
   return p;
 }
 
-/** Restore chains of verified dumps; `logs` give volume names (the dump list's comments). */
-export function restoreChains(dumps: DumpReport[], logs: BackupLog[] = []): ChainReport {
+/**
+ * Restore chains of verified dumps; `logs` give volume names (the dump list's
+ * comments); `missing` (logged dumps not on disk) adds the volumes of which
+ * the archive holds nothing, with no point.
+ */
+export function restoreChains(dumps: DumpReport[], logs: BackupLog[] = [], missing: LogEntry[] = []): ChainReport {
   const comments = new Map<string, string>();
   for (const l of logs) for (const s of l.summary) if (s.comment) comments.set(s.volumeId, s.comment);
   const unplaced: Unplaced[] = [];
@@ -214,6 +220,15 @@ export function restoreChains(dumps: DumpReport[], logs: BackupLog[] = []): Chai
       return last && last.restorable && last.date === newest.date;
     });
     volumes.push({ volume, name: nameOf(ds, comments), replicas, newest, newestRestorable, restorable });
+  }
+  for (const m of missing) {
+    if (byVolume.has(m.volumeId)) continue;
+    let v = volumes.find((x) => x.volume === m.volumeId);
+    if (!v) {
+      v = { volume: m.volumeId, name: comments.get(m.volumeId) ?? '', replicas: [], newest: null, newestRestorable: null, restorable: false, missing: [] };
+      volumes.push(v);
+    }
+    v.missing!.push(m.path);
   }
   // Volumes that cannot be restored as of their newest day first, then by id.
   volumes.sort((a, b) => (a.restorable !== b.restorable ? (a.restorable ? 1 : -1) : a.volume < b.volume ? -1 : a.volume > b.volume ? 1 : 0));

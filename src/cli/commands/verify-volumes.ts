@@ -21,6 +21,7 @@ function files(p: RestorePoint): string {
 function volumeLine(v: VolumeChains, w: { name: number }): string {
   const head = `${v.volume}  ${v.name.padEnd(w.name)}  ${String(v.replicas.length).padStart(8)}  `;
   if (v.restorable) return head + `${v.newestRestorable!.date}  ${files(v.newestRestorable!)}`;
+  if (!v.newest) return head + chalk.red('NO DUMP HERE') + `: the log names ${(v.missing ?? []).join(', ')}`;
   const newest = v.newest!;
   const older = v.newestRestorable ? `; newest restorable: ${v.newestRestorable.date}  ${files(v.newestRestorable)}` : '; no restorable point';
   return head + chalk.red(`NOT RESTORABLE as of ${newest.date}`) + ` (${files(newest)}: ${newest.reason ?? 'an older day is restorable, this one is not'})${older}`;
@@ -45,6 +46,7 @@ export function volumesJson(chains: ChainReport) {
     volume: v.volume,
     name: v.name,
     restorable: v.restorable,
+    ...(v.missing ? { missing: v.missing } : {}),
     replicas: v.replicas.map((r) => ({
       replica: r.replica,
       ...(r.server ? { server: r.server } : {}),

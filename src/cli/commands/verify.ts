@@ -123,7 +123,7 @@ export const verifyCommand = (ctx: Ctx): CommandModule<object, VerifyArgs> => ({
     });
     bar.stop();
     const s = report.summary;
-    const chains = restoreChains(report.dumps, report.logs);
+    const chains = restoreChains(report.dumps, report.logs, report.missing);
     // Restore chains decide the exit code for an archive (a directory, or --log);
     // files named one by one are judged one by one (an incremental alone is not damage).
     const unrestorable = report.archive ? chains.volumes.filter((v) => !v.restorable).length : 0;
