@@ -149,7 +149,9 @@ export async function verifyArchive(paths: string[], opts: ArchiveOptions = {}):
   const walked = await discoverDumps(paths, { logged: new Set(entries.map((e) => e.resolved)), relocate: opts.relocate });
   const { candidates, skipped } = walked;
   if (candidates.length === 0 && entries.length === 0) {
-    throw new DumpError('USAGE', `no dump files found under ${paths.join(', ')}`);
+    const c = walked.counts;
+    const why = c.dangling ? ` (${c.dangling} link${c.dangling > 1 ? 's' : ''} dangle: if the archive was moved off its host, say where with --relocate FROM=DIR)` : '';
+    throw new DumpError('USAGE', `no dump files found${why}`, undefined, paths.join(', '));
   }
   const total = candidates.reduce((s, c) => s + (c.size ?? 0), 0);
   opts.onStart?.(candidates, total);

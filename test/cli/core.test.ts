@@ -146,7 +146,7 @@ describe('codadump CLI', () => {
     // Without --relocate the run directories' links dangle, and say how to fix it.
     const plain = run(['verify', 'fixtures/archive/24Nov2025']);
     expect(plain.code).toBe(2);
-    expect(plain.stderr).toBe('codadump: error: no dump files found under fixtures/archive/24Nov2025\n');
+    expect(plain.stderr).toBe('codadump: error: fixtures/archive/24Nov2025: no dump files found (4 links dangle: if the archive was moved off its host, say where with --relocate FROM=DIR)\n');
   });
 
   it('never modifies its input', () => {
