@@ -2,6 +2,7 @@
 import chalk from 'chalk';
 import type { ArchiveReport } from '../../check/archive.js';
 import type { ChainReport, RestorePoint, VolumeChains } from '../../archive/chains.js';
+import type { FixityReport } from '../../archive/manifest.js';
 import type { Finding } from '../../diagnostics/finding.js';
 
 const SEVERITY: Record<Finding['severity'], (s: string) => string> = { error: chalk.red, warning: chalk.yellow, info: chalk.gray };
@@ -56,4 +57,9 @@ export function volumesJson(chains: ChainReport) {
       })),
     })),
   }));
+}
+
+/** One line per dump whose bytes changed, added or gone since the manifest. */
+export function fixityLines(f: FixityReport): string[] {
+  return f.findings.map((x) => `${SEVERITY[x.severity](x.severity.padEnd(13))} ${x.code}: ${x.message}`);
 }

@@ -7,7 +7,8 @@ import type { Verdict } from '../../check/problems.js';
 import { displayString } from '../../format/types.js';
 import { EXIT_DAMAGED, EXIT_OK, UsageError, out, printJson, type Ctx } from '../context.js';
 import { byteProgress, humanBytes } from '../progress.js';
-import { findingLines, volumeTable, volumesJson } from './verify-volumes.js';
+import { checkAgainst, entryOf, openManifest, readManifest } from '../../archive/manifest.js';
+import { findingLines, fixityLines, volumeTable, volumesJson } from './verify-volumes.js';
 
 /** The arguments the handler reads. */
 export interface VerifyArgs {
@@ -16,6 +17,9 @@ export interface VerifyArgs {
   deep: boolean;
   log?: string[];
   relocate?: string[];
+  manifest?: string;
+  against?: string;
+  force: boolean;
   jobs: number;
   verbose: boolean;
   'wrap-bits': number;
@@ -96,17 +100,25 @@ export const verifyCommand = (ctx: Ctx): CommandModule<object, VerifyArgs> => ({
       .option('deep', { type: 'boolean', default: false, describe: 'read every byte: SHA-256 of each dump and of each file' })
       .option('log', { type: 'string', requiresArg: true, describe: 'backup log, or a directory of logs, to check the dumps against (repeatable)', coerce: (v: string | string[]) => ([] as string[]).concat(v) })
       .option('relocate', { type: 'string', requiresArg: true, describe: 'FROM=DIR: absolute link targets and log paths under FROM are under DIR here (repeatable)', coerce: (v: string | string[]) => ([] as string[]).concat(v) })
+      .option('manifest', { type: 'string', requiresArg: true, describe: 'with --deep: write a fixity manifest (size, SHA-256, per-file digests) of the dumps verified' })
+      .option('against', { type: 'string', requiresArg: true, describe: 'check the dumps against a fixity manifest (implies --deep): changed, added, gone' })
+      .option('force', { type: 'boolean', default: false, describe: 'with --manifest: replace an existing manifest' })
       .option('jobs', { alias: 'j', type: 'number', default: defaultJobs(), describe: 'dumps verified at once' })
       .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'list every problem, not just the first' })
       .option('wrap-bits', { type: 'number', default: 32, hidden: true, describe: 'wrap size 2^N for the wraparound diagnosis (testing)' }) as unknown as Argv<VerifyArgs>,
   handler: async (a) => {
     if (!Number.isInteger(a.jobs) || a.jobs < 1) throw new UsageError('--jobs must be a whole number >= 1');
     const relocate = relocations(a.relocate ?? []);
+    if (a.manifest && !a.deep) throw new UsageError('--manifest needs --deep (it records SHA-256 digests)');
+    // Read the manifest first: a bad one is a usage error before any work.
+    const against = a.against ? await readManifest(a.against) : null;
+    const deep = a.deep || !!against;
+    const manifest = a.manifest ? openManifest(a.manifest, a.force) : null;
     let bar = byteProgress(0, 'verify', false);
     const report = await verifyArchive(a.paths, {
-      deep: a.deep,
-      // Per-file digests only show in --json; text output needs just the whole-dump hash.
-      fileDigests: a.json,
+      deep,
+      // Per-file digests show in --json and go into manifests; text output needs just the whole-dump hash.
+      fileDigests: a.json || !!a.manifest || !!against,
       jobs: a.jobs,
       logs: a.log ?? [],
       relocate,
@@ -127,6 +139,11 @@ export const verifyCommand = (ctx: Ctx): CommandModule<object, VerifyArgs> => ({
     // Restore chains decide the exit code for an archive (a directory, or --log);
     // files named one by one are judged one by one (an incremental alone is not damage).
     const unrestorable = report.archive ? chains.volumes.filter((v) => !v.restorable).length : 0;
+    const fixity = against ? checkAgainst(against, report.dumps, a.paths) : null;
+    if (manifest && a.manifest) {
+      const m = a.manifest;
+      manifest.commit(report.dumps.map((r) => entryOf(m, r)).filter((e) => e !== null));
+    }
     if (a.json) {
       printJson({
         dumps: report.dumps.map(reportJson),
@@ -134,10 +151,12 @@ export const verifyCommand = (ctx: Ctx): CommandModule<object, VerifyArgs> => ({
         findings: report.findings,
         volumes: volumesJson(chains),
         ...(chains.unplaced.length ? { unplaced: chains.unplaced } : {}),
+        ...(fixity ? { fixity: { manifest: a.against, same: fixity.same, changed: fixity.changed, added: fixity.added, gone: fixity.gone } } : {}),
         summary: { ...s, volumes: chains.volumes.length, unrestorable },
       });
     } else {
       for (const l of findingLines(report)) out(l);
+      if (fixity) for (const l of fixityLines(fixity)) out(l);
       for (const m of report.missing) out(`${chalk.red('missing'.padEnd(13))} ${m.path}  named by ${m.log}:${m.line} (volume ${m.volume}), not found`);
       const parts = Object.entries(s.byVerdict).filter(([v]) => v !== 'ok').map(([v, n]) => `${n} ${v}`);
       out('');
@@ -147,7 +166,10 @@ export const verifyCommand = (ctx: Ctx): CommandModule<object, VerifyArgs> => ({
           `${s.skippedFiles} other files skipped${s.aliases ? `, ${s.aliases} aliases` : ''}; ${humanBytes(s.bytesChecked)} checked in ${s.seconds.toFixed(2)} s`,
       );
       if (report.archive) for (const l of volumeTable(chains)) out(l);
+      if (fixity) out(`manifest ${a.against}: ${fixity.same} unchanged, ${fixity.changed.length} changed, ${fixity.added.length} added, ${fixity.gone.length} gone`);
+      if (a.manifest) out(`manifest written: ${a.manifest}`);
     }
-    ctx.exitCode = s.damaged > 0 || s.missing > 0 || unrestorable > 0 ? EXIT_DAMAGED : EXIT_OK;
+    const unfixed = fixity ? fixity.changed.length + fixity.gone.length : 0;
+    ctx.exitCode = s.damaged > 0 || s.missing > 0 || unrestorable > 0 || unfixed > 0 ? EXIT_DAMAGED : EXIT_OK;
   },
 });
