@@ -214,7 +214,8 @@ export function checkAgainst(manifest: Manifest, dumps: Hashed[], scope: string[
   }
   for (const [key, e] of want) {
     if (seen.has(key) || !inScope(key)) continue;
-    const shown = isAbsolute(e.path) ? e.path : relative(process.cwd(), key) || key;
+    const rel = relative(process.cwd(), key);
+    const shown = isAbsolute(e.path) || rel === '' || rel.startsWith('..') ? key : rel;
     out.gone.push(shown);
     out.findings.push(finding('MANIFEST_GONE', 0, `${shown}: in the manifest, not found now`, { file: shown }));
   }
