@@ -17,7 +17,8 @@
  * and runs to the end of the line. Lines starting with `#` and blank lines
  * are ignored. A manifest is rewritten whole (atomically), never patched.
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
+import { verifyFile } from '../check/verify.js';
 import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
 import { finding, type Finding } from '../diagnostics/finding.js';
 import { DumpError, ioError } from '../diagnostics/errors.js';
@@ -220,4 +221,23 @@ export function checkAgainst(manifest: Manifest, dumps: Hashed[], scope: string[
     out.findings.push(finding('MANIFEST_GONE', 0, `${shown}: in the manifest, not found now`, { file: shown }));
   }
   return out;
+}
+
+/**
+ * Add the entry of a dump a writer made (size, SHA-256, per-file digests, read
+ * back from the file) to a manifest: `--manifest FILE` on redump, repair,
+ * merge and pack. Returns null when the output is not a file (stdout, or
+ * nothing was written).
+ */
+export async function recordDump(manifestFile: string, dumpPath: string): Promise<ManifestEntry | null> {
+  if (dumpPath === '-') return null;
+  try {
+    await stat(dumpPath);
+  } catch {
+    return null;
+  }
+  const r = await verifyFile(dumpPath, { deep: true, fileDigests: true });
+  const e = entryOf(manifestFile, r);
+  if (e) await appendManifest(manifestFile, [e]);
+  return e;
 }

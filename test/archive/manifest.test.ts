@@ -104,3 +104,28 @@ describe('verify --deep --manifest / --against', () => {
     expect(r.stderr).toBe("codadump: --manifest needs --deep (it records SHA-256 digests)\nTry 'codadump --help'.\n");
   });
 });
+
+describe('--manifest on the writers', () => {
+  it('merge and pack add the entry of what they wrote; verify --against then finds it unchanged', () => {
+    const dir = join(t.dir, 'writers');
+    const m = join(dir, 'out.manifest');
+    const merged = join(dir, 'merged.dump');
+    cpSync(join(SAMPLES, 'merge-full.dump'), join(dir, 'full.dump'));
+    let r = run(['merge', '--manifest', m, '-o', merged, join(dir, 'full.dump'), join(SAMPLES, 'merge-incremental.dump')]);
+    expect(r.code).toBe(0);
+    const tree = join(dir, 'tree');
+    cpSync(join(SAMPLES, 'backup-run'), tree, { recursive: true, verbatimSymlinks: true });
+    rmSync(join(tree, 'full'), { recursive: true });
+    rmSync(join(tree, 'incr'), { recursive: true });
+    r = run(['pack', '--manifest', m, '-o', join(dir, 'packed.dump'), tree]);
+    expect(r.code).toBe(0);
+    const lines = readFileSync(m, 'utf8').split('\n').filter((l) => l.startsWith('dump '));
+    expect(lines).toEqual([
+      `dump ${sha256File(merged)} ${readFileSync(merged).length} merged.dump`,
+      `dump ${sha256File(join(dir, 'packed.dump'))} ${readFileSync(join(dir, 'packed.dump')).length} packed.dump`,
+    ]);
+    const v = run(['verify', '--against', m, merged, join(dir, 'packed.dump')]);
+    expect(v.code).toBe(0);
+    expect(v.stdout).toContain(`manifest ${m}: 2 unchanged, 0 changed, 0 added, 0 gone\n`);
+  });
+});

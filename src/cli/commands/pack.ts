@@ -5,10 +5,12 @@ import { walkTree } from '../../pack/tree.js';
 import { writeDumpFile } from '../../io/write-dump.js';
 import { displayString } from '../../format/types.js';
 import { EXIT_OK, err, out, parseHexId, type Ctx } from '../context.js';
+import { manifestOption, recordOutput } from './manifest-option.js';
 
 interface Args {
   dir: string;
   output: string;
+  manifest?: string;
   force: boolean;
   'volume-id'?: string;
   'parent-id'?: string;
@@ -25,6 +27,7 @@ export const packCommand = (ctx: Ctx): CommandModule<object, Args> => ({
       .positional('dir', { type: 'string', demandOption: true, describe: 'directory tree to dump' })
       .option('output', { alias: 'o', type: 'string', demandOption: true, describe: 'dump file to write' })
       .option('force', { type: 'boolean', default: false, describe: 'replace an existing output file' })
+      .option('manifest', manifestOption)
       .option('volume-id', { type: 'string', describe: 'volume id in hex (default 01000002)' })
       .option('parent-id', { type: 'string', describe: 'parent volume id in hex (default 01000001)' })
       .option('name', { type: 'string', describe: 'volume name (default <dir>.backup)' })
@@ -46,6 +49,7 @@ export const packCommand = (ctx: Ctx): CommandModule<object, Args> => ({
       checkOutputNotBase(a.output, a['incremental-from']);
       const plan = await planIncremental(a.dir, a['incremental-from'], opts, layout);
       const res = await writeDumpFile(a.output, incrementalItems(plan), { force: a.force });
+      await recordOutput(a.manifest, a.output);
       const s = plan.stats;
       out(`${a.output}: ${res.bytes} bytes, incremental (level ${plan.header.incremental}) against ${a['incremental-from']}, order ${plan.header.oldest}..${plan.header.latest}`);
       out(`  directories: ${s.changed.dirs} changed, ${s.added.dirs} added, ${s.removed.dirs} removed; files and links: ${s.changed.files} changed, ${s.added.files} added, ${s.removed.files} removed; ${s.unchanged} unchanged`);
@@ -53,6 +57,7 @@ export const packCommand = (ctx: Ctx): CommandModule<object, Args> => ({
       return;
     }
     const res = await writeDumpFile(a.output, packTree(a.dir, opts, layout), { force: a.force });
+    await recordOutput(a.manifest, a.output);
     out(`${a.output}: ${res.bytes} bytes, ${layout.dirs.length} directories, ${layout.files.length} files and links`);
     ctx.exitCode = EXIT_OK;
   },
