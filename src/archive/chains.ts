@@ -66,7 +66,7 @@ export interface ChainReport {
 
 export const hex8 = (n: number): string => (n >>> 0).toString(16).padStart(8, '0');
 
-interface Placed {
+export interface Placed {
   r: DumpReport;
   volume: string;
   replica: string;
@@ -86,7 +86,8 @@ function dayOf(r: DumpReport): string {
   return '0000-00-00';
 }
 
-function place(r: DumpReport): Placed | null {
+/** Where a verified dump belongs: volume, replica, day, full or incremental (null without a readable header). */
+export function place(r: DumpReport): Placed | null {
   const h = r.header;
   if (!h) return null;
   const replica = hex8(h.parentId);

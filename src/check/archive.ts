@@ -168,9 +168,12 @@ export async function verifyArchive(paths: string[], opts: ArchiveOptions = {}):
       const c = candidates[i];
       let r: DumpReport;
       try {
+        // Dumps of a replicated volume (by file name or log) keep what a replica comparison needs.
+        const replica = replicated(c, matches.get(c.path));
         r = await verifyFile(c.file, {
           deep: opts.deep,
-          fileDigests: opts.fileDigests,
+          fileDigests: opts.fileDigests || (opts.deep && replica),
+          vnodeKeys: replica,
           bufferSize: opts.bufferSize,
           onProgress: (pos) => {
             progress[i] = pos;
@@ -274,4 +277,11 @@ export function logClaims(logs: BackupLog[], results: DumpReport[], matches: Map
     }
   }
   return out;
+}
+
+/** A dump of a replicated volume, as its file name or the log says (`<vol>.<rep>` with rep != vol). */
+export function replicated(c: Candidate, e?: LogEntry): boolean {
+  const l = c.layout;
+  if (l.replicaId && l.volumeId && l.replicaId !== l.volumeId) return true;
+  return !!e && e.replicaId !== e.volumeId;
 }

@@ -21,6 +21,8 @@ export interface VerifyOptions {
   bufferSize?: number;
   /** With `deep`: keep a SHA-256 per file in `fileDigests` (default true; costs memory per vnode). */
   fileDigests?: boolean;
+  /** Keep the `vnode.uniquifier` of every vnode record in `vnodes` (to compare replicas). */
+  vnodeKeys?: boolean;
   /** Called with every record, in order, after the checker saw it. */
   onRecord?: (r: DumpRecord) => void;
 }
@@ -45,6 +47,8 @@ export interface VerifyResult {
   sha256?: string;
   /** --deep: SHA-256 of each file's data, by `vnode.uniquifier`. */
   fileDigests?: Map<string, string>;
+  /** With `vnodeKeys`: every vnode record's `vnode.uniquifier`, in order. */
+  vnodes?: string[];
 }
 
 const PROGRESS_EVERY = 4 << 20;
@@ -54,6 +58,7 @@ export async function verifySource(source: ByteSource, opts: VerifyOptions = {},
   const reader = new DumpReader(source, { bufferSize: opts.bufferSize });
   const checker = new StructureChecker();
   const digests = opts.deep && opts.fileDigests !== false ? new Map<string, string>() : undefined;
+  const keys = opts.vnodeKeys ? ([] as string[]) : undefined;
   let completed = false;
   let lastProgress = 0;
   try {
@@ -62,6 +67,7 @@ export async function verifySource(source: ByteSource, opts: VerifyOptions = {},
       if (!r) break;
       checker.record(r);
       opts.onRecord?.(r);
+      if (keys && r.kind === 'vnode') keys.push(`${r.vnode}.${r.unique}`);
       if (digests && r.kind === 'vnode' && r.data.kind === 'filedata') {
         const whole = reader.bufferedFileData(); // most files: no generator, no Hash object
         if (whole) digests.set(`${r.vnode}.${r.unique}`, hashOnce('sha256', whole));
@@ -112,6 +118,7 @@ export async function verifySource(source: ByteSource, opts: VerifyOptions = {},
   };
   if (wholeHash) result.sha256 = wholeHash.digest('hex');
   if (digests) result.fileDigests = digests;
+  if (keys) result.vnodes = keys;
   return result;
 }
 

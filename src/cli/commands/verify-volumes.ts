@@ -63,3 +63,8 @@ export function volumesJson(chains: ChainReport) {
 export function fixityLines(f: FixityReport): string[] {
   return f.findings.map((x) => `${SEVERITY[x.severity](x.severity.padEnd(13))} ${x.code}: ${x.message}`);
 }
+
+/** Where replicas of a volume disagree (warnings). */
+export function replicaLines(findings: Finding[]): string[] {
+  return findings.map((x) => `${SEVERITY[x.severity](x.severity.padEnd(13))} ${x.code}: ${x.message}`);
+}

@@ -1,6 +1,7 @@
 import chalk from 'chalk';
 import type { Argv, CommandModule } from 'yargs';
 import { restoreChains } from '../../archive/chains.js';
+import { compareReplicas } from '../../archive/replicas.js';
 import { defaultJobs, verifyArchive, type DumpReport } from '../../check/archive.js';
 import { parseRelocation, type Relocation } from '../../check/backup-log.js';
 import type { Verdict } from '../../check/problems.js';
@@ -8,7 +9,7 @@ import { displayString } from '../../format/types.js';
 import { EXIT_DAMAGED, EXIT_OK, UsageError, out, printJson, type Ctx } from '../context.js';
 import { byteProgress, humanBytes } from '../progress.js';
 import { checkAgainst, entryOf, openManifest, readManifest } from '../../archive/manifest.js';
-import { findingLines, fixityLines, volumeTable, volumesJson } from './verify-volumes.js';
+import { findingLines, fixityLines, replicaLines, volumeTable, volumesJson } from './verify-volumes.js';
 
 /** The arguments the handler reads. */
 export interface VerifyArgs {
@@ -139,6 +140,7 @@ export const verifyCommand = (ctx: Ctx): CommandModule<object, VerifyArgs> => ({
     // Restore chains decide the exit code for an archive (a directory, or --log);
     // files named one by one are judged one by one (an incremental alone is not damage).
     const unrestorable = report.archive ? chains.volumes.filter((v) => !v.restorable).length : 0;
+    const replicas = compareReplicas(report.dumps);
     const fixity = against ? checkAgainst(against, report.dumps, a.paths) : null;
     if (manifest && a.manifest) {
       const m = a.manifest;
@@ -151,11 +153,13 @@ export const verifyCommand = (ctx: Ctx): CommandModule<object, VerifyArgs> => ({
         findings: report.findings,
         volumes: volumesJson(chains),
         ...(chains.unplaced.length ? { unplaced: chains.unplaced } : {}),
+        ...(replicas.differences.length ? { replicas: replicas.differences } : {}),
         ...(fixity ? { fixity: { manifest: a.against, same: fixity.same, changed: fixity.changed, added: fixity.added, gone: fixity.gone } } : {}),
         summary: { ...s, volumes: chains.volumes.length, unrestorable },
       });
     } else {
       for (const l of findingLines(report)) out(l);
+      for (const l of replicaLines(replicas.findings)) out(l);
       if (fixity) for (const l of fixityLines(fixity)) out(l);
       for (const m of report.missing) out(`${chalk.red('missing'.padEnd(13))} ${m.path}  named by ${m.log}:${m.line} (volume ${m.volume}), not found`);
       const parts = Object.entries(s.byVerdict).filter(([v]) => v !== 'ok').map(([v, n]) => `${n} ${v}`);
