@@ -71,6 +71,9 @@ export interface WalkOptions {
   relocate?: Relocation[];
 }
 
+/** Directory entries stat'ed and sniffed at once. */
+const WALK_BATCH = 32;
+
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 
 /** A run directory's name as a day: `29Nov2026` (the backup program's), `29Nov26`, or `2026-11-29`. */
@@ -172,9 +175,21 @@ export async function discoverDumps(paths: string[], opts: WalkOptions = {}): Pr
   const links: [string, string][] = [];
 
   const key = (st: { dev: bigint; ino: bigint }) => `${st.dev}:${st.ino}`;
+  const realDirs = new Map<string, string>();
+  const realDir = async (d: string) => {
+    let r = realDirs.get(d);
+    if (r === undefined) {
+      r = await realpath(d);
+      realDirs.set(d, r);
+    }
+    return r;
+  };
   const inTree = (real: string) => roots.some((r) => real === r || real.startsWith(r.endsWith(sep) ? r : r + sep));
 
-  async function addFile(shown: string, real: string, viaLink: boolean, st: { dev: bigint; ino: bigint; size: bigint }): Promise<void> {
+  async function addFile(
+    shown: string, real: string, viaLink: boolean, st: { dev: bigint; ino: bigint; size: bigint },
+    sniffed?: Promise<'header' | 'end-marker' | null>,
+  ): Promise<void> {
     const k = key(st);
     const have = files.get(k);
     if (have) {
@@ -184,7 +199,7 @@ export async function discoverDumps(paths: string[], opts: WalkOptions = {}): Pr
     const size = Number(st.size);
     let kind: FileEntry['kind'] = null;
     try {
-      kind = await sniff(real, size);
+      kind = await (sniffed ?? sniff(real, size));
     } catch (e) {
       counts.unreadable++;
       findings.push(finding('ARCHIVE_UNREADABLE', 0, `${shown}: cannot read (${errCode(e)}): skipped`, { file: shown }));
@@ -207,29 +222,45 @@ export async function discoverDumps(paths: string[], opts: WalkOptions = {}): Pr
       return;
     }
     ents.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    for (const d of ents) {
-      const s = join(shown, d.name);
-      const r = join(real, d.name);
-      if (d.isSymbolicLink()) {
-        counts.links++;
-        links.push([s, r]);
-        continue;
+    // Stat and sniff a batch of entries at once (the file system answers in
+    // parallel), then take the answers in name order, so the result does not
+    // depend on timing.
+    for (let at = 0; at < ents.length; at += WALK_BATCH) {
+      const batch = ents.slice(at, at + WALK_BATCH).map((d) => {
+        const r = join(real, d.name);
+        if (d.isSymbolicLink()) return { d, r, info: null };
+        const info = stat(r, { bigint: true }).then(
+          (st) => {
+            // Sniff files not met before (a hard link already found is not read again).
+            const sniffed = st.isFile() && !files.has(key(st)) ? sniff(r, Number(st.size)) : undefined;
+            sniffed?.catch(() => undefined); // handled in addFile
+            return { st, sniffed, error: null as unknown };
+          },
+          (error: unknown) => ({ st: null, sniffed: undefined, error }),
+        );
+        return { d, r, info };
+      });
+      for (const { d, r, info } of batch) {
+        const s = join(shown, d.name);
+        if (!info) {
+          counts.links++;
+          links.push([s, r]);
+          continue;
+        }
+        const { st, sniffed, error } = await info;
+        if (!st) {
+          counts.unreadable++;
+          findings.push(finding('ARCHIVE_UNREADABLE', 0, `${s}: cannot stat (${errCode(error)}): skipped`, { file: s }));
+          continue;
+        }
+        if (st.isDirectory()) {
+          const k = key(st);
+          if (dirsSeen.has(k)) continue; // a bind mount or the like: walked already
+          dirsSeen.add(k);
+          await walk(s, r, viaLink);
+        } else if (st.isFile()) await addFile(s, r, viaLink, st, sniffed);
+        else skipped.push(s);
       }
-      let st;
-      try {
-        st = await stat(r, { bigint: true });
-      } catch (e) {
-        counts.unreadable++;
-        findings.push(finding('ARCHIVE_UNREADABLE', 0, `${s}: cannot stat (${errCode(e)}): skipped`, { file: s }));
-        continue;
-      }
-      if (st.isDirectory()) {
-        const k = key(st);
-        if (dirsSeen.has(k)) continue; // a bind mount or the like: walked already
-        dirsSeen.add(k);
-        await walk(s, r, viaLink);
-      } else if (st.isFile()) await addFile(s, r, viaLink, st);
-      else skipped.push(s);
     }
   }
 
@@ -263,11 +294,19 @@ export async function discoverDumps(paths: string[], opts: WalkOptions = {}): Pr
       }
       return;
     }
+    if (st.isFile()) {
+      const have = files.get(key(st));
+      if (have) {
+        // A second path to a file already found by the walk: inside the tree, no realpath needed.
+        have.paths.push({ shown, viaLink: true });
+        return;
+      }
+    }
     let targetReal: string;
     let linkDir: string;
     try {
       targetReal = await realpath(to);
-      linkDir = await realpath(dirname(real));
+      linkDir = await realDir(dirname(real));
     } catch (e) {
       counts.unreadable++;
       findings.push(finding('ARCHIVE_UNREADABLE', 0, `${shown} -> ${shownTarget}: cannot resolve (${errCode(e)}): skipped`, { file: shown }));
