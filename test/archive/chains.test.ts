@@ -175,4 +175,33 @@ describe('restore chains', () => {
       ]],
     ]);
   });
+
+  it('a failed dump (no Transferred line), a partial volume, and a dump with no header', async () => {
+    const dir = copyRun('failed');
+    rmSync(join(dir, 'incr'), { recursive: true });
+    for (const f of ['backuplog.29Nov2026.full', 'backuplog.29Nov2026.incr']) rmSync(join(dir, f));
+    writeFileSync(join(dir, 'backuplog.failed'), [
+      'Date: Sun 11/29/2026',
+      '15:07:15 Dumping 1000020.1000020 to /backup/full/part/29Nov2026/vm-01000020 ...',
+      "15:07:16 VolDump (0x1000020) failed on vm with 'RPC2_DEAD'",
+      '15:07:20 Successfully backed-up Volumes:',
+      '15:07:20 Only partially successfully backed-up Volumes:',
+      '15:07:20 0x 1000020 \t(C )\tbknr',
+      '',
+    ].join('\n'));
+    // The last 3000 bytes of a dump: it ends with an end marker but has no header.
+    const tail = readFileSync(join(RUN, F20)).subarray(-3000);
+    writeFileSync(join(dir, 'full/part/29Nov2026/vm-01000040'), tail);
+    const { report, volumes, unplaced } = await chains(dir);
+    const f = report.dumps.find((d) => d.path.endsWith(F20))!;
+    expect(f.verdict).toBe('ok');
+    expect(f.problems.map((p) => [p.code, p.severity, p.message])).toEqual([
+      ['LOG_NO_TRANSFER', 'warning', `backup log ${join(dir, 'backuplog.failed')}:2 has no Transferred line for this dump: the backup program saw it fail`],
+    ]);
+    expect(report.findings.filter((x) => x.code !== 'ARCHIVE_ALIAS').map((x) => [x.code, x.message])).toEqual([
+      ['LOG_PARTIAL', `${join(dir, 'backuplog.failed')}:6: volume 01000020 (bknr) is listed only partially backed up, stages per replica 'C ' (L locked, C cloned, D dumped, M marked)`],
+    ]);
+    expect(unplaced).toEqual([{ path: 'full/part/29Nov2026/vm-01000040', code: 'CHAIN_UNKNOWN', volume: '01000040', replica: '01000040', reason: 'not a dump: its header cannot be read, so it fits no chain (volume 01000040 by its name)' }]);
+    expect(volumes.map((v) => [v.volume, v.restorable])).toEqual([['01000020', true], ['7f000001', true]]);
+  });
 });
