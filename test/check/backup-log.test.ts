@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { declaredModulo, matchLog, parseBackupLog, parseBackupLogFull, parseRelocation, relocatePath } from '../../src/check/backup-log.js';
 import { SAMPLES } from '../helpers.js';
-import { missingFromLog } from '../../src/check/archive.js';
+import { applyLog, missingFromLog, type DumpReport } from '../../src/check/archive.js';
 
 const LOG = [
   'Backup started',
@@ -139,5 +139,33 @@ describe('backup logs as Coda writes them (FORMAT.md section 6)', () => {
     expect(relocatePath('/backupX/a', [{ from: '/backup', to: '/srv' }])).toBe('/backupX/a');
     expect(parseRelocation('backup=/x')).toBeNull();
     expect(parseRelocation('/backup=')).toBeNull();
+  });
+});
+
+describe('a negative Transferred count compared modulo 2^32', () => {
+  const e = parseBackupLog('16:03:33 Dumping 7f00001f.1000029 to /backup/03Sep2006/host1-7f00001f.1000029 ...\n16:20:39 \t\tTransferred -636288144 bytes\n', '/l/backuplogs.03Sep06')[0];
+  const report = (size: number): DumpReport => ({
+    path: '/a/host1-7f00001f.1000029', verdict: 'ok', size, streamLength: size, bytesChecked: size, problems: [], suppressed: {},
+    header: { volumeId: 1, parentId: 0x01000029, name: 'x.backup', incremental: 0, backupDate: 0, oldest: 1, latest: 1 }, groupId: 0,
+    counts: { directories: 1, files: 0, removed: 0 },
+  });
+  it('3,658,679,152 bytes: the count is the size', () => {
+    const r = report(3658679152);
+    applyLog(r, e);
+    expect(r.problems).toEqual([]);
+    expect(r.log).toMatchObject({ printed: -636288144, declaredModulo: 3658679152, date: null, time: '16:03:33', volumeId: '7f00001f', replicaId: '01000029' });
+  });
+  it('7,953,646,448 bytes: it matches only modulo 2^32', () => {
+    const r = report(7953646448);
+    applyLog(r, e);
+    expect(r.problems.map((p) => [p.code, p.severity, p.offset])).toEqual([['LOG_SIZE_MODULO', 'info', 7953646448]]);
+    expect(r.verdict).toBe('ok');
+  });
+  it('one byte short: a mismatch', () => {
+    const r = report(3658679151);
+    applyLog(r, e);
+    expect(r.problems.map((p) => [p.code, p.offset, p.message])).toEqual([
+      ['LOG_SIZE_MISMATCH', 3658679151, 'backup log /l/backuplogs.03Sep06:1 says Transferred -636288144 bytes (3658679152 mod 2^32), the file has 3658679151 (3658679151 mod 2^32) (1 bytes missing if the dump was under 4 GiB)'],
+    ]);
   });
 });

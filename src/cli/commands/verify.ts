@@ -77,6 +77,11 @@ export function reportLine(r: DumpReport, verbose: boolean): string[] {
   const lines = [`${verdict} ${r.path}  ${size}${reason}`];
   for (const a of r.aliases ?? []) lines.push(`              also ${a}`);
   if (r.sha256) lines.push(`              sha256 ${r.sha256}`);
+  if (verbose && r.layout) {
+    const l = r.layout;
+    const parts = [l.run ? `run ${l.run}` : '', l.server ? `server ${l.server}` : '', l.volumeId ? `volume ${l.volumeId}` : '', l.replicaId ? `replica ${l.replicaId}` : ''].filter(Boolean);
+    if (parts.length) lines.push(`              ${parts.join(', ')}`);
+  }
   if (verbose) {
     for (const p of r.problems) if (p !== first) lines.push(`              ${p.severity} ${p.code} at byte ${p.offset}${p.vnode ? ` (vnode ${p.vnode})` : ''}: ${p.message}`);
   }
