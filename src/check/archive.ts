@@ -259,6 +259,7 @@ export function logClaims(logs: BackupLog[], results: DumpReport[], matches: Map
     if (e) byEntry.set(e, results[i]);
   });
   const missingSet = new Set(missing);
+  for (const e of missing) out.push(finding('LOG_MISSING', 0, `${e.path}: named by ${e.log}:${e.line} (volume ${e.volume}), not found`, { file: e.log }));
   for (const log of logs) {
     for (const s of log.summary) {
       if (s.section === 'partial' || s.section === 'failed') {

@@ -118,6 +118,8 @@ describe('codadump CLI', () => {
     expect(trunc.layout).toEqual({ run: '25Nov2025', day: '2025-11-25', server: 'srv2', volumeId: '7f000101', replicaId: '01000103' });
     expect(j.missing).toEqual([{ path: '/backup/part/26Nov2025/srv1-7f000301.01000302', volume: '7f000301.1000302', log: 'fixtures/archive/backuplogs/backuplogs.26Nov2025', line: 14, printed: 48213 }]);
     expect(j.summary).toMatchObject({ dumps: 10, ok: 6, damaged: 4, skippedFiles: 5, missing: 1, aliases: 10, volumes: 4, unrestorable: 3 });
+    expect(j.findings.filter((f: { code: string }) => f.code !== 'ARCHIVE_ALIAS').map((f: { code: string }) => f.code)).toEqual(['LOG_MISSING', 'LOG_NOT_SOUND', 'LOG_NOT_SOUND', 'LOG_NOT_SOUND', 'LOG_NOT_SOUND', 'LOG_NOT_SOUND']);
+    expect(j.findings.find((f: { code: string }) => f.code === 'LOG_MISSING').message).toBe('/backup/part/26Nov2025/srv1-7f000301.01000302: named by fixtures/archive/backuplogs/backuplogs.26Nov2025:14 (volume 7f000301.1000302), not found');
     expect(j.volumes.map((x: { volume: string; name: string; restorable: boolean }) => [x.volume, x.name, x.restorable])).toEqual([
       ['7f000101', 'u.alice', false], ['7f000201', 'p.venus', false], ['7f000301', 's.shared', false], ['7f00001f', 'sample.s3', true],
     ]);

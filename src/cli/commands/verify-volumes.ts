@@ -7,10 +7,10 @@ import type { Finding } from '../../diagnostics/finding.js';
 
 const SEVERITY: Record<Finding['severity'], (s: string) => string> = { error: chalk.red, warning: chalk.yellow, info: chalk.gray };
 
-/** One line per archive finding (links, loops, unreadable entries, log claims); aliases are shown with their dump instead. */
+/** One line per archive finding (links, loops, unreadable entries, log claims); aliases and missing dumps have lines of their own. */
 export function findingLines(report: ArchiveReport): string[] {
   return report.findings
-    .filter((f) => f.code !== 'ARCHIVE_ALIAS')
+    .filter((f) => f.code !== 'ARCHIVE_ALIAS' && f.code !== 'LOG_MISSING') // shown with their dump, and as 'missing' lines
     .map((f) => `${SEVERITY[f.severity](f.severity.padEnd(13))} ${f.code}: ${f.message}`);
 }
 
