@@ -21,6 +21,8 @@ export interface VerifyOptions {
   bufferSize?: number;
   /** With `deep`: keep a SHA-256 per file in `fileDigests` (default true; costs memory per vnode). */
   fileDigests?: boolean;
+  /** Keep the `vnode.uniquifier` of every vnode record in `vnodes` (to compare replicas). */
+  vnodeKeys?: boolean;
   /** Called with every record, in order, after the checker saw it. */
   onRecord?: (r: DumpRecord) => void;
 }
@@ -37,12 +39,16 @@ export interface VerifyResult {
   problems: Problem[];
   /** Problems beyond the per-code cap, counted by code. */
   suppressed: Record<string, number>;
-  header: { volumeId: number; parentId: number; name: string; incremental: number; backupDate: number } | null;
+  header: { volumeId: number; parentId: number; name: string; incremental: number; backupDate: number; oldest: number; latest: number } | null;
+  /** The volume disk data's group id (`g`): the replicated volume's id, 0 for a volume that is not replicated; null without volume data. */
+  groupId: number | null;
   counts: { directories: number; files: number; removed: number };
   /** --deep: SHA-256 of every byte of the input. */
   sha256?: string;
   /** --deep: SHA-256 of each file's data, by `vnode.uniquifier`. */
   fileDigests?: Map<string, string>;
+  /** With `vnodeKeys`: every vnode record's `vnode.uniquifier`, in order. */
+  vnodes?: string[];
 }
 
 const PROGRESS_EVERY = 4 << 20;
@@ -52,6 +58,7 @@ export async function verifySource(source: ByteSource, opts: VerifyOptions = {},
   const reader = new DumpReader(source, { bufferSize: opts.bufferSize });
   const checker = new StructureChecker();
   const digests = opts.deep && opts.fileDigests !== false ? new Map<string, string>() : undefined;
+  const keys = opts.vnodeKeys ? ([] as string[]) : undefined;
   let completed = false;
   let lastProgress = 0;
   try {
@@ -60,6 +67,7 @@ export async function verifySource(source: ByteSource, opts: VerifyOptions = {},
       if (!r) break;
       checker.record(r);
       opts.onRecord?.(r);
+      if (keys && r.kind === 'vnode') keys.push(`${r.vnode}.${r.unique}`);
       if (digests && r.kind === 'vnode' && r.data.kind === 'filedata') {
         const whole = reader.bufferedFileData(); // most files: no generator, no Hash object
         if (whole) digests.set(`${r.vnode}.${r.unique}`, hashOnce('sha256', whole));
@@ -101,7 +109,8 @@ export async function verifySource(source: ByteSource, opts: VerifyOptions = {},
     bytesChecked: source.size ?? reader.position,
     problems: checker.problems.sort((a, b) => a.offset - b.offset),
     suppressed: Object.fromEntries(checker.suppressed),
-    header: h ? { volumeId: h.volumeId, parentId: h.parentId, name: h.name, incremental: h.incremental, backupDate: h.backupDate } : null,
+    header: h ? { volumeId: h.volumeId, parentId: h.parentId, name: h.name, incremental: h.incremental, backupDate: h.backupDate, oldest: h.oldest, latest: h.latest } : null,
+    groupId: checker.volume ? checker.volume.groupId : null,
     counts: {
       ...checker.countVnodes(),
       removed: (checker.index.large?.removed ?? 0) + (checker.index.small?.removed ?? 0),
@@ -109,6 +118,7 @@ export async function verifySource(source: ByteSource, opts: VerifyOptions = {},
   };
   if (wholeHash) result.sha256 = wholeHash.digest('hex');
   if (digests) result.fileDigests = digests;
+  if (keys) result.vnodes = keys;
   return result;
 }
 

@@ -2,10 +2,12 @@ import type { Argv, CommandModule } from 'yargs';
 import { packDirectory } from '../../pack/pack-file.js';
 import { displayString } from '../../format/types.js';
 import { EXIT_OK, err, out, parseHexId, printJson, type Ctx } from '../context.js';
+import { manifestOption, recordOutput } from './manifest-option.js';
 
 interface Args {
   dir: string;
   output: string;
+  manifest?: string;
   force: boolean;
   'volume-id'?: string;
   'parent-id'?: string;
@@ -24,6 +26,7 @@ export const packCommand = (ctx: Ctx): CommandModule<object, Args> => ({
       .option('output', { alias: 'o', type: 'string', demandOption: true, describe: 'dump file to write' })
       .option('force', { type: 'boolean', default: false, describe: 'replace an existing output file' })
       .option('json', { type: 'boolean', default: false, describe: 'machine-readable output' })
+      .option('manifest', manifestOption)
       .option('volume-id', { type: 'string', describe: 'volume id in hex (default 01000002)' })
       .option('parent-id', { type: 'string', describe: 'parent volume id in hex (default 01000001)' })
       .option('name', { type: 'string', describe: 'volume name (default <dir>.backup)' })
@@ -42,6 +45,7 @@ export const packCommand = (ctx: Ctx): CommandModule<object, Args> => ({
       incrementalFrom: a['incremental-from'],
       onSkipped: (p) => err(`codadump: skipped ${displayString(p)}: not a file, directory or symbolic link`),
     });
+    await recordOutput(a.manifest, a.output);
     if (a.json) {
       const inc = r.incremental;
       printJson({

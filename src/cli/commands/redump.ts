@@ -6,10 +6,12 @@ import { describeStatus } from '../../redump/exec.js';
 import { redump, type RedumpResult, type RedumpSource } from '../../redump/redump.js';
 import { EXIT_DAMAGED, EXIT_OK, EXIT_USAGE, UsageError, describeError, err, errorJson, out, parseHexId, printJson, type Ctx } from '../context.js';
 import { streamProgress } from '../progress.js';
+import { manifestOption, recordOutput } from './manifest-option.js';
 
 interface Args {
   input?: string;
   output: string;
+  manifest?: string;
   force: boolean;
   json: boolean;
   direct: boolean;
@@ -125,6 +127,7 @@ export const redumpCommand = (ctx: Ctx): CommandModule<object, Args> => ({
       .positional('input', { type: 'string', describe: '- to read the dump from standard input' })
       .option('output', { alias: 'o', type: 'string', demandOption: true, describe: 'dump file to write' })
       .option('force', { type: 'boolean', default: false, describe: 'replace an existing output file (once the new dump verified)' })
+      .option('manifest', manifestOption)
       .option('json', { type: 'boolean', default: false, describe: 'machine-readable output' })
       .option('direct', {
         type: 'boolean',
@@ -200,6 +203,7 @@ export const redumpCommand = (ctx: Ctx): CommandModule<object, Args> => ({
     for (const p of r.skipped ?? []) err(`codadump: skipped ${displayString(p)}: not a file, directory or symbolic link`);
     if (a.json) printJson(redumpJson(r));
     if (r.ok) {
+      await recordOutput(a.manifest, a.output);
       if (!a.json) for (const l of redumpLines(r)) out(l);
       ctx.exitCode = EXIT_OK;
       return;

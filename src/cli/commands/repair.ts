@@ -4,10 +4,12 @@ import { resolveDeclared } from '../../diagnose/declared.js';
 import { displayString } from '../../format/types.js';
 import type { FileRange } from '../../diagnose/vstream.js';
 import { EXIT_DAMAGED, EXIT_OK, out, parseHexId, printJson, type Ctx } from '../context.js';
+import { manifestOption, recordOutput } from './manifest-option.js';
 
 interface Args {
   dump: string;
   output: string;
+  manifest?: string;
   json: boolean;
   force: boolean;
   'keep-partial': boolean;
@@ -84,6 +86,7 @@ export const repairCommand = (ctx: Ctx): CommandModule<object, Args> => ({
       .option('output', { alias: 'o', type: 'string', demandOption: true, describe: 'repaired dump to write' })
       .option('json', { type: 'boolean', default: false, describe: 'machine-readable report' })
       .option('force', { type: 'boolean', default: false, describe: 'replace an existing output file' })
+      .option('manifest', manifestOption)
       .option('keep-partial', { type: 'boolean', default: false, describe: 'keep files whose data was cut, truncated to what survives' })
       .option('log', { type: 'string', describe: 'backup log whose "Transferred N bytes" pins the seam' })
       .option('declared', { type: 'string', describe: 'the declared byte count as printed (may be negative)' })
@@ -98,6 +101,7 @@ export const repairCommand = (ctx: Ctx): CommandModule<object, Args> => ({
       wrapBits: a['wrap-bits'], declared, force: a.force, keepPartial: a['keep-partial'],
       volumeId: parseHexId(a['volume-id'], '--volume-id'), volumeName: a['volume-name'],
     });
+    await recordOutput(a.manifest, a.output);
     if (a.json) printJson(repairJson(r));
     else for (const line of repairText(r, a.verbose)) out(line);
     ctx.exitCode = r.verify.verdict === 'ok' ? EXIT_OK : EXIT_DAMAGED;

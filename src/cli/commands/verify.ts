@@ -1,10 +1,15 @@
 import chalk from 'chalk';
 import type { Argv, CommandModule } from 'yargs';
+import { restoreChains } from '../../archive/chains.js';
+import { compareReplicas } from '../../archive/replicas.js';
 import { defaultJobs, verifyArchive, type DumpReport } from '../../check/archive.js';
+import { parseRelocation, type Relocation } from '../../check/backup-log.js';
 import type { Verdict } from '../../check/problems.js';
 import { displayString } from '../../format/types.js';
 import { EXIT_DAMAGED, EXIT_OK, UsageError, out, printJson, type Ctx } from '../context.js';
 import { byteProgress, humanBytes } from '../progress.js';
+import { checkAgainst, entryOf, openManifest, readManifest } from '../../archive/manifest.js';
+import { findingLines, fixityLines, replicaLines, volumeTable, volumesJson } from './verify-volumes.js';
 
 /** The arguments the handler reads. */
 export interface VerifyArgs {
@@ -12,6 +17,10 @@ export interface VerifyArgs {
   json: boolean;
   deep: boolean;
   log?: string[];
+  relocate?: string[];
+  manifest?: string;
+  against?: string;
+  force: boolean;
   jobs: number;
   verbose: boolean;
   'wrap-bits': number;
@@ -51,6 +60,8 @@ export function reportJson(r: DumpReport) {
     problems: r.problems,
     ...(Object.keys(r.suppressed).length ? { suppressed: r.suppressed } : {}),
     ...(r.log ? { log: r.log } : {}),
+    ...(r.aliases ? { aliases: r.aliases } : {}),
+    ...(r.layout ? { layout: r.layout } : {}),
     ...(r.sha256 ? { sha256: r.sha256 } : {}),
     ...(r.fileDigests ? { fileDigests: Object.fromEntries(r.fileDigests) } : {}),
     ...(r.diagnosis ? { diagnosis: r.diagnosis } : {}),
@@ -64,11 +75,25 @@ export function reportLine(r: DumpReport, verbose: boolean): string[] {
   const verdict = COLOUR[r.verdict](r.verdict.padEnd(13));
   const reason = first ? `  ${first.code} at byte ${first.offset}: ${first.message}` : '';
   const lines = [`${verdict} ${r.path}  ${size}${reason}`];
+  for (const a of r.aliases ?? []) lines.push(`              also ${a}`);
   if (r.sha256) lines.push(`              sha256 ${r.sha256}`);
+  if (verbose && r.layout) {
+    const l = r.layout;
+    const parts = [l.run ? `run ${l.run}` : '', l.server ? `server ${l.server}` : '', l.volumeId ? `volume ${l.volumeId}` : '', l.replicaId ? `replica ${l.replicaId}` : ''].filter(Boolean);
+    if (parts.length) lines.push(`              ${parts.join(', ')}`);
+  }
   if (verbose) {
     for (const p of r.problems) if (p !== first) lines.push(`              ${p.severity} ${p.code} at byte ${p.offset}${p.vnode ? ` (vnode ${p.vnode})` : ''}: ${p.message}`);
   }
   return lines;
+}
+
+function relocations(specs: string[]): Relocation[] {
+  return specs.map((spec) => {
+    const r = parseRelocation(spec);
+    if (!r) throw new UsageError(`--relocate wants FROM=DIR with FROM an absolute path, got '${spec}'`);
+    return r;
+  });
 }
 
 export const verifyCommand = (ctx: Ctx): CommandModule<object, VerifyArgs> => ({
@@ -79,19 +104,30 @@ export const verifyCommand = (ctx: Ctx): CommandModule<object, VerifyArgs> => ({
       .positional('paths', { type: 'string', array: true, demandOption: true, describe: 'dump files, directories, or -' })
       .option('json', { type: 'boolean', default: false, describe: 'machine-readable output' })
       .option('deep', { type: 'boolean', default: false, describe: 'read every byte: SHA-256 of each dump and of each file' })
-      .option('log', { type: 'string', requiresArg: true, describe: 'backup log to check declared sizes against (repeatable)', coerce: (v: string | string[]) => ([] as string[]).concat(v) })
+      .option('log', { type: 'string', requiresArg: true, describe: 'backup log, or a directory of logs, to check the dumps against (repeatable)', coerce: (v: string | string[]) => ([] as string[]).concat(v) })
+      .option('relocate', { type: 'string', requiresArg: true, describe: 'FROM=DIR: absolute link targets and log paths under FROM are under DIR here (repeatable)', coerce: (v: string | string[]) => ([] as string[]).concat(v) })
+      .option('manifest', { type: 'string', requiresArg: true, describe: 'with --deep: write a fixity manifest (size, SHA-256, per-file digests) of the dumps verified' })
+      .option('against', { type: 'string', requiresArg: true, describe: 'check the dumps against a fixity manifest (implies --deep): changed, added, gone' })
+      .option('force', { type: 'boolean', default: false, describe: 'with --manifest: replace an existing manifest' })
       .option('jobs', { alias: 'j', type: 'number', default: defaultJobs(), describe: 'dumps verified at once' })
       .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'list every problem, not just the first' })
       .option('wrap-bits', { type: 'number', default: 32, hidden: true, describe: 'wrap size 2^N for the wraparound diagnosis (testing)' }) as unknown as Argv<VerifyArgs>,
   handler: async (a) => {
     if (!Number.isInteger(a.jobs) || a.jobs < 1) throw new UsageError('--jobs must be a whole number >= 1');
+    const relocate = relocations(a.relocate ?? []);
+    if (a.manifest && !a.deep) throw new UsageError('--manifest needs --deep (it records SHA-256 digests)');
+    // Read the manifest first: a bad one is a usage error before any work.
+    const against = a.against ? await readManifest(a.against) : null;
+    const deep = a.deep || !!against;
+    const manifest = a.manifest ? openManifest(a.manifest, a.force) : null;
     let bar = byteProgress(0, 'verify', false);
     const report = await verifyArchive(a.paths, {
-      deep: a.deep,
-      // Per-file digests only show in --json; text output needs just the whole-dump hash.
-      fileDigests: a.json,
+      deep,
+      // Per-file digests show in --json and go into manifests; text output needs just the whole-dump hash.
+      fileDigests: a.json || !!a.manifest || !!against,
       jobs: a.jobs,
       logs: a.log ?? [],
+      relocate,
       analyze: wraparoundHook(a['wrap-bits']),
       onStart: (_c, total) => {
         if (!a.json) bar = byteProgress(total, 'verify', process.stdout.isTTY);
@@ -105,22 +141,44 @@ export const verifyCommand = (ctx: Ctx): CommandModule<object, VerifyArgs> => ({
     });
     bar.stop();
     const s = report.summary;
+    const chains = restoreChains(report.dumps, report.logs, report.missing);
+    // Restore chains decide the exit code for an archive (a directory, or --log);
+    // files named one by one are judged one by one (an incremental alone is not damage).
+    const unrestorable = report.archive ? chains.volumes.filter((v) => !v.restorable).length : 0;
+    const replicas = compareReplicas(report.dumps);
+    const fixity = against ? checkAgainst(against, report.dumps, a.paths) : null;
+    if (manifest && a.manifest) {
+      const m = a.manifest;
+      manifest.commit(report.dumps.map((r) => entryOf(m, r)).filter((e) => e !== null));
+    }
     if (a.json) {
       printJson({
         dumps: report.dumps.map(reportJson),
         missing: report.missing.map((m) => ({ path: m.path, volume: m.volume, log: m.log, line: m.line, printed: m.printed })),
-        summary: s,
+        findings: report.findings,
+        volumes: volumesJson(chains),
+        ...(chains.unplaced.length ? { unplaced: chains.unplaced } : {}),
+        ...(replicas.differences.length ? { replicas: replicas.differences } : {}),
+        ...(fixity ? { fixity: { manifest: a.against, same: fixity.same, changed: fixity.changed, added: fixity.added, gone: fixity.gone } } : {}),
+        summary: { ...s, volumes: chains.volumes.length, unrestorable },
       });
     } else {
+      for (const l of findingLines(report)) out(l);
+      for (const l of replicaLines(replicas.findings)) out(l);
+      if (fixity) for (const l of fixityLines(fixity)) out(l);
       for (const m of report.missing) out(`${chalk.red('missing'.padEnd(13))} ${m.path}  named by ${m.log}:${m.line} (volume ${m.volume}), not found`);
       const parts = Object.entries(s.byVerdict).filter(([v]) => v !== 'ok').map(([v, n]) => `${n} ${v}`);
       out('');
       out(
         `${s.dumps} dumps: ${chalk.green(`${s.ok} ok`)}, ${s.damaged ? chalk.red(`${s.damaged} damaged`) : '0 damaged'}` +
           `${parts.length ? ` (${parts.join(', ')})` : ''}${s.missing ? `, ${chalk.red(`${s.missing} missing`)}` : ''}; ` +
-          `${s.skippedFiles} other files skipped; ${humanBytes(s.bytesChecked)} checked in ${s.seconds.toFixed(2)} s`,
+          `${s.skippedFiles} other files skipped${s.aliases ? `, ${s.aliases} aliases` : ''}; ${humanBytes(s.bytesChecked)} checked in ${s.seconds.toFixed(2)} s`,
       );
+      if (report.archive) for (const l of volumeTable(chains)) out(l);
+      if (fixity) out(`manifest ${a.against}: ${fixity.same} unchanged, ${fixity.changed.length} changed, ${fixity.added.length} added, ${fixity.gone.length} gone`);
+      if (a.manifest) out(`manifest written: ${a.manifest}`);
     }
-    ctx.exitCode = s.damaged > 0 || s.missing > 0 ? EXIT_DAMAGED : EXIT_OK;
+    const unfixed = fixity ? fixity.changed.length + fixity.gone.length : 0;
+    ctx.exitCode = s.damaged > 0 || s.missing > 0 || unrestorable > 0 || unfixed > 0 ? EXIT_DAMAGED : EXIT_OK;
   },
 });
