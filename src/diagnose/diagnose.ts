@@ -170,6 +170,20 @@ async function hasHeader(src: FileSource): Promise<boolean> {
   return b[0] === 1 && b.readUInt32BE(1) === DUMP_BEGIN_MAGIC;
 }
 
+/** Sound records a chain must hold before the end marker for a headless file to be taken as a dump's tail. */
+export const MIN_TAIL_RECORDS = 1;
+
+/** The run that ends at the end marker holds at least MIN_TAIL_RECORDS sound vnode or index records. */
+function tailEvidence(w: WalkResult): boolean {
+  const tail = w.runs.find((r) => r.endedBy === 'end' && r.end === w.endAt);
+  if (!tail) return false;
+  let n = 0;
+  for (const f of w.records) {
+    if (f.run === tail.index && !f.afterEnd && (f.rec.kind === 'vnode' || f.rec.kind === 'index')) n++;
+  }
+  return n >= MIN_TAIL_RECORDS;
+}
+
 function clean(w: WalkResult, size: number): boolean {
   return w.sawHeader && w.endAt === size && w.damage.length === 0 && w.cuts.length === 0 && w.runs.length === 1 && !w.runs[0].crossedGap;
 }
@@ -281,7 +295,14 @@ export async function analyzeSource(src: FileSource, opts: DiagnoseOptions = {})
     }
   } else {
     walk = await walkStream(vs, { expectHeader: true, scanAfterEnd: true, suspectBeforeBreak: true });
-    if (walk.endAt !== null) {
+    // Wraparound only on evidence: the chain that ends at the end marker must
+    // hold sound records before it (a vnode or an index header), not just
+    // five bytes that happen to spell an end marker.
+    const evidence = walk.endAt !== null && tailEvidence(walk);
+    if (!evidence && !walk.records.some((f) => f.rec.kind === 'vnode' || f.rec.kind === 'index' || f.rec.kind === 'volume')) {
+      throw new DumpError('NOT_A_DUMP', 'not a Coda dump: no dump header and no chain of sound records', 0, src.name);
+    }
+    if (evidence && walk.endAt !== null) {
       const runs = walk.runs.filter((r) => r.records > 0);
       const continuous = runs.length === 1 && walk.endAt === F && !runs[0].crossedGap;
       // A2 leaves one continuous piece, stream [W, L): with the declared size F = L mod W.
@@ -322,8 +343,6 @@ export async function analyzeSource(src: FileSource, opts: DiagnoseOptions = {})
       );
       if (!continuous) notes.push('the surviving bytes are not one continuous piece of the stream; the records found are listed in file order');
       if (eD === null && model === 'B' && continuous) notes.push('A2 would fit too; give --log or --declared to decide');
-    } else if (walk.records.length === 0) {
-      throw new DumpError('NOT_A_DUMP', 'not a Coda dump: no dump header and no sound record anywhere', 0, src.name);
     }
   }
 

@@ -116,6 +116,15 @@ export const CODES = {
   LOG_SIZE_MISMATCH: { area: 'log', severity: 'error', summary: "the backup log's count differs from the size modulo 2^32 (with truncated or trailing data it only confirms them; alone it makes the dump corrupt)" },
   LOG_SIZE_MODULO: { area: 'log', severity: 'info', summary: 'the log matches, but only modulo 2^32 (the dump is over 4 GiB)' },
   LOG_MISSING: { area: 'log', severity: 'error', summary: 'a dump the backup log names is not on disk' },
+  // --- #13 containers (offsets are compressed bytes of the file the finding names) ---
+  GZIP_CORRUPT: { area: 'container', severity: 'error', summary: 'a gzip member header or its deflate data does not decode' },
+  GZIP_TRUNCATED: { area: 'container', severity: 'error', summary: 'the gzip stream ends inside a member (header, deflate data or trailer)' },
+  GZIP_CRC: { area: 'container', severity: 'error', summary: "a gzip member's CRC-32 disagrees with the bytes it decodes to" },
+  GZIP_SIZE: { area: 'container', severity: 'error', summary: "a gzip member's trailer size (ISIZE, modulo 2^32) disagrees with the bytes it decodes to" },
+  GZIP_TRAILING: { area: 'container', severity: 'warning', summary: 'bytes after the last gzip member (info when all zero: padding)' },
+  DECOMPRESSOR_MISSING: { area: 'container', severity: 'error', summary: 'compressed input and no program to decode it on PATH (verdict unreadable)' },
+  DECOMPRESSOR_FAILED: { area: 'container', severity: 'error', summary: 'the decompressor exited with an error (its last message is quoted)' },
+  AMANDA_PIECE_MISSING: { area: 'container', severity: 'error', summary: "a holding-disk piece named by an Amanda header's CONT_FILENAME= is not there" },
   // --- merge ------------------------------------------------------------------
   MERGE_REFUSED: { area: 'merge', severity: 'error', summary: 'inputs Coda would refuse to merge (not full + incremental of one volume)' },
   NOT_AGAINST_BASE: { area: 'merge', severity: 'warning', summary: "the incremental's oldest ordering uniquifier is not the base's latest" },

@@ -2,7 +2,9 @@ import chalk from 'chalk';
 import type { Argv, CommandModule } from 'yargs';
 import { defaultJobs, verifyArchive, type DumpReport } from '../../check/archive.js';
 import type { Verdict } from '../../check/problems.js';
+import { CODES, type Code } from '../../diagnostics/codes.js';
 import { displayString } from '../../format/types.js';
+import { describeContainer } from '../../source/container.js';
 import { EXIT_DAMAGED, EXIT_OK, UsageError, out, printJson, type Ctx } from '../context.js';
 import { byteProgress, humanBytes } from '../progress.js';
 
@@ -24,6 +26,7 @@ const COLOUR: Record<Verdict, (s: string) => string> = {
   wraparound: chalk.magenta,
   corrupt: chalk.red,
   'not-a-dump': chalk.gray,
+  unreadable: chalk.red,
 };
 
 /**
@@ -47,6 +50,7 @@ export function reportJson(r: DumpReport) {
     size: r.size,
     streamLength: r.streamLength,
     header: r.header ? { ...r.header, name: displayString(r.header.name) } : null,
+    ...(r.container ? { container: containerJson(r) } : {}),
     counts: r.counts,
     problems: r.problems,
     ...(Object.keys(r.suppressed).length ? { suppressed: r.suppressed } : {}),
@@ -57,16 +61,22 @@ export function reportJson(r: DumpReport) {
   };
 }
 
+function containerJson(r: DumpReport) {
+  const c = r.container!;
+  return { compression: c.compression, ...(c.command ? { command: c.command } : {}), members: c.members, compressedSize: c.compressedSize, decodedSize: c.decodedSize, pieces: c.pieces, ...(c.amanda ? { amanda: c.amanda } : {}) };
+}
+
 /** One line per dump: verdict, path, size, the first error with its offset. */
 export function reportLine(r: DumpReport, verbose: boolean): string[] {
   const first = r.problems.find((p) => p.severity === 'error') ?? (verbose ? r.problems[0] : undefined);
-  const size = r.size !== null ? `${r.size} bytes` : `${r.bytesChecked} bytes read`;
+  const size = (r.size !== null ? `${r.size} bytes` : `${r.bytesChecked} bytes read`) + (r.container ? ` (${describeContainer(r.container)})` : '');
   const verdict = COLOUR[r.verdict](r.verdict.padEnd(13));
-  const reason = first ? `  ${first.code} at byte ${first.offset}: ${first.message}` : '';
+  const where = (p: { code: string; offset: number }) => (r.container && CODES[p.code as Code].area === 'container' ? `compressed byte ${p.offset}` : `byte ${p.offset}`);
+  const reason = first ? `  ${first.code} at ${where(first)}: ${first.message}` : '';
   const lines = [`${verdict} ${r.path}  ${size}${reason}`];
   if (r.sha256) lines.push(`              sha256 ${r.sha256}`);
   if (verbose) {
-    for (const p of r.problems) if (p !== first) lines.push(`              ${p.severity} ${p.code} at byte ${p.offset}${p.vnode ? ` (vnode ${p.vnode})` : ''}: ${p.message}`);
+    for (const p of r.problems) if (p !== first) lines.push(`              ${p.severity} ${p.code} at ${where(p)}${p.vnode ? ` (vnode ${p.vnode})` : ''}: ${p.message}`);
   }
   return lines;
 }
