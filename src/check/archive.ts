@@ -6,7 +6,9 @@
 import { open, readdir, stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { dirname, join, resolve, sep } from 'node:path';
-import { DUMP_BEGIN_MAGIC, END_MARKER, TWO_32 } from '../format/constants.js';
+import { TWO_32 } from '../format/constants.js';
+import { endsWithEndMarker, sniff } from '../source/sniff.js';
+import { isContainer, openInput, sniffPath } from '../source/open.js';
 import { DumpError, ioError } from '../format/errors.js';
 import { declaredModulo, matchLog, readBackupLog, type LogEntry } from './backup-log.js';
 import { verdictOf } from './problems.js';
@@ -16,7 +18,7 @@ export interface Candidate {
   path: string;
   size: number | null;
   /** Why it is taken for a dump. */
-  reason: 'named' | 'header' | 'end-marker' | 'log';
+  reason: 'named' | 'header' | 'container' | 'end-marker' | 'log';
 }
 
 export interface Discovery {
@@ -25,17 +27,45 @@ export interface Discovery {
   skipped: string[];
 }
 
-/** First 5 bytes a dump header, or last 5 bytes an end marker (a dump that lost its head). */
-async function sniff(path: string, size: number): Promise<'header' | 'end-marker' | null> {
-  if (size < 5) return null;
+/**
+ * What a file under a searched directory is, by content (source/sniff.ts): a
+ * dump header, a container (gzip, Amanda, bzip2...) whose decoded stream
+ * starts with one (or that cannot be decoded here: it is reported
+ * unreadable, never skipped in silence), or a dump's end marker at the end
+ * (a dump that lost its head). Continuation pieces of a split Amanda dump
+ * are read with their first piece.
+ */
+async function sniffCandidate(path: string, size: number): Promise<Candidate['reason'] | null> {
+  const s = await sniffPath(path);
+  if (s.kind === 'dump') return 'header';
+  if (s.kind === 'amanda' && s.amanda?.type === 'CONT_FILE') return null;
+  if (isContainer(s)) {
+    let src;
+    try {
+      src = await openInput(path);
+    } catch (e) {
+      if (e instanceof DumpError && e.code === 'DECOMPRESSOR_MISSING') return 'container';
+      throw e;
+    }
+    try {
+      const b = Buffer.alloc(5);
+      let got = 0;
+      while (got < 5) {
+        const n = await src.read(b, got, 5 - got, got);
+        if (n === 0) break;
+        got += n;
+      }
+      return got === 5 && sniff(b).kind === 'dump' ? 'container' : null;
+    } finally {
+      await src.close();
+    }
+  }
+  if (s.kind !== 'unknown' || size < 5) return null;
   const fh = await open(path, 'r');
   try {
     const b = Buffer.alloc(5);
-    await fh.read(b, 0, 5, 0);
-    if (b[0] === 1 && b.readUInt32BE(1) === DUMP_BEGIN_MAGIC) return 'header';
     await fh.read(b, 0, 5, size - 5);
-    if (b.equals(END_MARKER)) return 'end-marker';
-    return null;
+    return endsWithEndMarker(b) ? 'end-marker' : null;
   } finally {
     await fh.close();
   }
@@ -65,9 +95,9 @@ export async function discoverDumps(paths: string[], logged: Set<string> = new S
       else if (st.isFile()) {
         if (seen.has(resolve(p))) continue;
         seen.add(resolve(p));
-        let kind: 'header' | 'end-marker' | null = null;
+        let kind: Candidate['reason'] | null = null;
         try {
-          kind = await sniff(p, st.size);
+          kind = await sniffCandidate(p, st.size);
         } catch {
           kind = null;
         }
@@ -210,6 +240,7 @@ export async function verifyArchive(paths: string[], opts: ArchiveOptions = {}):
         r = await verifyFile(c.path, {
           deep: opts.deep,
           fileDigests: opts.fileDigests,
+          decompressWith: opts.decompressWith,
           bufferSize: opts.bufferSize,
           onProgress: (pos) => {
             progress[i] = pos;
@@ -219,7 +250,7 @@ export async function verifyArchive(paths: string[], opts: ArchiveOptions = {}):
       } catch (e) {
         if (!(e instanceof DumpError)) throw e;
         r = {
-          path: c.path, verdict: 'not-a-dump', size: c.size, streamLength: null, bytesChecked: 0,
+          path: c.path, verdict: e.code === 'DECOMPRESSOR_MISSING' ? 'unreadable' : 'not-a-dump', size: c.size, streamLength: null, bytesChecked: 0,
           problems: [{ code: e.code, severity: 'error', offset: e.offset ?? 0, message: e.message }],
           suppressed: {}, header: null, counts: { directories: 0, files: 0, removed: 0 },
         };

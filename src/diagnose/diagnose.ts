@@ -29,7 +29,9 @@ import { DumpError } from '../format/errors.js';
 import { validateDirectory, type DirEntry } from '../dir/pages.js';
 import { resolvePaths, vnodeKey } from '../format/paths.js';
 import type { DumpHeader, DumpRecord, IndexClass, IndexHeader, VolumeData, Vnode } from '../format/types.js';
-import { FileSource } from '../io/source.js';
+import { FileSource } from '../source/file.js';
+import type { ContainerInfo } from '../source/container.js';
+import { openPositional } from '../io/positional-input.js';
 import { StructureChecker } from '../check/checker.js';
 import { verdictOf, type Problem, type Verdict } from '../check/problems.js';
 import { declaredModulo } from '../check/backup-log.js';
@@ -49,6 +51,10 @@ export interface DiagnoseOptions {
   declared?: number | null;
   /** The server's chunk size (default 512,000). */
   chunkSize?: number;
+  /** Compressed inputs: where the decoded copy goes (default os.tmpdir()). */
+  tmpdir?: string;
+  /** A shell command that decodes inputs that are not raw dumps. */
+  decompressWith?: string;
 }
 
 export interface MappedSegment {
@@ -147,6 +153,8 @@ export interface Analysis {
   damage: DamageReport[];
   problems: Problem[];
   notes: string[];
+  /** What the dump was decoded from; its findings (compressed offsets) are among `problems`. Positions elsewhere are in the decoded stream. */
+  container?: ContainerInfo;
 }
 
 export function wrapSizeOf(wrapBits: number): number {
@@ -557,12 +565,27 @@ function finishAnalysis(x: FinishInput): Analysis {
   };
 }
 
-/** Diagnose a dump file by path. */
+/**
+ * Diagnose a dump file by path. A compressed input is decoded first into a
+ * temporary file (io/positional-input.ts); positions are then in the
+ * decoded dump stream, and the container's own findings are added.
+ */
 export async function diagnoseFile(path: string, opts: DiagnoseOptions = {}): Promise<Analysis> {
-  const src = await FileSource.open(path);
+  const input = await openPositional(path, opts);
   try {
-    return await analyzeSource(src, opts);
+    const a = await analyzeSource(input.source, opts);
+    return withContainer(a, input.container);
   } finally {
-    await src.close();
+    await input.close();
   }
+}
+
+/** Add a container's findings to an analysis (the dump's verdict stays unless the container alone is at fault). */
+export function withContainer(a: Analysis, c: ContainerInfo | undefined): Analysis {
+  if (!c) return a;
+  a.container = c;
+  if (c.findings.length === 0) return a;
+  a.problems = [...a.problems, ...c.findings];
+  if (a.verdict !== 'wraparound') a.verdict = verdictOf(a.problems);
+  return a;
 }

@@ -474,13 +474,13 @@ function indexResult(t: ClassTable): IndexResult {
  * atomically (never replacing an existing file unless `force`, never one of
  * the inputs).
  */
-export async function mergeDumps(full: string, incrementals: string[], out: string, opts: { force?: boolean } = {}): Promise<MergeResult> {
+export async function mergeDumps(full: string, incrementals: string[], out: string, opts: { force?: boolean; gzip?: boolean } = {}): Promise<MergeResult> {
   if (out === '-') throw new DumpError('USAGE', 'the merged dump must go to a file (-o OUT), not standard output', undefined, '-');
   for (const f of [full, ...incrementals]) {
     if (f !== '-' && sameInput(out, f)) throw new DumpError('USAGE', 'the output is one of the inputs; inputs are never modified', undefined, out);
   }
   const plan = await planMerge(full, incrementals);
-  const res = await writeDumpFile(out, mergedItems(plan), { force: opts.force ?? false });
+  const res = await writeDumpFile(out, mergedItems(plan), { force: opts.force ?? false, gzip: opts.gzip });
   return {
     output: out, bytes: res.bytes, header: plan.header, large: indexResult(plan.large), small: indexResult(plan.small),
     incrementals: plan.incrementals, warnings: plan.warnings,

@@ -6,6 +6,8 @@ import { DumpError, ioError } from '../diagnostics/errors.js';
 import type { ByteSource } from './byte-source.js';
 
 export interface FileSourceOptions {
+  /** The name used in messages (default: the path), e.g. the original of a decoded temporary copy. */
+  name?: string;
   /**
    * Called with every byte of the file exactly once, in order (e.g. to hash
    * the whole input): bytes a read skips over are read first, and `drain()`
@@ -40,7 +42,7 @@ export class FileSource implements ByteSource {
     try {
       const st = await fh.stat();
       if (st.isDirectory()) throw new DumpError('IO', 'is a directory', undefined, path);
-      return new FileSource(path, fh, st.size, opts.tap, st.isFile());
+      return new FileSource(opts.name ?? path, fh, st.size, opts.tap, st.isFile());
     } catch (e) {
       await fh.close();
       throw ioError(e, path);

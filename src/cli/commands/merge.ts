@@ -8,6 +8,7 @@ interface Args {
   incrementals: string[];
   output: string;
   force: boolean;
+  gzip: boolean;
   json: boolean;
 }
 
@@ -24,9 +25,10 @@ export const mergeCommand = (ctx: Ctx): CommandModule<object, Args> => ({
       .positional('incrementals', { type: 'string', array: true, demandOption: true, describe: 'incremental dumps, oldest first (files)' })
       .option('output', { alias: 'o', type: 'string', demandOption: true, describe: 'merged dump to write' })
       .option('force', { type: 'boolean', default: false, describe: 'replace an existing output file' })
+      .option('gzip', { type: 'boolean', default: false, describe: 'write gzip (also when the output name ends in .gz)' })
       .option('json', { type: 'boolean', default: false, describe: 'machine-readable output' }) as unknown as Argv<Args>,
   handler: async (a) => {
-    const r = await mergeDumps(a.full, a.incrementals.map(String), a.output, { force: a.force });
+    const r = await mergeDumps(a.full, a.incrementals.map(String), a.output, { force: a.force, gzip: a.gzip });
     if (a.json) {
       printJson({ ...r, header: { ...r.header, name: displayString(r.header.name) } });
     } else {

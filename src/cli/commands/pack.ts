@@ -15,6 +15,7 @@ interface Args {
   name?: string;
   'backup-date'?: number;
   'incremental-from'?: string;
+  gzip: boolean;
 }
 
 export const packCommand = (ctx: Ctx): CommandModule<object, Args> => ({
@@ -27,6 +28,7 @@ export const packCommand = (ctx: Ctx): CommandModule<object, Args> => ({
       .option('force', { type: 'boolean', default: false, describe: 'replace an existing output file' })
       .option('volume-id', { type: 'string', describe: 'volume id in hex (default 01000002)' })
       .option('parent-id', { type: 'string', describe: 'parent volume id in hex (default 01000001)' })
+      .option('gzip', { type: 'boolean', default: false, describe: 'write gzip (also when the output name ends in .gz)' })
       .option('name', { type: 'string', describe: 'volume name (default <dir>.backup)' })
       .option('backup-date', { type: 'number', describe: 'backup date, Unix seconds (default now)' })
       .option('incremental-from', {
@@ -45,14 +47,14 @@ export const packCommand = (ctx: Ctx): CommandModule<object, Args> => ({
     if (a['incremental-from'] !== undefined) {
       checkOutputNotBase(a.output, a['incremental-from']);
       const plan = await planIncremental(a.dir, a['incremental-from'], opts, layout);
-      const res = await writeDumpFile(a.output, incrementalItems(plan), { force: a.force });
+      const res = await writeDumpFile(a.output, incrementalItems(plan), { force: a.force, gzip: a.gzip });
       const s = plan.stats;
       out(`${a.output}: ${res.bytes} bytes, incremental (level ${plan.header.incremental}) against ${a['incremental-from']}, order ${plan.header.oldest}..${plan.header.latest}`);
       out(`  directories: ${s.changed.dirs} changed, ${s.added.dirs} added, ${s.removed.dirs} removed; files and links: ${s.changed.files} changed, ${s.added.files} added, ${s.removed.files} removed; ${s.unchanged} unchanged`);
       ctx.exitCode = EXIT_OK;
       return;
     }
-    const res = await writeDumpFile(a.output, packTree(a.dir, opts, layout), { force: a.force });
+    const res = await writeDumpFile(a.output, packTree(a.dir, opts, layout), { force: a.force, gzip: a.gzip });
     out(`${a.output}: ${res.bytes} bytes, ${layout.dirs.length} directories, ${layout.files.length} files and links`);
     ctx.exitCode = EXIT_OK;
   },

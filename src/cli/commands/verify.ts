@@ -17,6 +17,8 @@ export interface VerifyArgs {
   jobs: number;
   verbose: boolean;
   'wrap-bits': number;
+  'decompress-with'?: string;
+  tmpdir?: string;
 }
 
 const COLOUR: Record<Verdict, (s: string) => string> = {
@@ -34,11 +36,11 @@ const COLOUR: Record<Verdict, (s: string) => string> = {
  * is damaged: it leaves a sound dump alone, and a verify of sound dumps
  * should not pay for loading the diagnosis.
  */
-function wraparoundHook(wrapBits: number): (r: DumpReport, declared: number | null) => Promise<void> {
+function wraparoundHook(wrapBits: number, more: { tmpdir?: string; decompressWith?: string } = {}): (r: DumpReport, declared: number | null) => Promise<void> {
   let hook: ((r: DumpReport, declared: number | null) => Promise<void>) | undefined;
   return async (r, declared) => {
     if (r.verdict === 'ok') return;
-    hook ??= (await import('../../diagnose/verify-hook.js')).wraparoundAnalyzer({ wrapBits });
+    hook ??= (await import('../../diagnose/verify-hook.js')).wraparoundAnalyzer({ wrapBits, ...more });
     await hook(r, declared);
   };
 }
@@ -92,6 +94,8 @@ export const verifyCommand = (ctx: Ctx): CommandModule<object, VerifyArgs> => ({
       .option('log', { type: 'string', requiresArg: true, describe: 'backup log to check declared sizes against (repeatable)', coerce: (v: string | string[]) => ([] as string[]).concat(v) })
       .option('jobs', { alias: 'j', type: 'number', default: defaultJobs(), describe: 'dumps verified at once' })
       .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'list every problem, not just the first' })
+      .option('decompress-with', { type: 'string', requiresArg: true, describe: 'shell command that decodes compressed inputs (stdin to stdout), for formats without a built-in or system decoder' })
+      .option('tmpdir', { type: 'string', requiresArg: true, describe: 'where a damaged compressed dump is decoded for the wraparound diagnosis (default: the system temporary directory)' })
       .option('wrap-bits', { type: 'number', default: 32, hidden: true, describe: 'wrap size 2^N for the wraparound diagnosis (testing)' }) as unknown as Argv<VerifyArgs>,
   handler: async (a) => {
     if (!Number.isInteger(a.jobs) || a.jobs < 1) throw new UsageError('--jobs must be a whole number >= 1');
@@ -102,7 +106,8 @@ export const verifyCommand = (ctx: Ctx): CommandModule<object, VerifyArgs> => ({
       fileDigests: a.json,
       jobs: a.jobs,
       logs: a.log ?? [],
-      analyze: wraparoundHook(a['wrap-bits']),
+      decompressWith: a['decompress-with'],
+      analyze: wraparoundHook(a['wrap-bits'], { tmpdir: a.tmpdir, decompressWith: a['decompress-with'] }),
       onStart: (_c, total) => {
         if (!a.json) bar = byteProgress(total, 'verify', process.stdout.isTTY);
       },
