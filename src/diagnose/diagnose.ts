@@ -32,6 +32,7 @@ import type { DumpHeader, DumpRecord, IndexClass, IndexHeader, VolumeData, Vnode
 import { FileSource } from '../source/file.js';
 import type { ContainerInfo } from '../source/container.js';
 import { openPositional } from '../io/positional-input.js';
+import { sniff } from '../source/sniff.js';
 import { StructureChecker } from '../check/checker.js';
 import { verdictOf, type Problem, type Verdict } from '../check/problems.js';
 import { declaredModulo } from '../check/backup-log.js';
@@ -238,6 +239,13 @@ export async function analyzeSource(src: FileSource, opts: DiagnoseOptions = {})
   const notes: string[] = [];
   const problems: Problem[] = [];
   const headerPresent = await hasHeader(src);
+  if (!headerPresent) {
+    // Other formats (compressed data, archives, Amanda labels) are not what a wraparound leaves.
+    const head = Buffer.alloc(Math.min(F, 512));
+    await src.read(head, 0, head.length, 0);
+    const kind = sniff(head).kind;
+    if (kind !== 'unknown') throw new DumpError('NOT_A_DUMP', `not a Coda dump: ${kind === 'archive' ? 'an archive of another format' : kind === 'amanda-other' ? 'an Amanda header that holds no dump' : `${kind} data`}`, 0, src.name);
+  }
 
   let vs = VStream.identity(src);
   let walk: WalkResult;

@@ -159,6 +159,7 @@ export async function* gunzip(input: RawInput, c: ContainerInfo): AsyncGenerator
       }
       inf.destroy();
     }
+    if (error && /unexpected end/i.test((error as Error).message) && input.position >= dataStart + inf.bytesWritten) truncated = true;
     if (error && !truncated) {
       at(dataStart + Math.max(0, inf.bytesWritten), 'GZIP_CORRUPT', `gzip member ${c.members}: deflate data does not decode (${(error as Error).message})`);
       break;
