@@ -27,6 +27,8 @@ export interface PositionalInputOptions {
 export interface PositionalInput {
   /** The dump stream, read at any position; named as the input. */
   source: FileSource;
+  /** The file holding the dump stream: the input itself, or its decoded temporary copy. */
+  path: string;
   /** Set when the input was decoded (its findings carry compressed offsets). */
   container?: ContainerInfo;
   close(): Promise<void>;
@@ -37,7 +39,7 @@ export async function openPositional(path: string, opts: PositionalInputOptions 
   const sniffed = await sniffPath(path);
   if (!isContainer(sniffed, opts)) {
     const source = await FileSource.open(path);
-    return { source, close: () => source.close() };
+    return { source, path, close: () => source.close() };
   }
   const decoded = await openInput(path, { decompressWith: opts.decompressWith });
   let dir: string;
@@ -69,6 +71,7 @@ export async function openPositional(path: string, opts: PositionalInputOptions 
     const container = (decoded as StreamSource).container;
     return {
       source,
+      path: tmp,
       ...(container ? { container } : {}),
       close: async () => {
         await source.close();
