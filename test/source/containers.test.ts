@@ -7,10 +7,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { gzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { SAMPLE_FILES, run, sample, tempDir } from '../helpers.js';
 import { verifyFile } from '../../src/check/verify.js';
 import { verifyArchive } from '../../src/check/archive.js';
+import { mergeDumps } from '../../src/merge/merge.js';
+import { writeDumpFile } from '../../src/io/write-dump.js';
 import { diagnoseFile } from '../../src/diagnose/diagnose.js';
 import { wraparoundAnalyzer } from '../../src/diagnose/verify-hook.js';
 import type { DumpError } from '../../src/diagnostics/errors.js';
@@ -262,5 +264,35 @@ describe('never a false wraparound', () => {
       verdict = (e as DumpError).code;
     }
     expect(verdict).not.toBe('wraparound');
+  });
+});
+
+describe('merge and pack with gzip', () => {
+  it('merge reads gzip inputs and writes gzip for a .gz name: the same dump as from raw files', async () => {
+    const full = put('mf.dump.gz', gzipSync(fs.readFileSync(sample('merge-full.dump'))));
+    const inc = put('mi.dump.gz', gzipSync(fs.readFileSync(sample('merge-incremental.dump'))));
+    const outRaw = path.join(t.dir, 'merged.dump');
+    const outGz = path.join(t.dir, 'merged.dump.gz');
+    await mergeDumps(sample('merge-full.dump'), [sample('merge-incremental.dump')], outRaw);
+    const r = await mergeDumps(full, [inc], outGz);
+    const bytes = fs.readFileSync(outGz);
+    expect([bytes[0], bytes[1], bytes[2]]).toEqual([0x1f, 0x8b, 8]);
+    expect(r.bytes).toBe(fs.statSync(outRaw).size);
+    expect(gunzipSync(bytes).equals(fs.readFileSync(outRaw))).toBe(true);
+    expect((await verifyFile(outGz)).verdict).toBe('ok');
+  });
+
+  it('gzip output is members of 1 MiB of dump each, and refuses to overwrite', async () => {
+    const data = Buffer.concat([raw, raw]);
+    const out = path.join(t.dir, 'two.gz');
+    const items = [{ data }] as unknown as Parameters<typeof writeDumpFile>[1];
+    const res = await writeDumpFile(out, items as never);
+    expect(res).toEqual({ path: out, bytes: data.length, gzip: true });
+    const z = fs.readFileSync(out);
+    expect(gunzipSync(z).equals(data)).toBe(true);
+    // Member boundaries: the second member starts where the first one's deflate data and trailer end.
+    const first = gzipSync(data.subarray(0, 1 << 20));
+    expect(z.subarray(0, first.length).equals(first)).toBe(true);
+    await expect(writeDumpFile(out, items as never)).rejects.toMatchObject({ code: 'EXISTS' });
   });
 });
