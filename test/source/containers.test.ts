@@ -171,6 +171,16 @@ describe('gzip', () => {
     const c = run(['verify', '-'], { input: gzipSync(raw) });
     expect(c.code).toBe(0);
     expect(c.stdout).toMatch(/^ok +- +862101 bytes \(gzip, \d+ compressed bytes\)/);
+    // redump - from a gzip file on standard input: the dump, byte for byte.
+    const out = path.join(t.dir, 'redumped.dump');
+    const fd = fs.openSync(gz, 'r');
+    try {
+      const d = run(['redump', '-', '-o', out], { stdin: fd });
+      expect(d.code).toBe(0);
+    } finally {
+      fs.closeSync(fd);
+    }
+    expect(fs.readFileSync(out).equals(raw)).toBe(true);
   });
 });
 
