@@ -103,6 +103,7 @@ export async function* runDecoder(input: RawInput, d: DecoderCommand, c: Contain
   } finally {
     if (stoppedEarly) child.kill();
     await pump.catch(() => undefined);
+    if (stoppedEarly) await input.close();
   }
   const code = await exited;
   c.compressedSize = input.position;

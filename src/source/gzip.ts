@@ -62,6 +62,14 @@ async function readHeader(input: RawInput, first10: Buffer): Promise<HeaderResul
  * generator ends after the last member or at the first problem.
  */
 export async function* gunzip(input: RawInput, c: ContainerInfo): AsyncGenerator<Buffer> {
+  try {
+    yield* members(input, c);
+  } finally {
+    await input.close();
+  }
+}
+
+async function* members(input: RawInput, c: ContainerInfo): AsyncGenerator<Buffer> {
   const at = (pos: number, code: Parameters<typeof finding>[0], message: string, severity?: 'error' | 'warning' | 'info') => {
     const w = input.where(pos);
     c.findings.push(finding(code, w.offset, `${message}${c.pieces.length > 1 ? ` (in ${w.file})` : ''}`, { file: w.file, ...(severity ? { severity } : {}) }));
@@ -150,13 +158,15 @@ export async function* gunzip(input: RawInput, c: ContainerInfo): AsyncGenerator
         }
       }
       if (finished && !endEmitted) await ended;
-    } finally {
+      // What came out before the end (or before a problem) is the dump's.
       for (const b of out.splice(0)) {
         crc = crc32(b, crc);
         size += b.length;
         decoded += b.length;
         yield b;
       }
+    } finally {
+      // Also when the reader stops early (return()): no yield here, only cleanup.
       inf.destroy();
     }
     if (error && /unexpected end/i.test((error as Error).message) && input.position >= dataStart + inf.bytesWritten) truncated = true;

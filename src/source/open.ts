@@ -73,12 +73,16 @@ function decode(raw: RawInput, compression: Compression, c: ContainerInfo, name:
   if (compression === 'none') {
     return (async function* () {
       let n = 0;
-      for (let b = await raw.read(1 << 20); b; b = await raw.read(1 << 20)) {
-        n += b.length;
-        yield b;
+      try {
+        for (let b = await raw.read(1 << 20); b; b = await raw.read(1 << 20)) {
+          n += b.length;
+          yield b;
+        }
+        c.compressedSize = raw.position;
+        c.decodedSize = n;
+      } finally {
+        await raw.close();
       }
-      c.compressedSize = raw.position;
-      c.decodedSize = n;
     })();
   }
   const d = requireDecoder(compression, systemDecoder(compression), name);
