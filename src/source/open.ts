@@ -38,7 +38,9 @@ export async function sniffPath(path: string): Promise<Sniffed & { size: number 
   try {
     const st = await fh.stat();
     if (st.isDirectory()) throw new DumpError('IO', 'is a directory', undefined, path);
-    const b = Buffer.alloc(Math.min(SNIFF_BYTES, st.isFile() ? st.size : SNIFF_BYTES));
+    // A pipe or a device: reading would consume its bytes; it is read as it is (raw).
+    if (!st.isFile()) return { kind: 'unknown', size: st.size };
+    const b = Buffer.alloc(Math.min(SNIFF_BYTES, st.size));
     let got = 0;
     while (got < b.length) {
       const { bytesRead } = await fh.read(b, got, b.length - got, got);
