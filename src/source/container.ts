@@ -5,7 +5,7 @@
  * decompressed stream; the container's findings carry offsets in the
  * compressed bytes (the file named by `file`, or the input itself).
  */
-import type { Finding } from '../diagnostics/finding.js';
+import type { DumpFinding } from '../diagnostics/finding.js';
 
 export type Compression = 'none' | 'gzip' | 'bzip2' | 'xz' | 'zstd' | 'compress' | 'command';
 
@@ -42,7 +42,7 @@ export interface ContainerInfo {
   /** Decoded bytes, once the stream was read to its end. */
   decodedSize: number | null;
   /** What is wrong with the container itself (offsets in compressed bytes). */
-  findings: Finding[];
+  findings: DumpFinding[];
 }
 
 export function newContainer(compression: Compression, pieces: string[]): ContainerInfo {
