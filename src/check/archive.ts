@@ -174,6 +174,7 @@ export async function verifyArchive(paths: string[], opts: ArchiveOptions = {}):
           deep: opts.deep,
           fileDigests: opts.fileDigests || (opts.deep && replica),
           vnodeKeys: replica,
+          decompressWith: opts.decompressWith,
           bufferSize: opts.bufferSize,
           onProgress: (pos) => {
             progress[i] = pos;
@@ -183,7 +184,7 @@ export async function verifyArchive(paths: string[], opts: ArchiveOptions = {}):
       } catch (e) {
         if (!(e instanceof DumpError)) throw e;
         r = {
-          path: c.path, verdict: 'not-a-dump', size: c.size, streamLength: null, bytesChecked: 0,
+          path: c.path, verdict: e.code === 'DECOMPRESSOR_MISSING' ? 'unreadable' : 'not-a-dump', size: c.size, streamLength: null, bytesChecked: 0,
           problems: [{ code: e.code, severity: 'error', offset: e.offset ?? 0, message: e.message }],
           suppressed: {}, header: null, groupId: null, counts: { directories: 0, files: 0, removed: 0 },
         };

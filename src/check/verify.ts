@@ -7,7 +7,11 @@ import { createHash, hash as hashOnce, type Hash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { DumpError } from '../format/errors.js';
 import { DumpReader } from '../format/reader.js';
-import { FileSource, StreamSource, type ByteSource } from '../io/source.js';
+import type { ByteSource } from '../source/byte-source.js';
+import type { ContainerInfo } from '../source/container.js';
+import { FileSource } from '../source/file.js';
+import { isContainer, openInput, sniffPath } from '../source/open.js';
+import { StreamSource } from '../source/stream.js';
 import type { DumpRecord } from '../format/types.js';
 import { StructureChecker } from './checker.js';
 import { verdictOf, type Problem, type Verdict } from './problems.js';
@@ -25,13 +29,17 @@ export interface VerifyOptions {
   vnodeKeys?: boolean;
   /** Called with every record, in order, after the checker saw it. */
   onRecord?: (r: DumpRecord) => void;
+  /** A shell command that decodes inputs that are not raw dumps (stdin to stdout). */
+  decompressWith?: string;
 }
 
 export interface VerifyResult {
   path: string;
   verdict: Verdict;
-  /** File size, when the input is a file. */
+  /** File size, when the input is a file; for a compressed input, the decoded dump stream's size. */
   size: number | null;
+  /** What the dump was decoded from (gzip, Amanda, ...), with the container's own findings among `problems`. */
+  container?: ContainerInfo;
   /** Length of the dump stream through its end marker, when it was reached. */
   streamLength: number | null;
   /** Bytes actually read or accounted for (the position reached). */
@@ -61,40 +69,46 @@ export async function verifySource(source: ByteSource, opts: VerifyOptions = {},
   const keys = opts.vnodeKeys ? ([] as string[]) : undefined;
   let completed = false;
   let lastProgress = 0;
+  const container = source.container;
   try {
-    for (;;) {
-      const r = reader.nextBuffered() ?? (await reader.next());
-      if (!r) break;
-      checker.record(r);
-      opts.onRecord?.(r);
-      if (keys && r.kind === 'vnode') keys.push(`${r.vnode}.${r.unique}`);
-      if (digests && r.kind === 'vnode' && r.data.kind === 'filedata') {
-        const whole = reader.bufferedFileData(); // most files: no generator, no Hash object
-        if (whole) digests.set(`${r.vnode}.${r.unique}`, hashOnce('sha256', whole));
-        else {
-          const h = createHash('sha256');
-          for await (const piece of reader.fileData()) h.update(piece);
-          digests.set(`${r.vnode}.${r.unique}`, h.digest('hex'));
+    try {
+      for (;;) {
+        const r = reader.nextBuffered() ?? (await reader.next());
+        if (!r) break;
+        checker.record(r);
+        opts.onRecord?.(r);
+        if (keys && r.kind === 'vnode') keys.push(`${r.vnode}.${r.unique}`);
+        if (digests && r.kind === 'vnode' && r.data.kind === 'filedata') {
+          const whole = reader.bufferedFileData(); // most files: no generator, no Hash object
+          if (whole) digests.set(`${r.vnode}.${r.unique}`, hashOnce('sha256', whole));
+          else {
+            const h = createHash('sha256');
+            for await (const piece of reader.fileData()) h.update(piece);
+            digests.set(`${r.vnode}.${r.unique}`, h.digest('hex'));
+          }
+        }
+        if (opts.onProgress && reader.position - lastProgress >= PROGRESS_EVERY) {
+          lastProgress = reader.position;
+          opts.onProgress(lastProgress);
         }
       }
-      if (opts.onProgress && reader.position - lastProgress >= PROGRESS_EVERY) {
-        lastProgress = reader.position;
-        opts.onProgress(lastProgress);
-      }
+      completed = true;
+      // A file source's tap has not seen the bytes the reader did not need to read (trailing data).
+      if (wholeHash && source instanceof FileSource) await source.drain();
+    } catch (e) {
+      if (!(e instanceof DumpError)) throw e;
+      if (e.code === 'IO' || e.code === 'DECOMPRESSOR_MISSING') throw e;
+      const fatal: Problem = { code: e.code, severity: 'error', offset: e.offset ?? reader.position, message: e.message };
+      checker.problems.push(fatal);
+      // The whole-input hash covers every byte, also after the point where parsing stopped.
+      // A container is read to its end too (its trailer is checked), unless it holds no dump at all.
+      const drain = wholeHash || (container && e.code !== 'NOT_A_DUMP');
+      if (drain && (source instanceof StreamSource || source instanceof FileSource)) await source.drain();
     }
-    completed = true;
-    // A file source's tap has not seen the bytes the reader did not need to read (trailing data).
-    if (wholeHash && source instanceof FileSource) await source.drain();
-  } catch (e) {
-    if (!(e instanceof DumpError)) throw e;
-    if (e.code === 'IO') throw e;
-    const fatal: Problem = { code: e.code, severity: 'error', offset: e.offset ?? reader.position, message: e.message };
-    checker.problems.push(fatal);
-    // The whole-input hash covers every byte, also after the point where parsing stopped.
-    if (wholeHash && (source instanceof StreamSource || source instanceof FileSource)) await source.drain();
   } finally {
     await reader.close();
   }
+  if (container) checker.problems.push(...container.findings);
   if (completed && !checker.sawEnd) {
     checker.add('TRUNCATED', 'error', reader.position, 'the dump has no end marker');
   }
@@ -104,9 +118,10 @@ export async function verifySource(source: ByteSource, opts: VerifyOptions = {},
   const result: VerifyResult = {
     path: source.name,
     verdict: verdictOf(checker.problems),
-    size: source.size ?? null,
+    size: container ? container.decodedSize : source.size ?? null,
+    ...(container ? { container } : {}),
     streamLength: checker.sawEnd ? checker.streamLength : null,
-    bytesChecked: source.size ?? reader.position,
+    bytesChecked: container ? container.compressedSize : source.size ?? reader.position,
     problems: checker.problems.sort((a, b) => a.offset - b.offset),
     suppressed: Object.fromEntries(checker.suppressed),
     header: h ? { volumeId: h.volumeId, parentId: h.parentId, name: h.name, incremental: h.incremental, backupDate: h.backupDate, oldest: h.oldest, latest: h.latest } : null,
@@ -122,12 +137,16 @@ export async function verifySource(source: ByteSource, opts: VerifyOptions = {},
   return result;
 }
 
-/** Verify a dump file (or `-` for standard input). */
+/**
+ * Verify a dump file (or `-` for standard input). Compressed inputs and
+ * Amanda holding files are decoded on the way (src/source/open.ts); offsets
+ * are then in the decoded dump stream, and --deep hashes the dump stream.
+ */
 export async function verifyFile(path: string, opts: VerifyOptions = {}): Promise<VerifyResult> {
-  if (path === '-') {
+  if (path === '-' || isContainer(await sniffPath(path), opts)) {
     // Deep mode reads every byte in order, hashing as it goes.
     const hash = opts.deep ? createHash('sha256') : undefined;
-    const src = new StreamSource(path, process.stdin, { tap: hash ? (b) => hash.update(b) : undefined });
+    const src = await openInput(path, { tap: hash ? (b) => hash.update(b) : undefined, decompressWith: opts.decompressWith });
     return verifySource(src, opts, hash);
   }
   if (opts.deep) {

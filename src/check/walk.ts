@@ -12,7 +12,9 @@
 import { open, readdir, readlink, realpath, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, join, resolve, sep } from 'node:path';
 import { finding, type Finding } from '../diagnostics/finding.js';
-import { DUMP_BEGIN_MAGIC, END_MARKER } from '../format/constants.js';
+import { DumpError } from '../format/errors.js';
+import { endsWithEndMarker, sniff as sniffBytes } from '../source/sniff.js';
+import { isContainer, openInput, sniffPath } from '../source/open.js';
 import { ioError } from '../format/errors.js';
 import { relocatePath, type Relocation } from './backup-log.js';
 
@@ -36,7 +38,7 @@ export interface Candidate {
   file: string;
   size: number | null;
   /** Why it is taken for a dump. */
-  reason: 'named' | 'header' | 'end-marker' | 'log';
+  reason: 'named' | 'header' | 'container' | 'end-marker' | 'log';
   /** Other paths to the same file (device and inode). */
   aliases: string[];
   layout: Layout;
@@ -133,17 +135,45 @@ export function mergeLayouts(paths: string[]): Layout {
   return out;
 }
 
-/** First 5 bytes a dump header, or last 5 bytes an end marker (a dump that lost its head). */
-async function sniff(path: string, size: number): Promise<'header' | 'end-marker' | null> {
-  if (size < 5) return null;
+/**
+ * What a file under a searched directory is, by content (source/sniff.ts): a
+ * dump header, a container (gzip, Amanda, bzip2...) whose decoded stream
+ * starts with one (or that cannot be decoded here: it is reported
+ * unreadable, never skipped in silence), or a dump's end marker at the end
+ * (a dump that lost its head). Continuation pieces of a split Amanda dump
+ * are read with their first piece.
+ */
+async function sniff(path: string, size: number): Promise<'header' | 'container' | 'end-marker' | null> {
+  const s = await sniffPath(path);
+  if (s.kind === 'dump') return 'header';
+  if (s.kind === 'amanda' && s.amanda?.type === 'CONT_FILE') return null;
+  if (isContainer(s)) {
+    let src;
+    try {
+      src = await openInput(path);
+    } catch (e) {
+      if (e instanceof DumpError && e.code === 'DECOMPRESSOR_MISSING') return 'container';
+      throw e;
+    }
+    try {
+      const b = Buffer.alloc(5);
+      let got = 0;
+      while (got < 5) {
+        const n = await src.read(b, got, 5 - got, got);
+        if (n === 0) break;
+        got += n;
+      }
+      return got === 5 && sniffBytes(b).kind === 'dump' ? 'container' : null;
+    } finally {
+      await src.close();
+    }
+  }
+  if (s.kind !== 'unknown' || size < 5) return null;
   const fh = await open(path, 'r');
   try {
     const b = Buffer.alloc(5);
-    await fh.read(b, 0, 5, 0);
-    if (b[0] === 1 && b.readUInt32BE(1) === DUMP_BEGIN_MAGIC) return 'header';
     await fh.read(b, 0, 5, size - 5);
-    if (b.equals(END_MARKER)) return 'end-marker';
-    return null;
+    return endsWithEndMarker(b) ? 'end-marker' : null;
   } finally {
     await fh.close();
   }
@@ -188,7 +218,7 @@ export async function discoverDumps(paths: string[], opts: WalkOptions = {}): Pr
 
   async function addFile(
     shown: string, real: string, viaLink: boolean, st: { dev: bigint; ino: bigint; size: bigint },
-    sniffed?: Promise<'header' | 'end-marker' | null>,
+    sniffed?: Promise<'header' | 'container' | 'end-marker' | null>,
   ): Promise<void> {
     const k = key(st);
     const have = files.get(k);

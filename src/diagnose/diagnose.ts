@@ -30,7 +30,11 @@ import { DumpError } from '../format/errors.js';
 import { validateDirectory, type DirEntry } from '../dir/pages.js';
 import { resolvePaths, vnodeKey } from '../format/paths.js';
 import type { DumpHeader, DumpRecord, IndexClass, IndexHeader, VolumeData, Vnode } from '../format/types.js';
-import { FileSource, type ByteSource } from '../io/source.js';
+import { FileSource } from '../source/file.js';
+import type { ContainerInfo } from '../source/container.js';
+import { openPositional } from '../io/positional-input.js';
+import { sniff } from '../source/sniff.js';
+import type { ByteSource } from '../source/byte-source.js';
 import { verifySource } from '../check/verify.js';
 import { verdictOf, type Problem, type Verdict } from '../check/problems.js';
 import { declaredModulo } from '../check/backup-log.js';
@@ -50,6 +54,10 @@ export interface DiagnoseOptions {
   declared?: number | null;
   /** The server's chunk size (default 512,000). */
   chunkSize?: number;
+  /** Compressed inputs: where the decoded copy goes (default os.tmpdir()). */
+  tmpdir?: string;
+  /** A shell command that decodes inputs that are not raw dumps. */
+  decompressWith?: string;
 }
 
 export interface MappedSegment {
@@ -146,6 +154,8 @@ export interface Analysis {
   damage: DamageReport[];
   problems: Problem[];
   notes: string[];
+  /** What the dump was decoded from; its findings (compressed offsets) are among `problems`. Positions elsewhere are in the decoded stream. */
+  container?: ContainerInfo;
 }
 
 export function wrapSizeOf(wrapBits: number): number {
@@ -167,6 +177,20 @@ async function hasHeader(src: FileSource): Promise<boolean> {
   const b = Buffer.alloc(5);
   await src.read(b, 0, 5, 0);
   return b[0] === 1 && b.readUInt32BE(1) === DUMP_BEGIN_MAGIC;
+}
+
+/** Sound records a chain must hold before the end marker for a headless file to be taken as a dump's tail. */
+export const MIN_TAIL_RECORDS = 1;
+
+/** The run that ends at the end marker holds at least MIN_TAIL_RECORDS sound vnode or index records. */
+function tailEvidence(w: WalkResult): boolean {
+  const tail = w.runs.find((r) => r.endedBy === 'end' && r.end === w.endAt);
+  if (!tail) return false;
+  let n = 0;
+  for (const f of w.records) {
+    if (f.run === tail.index && !f.afterEnd && (f.rec.kind === 'vnode' || f.rec.kind === 'index')) n++;
+  }
+  return n >= MIN_TAIL_RECORDS;
 }
 
 function clean(w: WalkResult, size: number): boolean {
@@ -215,6 +239,13 @@ export async function analyzeSource(src: FileSource, opts: DiagnoseOptions = {})
   const notes: string[] = [];
   const problems: Problem[] = [];
   const headerPresent = await hasHeader(src);
+  if (!headerPresent) {
+    // Other formats (compressed data, archives, Amanda labels) are not what a wraparound leaves.
+    const head = Buffer.alloc(Math.min(F, 512));
+    await src.read(head, 0, head.length, 0);
+    const kind = sniff(head).kind;
+    if (kind !== 'unknown') throw new DumpError('NOT_A_DUMP', `not a Coda dump: ${kind === 'archive' ? 'an archive of another format' : kind === 'amanda-other' ? 'an Amanda header that holds no dump' : `${kind} data`}`, 0, src.name);
+  }
 
   let vs = VStream.identity(src);
   let walk: WalkResult;
@@ -280,7 +311,14 @@ export async function analyzeSource(src: FileSource, opts: DiagnoseOptions = {})
     }
   } else {
     walk = await walkStream(vs, { expectHeader: true, scanAfterEnd: true, suspectBeforeBreak: true });
-    if (walk.endAt !== null) {
+    // Wraparound only on evidence: the chain that ends at the end marker must
+    // hold sound records before it (a vnode or an index header), not just
+    // five bytes that happen to spell an end marker.
+    const evidence = walk.endAt !== null && tailEvidence(walk);
+    if (!evidence && !walk.records.some((f) => f.rec.kind === 'vnode' || f.rec.kind === 'index' || f.rec.kind === 'volume')) {
+      throw new DumpError('NOT_A_DUMP', 'not a Coda dump: no dump header and no chain of sound records', 0, src.name);
+    }
+    if (evidence && walk.endAt !== null) {
       const runs = walk.runs.filter((r) => r.records > 0);
       const continuous = runs.length === 1 && walk.endAt === F && !runs[0].crossedGap;
       // A2 leaves one continuous piece, stream [W, L): with the declared size F = L mod W.
@@ -321,8 +359,6 @@ export async function analyzeSource(src: FileSource, opts: DiagnoseOptions = {})
       );
       if (!continuous) notes.push('the surviving bytes are not one continuous piece of the stream; the records found are listed in file order');
       if (eD === null && model === 'B' && continuous) notes.push('A2 would fit too; give --log or --declared to decide');
-    } else if (walk.records.length === 0) {
-      throw new DumpError('NOT_A_DUMP', 'not a Coda dump: no dump header and no sound record anywhere', 0, src.name);
     }
   }
 
@@ -552,12 +588,27 @@ function borrowed(src: FileSource): ByteSource {
   };
 }
 
-/** Diagnose a dump file by path. */
+/**
+ * Diagnose a dump file by path. A compressed input is decoded first into a
+ * temporary file (io/positional-input.ts); positions are then in the
+ * decoded dump stream, and the container's own findings are added.
+ */
 export async function diagnoseFile(path: string, opts: DiagnoseOptions = {}): Promise<Analysis> {
-  const src = await FileSource.open(path);
+  const input = await openPositional(path, opts);
   try {
-    return await analyzeSource(src, opts);
+    const a = await analyzeSource(input.source, opts);
+    return withContainer(a, input.container);
   } finally {
-    await src.close();
+    await input.close();
   }
+}
+
+/** Add a container's findings to an analysis (the dump's verdict stays unless the container alone is at fault). */
+export function withContainer(a: Analysis, c: ContainerInfo | undefined): Analysis {
+  if (!c) return a;
+  a.container = c;
+  if (c.findings.length === 0) return a;
+  a.problems = [...a.problems, ...c.findings];
+  if (a.verdict !== 'wraparound') a.verdict = verdictOf(a.problems);
+  return a;
 }

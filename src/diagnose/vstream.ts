@@ -15,7 +15,7 @@
 import { Cursor, DEFAULT_LIMITS, NEED_MORE, decodeRecord } from '../format/decoder.js';
 import { DumpError } from '../format/errors.js';
 import type { DumpRecord } from '../format/types.js';
-import type { FileSource } from '../io/source.js';
+import type { FileSource } from '../source/file.js';
 
 export interface Segment {
   /** Virtual (stream) start. */

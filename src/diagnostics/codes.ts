@@ -136,6 +136,15 @@ export const CODES = {
   MANIFEST_GONE: { area: 'archive', severity: 'error', summary: 'a dump the fixity manifest lists is no longer there' },
   MANIFEST_ADDED: { area: 'archive', severity: 'info', summary: 'a dump not in the fixity manifest' },
   MANIFEST_SYNTAX: { area: 'archive', severity: 'error', summary: 'a fixity manifest line that cannot be read (file and line)' },
+  // --- #13 containers (offsets are compressed bytes of the file the finding names) ---
+  GZIP_CORRUPT: { area: 'container', severity: 'error', summary: 'a gzip member header or its deflate data does not decode' },
+  GZIP_TRUNCATED: { area: 'container', severity: 'error', summary: 'the gzip stream ends inside a member (header, deflate data or trailer)' },
+  GZIP_CRC: { area: 'container', severity: 'error', summary: "a gzip member's CRC-32 disagrees with the bytes it decodes to" },
+  GZIP_SIZE: { area: 'container', severity: 'error', summary: "a gzip member's trailer size (ISIZE, modulo 2^32) disagrees with the bytes it decodes to" },
+  GZIP_TRAILING: { area: 'container', severity: 'warning', summary: 'bytes after the last gzip member (info when all zero: padding)' },
+  DECOMPRESSOR_MISSING: { area: 'container', severity: 'error', summary: 'compressed input and no program to decode it on PATH (verdict unreadable)' },
+  DECOMPRESSOR_FAILED: { area: 'container', severity: 'error', summary: 'the decompressor exited with an error (its last message is quoted)' },
+  AMANDA_PIECE_MISSING: { area: 'container', severity: 'error', summary: "a holding-disk piece named by an Amanda header's CONT_FILENAME= is not there" },
   // --- merge ------------------------------------------------------------------
   MERGE_REFUSED: { area: 'merge', severity: 'error', summary: 'inputs Coda would refuse to merge (not full + incremental of one volume)' },
   NOT_AGAINST_BASE: { area: 'merge', severity: 'warning', summary: "the incremental's oldest ordering uniquifier is not the base's latest" },

@@ -5,18 +5,30 @@
  * error was found. truncated: the input ends before the end marker.
  * trailing-data: a sound dump followed by extra bytes. wraparound: damage
  * that the 4 GiB offset wraparound explains (see diagnose). corrupt: any
- * other structural error. not-a-dump: no dump header.
+ * other structural error. not-a-dump: no dump header. unreadable: the input
+ * is compressed and nothing here can decode it (the decompressor is missing).
+ *
+ * A container's own errors (gzip, Amanda pieces: area 'container') do not
+ * hide the dump's: the dump's errors decide. Alone they make the dump
+ * truncated (the container was cut short) or corrupt.
  */
+import { CODES } from './codes.js';
 import type { Finding } from './finding.js';
 
-export type Verdict = 'ok' | 'truncated' | 'trailing-data' | 'wraparound' | 'corrupt' | 'not-a-dump';
+export type Verdict = 'ok' | 'truncated' | 'trailing-data' | 'wraparound' | 'corrupt' | 'not-a-dump' | 'unreadable';
 
-export const VERDICTS: readonly Verdict[] = ['ok', 'truncated', 'trailing-data', 'wraparound', 'corrupt', 'not-a-dump'];
+export const VERDICTS: readonly Verdict[] = ['ok', 'truncated', 'trailing-data', 'wraparound', 'corrupt', 'not-a-dump', 'unreadable'];
 
 /** The first error decides the verdict, unless a more specific one applies. */
 export function verdictOf(findings: readonly Finding[]): Verdict {
-  const errors = findings.filter((p) => p.severity === 'error');
-  if (errors.length === 0) return 'ok';
+  const all = findings.filter((p) => p.severity === 'error');
+  if (all.length === 0) return 'ok';
+  if (all.some((p) => p.code === 'DECOMPRESSOR_MISSING')) return 'unreadable';
+  const dumpErrors = all.filter((p) => CODES[p.code].area !== 'container');
+  if (dumpErrors.length === 0) {
+    return all.some((p) => p.code === 'GZIP_TRUNCATED' || p.code === 'AMANDA_PIECE_MISSING') ? 'truncated' : 'corrupt';
+  }
+  const errors = dumpErrors;
   if (errors.some((p) => p.code === 'NOT_A_DUMP')) return 'not-a-dump';
   if (errors.some((p) => p.code === 'WRAPAROUND')) return 'wraparound';
   // A size that disagrees with the backup log explains nothing by itself: it

@@ -35,7 +35,9 @@ import { DumpReader } from '../format/reader.js';
 import {
   displayString, vnodeClass, vnodeSlot, type DumpHeader, type DumpRecord, type IndexClass, type Vnode, type VolumeData,
 } from '../format/types.js';
-import { FileSource } from '../io/source.js';
+import { FileSource } from '../source/file.js';
+import { isContainer, sniffPath } from '../source/open.js';
+import { openPositional, type PositionalInput } from '../io/positional-input.js';
 import { writeDumpFile } from '../io/write-dump.js';
 import { codaVnode, codaVolume, cString } from './coda-fields.js';
 
@@ -133,7 +135,7 @@ async function scan(
   visit: (rec: DumpRecord) => void,
   warn: (w: MergeWarning) => void,
 ): Promise<void> {
-  const reader = new DumpReader(await FileSource.open(path));
+  const reader = new DumpReader(await openDecoded(path));
   let lastEnd = 0;
   try {
     for (;;) {
@@ -188,6 +190,18 @@ function sameInput(a: string, b: string): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * Compressed inputs (gzip, Amanda...) are decoded once into temporary files
+ * (merge reads its inputs by position); this maps an input's name to the
+ * file that holds its dump stream, for the merge in progress.
+ */
+const decodedCopies = new Map<string, string>();
+
+function openDecoded(path: string): Promise<FileSource> {
+  const real = decodedCopies.get(path);
+  return real ? FileSource.open(real, { name: path }) : FileSource.open(path);
 }
 
 /**
@@ -410,7 +424,7 @@ export async function* mergedItems(plan: MergePlan): AsyncGenerator<DumpItem> {
   const readers: FileSource[] = [];
   const c = new Cursor(Buffer.allocUnsafe(64 << 10));
   try {
-    for (const p of plan.inputs) readers.push(await FileSource.open(p));
+    for (const p of plan.inputs) readers.push(await openDecoded(p));
     yield item(encodeHeader(plan.header));
     yield item(encodeVolume(plan.volume));
     const buf = Buffer.allocUnsafe(COPY_PIECE);
@@ -460,13 +474,31 @@ function indexResult(t: ClassTable): IndexResult {
  * atomically (never replacing an existing file unless `force`, never one of
  * the inputs).
  */
-export async function mergeDumps(full: string, incrementals: string[], out: string, opts: { force?: boolean } = {}): Promise<MergeResult> {
+export async function mergeDumps(full: string, incrementals: string[], out: string, opts: { force?: boolean; gzip?: boolean; tmpdir?: string } = {}): Promise<MergeResult> {
   if (out === '-') throw new DumpError('USAGE', 'the merged dump must go to a file (-o OUT), not standard output', undefined, '-');
   for (const f of [full, ...incrementals]) {
     if (f !== '-' && sameInput(out, f)) throw new DumpError('USAGE', 'the output is one of the inputs; inputs are never modified', undefined, out);
   }
+  const opened: PositionalInput[] = [];
+  try {
+    for (const f of [full, ...incrementals]) {
+      if (f === '-' || !isContainer(await sniffPath(f))) continue;
+      const p = await openPositional(f, { tmpdir: opts.tmpdir });
+      opened.push(p);
+      decodedCopies.set(f, p.path);
+    }
+    return await mergeOpened(full, incrementals, out, opts);
+  } finally {
+    for (const p of opened) {
+      for (const [k, v] of decodedCopies) if (v === p.path) decodedCopies.delete(k);
+      await p.close().catch(() => undefined);
+    }
+  }
+}
+
+async function mergeOpened(full: string, incrementals: string[], out: string, opts: { force?: boolean; gzip?: boolean }): Promise<MergeResult> {
   const plan = await planMerge(full, incrementals);
-  const res = await writeDumpFile(out, mergedItems(plan), { force: opts.force ?? false });
+  const res = await writeDumpFile(out, mergedItems(plan), { force: opts.force ?? false, gzip: opts.gzip });
   return {
     output: out, bytes: res.bytes, header: plan.header, large: indexResult(plan.large), small: indexResult(plan.small),
     incrementals: plan.incrementals, warnings: plan.warnings,

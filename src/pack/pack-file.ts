@@ -11,6 +11,8 @@ import { walkTree } from './tree.js';
 export interface PackFileOptions extends PackOptions {
   /** Replace an existing output file. */
   force?: boolean;
+  /** Write gzip (also when the output name ends in .gz). */
+  gzip?: boolean;
   /** Write an incremental dump against this full dump of an earlier state of the tree (ids and name default to its own). */
   incrementalFrom?: string;
   /** Called for each entry left out (not a file, directory or symbolic link), once the tree was walked and before anything is written. */
@@ -31,16 +33,16 @@ export interface PackFileResult {
 }
 
 export async function packDirectory(dir: string, output: string, opts: PackFileOptions = {}): Promise<PackFileResult> {
-  const { force, incrementalFrom, onSkipped, ...packOpts } = opts;
+  const { force, gzip, incrementalFrom, onSkipped, ...packOpts } = opts;
   const layout = await walkTree(dir);
   if (onSkipped) for (const p of layout.skipped) onSkipped(p);
   const common = { output, dirs: layout.dirs.length, files: layout.files.length, skipped: layout.skipped };
   if (incrementalFrom !== undefined) {
     checkOutputNotBase(output, incrementalFrom);
     const plan = await planIncremental(dir, incrementalFrom, packOpts, layout);
-    const res = await writeDumpFile(output, incrementalItems(plan), { force });
+    const res = await writeDumpFile(output, incrementalItems(plan), { force, gzip });
     return { ...common, bytes: res.bytes, incremental: { base: incrementalFrom, header: plan.header, stats: plan.stats } };
   }
-  const res = await writeDumpFile(output, packTree(dir, packOpts, layout), { force });
+  const res = await writeDumpFile(output, packTree(dir, packOpts, layout), { force, gzip });
   return { ...common, bytes: res.bytes };
 }

@@ -27,11 +27,12 @@ import { encodeEnd, encodeHeader, encodeIndexHeader, encodeRmVnode, encodeVnode,
 import { DumpError } from '../format/errors.js';
 import { vnodeKey } from '../format/paths.js';
 import { vnodeSlot, type Vnode } from '../format/types.js';
-import { AtomicOutput } from '../io/atomic-output.js';
-import { FileSource } from '../io/source.js';
+import { openDumpOutput, type DumpOutput } from '../io/gzip-output.js';
+import { openPositional } from '../io/positional-input.js';
+import type { FileSource } from '../source/file.js';
 import { verifyFile } from '../check/verify.js';
 import type { Problem, Verdict } from '../check/problems.js';
-import { analyzeSource, type Analysis, type DiagnoseOptions } from '../diagnose/diagnose.js';
+import { analyzeSource, withContainer, type Analysis, type DiagnoseOptions } from '../diagnose/diagnose.js';
 import type { FileRange } from '../diagnose/vstream.js';
 import { refuseSameFile } from './guard.js';
 
@@ -44,6 +45,8 @@ export interface RepairOptions extends DiagnoseOptions {
   volumeName?: string;
   /** Name of the directory for vnodes whose directory was lost (default lost+found). */
   lostFoundName?: string;
+  /** Write gzip (also when the output name ends in .gz). */
+  gzip?: boolean;
 }
 
 export const DEFAULT_RECOVERED_VOLUME_ID = 0x7f000001;
@@ -137,11 +140,13 @@ function pathJoin(base: string | null, name: string): string | null {
 
 export async function repairFile(input: string, output: string, opts: RepairOptions = {}): Promise<RepairReport> {
   refuseSameFile(input, output);
-  const src = await FileSource.open(input);
-  let out: AtomicOutput | null = null;
+  // A compressed input is decoded into a temporary file first (positions are in the dump stream).
+  const input_ = await openPositional(input, opts);
+  const src = input_.source;
+  let out: DumpOutput | null = null;
   try {
-    out = new AtomicOutput(output, { force: opts.force, sparse: true });
-    const a = await analyzeSource(src, opts);
+    out = openDumpOutput(output, { force: opts.force, sparse: true, gzip: opts.gzip });
+    const a = withContainer(await analyzeSource(src, opts), input_.container);
     const plan = planRepair(a, opts);
     await writePlan(plan, src, out);
     const bytesWritten = out.bytesWritten;
@@ -150,7 +155,7 @@ export async function repairFile(input: string, output: string, opts: RepairOpti
     return { ...plan.report, input, output, bytesWritten, verify: { verdict: v.verdict, problems: v.problems } };
   } finally {
     out?.abort();
-    await src.close();
+    await input_.close();
   }
 }
 
@@ -553,7 +558,7 @@ function encodeDirectoryChecked(list: DirEntry[], p: Planned): Buffer {
 
 const COPY_BUFFER = 1 << 20;
 
-async function writePlan(plan: Plan, src: FileSource, out: AtomicOutput): Promise<void> {
+async function writePlan(plan: Plan, src: FileSource, out: DumpOutput): Promise<void> {
   out.write(encodeHeader(plan.header));
   out.write(encodeVolume(plan.volume));
   type Item = { seq: number; vnode?: Planned; rm?: { vnode: number; unique: number } };

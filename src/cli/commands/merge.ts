@@ -10,6 +10,7 @@ interface Args {
   output: string;
   manifest?: string;
   force: boolean;
+  gzip: boolean;
   json: boolean;
 }
 
@@ -27,9 +28,10 @@ export const mergeCommand = (ctx: Ctx): CommandModule<object, Args> => ({
       .option('output', { alias: 'o', type: 'string', demandOption: true, describe: 'merged dump to write' })
       .option('force', { type: 'boolean', default: false, describe: 'replace an existing output file' })
       .option('manifest', manifestOption)
+      .option('gzip', { type: 'boolean', default: false, describe: 'write gzip (also when the output name ends in .gz)' })
       .option('json', { type: 'boolean', default: false, describe: 'machine-readable output' }) as unknown as Argv<Args>,
   handler: async (a) => {
-    const r = await mergeDumps(a.full, a.incrementals.map(String), a.output, { force: a.force });
+    const r = await mergeDumps(a.full, a.incrementals.map(String), a.output, { force: a.force, gzip: a.gzip });
     await recordOutput(a.manifest, a.output);
     if (a.json) {
       printJson({ ...r, header: { ...r.header, name: displayString(r.header.name) } });

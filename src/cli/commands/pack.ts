@@ -15,6 +15,7 @@ interface Args {
   'backup-date'?: number;
   'incremental-from'?: string;
   json: boolean;
+  gzip: boolean;
 }
 
 export const packCommand = (ctx: Ctx): CommandModule<object, Args> => ({
@@ -29,6 +30,7 @@ export const packCommand = (ctx: Ctx): CommandModule<object, Args> => ({
       .option('manifest', manifestOption)
       .option('volume-id', { type: 'string', describe: 'volume id in hex (default 01000002)' })
       .option('parent-id', { type: 'string', describe: 'parent volume id in hex (default 01000001)' })
+      .option('gzip', { type: 'boolean', default: false, describe: 'write gzip (also when the output name ends in .gz)' })
       .option('name', { type: 'string', describe: 'volume name (default <dir>.backup)' })
       .option('backup-date', { type: 'number', describe: 'backup date, Unix seconds (default now)' })
       .option('incremental-from', {
@@ -43,6 +45,7 @@ export const packCommand = (ctx: Ctx): CommandModule<object, Args> => ({
       backupDate: a['backup-date'],
       force: a.force,
       incrementalFrom: a['incremental-from'],
+      gzip: a.gzip,
       onSkipped: (p) => err(`codadump: skipped ${displayString(p)}: not a file, directory or symbolic link`),
     });
     await recordOutput(a.manifest, a.output);

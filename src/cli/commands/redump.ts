@@ -1,3 +1,4 @@
+import { fstatSync, readSync } from 'node:fs';
 import { isatty } from 'node:tty';
 import type { Argv, CommandModule } from 'yargs';
 import { DumpError } from '../../format/errors.js';
@@ -7,6 +8,8 @@ import { redump, type RedumpResult, type RedumpSource } from '../../redump/redum
 import { EXIT_DAMAGED, EXIT_OK, EXIT_USAGE, UsageError, describeError, err, errorJson, out, parseHexId, printJson, type Ctx } from '../context.js';
 import { streamProgress } from '../progress.js';
 import { manifestOption, recordOutput } from './manifest-option.js';
+import { isContainer, openInput } from '../../source/open.js';
+import { SNIFF_BYTES, sniff } from '../../source/sniff.js';
 
 interface Args {
   input?: string;
@@ -119,6 +122,42 @@ export function redumpLines(r: RedumpResult): string[] {
   return lines;
 }
 
+/**
+ * Standard input: raw dump bytes go straight to the writer's ring ({ fd: 0 }).
+ * When it is a regular file (`redump - < x.dump.gz`), its first bytes are
+ * read in place (not consumed) and a compressed dump is decoded on the way
+ * (src/source/open.ts). A pipe is taken as raw: decode before it (gzip -dc |).
+ */
+async function stdinSource(): Promise<RedumpSource> {
+  let head = Buffer.alloc(0);
+  try {
+    if (fstatSync(0).isFile()) {
+      const b = Buffer.alloc(SNIFF_BYTES);
+      head = b.subarray(0, readSync(0, b, 0, b.length, 0));
+    }
+  } catch {
+    head = Buffer.alloc(0);
+  }
+  if (head.length === 0 || !isContainer(sniff(head))) return { fd: 0 };
+  const src = await openInput('-');
+  return (async function* () {
+    const buf = Buffer.allocUnsafe(1 << 20);
+    let pos = 0;
+    try {
+      for (;;) {
+        const n = await src.read(buf, 0, buf.length, pos);
+        if (n === 0) break;
+        pos += n;
+        yield Buffer.from(buf.subarray(0, n));
+      }
+      const bad = src.container?.findings.find((f) => f.severity === 'error');
+      if (bad) throw new DumpError(bad.code, bad.message, bad.offset, '-');
+    } finally {
+      await src.close();
+    }
+  })();
+}
+
 export const redumpCommand = (ctx: Ctx): CommandModule<object, Args> => ({
   command: 'redump [input]',
   describe: 'Regenerate a dump (from a command, a directory tree or stdin) through a verified 64-bit append writer',
@@ -163,7 +202,7 @@ export const redumpCommand = (ctx: Ctx): CommandModule<object, Args> => ({
     const failAfterBytes = failAfterFromEnv();
     if (a.input === '-') blockingStdin();
     const source: RedumpSource =
-      a.exec !== undefined ? { exec: a.exec } : a.tree !== undefined ? { tree: a.tree, pack: packOpts } : { fd: 0 };
+      a.exec !== undefined ? { exec: a.exec } : a.tree !== undefined ? { tree: a.tree, pack: packOpts } : await stdinSource();
 
     const bar = streamProgress('redump', !a.json);
     const passThrough = stderrPassThrough(() => bar.clear());

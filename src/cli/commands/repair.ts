@@ -19,6 +19,9 @@ interface Args {
   'volume-name'?: string;
   verbose: boolean;
   'wrap-bits': number;
+  gzip: boolean;
+  'decompress-with'?: string;
+  tmpdir?: string;
 }
 
 const show = (p: string | null) => (p === null ? '(path unknown)' : displayString(p));
@@ -93,12 +96,16 @@ export const repairCommand = (ctx: Ctx): CommandModule<object, Args> => ({
       .option('volume-id', { type: 'string', describe: 'volume id (hex) for a re-created dump header (default 7f000001)' })
       .option('volume-name', { type: 'string', describe: 'volume name for a re-created dump header (default recovered.backup)' })
       .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'one source line per vnode' })
+      .option('gzip', { type: 'boolean', default: false, describe: 'write the repaired dump as gzip (also when the output name ends in .gz)' })
+      .option('decompress-with', { type: 'string', requiresArg: true, describe: 'shell command that decodes a compressed input (stdin to stdout)' })
+      .option('tmpdir', { type: 'string', requiresArg: true, describe: 'where a compressed input is decoded for positional reading (default: the system temporary directory)' })
       .option('wrap-bits', { type: 'number', default: 32, hidden: true, describe: 'wrap size 2^N (testing)' })
       .conflicts('log', 'declared') as unknown as Argv<Args>,
   handler: async (a) => {
     const declared = await resolveDeclared(a.dump, { log: a.log, declared: a.declared });
     const r = await repairFile(a.dump, a.output, {
       wrapBits: a['wrap-bits'], declared, force: a.force, keepPartial: a['keep-partial'],
+      gzip: a.gzip, tmpdir: a.tmpdir, decompressWith: a['decompress-with'],
       volumeId: parseHexId(a['volume-id'], '--volume-id'), volumeName: a['volume-name'],
     });
     await recordOutput(a.manifest, a.output);

@@ -5,7 +5,9 @@ import { compareReplicas } from '../../archive/replicas.js';
 import { defaultJobs, verifyArchive, type DumpReport } from '../../check/archive.js';
 import { parseRelocation, type Relocation } from '../../check/backup-log.js';
 import type { Verdict } from '../../check/problems.js';
+import { CODES, type Code } from '../../diagnostics/codes.js';
 import { displayString } from '../../format/types.js';
+import { describeContainer } from '../../source/container.js';
 import { EXIT_DAMAGED, EXIT_OK, UsageError, out, printJson, type Ctx } from '../context.js';
 import { byteProgress, humanBytes } from '../progress.js';
 import { checkAgainst, entryOf, openManifest, readManifest } from '../../archive/manifest.js';
@@ -24,6 +26,8 @@ export interface VerifyArgs {
   jobs: number;
   verbose: boolean;
   'wrap-bits': number;
+  'decompress-with'?: string;
+  tmpdir?: string;
 }
 
 const COLOUR: Record<Verdict, (s: string) => string> = {
@@ -33,6 +37,7 @@ const COLOUR: Record<Verdict, (s: string) => string> = {
   wraparound: chalk.magenta,
   corrupt: chalk.red,
   'not-a-dump': chalk.gray,
+  unreadable: chalk.red,
 };
 
 /**
@@ -40,11 +45,11 @@ const COLOUR: Record<Verdict, (s: string) => string> = {
  * is damaged: it leaves a sound dump alone, and a verify of sound dumps
  * should not pay for loading the diagnosis.
  */
-function wraparoundHook(wrapBits: number): (r: DumpReport, declared: number | null) => Promise<void> {
+function wraparoundHook(wrapBits: number, more: { tmpdir?: string; decompressWith?: string } = {}): (r: DumpReport, declared: number | null) => Promise<void> {
   let hook: ((r: DumpReport, declared: number | null) => Promise<void>) | undefined;
   return async (r, declared) => {
     if (r.verdict === 'ok') return;
-    hook ??= (await import('../../diagnose/verify-hook.js')).wraparoundAnalyzer({ wrapBits });
+    hook ??= (await import('../../diagnose/verify-hook.js')).wraparoundAnalyzer({ wrapBits, ...more });
     await hook(r, declared);
   };
 }
@@ -56,6 +61,7 @@ export function reportJson(r: DumpReport) {
     size: r.size,
     streamLength: r.streamLength,
     header: r.header ? { ...r.header, name: displayString(r.header.name) } : null,
+    ...(r.container ? { container: containerJson(r) } : {}),
     counts: r.counts,
     problems: r.problems,
     ...(Object.keys(r.suppressed).length ? { suppressed: r.suppressed } : {}),
@@ -68,12 +74,18 @@ export function reportJson(r: DumpReport) {
   };
 }
 
+function containerJson(r: DumpReport) {
+  const c = r.container!;
+  return { compression: c.compression, ...(c.command ? { command: c.command } : {}), members: c.members, compressedSize: c.compressedSize, decodedSize: c.decodedSize, pieces: c.pieces, ...(c.amanda ? { amanda: c.amanda } : {}) };
+}
+
 /** One line per dump: verdict, path, size, the first error with its offset. */
 export function reportLine(r: DumpReport, verbose: boolean): string[] {
   const first = r.problems.find((p) => p.severity === 'error') ?? (verbose ? r.problems[0] : undefined);
-  const size = r.size !== null ? `${r.size} bytes` : `${r.bytesChecked} bytes read`;
+  const size = (r.size !== null ? `${r.size} bytes` : `${r.bytesChecked} bytes read`) + (r.container ? ` (${describeContainer(r.container)})` : '');
   const verdict = COLOUR[r.verdict](r.verdict.padEnd(13));
-  const reason = first ? `  ${first.code} at byte ${first.offset}: ${first.message}` : '';
+  const where = (p: { code: string; offset: number }) => (r.container && CODES[p.code as Code].area === 'container' ? `compressed byte ${p.offset}` : `byte ${p.offset}`);
+  const reason = first ? `  ${first.code} at ${where(first)}: ${first.message}` : '';
   const lines = [`${verdict} ${r.path}  ${size}${reason}`];
   for (const a of r.aliases ?? []) lines.push(`              also ${a}`);
   if (r.sha256) lines.push(`              sha256 ${r.sha256}`);
@@ -83,7 +95,7 @@ export function reportLine(r: DumpReport, verbose: boolean): string[] {
     if (parts.length) lines.push(`              ${parts.join(', ')}`);
   }
   if (verbose) {
-    for (const p of r.problems) if (p !== first) lines.push(`              ${p.severity} ${p.code} at byte ${p.offset}${p.vnode ? ` (vnode ${p.vnode})` : ''}: ${p.message}`);
+    for (const p of r.problems) if (p !== first) lines.push(`              ${p.severity} ${p.code} at ${where(p)}${p.vnode ? ` (vnode ${p.vnode})` : ''}: ${p.message}`);
   }
   return lines;
 }
@@ -111,6 +123,8 @@ export const verifyCommand = (ctx: Ctx): CommandModule<object, VerifyArgs> => ({
       .option('force', { type: 'boolean', default: false, describe: 'with --manifest: replace an existing manifest' })
       .option('jobs', { alias: 'j', type: 'number', default: defaultJobs(), describe: 'dumps verified at once' })
       .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'list every problem, not just the first' })
+      .option('decompress-with', { type: 'string', requiresArg: true, describe: 'shell command that decodes compressed inputs (stdin to stdout), for formats without a built-in or system decoder' })
+      .option('tmpdir', { type: 'string', requiresArg: true, describe: 'where a damaged compressed dump is decoded for the wraparound diagnosis (default: the system temporary directory)' })
       .option('wrap-bits', { type: 'number', default: 32, hidden: true, describe: 'wrap size 2^N for the wraparound diagnosis (testing)' }) as unknown as Argv<VerifyArgs>,
   handler: async (a) => {
     if (!Number.isInteger(a.jobs) || a.jobs < 1) throw new UsageError('--jobs must be a whole number >= 1');
@@ -128,7 +142,8 @@ export const verifyCommand = (ctx: Ctx): CommandModule<object, VerifyArgs> => ({
       jobs: a.jobs,
       logs: a.log ?? [],
       relocate,
-      analyze: wraparoundHook(a['wrap-bits']),
+      decompressWith: a['decompress-with'],
+      analyze: wraparoundHook(a['wrap-bits'], { tmpdir: a.tmpdir, decompressWith: a['decompress-with'] }),
       onStart: (_c, total) => {
         if (!a.json) bar = byteProgress(total, 'verify', process.stdout.isTTY);
       },
