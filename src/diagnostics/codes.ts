@@ -136,6 +136,8 @@ export const CODES = {
   COMMAND_FAILED: { area: 'run', severity: 'error', summary: 'a command run for input (redump --exec) failed' },
   CHUNK_OFFSET: { area: 'run', severity: 'error', summary: "a chunk arrived with a 32-bit offset that does not match the writer's position" },
   UNSAFE_PATH: { area: 'run', severity: 'error', summary: 'an output path that would leave its target' },
+  // --- #14 salvage -------------------------------------------------------------
+  SKIPPED: { area: 'extract', severity: 'error', summary: 'a vnode of a damaged dump that extraction could not write (lost, cut or damaged; the message says which)' },
 } as const satisfies Record<string, CodeInfo>;
 
 export type Code = keyof typeof CODES;

@@ -4,6 +4,7 @@
  * Pure: no file system. Paths are binary strings (one char per byte),
  * relative to the target, components joined by `/`; the root is ''.
  */
+import type { Code } from '../diagnostics/codes.js';
 import type { DirEntry } from '../dir/pages.js';
 import { DumpError } from '../format/errors.js';
 import { vnodeClass } from '../format/types.js';
@@ -28,10 +29,18 @@ export type ProblemCode =
   /** A path named on the command line that is not in the dump. */
   | 'NOT_FOUND'
   /** The file system refused an operation for this entry. */
-  | 'IO';
+  | 'IO'
+  /** A file whose data the damage cut: not extracted (a directory), zero-filled after what arrived (a tar from a stream). */
+  | 'CUT'
+  /** A vnode of a damaged dump that could not be extracted (lost, cut or damaged: the message says which). */
+  | 'SKIPPED'
+  /** Damage in the input (the dump's own code: TRUNCATED, UNEXPECTED_TAG, WRAPAROUND...): what the extraction went around or stopped at. */
+  | Code;
 
 export interface ExtractProblem {
   code: ProblemCode;
+  /** Byte offset in the dump, for damage. */
+  offset?: number;
   /** Binary-string path relative to the target, when there is one. */
   path?: string;
   vnode?: number;

@@ -154,7 +154,7 @@ export async function repairFile(input: string, output: string, opts: RepairOpti
   }
 }
 
-interface Plan {
+export interface Plan {
   header: HeaderFields;
   volume: VolumeFields;
   lists: { large: number; small: number };
@@ -552,6 +552,52 @@ function encodeDirectoryChecked(list: DirEntry[], p: Planned): Buffer {
 }
 
 const COPY_BUFFER = 1 << 20;
+
+/**
+ * The repaired dump's bytes as a stream, without writing a file: the same
+ * bytes writePlan writes, in the same order (extract reads a damaged dump
+ * through this; test/extract/salvage.test.ts checks they agree). File data
+ * is read from `src` by position, 1 MiB at a time, each piece a new buffer
+ * (the consumer may keep it).
+ */
+export async function* repairedBytes(plan: Plan, src: FileSource): AsyncGenerator<Buffer> {
+  yield encodeHeader(plan.header);
+  yield encodeVolume(plan.volume);
+  type Item = { seq: number; vnode?: Planned; rm?: { vnode: number; unique: number } };
+  const items = (odd: boolean): Item[] => {
+    const list: Item[] = plan.vnodes.filter((p) => isDirNumber(p.fields.vnode) === odd).map((p) => ({ seq: p.seq, vnode: p }));
+    const rms = plan.removed.filter((r) => isDirNumber(r.vnode) === odd);
+    if (rms.length === 0) return list;
+    return [...list, ...rms.map((r) => ({ seq: r.seq, rm: r }))].sort((x, y) => x.seq - y.seq);
+  };
+  yield encodeIndexHeader('large', plan.declared.large, plan.lists.large);
+  for (const it of items(true)) {
+    yield it.rm ? encodeRmVnode(it.rm.vnode, it.rm.unique) : encodeVnode(it.vnode!.fields, { kind: 'dirpages', pages: it.vnode!.pages! });
+  }
+  yield encodeIndexHeader('small', plan.declared.small, plan.lists.small);
+  for (const it of items(false)) {
+    if (it.rm) {
+      yield encodeRmVnode(it.rm.vnode, it.rm.unique);
+      continue;
+    }
+    const p = it.vnode!;
+    if (p.kind === 'badinode') {
+      yield encodeVnode(p.fields, { kind: 'badinode' });
+      continue;
+    }
+    yield encodeVnode(p.fields, { kind: 'filedata', length: p.length });
+    for (const r of p.data) {
+      for (let pos = r.start; pos < r.end; ) {
+        const buf = Buffer.allocUnsafe(Math.min(COPY_BUFFER, r.end - pos));
+        const n = await src.read(buf, 0, buf.length, pos);
+        if (n === 0) throw new DumpError('IO', `input ended at ${pos} while copying vnode ${p.fields.vnode}.${p.fields.unique}`, pos, src.name);
+        yield buf.subarray(0, n);
+        pos += n;
+      }
+    }
+  }
+  yield encodeEnd();
+}
 
 async function writePlan(plan: Plan, src: FileSource, out: AtomicOutput): Promise<void> {
   out.write(encodeHeader(plan.header));
