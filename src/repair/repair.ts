@@ -34,6 +34,8 @@ import type { Problem, Verdict } from '../check/problems.js';
 import { analyzeSource, type Analysis, type DiagnoseOptions } from '../diagnose/diagnose.js';
 import type { FileRange } from '../diagnose/vstream.js';
 import { refuseSameFile } from './guard.js';
+import { finding, type Finding } from '../diagnostics/finding.js';
+import { pickDonor, relateDonors, type Donor, type DonorUse, type Outcome, type Relation } from './donors.js';
 
 export interface RepairOptions extends DiagnoseOptions {
   force?: boolean;
@@ -44,12 +46,30 @@ export interface RepairOptions extends DiagnoseOptions {
   volumeName?: string;
   /** Name of the directory for vnodes whose directory was lost (default lost+found). */
   lostFoundName?: string;
+  /** Sound dumps (read by merge/donors.ts) to take lost vnodes from. */
+  donors?: readonly Donor[];
+  /** Restore from donors only what they provably hold as it was lost (outcome exact). */
+  exactOnly?: boolean;
+}
+
+/** One lost vnode and what became of it (only with donors). */
+export interface Restored {
+  vnode: number;
+  unique: number;
+  /** Its path in the repaired dump (restored), or where it was (lost); null when unknown. */
+  path: string | null;
+  outcome: Outcome;
+  /** The donor it came from, with that donor's backup date. */
+  donor?: string;
+  date?: number;
+  /** Not restored only because of --exact-only: the donor holding an older version. */
+  olderIn?: string;
 }
 
 export const DEFAULT_RECOVERED_VOLUME_ID = 0x7f000001;
 export const DEFAULT_RECOVERED_NAME = 'recovered.backup';
 
-type Origin = 'survivor' | 'partial' | 'root' | 'lost+found';
+type Origin = 'survivor' | 'partial' | 'root' | 'lost+found' | 'donor';
 
 interface Planned {
   fields: VnodeFields;
@@ -70,6 +90,8 @@ interface Planned {
   oldPath: string | null;
   /** Position in the walk (stream order). */
   seq: number;
+  /** Where `data` is read from, when not the damaged dump (a donor). */
+  source?: FileSource;
 }
 
 export interface RepairedVnode {
@@ -97,6 +119,12 @@ export interface RepairReport {
   volumeChanges: string[];
   written: { large: number; small: number };
   vnodes: RepairedVnode[];
+  /** With donors: the donors used, every lost vnode's outcome, and the counts. */
+  donors?: { name: string; date: number; relation: Relation; sameRun: boolean }[];
+  restored?: Restored[];
+  counts?: { exact: number; older: number; lost: number };
+  /** With donors: one finding per lost vnode (RESTORED_EXACT, RESTORED_OLDER, VNODE_LOST). */
+  findings?: Finding[];
   verify: { verdict: Verdict; problems: Problem[] };
 }
 
@@ -137,6 +165,7 @@ function pathJoin(base: string | null, name: string): string | null {
 
 export async function repairFile(input: string, output: string, opts: RepairOptions = {}): Promise<RepairReport> {
   refuseSameFile(input, output);
+  for (const d of opts.donors ?? []) for (const f of d.files) refuseSameFile(f, output);
   const src = await FileSource.open(input);
   let out: AtomicOutput | null = null;
   try {
@@ -228,6 +257,12 @@ export function planRepair(a: Analysis, opts: RepairOptions = {}): Plan {
       }
     }
   }
+  const donorStage = opts.donors && opts.donors.length > 0 ? restoreFromDonors(a, opts, planned) : null;
+  if (donorStage) {
+    // A file a donor gave back whole is no longer kept in part.
+    const partial = new Set(planned.filter((p) => p.origin === 'partial').map((p) => key(p.fields)));
+    for (let i = keptPartial.length - 1; i >= 0; i--) if (!partial.has(key(keptPartial[i]))) keptPartial.splice(i, 1);
+  }
   const plannedKeys = new Set(planned.map((p) => key(p.fields)));
   for (const l of a.lost.vnodes) {
     if (plannedKeys.has(key(l))) continue;
@@ -303,7 +338,8 @@ export function planRepair(a: Analysis, opts: RepairOptions = {}): Plan {
       if (p.kind !== 'dir' || p.origin === 'root') continue;
       const { problems } = validateDirectory(p.pages!);
       const list = entriesOf(p);
-      const keep = list.filter((e) => e.name === '.' || e.name === '..' || byKey.has(key(e)));
+      // A file kept in part leaves its directory: it is written to lost+found, truncated.
+      const keep = list.filter((e) => e.name === '.' || e.name === '..' || (byKey.has(key(e)) && byKey.get(key(e))!.origin !== 'partial'));
       const kept = new Set(keep);
       for (const e of list) {
         if (kept.has(e)) continue;
@@ -522,13 +558,94 @@ export function planRepair(a: Analysis, opts: RepairOptions = {}): Plan {
   const declared = incremental
     ? { large: a.indexes.large?.declared ?? written.large, small: a.indexes.small?.declared ?? written.small }
     : written;
-  return {
-    header, volume, lists, declared, removed, vnodes: planned,
-    report: {
-      verdictBefore: a.verdict, model: a.wraparound?.model ?? null, synthesized, dropped, keptPartial, removedEntries, rehomed,
-      volumeChanges, written, vnodes,
-    },
+  const report: Plan['report'] = {
+    verdictBefore: a.verdict, model: a.wraparound?.model ?? null, synthesized, dropped, keptPartial, removedEntries, rehomed,
+    volumeChanges, written, vnodes,
   };
+  if (donorStage) {
+    for (const r of donorStage.restored) {
+      const p = newPath.get(vnodeKey(r.vnode, r.unique));
+      if (r.outcome !== 'lost' && p !== undefined) r.path = p;
+    }
+    const counts = { exact: 0, older: 0, lost: 0 };
+    for (const r of donorStage.restored) counts[r.outcome]++;
+    report.donors = donorStage.uses.map((u) => ({ name: u.donor.name, date: u.donor.date, relation: u.relation, sameRun: u.sameRun }));
+    report.restored = donorStage.restored;
+    report.counts = counts;
+    report.findings = donorStage.restored.map((r) =>
+      r.outcome === 'lost'
+        ? finding('VNODE_LOST', 0, r.olderIn ? `not restored (--exact-only): ${r.olderIn} holds an older version` : 'no donor holds it', { vnode: r, ...(r.path !== null ? { path: r.path } : {}) })
+        : finding(r.outcome === 'exact' ? 'RESTORED_EXACT' : 'RESTORED_OLDER', 0, `restored from ${r.donor} as of ${isoDate(r.date!)}`, { vnode: r, file: r.donor!, ...(r.path !== null ? { path: r.path } : {}) }),
+    );
+  }
+  return { header, volume, lists, declared, removed, vnodes: planned, report };
+}
+
+export function isoDate(seconds: number): string {
+  return new Date(seconds * 1000).toISOString().slice(0, 10);
+}
+
+/**
+ * Put lost vnodes back from donors: every vnode the diagnosis names as lost
+ * (or kept only in part), and, below a directory restored from a donor,
+ * whatever that donor's directory names. A vnode whose number a surviving
+ * vnode now uses (the slot was reused) is not restored.
+ */
+function restoreFromDonors(a: Analysis, opts: RepairOptions, planned: Planned[]): { uses: DonorUse[]; restored: Restored[] } {
+  const uses = relateDonors(a, opts.donors ?? []);
+  const restored: Restored[] = [];
+  const byKey = new Map(planned.map((p) => [key(p.fields), p]));
+  const numbers = new Set(planned.filter((p) => p.origin !== 'partial').map((p) => p.fields.vnode));
+  const own = new Map<string, Vnode>();
+  for (const f of a.walk.records) if (f.rec.kind === 'vnode' && !f.complete) own.set(key(f.rec), f.rec);
+  const queue = a.lost.vnodes.map((l) => ({ vnode: l.vnode, unique: l.unique, path: l.path }));
+  const queued = new Set(queue.map(key));
+  for (let i = 0; i < queue.length; i++) {
+    const c = queue[i];
+    const k = key(c);
+    const existing = byKey.get(k);
+    if (existing && existing.origin !== 'partial') continue;
+    const pick = numbers.has(c.vnode) ? null : pickDonor(uses, k, own.get(k) ?? null);
+    if (!pick || (opts.exactOnly && pick.outcome !== 'exact')) {
+      restored.push({ vnode: c.vnode, unique: c.unique, path: c.path, outcome: 'lost', ...(pick ? { olderIn: pick.use.donor.name } : {}) });
+      continue;
+    }
+    const r = pick.dv.rec;
+    const donor = pick.use.donor;
+    const p: Planned = {
+      fields: fieldsOf(r), kind: r.type === VNODE_DIR ? 'dir' : r.data.kind === 'badinode' ? 'badinode' : 'file', length: 0, data: [],
+      origin: 'donor', from: [], streamOffset: null, changes: [`restored from ${donor.name} (${pick.outcome}, as of ${isoDate(donor.date)})`],
+      oldPath: c.path, seq: a.walk.records.length + i, source: pick.dv.source,
+    };
+    if (r.data.kind === 'dirpages') p.pages = r.data.pages;
+    if (r.data.kind === 'filedata') {
+      p.length = r.data.length;
+      p.data = r.data.length > 0 ? [{ start: r.data.start, end: r.data.start + r.data.length }] : [];
+      p.fields.length = r.data.length;
+    }
+    if (p.kind === 'dir' && p.fields.acl === undefined && p.fields.rawAcl === undefined) p.fields.acl = formatAcl(DEFAULT_ACL);
+    if (existing) planned.splice(planned.indexOf(existing), 1);
+    planned.push(p);
+    byKey.set(k, p);
+    numbers.add(r.vnode);
+    restored.push({ vnode: c.vnode, unique: c.unique, path: c.path, outcome: pick.outcome, donor: donor.name, date: donor.date });
+    if (p.pages) {
+      let entries: DirEntry[] = [];
+      try {
+        entries = decodeDirectory(p.pages);
+      } catch {
+        // pages that do not decode name nothing to restore below
+      }
+      for (const e of entries) {
+        if (e.name === '.' || e.name === '..') continue;
+        const ek = key(e);
+        if (queued.has(ek) || byKey.has(ek)) continue;
+        queued.add(ek);
+        queue.push({ vnode: e.vnode, unique: e.unique, path: pathJoin(c.path, e.name) });
+      }
+    }
+  }
+  return { uses, restored };
 }
 
 /** Full dumps: by class, then vnode number (as a server lists them). Incrementals: by class, stream order. */
@@ -589,7 +706,7 @@ export async function* repairedBytes(plan: Plan, src: FileSource): AsyncGenerato
     for (const r of p.data) {
       for (let pos = r.start; pos < r.end; ) {
         const buf = Buffer.allocUnsafe(Math.min(COPY_BUFFER, r.end - pos));
-        const n = await src.read(buf, 0, buf.length, pos);
+        const n = await (p.source ?? src).read(buf, 0, buf.length, pos);
         if (n === 0) throw new DumpError('IO', `input ended at ${pos} while copying vnode ${p.fields.vnode}.${p.fields.unique}`, pos, src.name);
         yield buf.subarray(0, n);
         pos += n;
@@ -630,7 +747,7 @@ async function writePlan(plan: Plan, src: FileSource, out: AtomicOutput): Promis
     let copied = 0;
     for (const r of p.data) {
       for (let pos = r.start; pos < r.end; ) {
-        const n = await src.read(buf, 0, Math.min(buf.length, r.end - pos), pos);
+        const n = await (p.source ?? src).read(buf, 0, Math.min(buf.length, r.end - pos), pos);
         if (n === 0) throw new DumpError('IO', `input ended at ${pos} while copying vnode ${p.fields.vnode}.${p.fields.unique}`, pos, src.name);
         out.write(buf.subarray(0, n));
         pos += n;
