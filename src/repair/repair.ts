@@ -31,7 +31,8 @@ import { AtomicOutput } from '../io/atomic-output.js';
 import { FileSource } from '../io/source.js';
 import { verifyFile } from '../check/verify.js';
 import type { Problem, Verdict } from '../check/problems.js';
-import { analyzeSource, type Analysis, type DiagnoseOptions } from '../diagnose/diagnose.js';
+import { analyzeSource, type Analysis, type DiagnoseOptions, type Survivor } from '../diagnose/diagnose.js';
+import type { FoundRecord } from '../diagnose/walk.js';
 import type { FileRange } from '../diagnose/vstream.js';
 import { refuseSameFile } from './guard.js';
 import { finding, type Finding } from '../diagnostics/finding.js';
@@ -195,21 +196,78 @@ export interface Plan {
   report: Omit<RepairReport, 'input' | 'output' | 'bytesWritten' | 'verify'>;
 }
 
-export function planRepair(a: Analysis, opts: RepairOptions = {}): Plan {
-  const synthesized: string[] = [];
-  const dropped: RepairReport['dropped'] = [];
-  const keptPartial: RepairReport['keptPartial'] = [];
-  const removedEntries: RepairReport['removedEntries'] = [];
-  const rehomed: RepairReport['rehomed'] = [];
-  const volumeChanges: string[] = [];
-  const vs = a.vs;
+/** What the stages of planRepair share: the analysis, the vnodes planned so far and the report being written. */
+interface Work {
+  a: Analysis;
+  opts: RepairOptions;
+  incremental: boolean;
+  /** The vnodes to write. */
+  planned: Planned[];
+  byKey: Map<string, Planned>;
+  survivorOf: Map<FoundRecord, Survivor>;
+  /** RMVNODE records of an incremental dump, with their stream order. */
+  removed: Plan['removed'];
+  root: Planned | undefined;
+  nextUnique: number;
+  maxDir: number;
+  latestMtime: number;
+  storeHost: number;
+  /** Child key -> the first directory (in reach order from the root) naming it. */
+  named: Map<string, Planned>;
+  synthesized: string[];
+  dropped: RepairReport['dropped'];
+  keptPartial: RepairReport['keptPartial'];
+  removedEntries: RepairReport['removedEntries'];
+  rehomed: RepairReport['rehomed'];
+  volumeChanges: string[];
+}
 
-  // 1. The vnodes to write, in stream order, then stable-sorted by class and number.
-  const planned: Planned[] = [];
+/** A directory's entries (decoded from its pages once, then edited in place). */
+function entriesOf(p: Planned): DirEntry[] {
+  if (!p.entries) p.entries = orderedEntries(p.pages!);
+  return p.entries;
+}
+
+/**
+ * Plan the repaired dump, stage by stage: the vnodes that survive (1), what
+ * donors give back (1b), what is dropped (1c), the root (2), entries naming
+ * what is not written (3), homes for what no directory reaches (4) and
+ * parent links (5), directory pages (6), header and volume (7), index
+ * lists and the report (8).
+ */
+export function planRepair(a: Analysis, opts: RepairOptions = {}): Plan {
+  const w: Work = {
+    a, opts, incremental: a.incremental, planned: [], byKey: new Map(), survivorOf: new Map(a.survivors.map((s) => [s.found, s])),
+    removed: [], root: undefined, nextUnique: 0, maxDir: 1, latestMtime: 0, storeHost: 0, named: new Map(),
+    synthesized: [], dropped: [], keptPartial: [], removedEntries: [], rehomed: [], volumeChanges: [],
+  };
+  collectVnodes(w);
+  const donorStage = opts.donors && opts.donors.length > 0 ? restoreFromDonors(a, opts, w.planned) : null;
+  if (donorStage) {
+    // A file a donor gave back whole is no longer kept in part.
+    const partial = new Set(w.planned.filter((p) => p.origin === 'partial').map((p) => key(p.fields)));
+    for (let i = w.keptPartial.length - 1; i >= 0; i--) if (!partial.has(key(w.keptPartial[i]))) w.keptPartial.splice(i, 1);
+  }
+  listDropped(w);
+  w.planned.sort(outputOrder(a.incremental));
+  tally(w);
+  placeRoot(w);
+  pruneEntries(w);
+  if (!w.incremental && w.root) {
+    homeOrphans(w);
+    fixParents(w);
+  }
+  encodeDirectories(w);
+  const { header, volume } = headerAndVolume(w);
+  return finish(w, header, volume, donorStage);
+}
+
+/** 1. The vnodes to write, in stream order (survivors; with keepPartial, files cut short). */
+function collectVnodes(w: Work): void {
+  const { a, opts, planned, keptPartial, removed, survivorOf } = w;
+  const vs = a.vs;
   const seen = new Set<string>();
-  const survivorOf = new Map(a.survivors.map((s) => [s.found, s]));
   const lostPath = new Map(a.lost.vnodes.map((l) => [key(l), l.path]));
-  const removed: { vnode: number; unique: number; seq: number }[] = [];
   for (let seq = 0; seq < a.walk.records.length; seq++) {
     const f = a.walk.records[seq];
     if (f.rec.kind === 'rmvnode' && a.incremental && !f.afterEnd) removed.push({ vnode: f.rec.vnode, unique: f.rec.unique, seq });
@@ -257,12 +315,11 @@ export function planRepair(a: Analysis, opts: RepairOptions = {}): Plan {
       }
     }
   }
-  const donorStage = opts.donors && opts.donors.length > 0 ? restoreFromDonors(a, opts, planned) : null;
-  if (donorStage) {
-    // A file a donor gave back whole is no longer kept in part.
-    const partial = new Set(planned.filter((p) => p.origin === 'partial').map((p) => key(p.fields)));
-    for (let i = keptPartial.length - 1; i >= 0; i--) if (!partial.has(key(keptPartial[i]))) keptPartial.splice(i, 1);
-  }
+}
+
+/** 1c. What is not written, and why. */
+function listDropped(w: Work): void {
+  const { a, planned, dropped, survivorOf } = w;
   const plannedKeys = new Set(planned.map((p) => key(p.fields)));
   for (const l of a.lost.vnodes) {
     if (plannedKeys.has(key(l))) continue;
@@ -285,9 +342,12 @@ export function planRepair(a: Analysis, opts: RepairOptions = {}): Plan {
     droppedKeys.add(key(r));
     dropped.push({ vnode: r.vnode, unique: r.unique, path: null, reason: 'unusable record (type, class or data do not agree)' });
   }
-  planned.sort(outputOrder(a.incremental));
+}
 
-  const byKey = new Map(planned.map((p) => [key(p.fields), p]));
+/** Numbers the later stages need: the highest directory number and uniquifier in use, the latest time, a store host. */
+function tally(w: Work): void {
+  const { a, planned } = w;
+  w.byKey = new Map(planned.map((p) => [key(p.fields), p]));
   let maxUnique = 0;
   let maxDir = 1;
   for (const p of planned) {
@@ -298,12 +358,15 @@ export function planRepair(a: Analysis, opts: RepairOptions = {}): Plan {
     maxUnique = Math.max(maxUnique, l.unique);
     if (isDirNumber(l.vnode)) maxDir = Math.max(maxDir, l.vnode);
   }
-  let nextUnique = Math.max(a.volume?.nextUniquifier ?? 0, maxUnique + 1);
-  const latestMtime = planned.reduce((m, p) => Math.max(m, p.fields.mtime), 0);
-  const storeHost = planned.find((p) => p.fields.vv.storeHost !== 0)?.fields.vv.storeHost ?? 0;
-  const incremental = a.incremental;
+  w.nextUnique = Math.max(a.volume?.nextUniquifier ?? 0, maxUnique + 1);
+  w.latestMtime = planned.reduce((m, p) => Math.max(m, p.fields.mtime), 0);
+  w.storeHost = planned.find((p) => p.fields.vv.storeHost !== 0)?.fields.vv.storeHost ?? 0;
+  w.maxDir = maxDir;
+}
 
-  // 2. The root.
+/** 2. The root: a full dump must have one; a lost root is re-created (empty: stage 4 fills it). */
+function placeRoot(w: Work): void {
+  const { a, planned, byKey, synthesized, dropped, incremental, storeHost, latestMtime } = w;
   let root = planned.find((p) => p.fields.vnode === 1);
   if (!root && !incremental) {
     const votes = new Map<number, number>();
@@ -328,11 +391,12 @@ export function planRepair(a: Analysis, opts: RepairOptions = {}): Plan {
     if (i >= 0) dropped[i].reason += '; re-created empty';
   }
 
-  // 3. Directory entries that name vnodes not written.
-  const entriesOf = (p: Planned): DirEntry[] => {
-    if (!p.entries) p.entries = orderedEntries(p.pages!);
-    return p.entries;
-  };
+  w.root = root;
+}
+
+/** 3. Directory entries that name vnodes not written (or a file kept only in part) are removed. */
+function pruneEntries(w: Work): void {
+  const { planned, byKey, removedEntries, incremental } = w;
   if (!incremental) {
     for (const p of planned) {
       if (p.kind !== 'dir' || p.origin === 'root') continue;
@@ -356,110 +420,117 @@ export function planRepair(a: Analysis, opts: RepairOptions = {}): Plan {
     }
   }
 
-  // 4. Homes: reachability from the root over the directories written.
-  const named = new Map<string, Planned>(); // child key -> first directory (in reach order) naming it
+}
+
+/** 4. Homes: what the root does not reach goes under a new lost+found directory (only the tops of orphaned subtrees). */
+function homeOrphans(w: Work): void {
+  const { opts, planned, byKey, named, rehomed, synthesized, storeHost, latestMtime, maxDir } = w;
+  const root = w.root!;
   const reached = new Set<string>();
-  const lf: { dir: Planned | null } = { dir: null };
-  if (!incremental && root) {
-    const walk = () => {
-      reached.clear();
-      named.clear();
-      const queue: Planned[] = [root!];
-      reached.add(key(root!.fields));
-      for (let i = 0; i < queue.length; i++) {
-        const d = queue[i];
-        for (const e of entriesOf(d)) {
-          if (e.name === '.' || e.name === '..') continue;
-          const k = key(e);
-          const c = byKey.get(k);
-          if (!c) continue;
-          if (!named.has(k)) named.set(k, d);
-          if (reached.has(k)) continue;
-          reached.add(k);
-          if (c.kind === 'dir') queue.push(c);
-        }
+  const walk = () => {
+    reached.clear();
+    named.clear();
+    const queue: Planned[] = [root!];
+    reached.add(key(root!.fields));
+    for (let i = 0; i < queue.length; i++) {
+      const d = queue[i];
+      for (const e of entriesOf(d)) {
+        if (e.name === '.' || e.name === '..') continue;
+        const k = key(e);
+        const c = byKey.get(k);
+        if (!c) continue;
+        if (!named.has(k)) named.set(k, d);
+        if (reached.has(k)) continue;
+        reached.add(k);
+        if (c.kind === 'dir') queue.push(c);
       }
-    };
-    walk();
-    const orphans = planned.filter((p) => !reached.has(key(p.fields)));
-    if (orphans.length > 0) {
-      // Only the tops: an orphan reached from another orphan stays where it is.
-      const orphanKeys = new Set(orphans.map((p) => key(p.fields)));
-      const namedByOrphanDir = new Set<string>();
-      for (const d of orphans) {
-        if (d.kind !== 'dir') continue;
-        for (const e of entriesOf(d)) if (e.name !== '.' && e.name !== '..' && orphanKeys.has(key(e)) && key(e) !== key(d.fields)) namedByOrphanDir.add(key(e));
-      }
-      let tops = orphans.filter((p) => !namedByOrphanDir.has(key(p.fields)));
-      if (tops.length === 0) tops = orphans.slice(0, 1); // a cycle of orphan directories
-      const rootEntries = entriesOf(root);
-      let name = opts.lostFoundName ?? 'lost+found';
-      for (let i = 1; rootEntries.some((e) => e.name === name); i++) name = `${opts.lostFoundName ?? 'lost+found'}.${i}`;
-      const lfVnode = maxDir + 2;
-      const lfUnique = nextUnique++;
-      const rf = root.fields;
-      const dir: Planned = {
-        fields: {
-          vnode: lfVnode, unique: lfUnique, type: VNODE_DIR, mode: 0o700, linkCount: 2, length: 0, dataVersion: 1,
-          vv: { versions: [1, 0, 0, 0, 0, 0, 0, 0], storeHost: rf.vv.storeHost || storeHost, storeUniq: lfUnique, flags: 0 },
-          mtime: latestMtime, author: rf.author, owner: rf.owner, parent: 1, parentUnique: rf.unique,
-          ...(rf.acl !== undefined ? { acl: rf.acl } : { acl: formatAcl(DEFAULT_ACL) }),
-        },
-        kind: 'dir', length: 0, data: [], origin: 'lost+found', from: [], streamOffset: null,
-        entries: [{ name: '.', vnode: lfVnode, unique: lfUnique }, { name: '..', vnode: 1, unique: rf.unique }],
-        rebuilt: true, changes: ['created for vnodes whose directory was lost'], oldPath: null, seq: Number.MAX_SAFE_INTEGER,
-      };
-      lf.dir = dir;
-      for (const o of tops) {
-        const entryName = `#${o.fields.vnode}.${o.fields.unique}`;
-        dir.entries!.push({ name: entryName, vnode: o.fields.vnode, unique: o.fields.unique });
-        if (o.kind === 'dir') dir.fields.linkCount++;
-        rehomed.push({ vnode: o.fields.vnode, unique: o.fields.unique, name: `${name}/${entryName}`, oldParent: vnodeKey(o.fields.parent, o.fields.parentUnique) });
-      }
-      rootEntries.push({ name, vnode: lfVnode, unique: lfUnique });
-      root.rebuilt = true;
-      root.fields.linkCount++;
-      root.changes.push(`entry ${name} added`);
-      planned.push(dir);
-      byKey.set(key(dir.fields), dir);
-      synthesized.push(`directory ${name} (vnode ${lfVnode}.${lfUnique}) for ${tops.length} vnode${tops.length === 1 ? '' : 's'} whose directory was lost`);
-      walk();
     }
-    // 5. Parent fields (and `..`) must name a directory that is written and names the vnode.
-    const childrenOf = new Map<Planned, Set<string>>();
-    const names = (d: Planned): Set<string> => {
-      let c = childrenOf.get(d);
-      if (!c) {
-        c = new Set(entriesOf(d).filter((e) => e.name !== '.' && e.name !== '..').map((e) => key(e)));
-        childrenOf.set(d, c);
-      }
-      return c;
+  };
+  walk();
+  const orphans = planned.filter((p) => !reached.has(key(p.fields)));
+  if (orphans.length > 0) {
+    // Only the tops: an orphan reached from another orphan stays where it is.
+    const orphanKeys = new Set(orphans.map((p) => key(p.fields)));
+    const namedByOrphanDir = new Set<string>();
+    for (const d of orphans) {
+      if (d.kind !== 'dir') continue;
+      for (const e of entriesOf(d)) if (e.name !== '.' && e.name !== '..' && orphanKeys.has(key(e)) && key(e) !== key(d.fields)) namedByOrphanDir.add(key(e));
+    }
+    let tops = orphans.filter((p) => !namedByOrphanDir.has(key(p.fields)));
+    if (tops.length === 0) tops = orphans.slice(0, 1); // a cycle of orphan directories
+    const rootEntries = entriesOf(root);
+    let name = opts.lostFoundName ?? 'lost+found';
+    for (let i = 1; rootEntries.some((e) => e.name === name); i++) name = `${opts.lostFoundName ?? 'lost+found'}.${i}`;
+    const lfVnode = maxDir + 2;
+    const lfUnique = w.nextUnique++;
+    const rf = root.fields;
+    const dir: Planned = {
+      fields: {
+        vnode: lfVnode, unique: lfUnique, type: VNODE_DIR, mode: 0o700, linkCount: 2, length: 0, dataVersion: 1,
+        vv: { versions: [1, 0, 0, 0, 0, 0, 0, 0], storeHost: rf.vv.storeHost || storeHost, storeUniq: lfUnique, flags: 0 },
+        mtime: latestMtime, author: rf.author, owner: rf.owner, parent: 1, parentUnique: rf.unique,
+        ...(rf.acl !== undefined ? { acl: rf.acl } : { acl: formatAcl(DEFAULT_ACL) }),
+      },
+      kind: 'dir', length: 0, data: [], origin: 'lost+found', from: [], streamOffset: null,
+      entries: [{ name: '.', vnode: lfVnode, unique: lfUnique }, { name: '..', vnode: 1, unique: rf.unique }],
+      rebuilt: true, changes: ['created for vnodes whose directory was lost'], oldPath: null, seq: Number.MAX_SAFE_INTEGER,
     };
-    for (const p of planned) {
-      if (p === root) continue;
-      const home = named.get(key(p.fields));
-      if (!home) continue;
-      const f = p.fields;
-      const parentKey = vnodeKey(f.parent, f.parentUnique);
-      const parent = byKey.get(parentKey);
-      const parentOk = parent !== undefined && parent.kind === 'dir' && names(parent).has(key(f));
-      if (parentOk) continue;
-      p.changes.push(`parent ${parentKey} -> ${key(home.fields)}`);
-      f.parent = home.fields.vnode;
-      f.parentUnique = home.fields.unique;
-      if (p.kind === 'dir') {
-        const list = entriesOf(p);
-        const dd = list.find((e) => e.name === '..');
-        if (dd) {
-          dd.vnode = f.parent;
-          dd.unique = f.parentUnique;
-        } else list.splice(1, 0, { name: '..', vnode: f.parent, unique: f.parentUnique });
-        p.rebuilt = true;
-      }
+    for (const o of tops) {
+      const entryName = `#${o.fields.vnode}.${o.fields.unique}`;
+      dir.entries!.push({ name: entryName, vnode: o.fields.vnode, unique: o.fields.unique });
+      if (o.kind === 'dir') dir.fields.linkCount++;
+      rehomed.push({ vnode: o.fields.vnode, unique: o.fields.unique, name: `${name}/${entryName}`, oldParent: vnodeKey(o.fields.parent, o.fields.parentUnique) });
+    }
+    rootEntries.push({ name, vnode: lfVnode, unique: lfUnique });
+    root.rebuilt = true;
+    root.fields.linkCount++;
+    root.changes.push(`entry ${name} added`);
+    planned.push(dir);
+    byKey.set(key(dir.fields), dir);
+    synthesized.push(`directory ${name} (vnode ${lfVnode}.${lfUnique}) for ${tops.length} vnode${tops.length === 1 ? '' : 's'} whose directory was lost`);
+    walk();
+  }
+}
+
+/** 5. Parent fields (and `..`) must name a directory that is written and names the vnode. */
+function fixParents(w: Work): void {
+  const { planned, byKey, named, root } = w;
+  const childrenOf = new Map<Planned, Set<string>>();
+  const names = (d: Planned): Set<string> => {
+    let c = childrenOf.get(d);
+    if (!c) {
+      c = new Set(entriesOf(d).filter((e) => e.name !== '.' && e.name !== '..').map((e) => key(e)));
+      childrenOf.set(d, c);
+    }
+    return c;
+  };
+  for (const p of planned) {
+    if (p === root) continue;
+    const home = named.get(key(p.fields));
+    if (!home) continue;
+    const f = p.fields;
+    const parentKey = vnodeKey(f.parent, f.parentUnique);
+    const parent = byKey.get(parentKey);
+    const parentOk = parent !== undefined && parent.kind === 'dir' && names(parent).has(key(f));
+    if (parentOk) continue;
+    p.changes.push(`parent ${parentKey} -> ${key(home.fields)}`);
+    f.parent = home.fields.vnode;
+    f.parentUnique = home.fields.unique;
+    if (p.kind === 'dir') {
+      const list = entriesOf(p);
+      const dd = list.find((e) => e.name === '..');
+      if (dd) {
+        dd.vnode = f.parent;
+        dd.unique = f.parentUnique;
+      } else list.splice(1, 0, { name: '..', vnode: f.parent, unique: f.parentUnique });
+      p.rebuilt = true;
     }
   }
+}
 
-  // 6. Re-encode what changed (and any directory whose `.`/`..` disagree with its fields); lengths.
+/** 6. Re-encode what changed (and any directory whose `.`/`..` disagree with its fields); lengths. */
+function encodeDirectories(w: Work): void {
+  const { planned, incremental } = w;
   for (const p of planned) {
     if (p.kind !== 'dir') continue;
     if (!p.rebuilt && p.pages && !incremental) {
@@ -488,8 +559,11 @@ export function planRepair(a: Analysis, opts: RepairOptions = {}): Plan {
     }
     p.fields.length = p.pages!.length;
   }
+}
 
-  // 7. Header and volume data.
+/** 7. Header and volume data: the originals where they survive (counts brought up to date), else synthesized. */
+function headerAndVolume(w: Work): { header: HeaderFields; volume: VolumeFields } {
+  const { a, opts, planned, synthesized, volumeChanges, incremental, latestMtime, nextUnique, storeHost } = w;
   let header: HeaderFields;
   if (a.header) {
     const h = a.header;
@@ -525,8 +599,12 @@ export function planRepair(a: Analysis, opts: RepairOptions = {}): Plan {
     };
     synthesized.push('volume data (the original was lost), from the dump header and the surviving vnodes');
   }
+  return { header, volume };
+}
 
-  // 8. Index lists: the original counts, grown to cover every slot written.
+/** 8. Index lists, output order, paths in the repaired tree and the report. */
+function finish(w: Work, header: HeaderFields, volume: VolumeFields, donorStage: { uses: DonorUse[]; restored: Restored[] } | null): Plan {
+  const { a, planned, byKey, root, incremental, removed, synthesized, dropped, keptPartial, removedEntries, rehomed, volumeChanges } = w;
   const maxSlot = (odd: boolean) => planned.filter((p) => isDirNumber(p.fields.vnode) === odd).reduce((m, p) => Math.max(m, vnodeSlot(p.fields.vnode) + 1), 0);
   const lists = {
     large: Math.max(a.indexes.large?.lists ?? 8, maxSlot(true), 1),
