@@ -70,7 +70,7 @@ export interface Restored {
 export const DEFAULT_RECOVERED_VOLUME_ID = 0x7f000001;
 export const DEFAULT_RECOVERED_NAME = 'recovered.backup';
 
-type Origin = 'survivor' | 'partial' | 'root' | 'lost+found' | 'donor';
+type Origin = 'survivor' | 'partial' | 'root' | 'lost+found' | 'donor' | 'rebuilt';
 
 interface Planned {
   fields: VnodeFields;
@@ -247,6 +247,7 @@ export function planRepair(a: Analysis, opts: RepairOptions = {}): Plan {
     // A file a donor gave back whole is no longer kept in part.
     const partial = new Set(w.planned.filter((p) => p.origin === 'partial').map((p) => key(p.fields)));
     for (let i = w.keptPartial.length - 1; i >= 0; i--) if (!partial.has(key(w.keptPartial[i]))) w.keptPartial.splice(i, 1);
+    rebuildLostDirectories(w, opts.donors!);
   }
   listDropped(w);
   w.planned.sort(outputOrder(a.incremental));
@@ -314,6 +315,78 @@ function collectVnodes(w: Work): void {
         keptPartial.push({ vnode: v.vnode, unique: v.unique, path: p.oldPath, kept, of: v.data.length });
       }
     }
+  }
+}
+
+/**
+ * 1b (with donors). A lost directory that no donor gave back (none has it,
+ * or only an older version with --exact-only) is rebuilt from the parent
+ * links of the vnodes written, with the names a donor's version of it gives
+ * them (else `#<vnode>.<uniquifier>`). Its own record is lost: its entry in
+ * a surviving parent puts it back in place, else it goes to lost+found.
+ */
+function rebuildLostDirectories(w: Work, donors: readonly Donor[]): void {
+  const { a, planned } = w;
+  const have = new Set(planned.map((p) => key(p.fields)));
+  const numbers = new Set(planned.map((p) => p.fields.vnode));
+  const lostDirs = new Set(a.lost.vnodes.filter((l) => isDirNumber(l.vnode)).map((l) => key(l)));
+  const children = new Map<string, Planned[]>();
+  for (const p of planned) {
+    const pk = vnodeKey(p.fields.parent, p.fields.parentUnique);
+    if (p.origin === 'partial' || pk === key(p.fields) || have.has(pk) || !lostDirs.has(pk) || numbers.has(p.fields.parent)) continue;
+    const l = children.get(pk);
+    if (l) l.push(p);
+    else children.set(pk, [p]);
+  }
+  for (const [pk, kids] of children) {
+    const [vnode, unique] = pk.split('.').map(Number);
+    let donorDir: Vnode | undefined;
+    let from = '';
+    for (const d of donors) {
+      const x = d.vnodes.get(pk)?.rec;
+      if (x && x.data.kind === 'dirpages') {
+        donorDir = x;
+        from = d.name;
+        break;
+      }
+    }
+    const names = new Map<string, string>();
+    if (donorDir && donorDir.data.kind === 'dirpages') {
+      try {
+        for (const e of decodeDirectory(donorDir.data.pages)) if (e.name !== '.' && e.name !== '..') names.set(key(e), e.name);
+      } catch {
+        // pages that do not decode give no names
+      }
+    }
+    const parent = donorDir ? { vnode: donorDir.parent, unique: donorDir.parentUnique } : { vnode: 1, unique: planned.find((p) => p.fields.vnode === 1)?.fields.unique ?? 1 };
+    const entries: DirEntry[] = [{ name: '.', vnode, unique }, { name: '..', vnode: parent.vnode, unique: parent.unique }];
+    const used = new Set<string>();
+    let named = 0;
+    for (const k of kids) {
+      let name = names.get(key(k.fields));
+      if (name === undefined || used.has(name)) name = `#${k.fields.vnode}.${k.fields.unique}`;
+      else named++;
+      used.add(name);
+      entries.push({ name, vnode: k.fields.vnode, unique: k.fields.unique });
+    }
+    const first = kids[0].fields;
+    const mtime = kids.reduce((m, k) => Math.max(m, k.fields.mtime), 0);
+    planned.push({
+      fields: {
+        vnode, unique, type: VNODE_DIR, mode: donorDir ? donorDir.mode & 0o7777 : 0o755, linkCount: 2 + kids.filter((k) => k.kind === 'dir').length, length: 0,
+        dataVersion: 1, vv: { versions: [1, 0, 0, 0, 0, 0, 0, 0], storeHost: first.vv.storeHost, storeUniq: unique, flags: 0 },
+        mtime, author: donorDir?.author ?? first.author, owner: donorDir?.owner ?? first.owner, parent: parent.vnode, parentUnique: parent.unique,
+        acl: donorDir?.acl ?? formatAcl(DEFAULT_ACL),
+      },
+      kind: 'dir', length: 0, data: [], origin: 'rebuilt', from: [], streamOffset: null, entries, rebuilt: true,
+      changes: [`rebuilt from ${kids.length} parent link${kids.length === 1 ? '' : 's'}`], oldPath: a.lost.vnodes.find((l) => key(l) === pk)?.path ?? null,
+      seq: Number.MAX_SAFE_INTEGER - 1,
+    });
+    numbers.add(vnode);
+    w.synthesized.push(
+      `directory ${pk} rebuilt from the parent links of ${kids.length} vnode${kids.length === 1 ? '' : 's'}` +
+        (donorDir ? `, ${named} name${named === 1 ? '' : 's'} from ${from}` : ', named by number (no donor has it)'),
+    );
   }
 }
 
@@ -399,7 +472,7 @@ function pruneEntries(w: Work): void {
   const { planned, byKey, removedEntries, incremental } = w;
   if (!incremental) {
     for (const p of planned) {
-      if (p.kind !== 'dir' || p.origin === 'root') continue;
+      if (p.kind !== 'dir' || p.origin === 'root' || p.origin === 'rebuilt') continue;
       const { problems } = validateDirectory(p.pages!);
       const list = entriesOf(p);
       // A file kept in part leaves its directory: it is written to lost+found, truncated.
