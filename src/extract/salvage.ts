@@ -12,6 +12,7 @@
  * input, nothing written): so the result is exactly `repair` then `extract`,
  * without the intermediate file.
  */
+import { statSync } from 'node:fs';
 import { analyzeSource, type Analysis, type DiagnoseOptions } from '../diagnose/diagnose.js';
 import { DumpError } from '../format/errors.js';
 import { dumpFromStream, openDump } from '../format/open.js';
@@ -37,6 +38,14 @@ export function streamDamaged(a: Analysis): boolean {
  * extraction itself could not place) with `damaged` set.
  */
 export async function extractFile(path: string, opts: ExtractFileOptions): Promise<ExtractResult> {
+  // A pipe or device (`<(cmd)`, /dev/stdin) cannot be diagnosed: it is read once, up to any damage.
+  let regular = true;
+  try {
+    regular = statSync(path).isFile();
+  } catch {
+    // FileSource.open names the failure
+  }
+  if (!regular) return extractDump(await openDump(path), opts);
   const src = await FileSource.open(path);
   let a: Analysis;
   try {
