@@ -19,7 +19,7 @@ import { dumpFromStream, openDump } from '../format/open.js';
 import { FileSource } from '../io/source.js';
 import { planRepair, repairedBytes } from '../repair/repair.js';
 import { extractDump, type ExtractOptions, type ExtractResult } from './extract.js';
-import type { ExtractProblem } from './plan.js';
+import { Selection, type ExtractProblem } from './plan.js';
 
 export interface ExtractFileOptions extends ExtractOptions, DiagnoseOptions {}
 
@@ -72,7 +72,11 @@ export async function extractFile(path: string, opts: ExtractFileOptions): Promi
       skipped.push({ code: 'WRAPAROUND', offset: at, message: `at byte ${at}: 4 GiB wraparound, model ${w.model}: ${how}` });
     }
     for (const d of a.damage) skipped.push({ code: d.code, offset: d.offset, message: `at byte ${d.offset}: ${d.message}` });
+    const selection = new Selection(opts.paths ?? []);
     for (const d of plan.report.dropped) {
+      // Only what was asked for: a vnode outside the named paths was not going to be extracted anyway.
+      const path = d.path;
+      if (!selection.all && (path === null || !selection.paths.some((s) => path === s || path.startsWith(s + '/')))) continue;
       skipped.push({
         code: 'SKIPPED', vnode: d.vnode, unique: d.unique, ...(d.path !== null ? { path: d.path } : {}),
         message: `${d.path === null ? `vnode ${d.vnode}.${d.unique}: ` : ''}${d.reason}; not extracted`,

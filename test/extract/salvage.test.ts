@@ -80,6 +80,13 @@ describe('a truncated dump', () => {
     expect(err.filter((l) => l.endsWith('lost (its record is gone); not extracted' + l.slice(l.lastIndexOf(' (vnode'))))).toHaveLength(lost.length - 1);
     expect(r.stdout).toContain('the dump is damaged: extracted what survives');
     expect(held(out)).toEqual(expectedFrom((x) => x.end <= cutAt()));
+    // With paths named, only what is below them is reported skipped.
+    const some = run(['extract', '-C', join(t.dir, 'trunc-docs'), dump, 'docs']);
+    expect(some.code).toBe(1);
+    const skipped = some.stderr.split('\n').filter((l) => l.includes('; not extracted'));
+    expect(skipped.length).toBeGreaterThan(0);
+    expect(skipped.filter((l) => !l.startsWith('codadump: docs/'))).toEqual([]);
+    expect([...held(join(t.dir, 'trunc-docs')).keys()].sort()).toEqual([...expectedFrom((x) => x.end <= cutAt()).keys()].filter((p) => p.startsWith('docs/')).sort());
   });
 
   it('--tar FILE: exit 1, no stack trace, the archive lists exactly the files before the cut', () => {
