@@ -142,7 +142,10 @@ describe('repair --donor: last week\'s full dump of the same replica', () => {
     const changed = lost.filter((l) => d.has(key(l)) && content(d.get(key(l))!) !== content(truth.get(key(l))!));
     expect(changed.length).toBeGreaterThan(0);
     expect([...want.values()].filter((o) => o === 'older').length).toBeGreaterThan(changed.length);
+    expect([...want.values()]).toContain('exact'); // the cut record at the seam: its own fields name the donor's version
     for (const r of rows) if (r.outcome !== 'lost') expect(r.donor).toBe(f('full.dump'));
+    const codeOf = { exact: 'RESTORED_EXACT', older: 'RESTORED_OLDER', lost: 'VNODE_LOST' } as Record<string, string>;
+    expect(rep.findings.map((x: { code: string; vnode: string }) => [x.vnode, x.code])).toEqual(rows.map((r) => [key(r), codeOf[r.outcome]]));
     expect(rep.dropped.map(key).sort()).toEqual(rows.filter((r) => r.outcome === 'lost').map(key).sort());
     // Output content: restored ones hold the donor's bytes (the unchanged: the truth).
     checkExtract(out, rows, v1, 'r1');
