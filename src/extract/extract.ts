@@ -42,6 +42,8 @@ export interface ExtractOptions {
 }
 
 export interface ExtractResult extends ExtractStats {
+  /** The input was damaged: extraction stopped at (or, for a file, went around) the damage; the problems say what was skipped. */
+  damaged?: boolean;
   /** The directory, the tar file, or '-' for a stream. */
   target: string;
   kind: 'directory' | 'tar';
@@ -88,12 +90,24 @@ export async function extractDump(reader: DumpReader, opts: ExtractOptions): Pro
         : TarSink.open(opts.tar!, opts.force ?? false, ctx);
     const target = opts.directory ?? (typeof opts.tar === 'string' ? opts.tar : '-');
     const result: ExtractResult = { target, kind: opts.directory !== undefined ? 'directory' : 'tar', ...ctx.stats, orphans: [], problems };
+    const input = new InputGuard(reader);
     try {
-      await run(reader, first.backupDate, selection, opts, sink, ctx, result);
+      await run(input, first.backupDate, selection, opts, sink, ctx, result);
       await sink.finish();
     } catch (e) {
-      await sink.abort();
-      throw e;
+      if (!input.failed(e)) {
+        await sink.abort();
+        throw e;
+      }
+      // The input broke (truncated, a record that does not decode): what came
+      // before is extracted and the archive (or tree) is finished properly.
+      const d = e as DumpError;
+      result.damaged = true;
+      problems.push(extractProblem({
+        code: d.code, ...(d.offset !== undefined ? { offset: d.offset } : {}),
+        message: `${d.offset !== undefined ? `at byte ${d.offset}: ` : ''}${d.message}; nothing after it could be read`,
+      }));
+      await sink.finish();
     }
     Object.assign(result, ctx.stats);
     return result;
@@ -102,8 +116,51 @@ export async function extractDump(reader: DumpReader, opts: ExtractOptions): Pro
   }
 }
 
+/**
+ * The reader, with every error it throws remembered: an error from the input
+ * (damage) stops the extraction but keeps what was extracted; an error from
+ * the target (disk full) aborts it.
+ */
+class InputGuard {
+  private readonly errors = new WeakSet<object>();
+  constructor(private readonly reader: DumpReader) {}
+
+  failed(e: unknown): boolean {
+    return e instanceof DumpError && this.errors.has(e);
+  }
+
+  private mark(e: unknown): unknown {
+    if (e instanceof DumpError) this.errors.add(e);
+    return e;
+  }
+
+  async next(): ReturnType<DumpReader['next']> {
+    try {
+      return await this.reader.next();
+    } catch (e) {
+      throw this.mark(e);
+    }
+  }
+
+  async readFileData(): Promise<Buffer> {
+    try {
+      return await this.reader.readFileData();
+    } catch (e) {
+      throw this.mark(e);
+    }
+  }
+
+  async *fileData(): AsyncGenerator<Buffer> {
+    try {
+      yield* this.reader.fileData();
+    } catch (e) {
+      throw this.mark(e);
+    }
+  }
+}
+
 async function run(
-  reader: DumpReader,
+  reader: InputGuard,
   backupDate: number,
   selection: Selection,
   opts: ExtractOptions,

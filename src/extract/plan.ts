@@ -4,6 +4,7 @@
  * Pure: no file system. Paths are binary strings (one char per byte),
  * relative to the target, components joined by `/`; the root is ''.
  */
+import type { Code } from '../diagnostics/codes.js';
 import { finding, vnodeKey, type Finding } from '../diagnostics/finding.js';
 import type { DirEntry } from '../dir/pages.js';
 import { DumpError } from '../format/errors.js';
@@ -12,7 +13,13 @@ import { vnodeClass } from '../format/types.js';
 
 /** What extract reports (codes in src/diagnostics/codes.ts, areas `extract`, `tree` and `run`). */
 export type ProblemCode =
-  | 'UNSAFE_NAME' | 'EXISTS' | 'DANGLING' | 'UNREACHABLE' | 'DUPLICATE' | 'NO_DATA' | 'LATE_DIRECTORY' | 'UNREPRESENTABLE' | 'NOT_FOUND' | 'IO';
+  | 'UNSAFE_NAME' | 'EXISTS' | 'DANGLING' | 'UNREACHABLE' | 'DUPLICATE' | 'NO_DATA' | 'LATE_DIRECTORY' | 'UNREPRESENTABLE' | 'NOT_FOUND' | 'IO'
+  /** A file whose data the damage cut: not extracted (a directory), zero-filled after what arrived (a tar from a stream). */
+  | 'CUT'
+  /** A vnode of a damaged dump that could not be extracted (lost, cut or damaged: the message says which). */
+  | 'SKIPPED'
+  /** Damage in the input (the dump's own code: TRUNCATED, UNEXPECTED_TAG, WRAPAROUND...): what the extraction went around or stopped at. */
+  | Code;
 
 /** An extract finding: `path` is the binary-string path relative to the target, when there is one. */
 export type ExtractProblem = Finding & { code: ProblemCode; path?: string };

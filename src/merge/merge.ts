@@ -52,7 +52,7 @@ function mergeWarning(code: MergeWarningCode, file: string, offset: number | und
 }
 
 /** One vnode of the merged table: which input holds its record, and where. */
-interface Entry {
+export interface Entry {
   unique: number;
   /** 0 = the full dump, k = the k-th incremental. */
   src: number;
@@ -62,7 +62,7 @@ interface Entry {
   size: number;
 }
 
-interface ClassTable {
+export interface ClassTable {
   cls: IndexClass;
   /** Running 'v': the full dump's declared count, +1 per vnode added, -1 per vnode removed. */
   declared: number;
@@ -400,7 +400,7 @@ function changed(file: string, offset: number, what: string): DumpError {
 }
 
 /** Read and decode the record of `e` again: exactly its bytes, one read. */
-async function recordAt(src: FileSource, c: Cursor, e: Entry, file: string): Promise<DumpRecord> {
+export async function recordAt(src: FileSource, c: Cursor, e: Entry, file: string): Promise<DumpRecord> {
   if (c.buf.length < e.size) c.buf = Buffer.allocUnsafe(e.size);
   let got = 0;
   while (got < e.size) {
