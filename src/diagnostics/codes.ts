@@ -166,7 +166,6 @@ export const CODES = {
   CHUNK_OFFSET: { area: 'run', severity: 'error', summary: "a chunk arrived with a 32-bit offset that does not match the writer's position" },
   // --- issue 11 (package API, errors as data) ---------------------------------
   INTERNAL: { area: 'run', severity: 'error', summary: 'a bug in codadump, not in its input (--json prints it as an error document; the text carries the stack)' },
-  UNSAFE_PATH: { area: 'run', severity: 'error', summary: 'an output path that would leave its target' },
   // --- #14 salvage -------------------------------------------------------------
   DONOR_MISMATCH: { area: 'repair', severity: 'error', summary: 'a --donor dump that is not of the damaged volume or a replica of it' },
   RESTORED_EXACT: { area: 'repair', severity: 'info', summary: 'a lost vnode put back from a donor that provably holds the lost version' },

@@ -122,14 +122,14 @@ describe('the packed package', () => {
     writeFileSync(join(consumer, 'use.mjs'), USE_JS);
     mkdirSync(join(consumer, 'tree', 'sub'), { recursive: true });
     writeFileSync(join(consumer, 'tree', 'sub', 'hello.txt'), 'hello\n');
-    const r = sh(process.execPath, ['use.mjs', sample('server-sample-full.dump'), join(ROOT, 'fixtures', 'archive', '2025-11-24'), 'tree'], consumer);
+    const r = sh(process.execPath, ['use.mjs', sample('server-sample-full.dump'), join(ROOT, 'fixtures', 'archive', 'part', '24Nov2025'), 'tree'], consumer);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const out = JSON.parse(r.stdout);
     const size = readFileSync(sample('server-sample-full.dump')).length;
     expect(out).toEqual({
       verdict: 'ok', streamLength: size, counts: out.counts, problems: 0,
-      volume: out.volume, archive: readdirSync(join(ROOT, 'fixtures', 'archive', '2025-11-24')).length, packed: [2, 1, 'ok'], missing: { isDumpError: true, code: 'IO', file: true },
+      volume: out.volume, archive: readdirSync(join(ROOT, 'fixtures', 'archive', 'part', '24Nov2025')).length, packed: [2, 1, 'ok'], missing: { isDumpError: true, code: 'IO', file: true },
       internal: 'ERR_PACKAGE_PATH_NOT_EXPORTED', cli: 'function', truncated: 'error', exitHooksAdded: 0, cleanups: 'function', api: [],
     });
     expect(out.counts.directories + out.counts.files).toBeGreaterThan(0);
