@@ -18,7 +18,7 @@ import type { ContainerInfo } from './container.js';
 import type { RawInput } from './raw-input.js';
 
 const IN_CHUNK = 64 << 10;
-const OUT_CHUNK = 256 << 10;
+const OUT_CHUNK = 128 << 10;
 
 /** Bytes 0-2 of every member. */
 function isMemberStart(b: Buffer): boolean {

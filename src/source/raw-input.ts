@@ -36,7 +36,7 @@ export class RawInput {
   }
 
   /** A file from `start` (a fresh buffer for every chunk: decoders may keep them). */
-  static file(path: string, start = 0, chunk = 1 << 20): RawInput {
+  static file(path: string, start = 0, chunk = 256 << 10): RawInput {
     return new RawInput(fileChunks(path, start, chunk), { file: path, offset: start });
   }
 
