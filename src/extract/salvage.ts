@@ -19,7 +19,7 @@ import { dumpFromStream, openDump } from '../format/open.js';
 import { FileSource } from '../io/source.js';
 import { planRepair, repairedBytes } from '../repair/repair.js';
 import { extractDump, type ExtractOptions, type ExtractResult } from './extract.js';
-import { Selection, type ExtractProblem } from './plan.js';
+import { Selection, extractProblem, type ProblemReport } from './plan.js';
 
 export interface ExtractFileOptions extends ExtractOptions, DiagnoseOptions {}
 
@@ -62,7 +62,7 @@ export async function extractFile(path: string, opts: ExtractFileOptions): Promi
     if (a.verdict === 'not-a-dump') throw new DumpError('NOT_A_DUMP', 'no dump header and no sound record to start from', 0, path);
     const plan = planRepair(a, {});
     const r = await extractDump(dumpFromStream(path, repairedBytes(plan, src)), opts);
-    const skipped: ExtractProblem[] = [];
+    const skipped: ProblemReport[] = [];
     const w = a.wraparound;
     if (w) {
       const at = w.seamStart ?? 0;
@@ -82,9 +82,9 @@ export async function extractFile(path: string, opts: ExtractFileOptions): Promi
         message: `${d.path === null ? `vnode ${d.vnode}.${d.unique}: ` : ''}${d.reason}; not extracted`,
       });
     }
-    r.problems.unshift(...skipped);
+    r.problems.unshift(...skipped.map(extractProblem));
     r.damaged = true;
-    if (r.problems.length === 0) r.problems.push({ code: a.damage[0]?.code ?? 'CORRUPT', message: `the dump is ${a.verdict}; everything in it was extracted` });
+    if (r.problems.length === 0) r.problems.push(extractProblem({ code: a.damage[0]?.code ?? 'CORRUPT', message: `the dump is ${a.verdict}; everything in it was extracted` }));
     return r;
   } finally {
     await src.close();
