@@ -19,7 +19,7 @@ import { dumpFromStream, openDump } from '../format/open.js';
 import { FileSource } from '../io/source.js';
 import { planRepair, repairedBytes } from '../repair/repair.js';
 import { extractDump, type ExtractOptions, type ExtractResult } from './extract.js';
-import { Selection, extractProblem, type ExtractProblem } from './plan.js';
+import { Selection, extractProblem, type ProblemReport } from './plan.js';
 
 export interface ExtractFileOptions extends ExtractOptions, DiagnoseOptions {}
 
@@ -62,27 +62,27 @@ export async function extractFile(path: string, opts: ExtractFileOptions): Promi
     if (a.verdict === 'not-a-dump') throw new DumpError('NOT_A_DUMP', 'no dump header and no sound record to start from', 0, path);
     const plan = planRepair(a, {});
     const r = await extractDump(dumpFromStream(path, repairedBytes(plan, src)), opts);
-    const skipped: ExtractProblem[] = [];
+    const skipped: ProblemReport[] = [];
     const w = a.wraparound;
     if (w) {
       const at = w.seamStart ?? 0;
       const how = w.model === 'A1'
         ? `file [${w.seamStart}, ${w.seamEnd}) was overwritten by the stream's tail; the tail is read in its place`
         : 'the file is the tail of the stream, its head lost';
-      skipped.push(extractProblem({ code: 'WRAPAROUND', offset: at, message: `at byte ${at}: 4 GiB wraparound, model ${w.model}: ${how}` }));
+      skipped.push({ code: 'WRAPAROUND', offset: at, message: `at byte ${at}: 4 GiB wraparound, model ${w.model}: ${how}` });
     }
-    for (const d of a.damage) skipped.push(extractProblem({ code: d.code, offset: d.offset, message: `at byte ${d.offset}: ${d.message}` }));
+    for (const d of a.damage) skipped.push({ code: d.code, offset: d.offset, message: `at byte ${d.offset}: ${d.message}` });
     const selection = new Selection(opts.paths ?? []);
     for (const d of plan.report.dropped) {
       // Only what was asked for: a vnode outside the named paths was not going to be extracted anyway.
       const path = d.path;
       if (!selection.all && (path === null || !selection.paths.some((s) => path === s || path.startsWith(s + '/')))) continue;
-      skipped.push(extractProblem({
+      skipped.push({
         code: 'SKIPPED', vnode: d.vnode, unique: d.unique, ...(d.path !== null ? { path: d.path } : {}),
         message: `${d.path === null ? `vnode ${d.vnode}.${d.unique}: ` : ''}${d.reason}; not extracted`,
-      }));
+      });
     }
-    r.problems.unshift(...skipped);
+    r.problems.unshift(...skipped.map(extractProblem));
     r.damaged = true;
     if (r.problems.length === 0) r.problems.push(extractProblem({ code: a.damage[0]?.code ?? 'CORRUPT', message: `the dump is ${a.verdict}; everything in it was extracted` }));
     return r;
