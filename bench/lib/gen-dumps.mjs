@@ -156,12 +156,21 @@ function writeVolume(path, name, vol, content, smallLists = Math.max(1, vol.file
  * A dump of `count` big files of about `fileSize` bytes each (one directory).
  * Each file repeats its own 1 MiB pseudo-random block, written 16 MiB at a time.
  */
-export function writeBigDump(path, { count = 4, fileSize = 1 << 30 } = {}) {
+export function writeBigDump(path, { count = 4, fileSize = 1 << 30, small = 0 } = {}) {
   const files = [];
+  // `small` files of 1 .. 13 KiB first (so that a wraparound seam at the head of the dump cuts records, not only data).
+  const r = prng(99);
+  for (let i = 0; i < small; i++) files.push([`s-${i}.dat`, 0, 1024 + (r() % 12288)]);
   for (let i = 0; i < count; i++) files.push([`big-${i}.bin`, 0, Math.max(0, fileSize - 4096 * i - 17 * i)]);
   const vol = layout([['', 0]], files);
   const chunk = Buffer.allocUnsafe(16 * MiB);
+  const smallBlock = randomBlock(MiB, 31337);
   return writeVolume(path, 'bench-big.backup', vol, (f, out) => {
+    if (f.name.startsWith('s-')) {
+      const at = (f.vnode * 2654435761) % (MiB - f.size);
+      out.write(smallBlock.subarray(at, at + f.size));
+      return;
+    }
     const block = randomBlock(MiB, f.vnode * 7919);
     for (let i = 0; i < chunk.length; i += MiB) block.copy(chunk, i);
     let left = f.size;

@@ -584,9 +584,16 @@ async function writePlan(plan: Plan, src: FileSource, out: AtomicOutput): Promis
     let copied = 0;
     for (const r of p.data) {
       for (let pos = r.start; pos < r.end; ) {
-        const n = await src.read(buf, 0, Math.min(buf.length, r.end - pos), pos);
+        // Big ranges are copied in the kernel where it can (AtomicOutput.copyFrom), small ones through buf.
+        const left = r.end - pos;
+        let n: number;
+        if (left >= buf.length) {
+          n = out.copyFrom(src.fd, pos, left);
+        } else {
+          n = await src.read(buf, 0, left, pos);
+          out.write(buf.subarray(0, n));
+        }
         if (n === 0) throw new DumpError('IO', `input ended at ${pos} while copying vnode ${p.fields.vnode}.${p.fields.unique}`, pos, src.name);
-        out.write(buf.subarray(0, n));
         pos += n;
         copied += n;
       }
