@@ -160,9 +160,11 @@ export function writeBigDump(path, { count = 4, fileSize = 1 << 30, small = 0 } 
   const files = [];
   // `small` files of 1 .. 13 KiB first (so that a wraparound seam at the head of the dump cuts records, not only data).
   const r = prng(99);
-  for (let i = 0; i < small; i++) files.push([`s-${i}.dat`, 0, 1024 + (r() % 12288)]);
+  const dirSpec = [['', 0]];
+  for (let d = 0; d < Math.ceil(small / 2000); d++) dirSpec.push([`s${d}`, 0]);
+  for (let i = 0; i < small; i++) files.push([`s-${i}.dat`, 1 + Math.floor(i / 2000), 1024 + (r() % 12288)]);
   for (let i = 0; i < count; i++) files.push([`big-${i}.bin`, 0, Math.max(0, fileSize - 4096 * i - 17 * i)]);
-  const vol = layout([['', 0]], files);
+  const vol = layout(dirSpec, files);
   const chunk = Buffer.allocUnsafe(16 * MiB);
   const smallBlock = randomBlock(MiB, 31337);
   return writeVolume(path, 'bench-big.backup', vol, (f, out) => {
