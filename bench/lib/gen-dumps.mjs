@@ -156,14 +156,17 @@ function writeVolume(path, name, vol, content, smallLists = Math.max(1, vol.file
  * A dump of `count` big files of about `fileSize` bytes each (one directory).
  * Each file repeats its own 1 MiB pseudo-random block, written 16 MiB at a time.
  */
-export function writeBigDump(path, { count = 4, fileSize = 1 << 30, small = 0 } = {}) {
+export function writeBigDump(path, { count = 4, fileSize = 1 << 30, small = 0, tail = 0 } = {}) {
   const files = [];
-  // `small` files of 1 .. 13 KiB first (so that a wraparound seam at the head of the dump cuts records, not only data).
+  // `small` files of 1 .. 13 KiB before the big ones and `tail` after them, 2,000 per directory
+  // (a volume of many files: a wraparound seam then cuts records, not only file data).
   const r = prng(99);
   const dirSpec = [['', 0]];
-  for (let d = 0; d < Math.ceil(small / 2000); d++) dirSpec.push([`s${d}`, 0]);
-  for (let i = 0; i < small; i++) files.push([`s-${i}.dat`, 1 + Math.floor(i / 2000), 1024 + (r() % 12288)]);
+  for (let d = 0; d < Math.ceil((small + tail) / 2000); d++) dirSpec.push([`s${d}`, 0]);
+  const smallFile = (i) => [`s-${i}.dat`, 1 + Math.floor(i / 2000), 1024 + (r() % 12288)];
+  for (let i = 0; i < small; i++) files.push(smallFile(i));
   for (let i = 0; i < count; i++) files.push([`big-${i}.bin`, 0, Math.max(0, fileSize - 4096 * i - 17 * i)]);
+  for (let i = small; i < small + tail; i++) files.push(smallFile(i));
   const vol = layout(dirSpec, files);
   const chunk = Buffer.allocUnsafe(16 * MiB);
   const smallBlock = randomBlock(MiB, 31337);
