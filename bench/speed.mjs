@@ -7,7 +7,7 @@
  * Generates its dumps once into bench/out/ (gitignored; reused by later runs):
  *   merge-full.dump + merge-inc.dump  260 MB full dump of 37,000 small files + a 13 MB incremental (1,850 changed)
  *   wrapped.dump                      4.3 GB dump damaged by the 4 GiB wraparound (model A1, `simulate --receiver A`
- *                                     of a 4.6 GB dump: 60,000 small files, four of 950 MB, 60,000 small files)
+ *                                     of a 4.31 GB dump: 4,000 small files, four of 1.06 GB, 4,000 small files)
  *   small-300k.dump                   2.2 GB, 300,000 files of 1 .. 13 KiB in 3,031 directories
  *   sparse-1m.dump                    277 MB, 1,000,000 files of 0 .. 255 zero bytes, vnode numbers spread
  *                                     over 4,000,000 slots
@@ -113,7 +113,9 @@ function ensureData(dir) {
   if (!existsSync(p('sparse-1m.dump'))) gen('sparse-1m.dump', () => writeSparseDump(p('sparse-1m.dump')));
   if (!existsSync(p('wrapped.dump'))) {
     gen('wrapped.dump (a 4.6 GB dump, then simulate --receiver A)', () => {
-      writeBigDump(p('big.dump'), { count: 4, fileSize: 950_000_000, small: 60_000, tail: 60_000 });
+      // L = 4,309 MB, W + 14 MB: the seam [s, e) ends among the first small files and the stream's tail
+      // that overwrote it is small files too; few enough files that the directories fit before s.
+      writeBigDump(p('big.dump'), { count: 4, fileSize: 1_063_491_824, small: 4_000, tail: 4_000 });
       const r = spawnSync(process.execPath, [CLI, 'simulate', '--receiver', 'A', p('big.dump'), '-o', p('wrapped.dump')], { stdio: 'inherit' });
       if (r.status !== 0) throw new Error('simulate failed');
       unlinkSync(p('big.dump'));
