@@ -2,7 +2,7 @@
 /**
  * Speed and memory against the C tools, cp and dd (issue #17). Run after a build:
  *
- *   node bench/speed.mjs [--pairs N] [--only ROW,...] [--no-rss] [--rss-only] [--out DIR]
+ *   node bench/speed.mjs [--pairs N] [--only ROW,...] [--no-rss] [--rss-only] [--out DIR] [--cli PATH]
  *
  * Generates its dumps once into bench/out/ (gitignored; reused by later runs):
  *   merge-full.dump + merge-inc.dump  260 MB full dump of 37,000 small files + a 13 MB incremental (1,850 changed)
@@ -26,6 +26,7 @@
  *   --only LIST   rows to run, comma-separated (merge,repair,diagnose,extract,verify,start)
  *   --no-rss      skip the peak-RSS table;  --rss-only: only it
  *   --out DIR     where the dumps are kept (default bench/out)
+ *   --cli PATH    the codadump to measure (default bin/codadump here; e.g. another checkout's, for before/after)
  *
  * Exit status: 0 when every target is met, 1 when one is missed, 2 on error.
  */
@@ -36,7 +37,7 @@ import { fileURLToPath } from 'node:url';
 import { writeBigDump, writeMergeDumps, writeSmallDump, writeSparseDump } from './lib/gen-dumps.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const CLI = join(ROOT, 'bin', 'codadump');
+let CLI = join(ROOT, 'bin', 'codadump');
 const RSS_LIMIT_MB = 150;
 const ROWS = ['merge', 'repair', 'diagnose', 'extract', 'verify', 'start'];
 
@@ -53,6 +54,7 @@ function parseArgs(argv) {
     else if (a === '--no-rss') o.rss = false;
     else if (a === '--rss-only') o.timing = false;
     else if (a === '--out') o.out = resolve(value());
+    else if (a === '--cli') CLI = resolve(value());
     else if (a === '--help' || a === '-h') {
       process.stdout.write(readFileSync(fileURLToPath(import.meta.url), 'utf8').split('*/')[0].replace(/^#!.*\n\/\*\*\n/, '').replace(/^ \* ?/gm, ''));
       process.exit(0);
@@ -276,7 +278,7 @@ async function mainBench() {
   let missed = 0;
   const tools = ['codamergedump', 'codadump2tar'].map((t) => `${t}: ${which(t) ?? 'absent'}`).join(', ');
   process.stdout.write(`codadump speed benchmark (issue #17): node ${process.version}, ${(await import('node:os')).cpus().length} CPUs, load average ${(await import('node:os')).loadavg().map((x) => x.toFixed(1)).join(' ')}\n`);
-  process.stdout.write(`C tools: ${tools}; warm page cache; medians of ${o.pairs} interleaved pairs; wall seconds (user+sys CPU seconds); MB = 10^6 bytes\n\n`);
+  process.stdout.write(`measuring ${CLI}\nC tools: ${tools}; warm page cache; medians of ${o.pairs} interleaved pairs; wall seconds (user+sys CPU seconds); MB = 10^6 bytes\n\n`);
   if (o.timing) missed += printTiming(timingRows(o, d, scratch));
   if (o.rss) missed += printRss(rssRows(d, scratch));
   process.stdout.write(missed ? `${missed} target(s) MISSED\n` : 'all targets PASS\n');
