@@ -216,14 +216,14 @@ function rssRows(d, scratch, o) {
       ['diagnose', ['diagnose', dump], [0]],
       ['repair', ['repair', dump, '-o', out], [0]],
       ['simulate A', ['simulate', '--receiver', 'A', '--wrap-bits', '28', dump, '-o', out], [0]],
-      ['redump', ['redump', '--no-direct', dump, '-o', out], [0]],
+      ['redump', null, [0]], // from standard input (below)
       ['extract --tar', ['extract', dump, '--tar', '-'], [0]],
       ['extract -C', ['extract', dump, '-C', tree], [0]],
       ['pack', ['pack', tree, '-o', out], [0]],
     ];
     for (const [label, args, ok] of cmds.filter((c) => !o.rssSkip.includes(c[0]))) {
       log(`peak RSS: ${label} ${name} ...`);
-      const r = codadump(args, opt);
+      const r = args ? codadump(args, opt) : timed('sh', ['-c', `exec "${process.execPath}" "${CLI}" redump --no-direct -o "${out}" - < "${dump}"`], opt);
       rows.push({ dump: name, cmd: label, rssMB: r.rssMB, seconds: r.seconds, status: r.status, ok: ok.includes(r.status), err: r.stderr.split('\n')[0] });
       log(`  ${r.rssMB.toFixed(0)} MB, ${r.seconds.toFixed(1)} s, exit ${r.status}`);
       if (label !== 'extract -C') rmSync(out, { force: true });
