@@ -186,6 +186,18 @@ async function run(
       if (d.synthetic) container = ok;
       else if (p.orphanDir !== null && parentPath(d.path) === p.orphanDir) result.orphans.push({ vnode: d.vnode, unique: d.unique, path: d.path });
     }
+    // Two planned paths are equal only where one directory names the same
+    // name twice: the sinks need to remember only those (and directories).
+    const repeated = new Set<string>();
+    const planned = new Map(p.dirs.map((d) => [fidKey(d.vnode, d.unique), d.path]));
+    for (const [key, d] of dirs) {
+      const names = new Set<string>();
+      for (const e of d.entries) {
+        if (!names.has(e.name)) names.add(e.name);
+        else if (planned.has(key)) repeated.add(joinPath(planned.get(key)!, e.name));
+      }
+    }
+    ctx.mayRepeat = (path) => repeated.has(path);
     dirs.clear(); // the entries are not needed any more
     return p;
   };
@@ -211,6 +223,7 @@ async function run(
       result.orphans.push({ vnode: r.vnode, unique: r.unique, path });
       paths = [path];
     }
+    p.files.delete(key); // its paths are not needed after this (seen says it came)
     const meta: Meta = { vnode: r.vnode, unique: r.unique, mode: r.mode, mtime: r.mtime, owner: r.owner };
     if (r.type === VNODE_SYMLINK) {
       if (r.data.kind !== 'filedata') {

@@ -40,6 +40,18 @@ export interface ExtractStats {
 export interface SinkContext {
   report(p: ProblemReport): void;
   stats: ExtractStats;
+  /**
+   * Can a second file or link with this path come (set once the tree is
+   * planned)? Only such paths are remembered, with every directory's: the
+   * memory of an extraction does not grow with its number of files.
+   * Unset: every path is remembered.
+   */
+  mayRepeat?: (path: string) => boolean;
+}
+
+/** Should a sink remember file or link path `p` to refuse a second entry with it? */
+function remember(ctx: SinkContext, p: string): boolean {
+  return ctx.mayRepeat === undefined || ctx.mayRepeat(p);
 }
 
 export interface ExtractSink {
@@ -191,7 +203,7 @@ export class DirSink implements ExtractSink {
     for (let attempt = 0; attempt < 2; attempt++) {
       try {
         const fh = await open(abs, CREATE_FLAGS, 0o600);
-        this.written.add(p);
+        if (remember(this.ctx, p)) this.written.add(p);
         return fh;
       } catch (e) {
         if (code(e) !== 'EEXIST' || attempt > 0) {
@@ -285,7 +297,7 @@ export class DirSink implements ExtractSink {
     for (let attempt = 0; attempt < 2; attempt++) {
       try {
         await link(this.abs(existing), this.abs(p));
-        this.written.add(p);
+        if (remember(this.ctx, p)) this.written.add(p);
         this.ctx.stats.links++;
         return;
       } catch (e) {
@@ -312,7 +324,7 @@ export class DirSink implements ExtractSink {
         for (let attempt = 0; attempt < 2 && !ok; attempt++) {
           try {
             await symlink(Buffer.from(l.target, 'latin1'), abs);
-            this.written.add(p);
+            if (remember(this.ctx, p)) this.written.add(p);
             ok = true;
           } catch (e) {
             if (code(e) !== 'EEXIST' || attempt > 0) {
@@ -528,7 +540,7 @@ export class TarSink implements ExtractSink {
       if (this.bad.has(parentPath(p))) continue;
       const n = this.name(p, meta);
       if (n !== null) {
-        this.emitted.add(p);
+        if (remember(this.ctx, p)) this.emitted.add(p);
         r.push({ path: p, name: n });
       }
     }

@@ -16,13 +16,16 @@
 import * as nodeFs from 'node:fs';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { getSystemErrorName } from 'node:util';
 import { DumpError, ioError } from '../format/errors.js';
 import { registerExitCleanup } from './exit-cleanup.js';
 import { sparseRuns, zeroBlock } from './sparse.js';
+import { libc, type Libc } from './native.js';
 
 /** The file-system calls AtomicOutput makes; tests may replace any of them. */
 export interface AtomicFs {
   openSync: typeof nodeFs.openSync;
+  readSync: (fd: number, buf: Buffer, offset: number, length: number, position: number) => number;
   writeSync: (fd: number, buf: Buffer, offset: number, length: number, position: number) => number;
   fsyncSync: typeof nodeFs.fsyncSync;
   closeSync: typeof nodeFs.closeSync;
@@ -35,6 +38,7 @@ export interface AtomicFs {
 
 const realFs: AtomicFs = {
   openSync: nodeFs.openSync,
+  readSync: (fd, buf, offset, length, position) => nodeFs.readSync(fd, buf, offset, length, position),
   writeSync: (fd, buf, offset, length, position) => nodeFs.writeSync(fd, buf, offset, length, position),
   fsyncSync: nodeFs.fsyncSync,
   closeSync: nodeFs.closeSync,
@@ -67,6 +71,34 @@ export interface AtomicOutputOptions {
    * been stored (the bytes up to the limit are written, as a full disk does).
    */
   failAfterBytes?: number;
+  /**
+   * copyFrom() may copy in the kernel (copy_file_range through koffi,
+   * io/native.ts) instead of reading and writing here (default true). It
+   * never does with fsImpl or failAfterBytes (those tests see every write).
+   */
+  kernelCopy?: boolean;
+}
+
+/** lseek whence values (Linux). */
+const SEEK_DATA = 3;
+const SEEK_HOLE = 4;
+/** errno values after which copy_file_range is given up for plain reads and writes. */
+const NO_KERNEL_COPY = new Set(['EXDEV', 'EINVAL', 'ENOSYS', 'EOPNOTSUPP', 'ENOTSUP', 'EBADF', 'EPERM', 'ETXTBSY']);
+/** Largest piece one copy_file_range call is asked for (the kernel caps a call near 2 GiB anyway). */
+const KERNEL_PIECE = 1 << 30;
+
+function errnoError(errno: number, syscall: string): NodeJS.ErrnoException {
+  let code = 'EIO';
+  try {
+    code = getSystemErrorName(-errno);
+  } catch {
+    /* unknown errno: EIO */
+  }
+  const e = new Error(`${code}: ${syscall} failed`) as NodeJS.ErrnoException;
+  e.code = code;
+  e.errno = -errno;
+  e.syscall = syscall;
+  return e;
 }
 
 /** The zero-skip lives in io/sparse.ts; re-exported for existing callers. */
@@ -109,6 +141,10 @@ export class AtomicOutput {
   private external = false;
   /** Unregisters the exit cleanup (abort) once committed or aborted. */
   private unregister: () => void = () => {};
+  /** libc for copyFrom's kernel copy; null once given up (or never wanted). */
+  private kernel: Libc | null | undefined;
+  /** copyFrom's buffer when it reads and writes here (allocated on first use). */
+  private copyBuf: Buffer | undefined;
 
   constructor(finalPath: string, opts: AtomicOutputOptions = {}) {
     this.fs = { ...realFs, ...opts.fsImpl };
@@ -117,6 +153,7 @@ export class AtomicOutput {
     this.sparse = opts.sparse ?? false;
     this.failAfter = opts.failAfterBytes;
     const bufferSize = opts.bufferSize ?? 1024 * 1024;
+    this.kernel = opts.kernelCopy === false || opts.fsImpl !== undefined || opts.failAfterBytes !== undefined ? null : undefined;
     this.buf = bufferSize > 0 ? Buffer.allocUnsafe(bufferSize) : undefined;
 
     if (!this.force && this.exists(finalPath)) {
@@ -203,6 +240,99 @@ export class AtomicOutput {
     } catch (e) {
       this.fail(e);
     }
+  }
+
+  /**
+   * Append `length` bytes of the open file `fdIn` from its position
+   * `position`, without bringing them into this process where it can:
+   * copy_file_range in the kernel (no koffi, or a file system that refuses
+   * it: read and write here, in 1 MiB pieces). In sparse mode the holes of
+   * the input stay holes (lseek SEEK_DATA/SEEK_HOLE: what `cp` does);
+   * without the kernel copy, zero blocks are skipped as write() does.
+   * Returns the bytes appended: fewer than `length` only where the input
+   * ends first. On failure the output is aborted, as with write().
+   */
+  copyFrom(fdIn: number, position: number, length: number): number {
+    if (this.state !== 'open') {
+      throw new DumpError('IO', `cannot write: output already ${this.state}`, this.written, this.path);
+    }
+    try {
+      this.flushBuffer();
+      if (this.kernel === undefined) this.kernel = process.platform === 'linux' ? libc() : null;
+      let done = 0;
+      if (this.kernel !== null) done = this.kernelCopy(this.kernel, fdIn, position, length);
+      if (done < length && this.kernel === null) done += this.plainCopy(fdIn, position + done, length - done);
+      return done;
+    } catch (e) {
+      this.fail(e);
+    }
+  }
+
+  /** Kernel copy; stops early at the input's end or when the kernel refuses (this.kernel set to null). */
+  private kernelCopy(c: Libc, fdIn: number, position: number, length: number): number {
+    const fd = this.fd as number;
+    const end = position + length;
+    let p = position;
+    while (p < end) {
+      let dataEnd = end;
+      if (this.sparse) {
+        // Where the input's data starts and ends from p (ENXIO: only a hole is left).
+        const d = c.lseek(fdIn, p, SEEK_DATA);
+        if (d < 0) {
+          const code = errnoError(c.errno(), 'lseek').code;
+          if (code !== 'ENXIO') {
+            this.kernel = null;
+            return p - position;
+          }
+          // A hole up to the input's end (commit() sets the output's size), or past it.
+          const gap = Math.max(0, Math.min(end, nodeFs.fstatSync(fdIn).size) - p);
+          this.flushed += gap;
+          this.written += gap;
+          return p + gap - position;
+        }
+        if (d > p) {
+          const gap = Math.min(d, end) - p;
+          this.flushed += gap;
+          this.written += gap;
+          p += gap;
+          continue;
+        }
+        const h = c.lseek(fdIn, p, SEEK_HOLE);
+        if (h > p) dataEnd = Math.min(h, end);
+      }
+      while (p < dataEnd) {
+        const n = c.copyFileRange(fdIn, p, fd, this.flushed, Math.min(dataEnd - p, KERNEL_PIECE));
+        if (n < 0) {
+          const err = errnoError(c.errno(), 'copy_file_range');
+          if (NO_KERNEL_COPY.has(err.code!)) {
+            this.kernel = null;
+            return p - position;
+          }
+          throw err;
+        }
+        if (n === 0) return p - position; // the input ends here
+        p += n;
+        this.flushed += n;
+        this.stored += n;
+        this.written += n;
+      }
+    }
+    return length;
+  }
+
+  /** Read and write here, through write()'s store (sparse mode skips zero blocks). */
+  private plainCopy(fdIn: number, position: number, length: number): number {
+    this.copyBuf ??= Buffer.allocUnsafe(1 << 20);
+    const b = this.copyBuf;
+    let done = 0;
+    while (done < length) {
+      const n = this.fs.readSync(fdIn, b, 0, Math.min(b.length, length - done), position + done);
+      if (n === 0) break;
+      this.store(b.subarray(0, n));
+      this.written += n;
+      done += n;
+    }
+    return done;
   }
 
   private fail(e: unknown): never {

@@ -15,20 +15,24 @@
  *    does, so merging F I1 I2 in one run gives the same bytes as merging
  *    (F + I1) then that result + I2 with Coda's program.
  * 3. Write pass: slot by slot, each vnode's record is read again by
- *    position from whichever input holds it (one read of exactly its bytes;
- *    a directory's pages are in memory only while it is written),
- *    re-encoded in the server's field order, and its file data copied by
- *    position in 1 MiB pieces. Inputs must therefore be files (not standard
+ *    position from whichever input holds it (through a 1 MiB read-ahead
+ *    window per input: the inputs are mostly walked forwards, so one read
+ *    serves many records; a directory's pages are in memory only while it
+ *    is written), re-encoded in the server's field order, and its file
+ *    data copied by position: small files from the window, files of 1 MiB
+ *    and more range by range, in the kernel where it can
+ *    (AtomicOutput.copyFrom). The output is written through AtomicOutput's
+ *    buffer, in large writes. Inputs must therefore be files (not standard
  *    input).
  */
 import { finding, vnodeKey, type Finding } from '../diagnostics/finding.js';
 import { resolve } from 'node:path';
-import { statSync } from 'node:fs';
+import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { VOLUME_NAME_SIZE } from '../format/constants.js';
 import {
   encodeEnd, encodeHeader, encodeIndexHeader, encodeVnode, encodeVolume, type HeaderFields, type VolumeFields,
 } from '../format/encoder.js';
-import { DumpError } from '../format/errors.js';
+import { DumpError, ioError } from '../format/errors.js';
 import { item, type DumpItem } from '../format/items.js';
 import { Cursor, NEED_MORE, decodeRecord } from '../format/decoder.js';
 import { DumpReader } from '../format/reader.js';
@@ -39,6 +43,7 @@ import { FileSource } from '../source/file.js';
 import { isContainer, sniffPath } from '../source/open.js';
 import { openPositional, type PositionalInput } from '../io/positional-input.js';
 import { writeDumpFile } from '../io/write-dump.js';
+import { AtomicOutput } from '../io/atomic-output.js';
 import { codaVnode, codaVolume, cString } from './coda-fields.js';
 
 /** What a merge warns about (codes in src/diagnostics/codes.ts, area `merge`, plus TRAILING_DATA). */
@@ -393,7 +398,10 @@ export async function planMerge(full: string, incrementals: string[]): Promise<M
   };
 }
 
-const COPY_PIECE = 1 << 20;
+/** Read-ahead per input: records and small files are taken from it, many per read. */
+const WINDOW = 1 << 20;
+/** File data at least this long is copied without passing through the window (in the kernel where it can). */
+const COPY_DIRECT = 1 << 20;
 
 function changed(file: string, offset: number, what: string): DumpError {
   return new DumpError('IO', `the input changed while it was being merged (${what})`, offset, file);
@@ -419,50 +427,182 @@ export async function recordAt(src: FileSource, c: Cursor, e: Entry, file: strin
   }
 }
 
-/** The merged dump as a stream of items (reads every input by position; closes them when done). */
-export async function* mergedItems(plan: MergePlan): AsyncGenerator<DumpItem> {
-  const readers: FileSource[] = [];
-  const c = new Cursor(Buffer.allocUnsafe(64 << 10));
-  try {
-    for (const p of plan.inputs) readers.push(await openDecoded(p));
-    yield item(encodeHeader(plan.header));
-    yield item(encodeVolume(plan.volume));
-    const buf = Buffer.allocUnsafe(COPY_PIECE);
-    for (const t of [plan.large, plan.small]) {
-      yield item(encodeIndexHeader(t.cls, t.declared >>> 0, t.lists));
-      for (let slot = 0; slot < t.lists; slot++) {
-        for (const e of t.slots[slot]) {
-          const r = readers[e.src];
-          const rec = await recordAt(r, c, e, plan.inputs[e.src]);
-          if (rec.kind !== 'vnode' || rec.unique !== e.unique || vnodeSlot(rec.vnode) !== slot) {
-            throw changed(plan.inputs[e.src], e.offset, `no vnode of slot ${slot} with uniquifier ${e.unique} there any more`);
+/**
+ * One input read by position through a read-ahead window: the write pass
+ * walks each input mostly forwards, so one 1 MiB read serves many records
+ * and the file data between them. Reads are synchronous: the write pass is
+ * one loop with nothing else to do meanwhile, and a read through the thread
+ * pool costs two thread hand-offs (on a loaded machine, most of the time).
+ */
+class Window {
+  private buf = Buffer.allocUnsafe(WINDOW);
+  private base = 0;
+  private len = 0;
+
+  constructor(
+    readonly fd: number,
+    readonly file: string,
+  ) {}
+
+  /**
+   * Bytes [pos, pos + n) as a view of the window (valid until the next
+   * call), or fewer where the file ends first.
+   */
+  view(pos: number, n: number): Buffer {
+    if (!(pos >= this.base && pos + n <= this.base + this.len)) {
+      if (this.buf.length < n) this.buf = Buffer.allocUnsafe(n);
+      let got = 0;
+      try {
+        while (got < this.buf.length) {
+          const k = readSync(this.fd, this.buf, got, this.buf.length - got, pos + got);
+          if (k === 0) break;
+          got += k;
+        }
+      } catch (e) {
+        throw ioError(e, this.file);
+      }
+      this.base = pos;
+      this.len = got;
+    }
+    const at = pos - this.base;
+    return this.buf.subarray(at, Math.min(at + n, this.len));
+  }
+}
+
+/** What the write pass puts out: items, or a range of an input to copy as it is. */
+type Piece = DumpItem | { kind: 'copy'; fd: number; file: string; vnode: string; position: number; length: number };
+
+/**
+ * The merged dump as pieces, in order: encoded records, file data of up to
+ * COPY_DIRECT bytes as views of a window (valid until the next piece), and
+ * longer file data as ranges to copy.
+ */
+function* mergedPieces(plan: MergePlan, windows: Window[]): Generator<Piece> {
+  const c = new Cursor(Buffer.alloc(0));
+  yield item(encodeHeader(plan.header));
+  yield item(encodeVolume(plan.volume));
+  for (const t of [plan.large, plan.small]) {
+    yield item(encodeIndexHeader(t.cls, t.declared >>> 0, t.lists));
+    for (let slot = 0; slot < t.lists; slot++) {
+      for (const e of t.slots[slot]) {
+        const w = windows[e.src];
+        const file = plan.inputs[e.src];
+        // Read and decode the record of `e` again: exactly its bytes.
+        const bytes = w.view(e.offset, e.size);
+        if (bytes.length < e.size) throw changed(file, e.offset, 'it is shorter now');
+        c.buf = bytes;
+        c.base = e.offset;
+        c.pos = 0;
+        c.end = e.size;
+        let rec: DumpRecord;
+        try {
+          rec = decodeRecord(c);
+        } catch (x) {
+          if (x === NEED_MORE) throw changed(file, e.offset, 'a record is longer now');
+          throw x;
+        }
+        if (rec.kind !== 'vnode' || rec.unique !== e.unique || vnodeSlot(rec.vnode) !== slot) {
+          throw changed(file, e.offset, `no vnode of slot ${slot} with uniquifier ${e.unique} there any more`);
+        }
+        const fields = codaVnode(rec, slot, t.cls);
+        if (rec.data.kind === 'dirpages') {
+          yield item(encodeVnode(fields, { kind: 'dirpages', pages: rec.data.pages }));
+        } else if (rec.data.kind === 'filedata') {
+          const { start, length } = rec.data;
+          yield item(encodeVnode(fields, { kind: 'filedata', length }));
+          if (length >= COPY_DIRECT) {
+            yield { kind: 'copy', fd: w.fd, file, vnode: vnodeKey(rec.vnode, rec.unique), position: start, length };
+          } else if (length > 0) {
+            const data = w.view(start, length);
+            if (data.length < length) throw truncatedData(file, vnodeKey(rec.vnode, rec.unique), start + data.length, length - data.length);
+            yield { kind: 'filedata', data };
           }
-          const fields = codaVnode(rec, slot, t.cls);
-          if (rec.data.kind === 'dirpages') {
-            yield item(encodeVnode(fields, { kind: 'dirpages', pages: rec.data.pages }));
-          } else if (rec.data.kind === 'filedata') {
-            yield item(encodeVnode(fields, { kind: 'filedata', length: rec.data.length }));
-            let pos = rec.data.start;
-            let left = rec.data.length;
-            while (left > 0) {
-              const n = await r.read(buf, 0, Math.min(left, buf.length), pos);
-              if (n === 0) {
-                throw new DumpError('TRUNCATED', `file ends inside the file data of vnode ${vnodeKey(rec.vnode, rec.unique)} (${left} bytes missing)`, pos, plan.inputs[e.src]);
-              }
-              yield { kind: 'filedata', data: buf.subarray(0, n) };
-              pos += n;
-              left -= n;
-            }
-          } else {
-            throw new DumpError('BAD_VALUE', `vnode ${vnodeKey(rec.vnode, rec.unique)} has no data to copy`, rec.offset, plan.inputs[e.src]);
-          }
+        } else {
+          throw new DumpError('BAD_VALUE', `vnode ${vnodeKey(rec.vnode, rec.unique)} has no data to copy`, rec.offset, file);
         }
       }
     }
-    yield item(encodeEnd());
-  } finally {
-    for (const r of readers) await r.close();
   }
+  yield item(encodeEnd());
+}
+
+function truncatedData(file: string, vnode: string, at: number, missing: number): DumpError {
+  return new DumpError('TRUNCATED', `file ends inside the file data of vnode ${vnode} (${missing} bytes missing)`, at, file);
+}
+
+/** Open every input for the write pass (read only), run `body`, close them. */
+function withInputs<T>(plan: MergePlan, body: (windows: Window[]) => T): T {
+  const fds: number[] = [];
+  try {
+    for (const p of plan.inputs) {
+      try {
+        fds.push(openSync(decodedCopies.get(p) ?? p, 'r'));
+      } catch (e) {
+        throw ioError(e, p);
+      }
+    }
+    return body(fds.map((fd, i) => new Window(fd, plan.inputs[i])));
+  } finally {
+    for (const fd of fds) closeSync(fd);
+  }
+}
+
+/**
+ * The merged dump as a stream of items (reads every input by position).
+ * `filedata` items are views of a reused buffer, valid until the next item.
+ */
+export async function* mergedItems(plan: MergePlan): AsyncGenerator<DumpItem> {
+  const fds: number[] = [];
+  try {
+    for (const p of plan.inputs) {
+      try {
+        fds.push(openSync(decodedCopies.get(p) ?? p, 'r'));
+      } catch (e) {
+        throw ioError(e, p);
+      }
+    }
+    const windows = fds.map((fd, i) => new Window(fd, plan.inputs[i]));
+    let buf: Buffer | undefined;
+    for (const piece of mergedPieces(plan, windows)) {
+      if (piece.kind !== 'copy') {
+        yield piece;
+        continue;
+      }
+      buf ??= Buffer.allocUnsafe(COPY_DIRECT);
+      for (let pos = piece.position, left = piece.length; left > 0; ) {
+        let n: number;
+        try {
+          n = readSync(piece.fd, buf, 0, Math.min(left, buf.length), pos);
+        } catch (e) {
+          throw ioError(e, piece.file);
+        }
+        if (n === 0) throw truncatedData(piece.file, piece.vnode, pos, left);
+        yield { kind: 'filedata', data: buf.subarray(0, n) };
+        pos += n;
+        left -= n;
+      }
+    }
+  } finally {
+    for (const fd of fds) closeSync(fd);
+  }
+}
+
+/**
+ * Write the merged dump to `out`: records and small files through its
+ * buffer (a few large writes), long file data copied range by range
+ * (AtomicOutput.copyFrom: in the kernel where it can).
+ */
+export function writeMerged(plan: MergePlan, out: AtomicOutput): void {
+  withInputs(plan, (windows) => {
+    for (const piece of mergedPieces(plan, windows)) {
+      if (piece.kind !== 'copy') {
+        out.write(piece.data);
+        continue;
+      }
+      const n = out.copyFrom(piece.fd, piece.position, piece.length);
+      if (n < piece.length) throw truncatedData(piece.file, piece.vnode, piece.position + n, piece.length - n);
+    }
+  });
 }
 
 function indexResult(t: ClassTable): IndexResult {
@@ -498,9 +638,25 @@ export async function mergeDumps(full: string, incrementals: string[], out: stri
 
 async function mergeOpened(full: string, incrementals: string[], out: string, opts: { force?: boolean; gzip?: boolean }): Promise<MergeResult> {
   const plan = await planMerge(full, incrementals);
-  const res = await writeDumpFile(out, mergedItems(plan), { force: opts.force ?? false, gzip: opts.gzip });
+  if (opts.gzip || out.endsWith('.gz')) {
+    const res = await writeDumpFile(out, mergedItems(plan), { force: opts.force ?? false, gzip: opts.gzip });
+    return {
+      output: out, bytes: res.bytes, header: plan.header, large: indexResult(plan.large), small: indexResult(plan.small),
+      incrementals: plan.incrementals, warnings: plan.warnings,
+    };
+  }
+  const output = new AtomicOutput(out, { force: opts.force ?? false });
+  let bytes: number;
+  try {
+    writeMerged(plan, output);
+    bytes = output.bytesWritten;
+    output.commit();
+  } catch (e) {
+    output.abort();
+    throw e;
+  }
   return {
-    output: out, bytes: res.bytes, header: plan.header, large: indexResult(plan.large), small: indexResult(plan.small),
+    output: out, bytes, header: plan.header, large: indexResult(plan.large), small: indexResult(plan.small),
     incrementals: plan.incrementals, warnings: plan.warnings,
   };
 }

@@ -27,6 +27,7 @@ import { encodeEnd, encodeHeader, encodeIndexHeader, encodeRmVnode, encodeVnode,
 import { DumpError } from '../format/errors.js';
 import { vnodeKey } from '../format/paths.js';
 import { vnodeSlot, type Vnode } from '../format/types.js';
+import { AtomicOutput } from '../io/atomic-output.js';
 import { openDumpOutput, type DumpOutput } from '../io/gzip-output.js';
 import { openPositional } from '../io/positional-input.js';
 import type { FileSource } from '../source/file.js';
@@ -903,9 +904,17 @@ async function writePlan(plan: Plan, src: FileSource, out: DumpOutput): Promise<
     let copied = 0;
     for (const r of p.data) {
       for (let pos = r.start; pos < r.end; ) {
-        const n = await (p.source ?? src).read(buf, 0, Math.min(buf.length, r.end - pos), pos);
+        // Big ranges are copied in the kernel where it can (AtomicOutput.copyFrom), small ones through buf.
+        const from = p.source ?? src;
+        const left = r.end - pos;
+        let n: number;
+        if (left >= buf.length && out instanceof AtomicOutput) {
+          n = out.copyFrom(from.fd, pos, left);
+        } else {
+          n = await from.read(buf, 0, Math.min(buf.length, left), pos);
+          out.write(buf.subarray(0, n));
+        }
         if (n === 0) throw new DumpError('IO', `input ended at ${pos} while copying vnode ${p.fields.vnode}.${p.fields.unique}`, pos, src.name);
-        out.write(buf.subarray(0, n));
         pos += n;
         copied += n;
       }

@@ -32,6 +32,11 @@ export class FileSource implements ByteSource {
     readonly regular: boolean,
   ) {}
 
+  /** The open file's descriptor (for positional reads or kernel copies made elsewhere). */
+  get fd(): number {
+    return this.fh.fd;
+  }
+
   static async open(path: string, opts: FileSourceOptions = {}): Promise<FileSource> {
     let fh: FileHandle;
     try {
