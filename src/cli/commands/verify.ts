@@ -5,6 +5,8 @@ import type { Verdict } from '../../check/problems.js';
 import { displayString } from '../../format/types.js';
 import { EXIT_DAMAGED, EXIT_OK, UsageError, out, printJson, type Ctx } from '../context.js';
 import { byteProgress, humanBytes } from '../progress.js';
+import { AtomicOutput } from '../../io/atomic-output.js';
+import { archiveHtml } from '../../report/html.js';
 
 /** The arguments the handler reads. */
 export interface VerifyArgs {
@@ -15,6 +17,8 @@ export interface VerifyArgs {
   jobs: number;
   verbose: boolean;
   'wrap-bits': number;
+  html?: string;
+  force: boolean;
 }
 
 const COLOUR: Record<Verdict, (s: string) => string> = {
@@ -82,9 +86,13 @@ export const verifyCommand = (ctx: Ctx): CommandModule<object, VerifyArgs> => ({
       .option('log', { type: 'string', requiresArg: true, describe: 'backup log to check declared sizes against (repeatable)', coerce: (v: string | string[]) => ([] as string[]).concat(v) })
       .option('jobs', { alias: 'j', type: 'number', default: defaultJobs(), describe: 'dumps verified at once' })
       .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'list every problem, not just the first' })
+      .option('html', { type: 'string', requiresArg: true, describe: 'also write a self-contained HTML health page (volumes by run date) to this file' })
+      .option('force', { type: 'boolean', default: false, describe: 'replace an existing --html file' })
       .option('wrap-bits', { type: 'number', default: 32, hidden: true, describe: 'wrap size 2^N for the wraparound diagnosis (testing)' }) as unknown as Argv<VerifyArgs>,
   handler: async (a) => {
     if (!Number.isInteger(a.jobs) || a.jobs < 1) throw new UsageError('--jobs must be a whole number >= 1');
+    // Opened first: an existing page without --force fails before the verify, not after.
+    const page = a.html !== undefined ? new AtomicOutput(a.html, { force: a.force }) : null;
     let bar = byteProgress(0, 'verify', false);
     const report = await verifyArchive(a.paths, {
       deep: a.deep,
@@ -102,8 +110,20 @@ export const verifyCommand = (ctx: Ctx): CommandModule<object, VerifyArgs> => ({
         bar.stop();
         for (const l of reportLine(r, a.verbose)) out(l);
       },
+    }).catch((e: unknown) => {
+      page?.abort();
+      throw e;
     });
     bar.stop();
+    if (page) {
+      try {
+        page.write(Buffer.from(archiveHtml(report, { subtitle: a.paths.join(' '), generated: new Date().toISOString() })));
+        page.commit();
+      } catch (e) {
+        page.abort();
+        throw e;
+      }
+    }
     const s = report.summary;
     if (a.json) {
       printJson({
