@@ -161,13 +161,11 @@ export function diagnoseMap(a: Analysis): DumpMap {
       stream.regions.push({ start: e, end: F, kind: 'survive', label: `in the file at ${range(e, F)}` });
       stream.regions.push({ start: F, end: L!, kind: 'moved', label: `the tail: in the file at ${range(s, e)}` });
       stream.marks.push({ at: F, kind: 'seam', label: `wrapped at ${groupDigits(F)}` });
-      stream.marks.push({ at: L!, kind: 'end', label: `true length ${groupDigits(L!)}` });
     } else {
       const off = w.streamOffset;
       if (off !== null) {
         stream.regions.push({ start: 0, end: off, kind: 'lost', label: `lost head ${range(0, off)}` });
         stream.regions.push({ start: off, end: off + F, kind: 'survive', label: `the whole file, ${range(0, F)}` });
-        if (L !== null) stream.marks.push({ at: L, kind: 'end', label: `true length ${groupDigits(L)}` });
       } else {
         stream.regions.push({ start: 0, end: len, kind: 'unknown', label: 'stream positions unknown: a lost head of unknown length, then the file' });
       }
@@ -206,6 +204,18 @@ export function diagnoseMap(a: Analysis): DumpMap {
     for (const fr of a.vs.fileRanges(f.at, Math.min(f.end, a.vs.length))) push(layout.regions, { start: fr.start, end: fr.end, kind, label });
   }
   layout.regions.sort((x, y) => x.start - y.start);
+  // Bytes no record accounts for (damage, trailing data, a seam's debris): shown as such.
+  const filled: MapRegion[] = [];
+  let at = 0;
+  for (const r of [...layout.regions, { start: F, end: F, kind: 'end' as const, label: '' }]) {
+    if (r.start > at) {
+      const after = !w && a.walk.endAt !== null && at >= a.walk.endAt;
+      push(filled, { start: at, end: r.start, kind: after ? 'trailing' : 'damage', label: after ? 'trailing data' : 'no record accounts for these bytes' });
+    }
+    if (r.end > r.start) push(filled, { ...r, start: Math.max(r.start, at) });
+    at = Math.max(at, r.end);
+  }
+  layout.regions = filled.filter((r) => r.end > r.start);
 
   const dirs: MapBand = { id: 'dirs', label: 'by directory', length: F, regions: [], marks: [], open: false };
   const top = new Map<string, number>();
@@ -310,7 +320,9 @@ export function diagnoseSvg(a: Analysis, opts: SvgOptions = {}): string {
     for (const mk of b.marks) {
       const xm = x(mk.at).toFixed(2);
       const colour = mk.kind === 'seam' ? '#1c7ed6' : mk.kind === 'truncation' ? '#c92a2a' : '#343a40';
-      out.push(`<g class="mark" data-kind="${mk.kind}" data-at="${mk.at}"><line x1="${xm}" x2="${xm}" y1="${top - 8}" y2="${top + bandH + 4}" stroke="${colour}" stroke-width="2"/><text x="${xm}" y="${top - 11}" text-anchor="middle" class="ml" fill="${colour}">${esc(mk.label)}</text></g>`);
+      // Labels keep inside the picture: anchored at their end near the right edge, at their start near the left.
+      const anchor = x(mk.at) > W - right - 90 ? 'end' : x(mk.at) < left + 90 ? 'start' : 'middle';
+      out.push(`<g class="mark" data-kind="${mk.kind}" data-at="${mk.at}"><line x1="${xm}" x2="${xm}" y1="${top - 8}" y2="${top + bandH + 4}" stroke="${colour}" stroke-width="2"/><text x="${xm}" y="${top - 11}" text-anchor="${anchor}" class="ml" fill="${colour}">${esc(mk.label)}</text></g>`);
     }
     out.push(`<text x="${left}" y="${top + bandH + 13}" class="small">0</text><text x="${x(b.length).toFixed(2)}" y="${top + bandH + 13}" text-anchor="end" class="small">${groupDigits(b.length)}</text>`);
     out.push('</g>');
