@@ -14,7 +14,7 @@ export interface VerifyArgs {
   json: boolean;
   deep: boolean;
   log?: string[];
-  jobs: number;
+  jobs?: number;
   verbose: boolean;
   'wrap-bits': number;
   html?: string;
@@ -84,13 +84,14 @@ export const verifyCommand = (ctx: Ctx): CommandModule<object, VerifyArgs> => ({
       .option('json', { type: 'boolean', default: false, describe: 'machine-readable output' })
       .option('deep', { type: 'boolean', default: false, describe: 'read every byte: SHA-256 of each dump and of each file' })
       .option('log', { type: 'string', requiresArg: true, describe: 'backup log to check declared sizes against (repeatable)', coerce: (v: string | string[]) => ([] as string[]).concat(v) })
-      .option('jobs', { alias: 'j', type: 'number', default: defaultJobs(), describe: 'dumps verified at once' })
+      .option('jobs', { alias: 'j', type: 'number', describe: 'dumps verified at once (default: the CPU cores, at least 2, at most 8)' })
       .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'list every problem, not just the first' })
       .option('html', { type: 'string', requiresArg: true, describe: 'also write a self-contained HTML health page (volumes by run date) to this file' })
       .option('force', { type: 'boolean', default: false, describe: 'replace an existing --html file' })
       .option('wrap-bits', { type: 'number', default: 32, hidden: true, describe: 'wrap size 2^N for the wraparound diagnosis (testing)' }) as unknown as Argv<VerifyArgs>,
   handler: async (a) => {
-    if (!Number.isInteger(a.jobs) || a.jobs < 1) throw new UsageError('--jobs must be a whole number >= 1');
+    const jobs = a.jobs ?? defaultJobs();
+    if (!Number.isInteger(jobs) || jobs < 1) throw new UsageError('--jobs must be a whole number >= 1');
     // Opened first: an existing page without --force fails before the verify, not after.
     const page = a.html !== undefined ? new AtomicOutput(a.html, { force: a.force }) : null;
     let bar = byteProgress(0, 'verify', false);
@@ -98,7 +99,7 @@ export const verifyCommand = (ctx: Ctx): CommandModule<object, VerifyArgs> => ({
       deep: a.deep,
       // Per-file digests only show in --json; text output needs just the whole-dump hash.
       fileDigests: a.json,
-      jobs: a.jobs,
+      jobs,
       logs: a.log ?? [],
       analyze: wraparoundHook(a['wrap-bits']),
       onStart: (_c, total) => {
