@@ -3,12 +3,13 @@
  * archive result. A pure function of the result, so the HTML page and the
  * tests see the same cells.
  *
- * A dump's volume is its header's parent volume id (the read-write volume a
- * backup clone was made from; the volume id itself when there is no parent),
- * else the backup log's volume, else the leading hex id of its file name.
- * Its run date is the last dated directory in its path (YYYY-MM-DD or
- * YYYYMMDD, how backup runs are laid out), else the header's backup date (UTC
- * day), else `undated`.
+ * A dump's volume is the backup log's volume (`Dumping <volid>.<replica>`),
+ * else the volume id its file name starts with (`<volid>.<replica>`,
+ * `<server>-<volid>.<replica>`, `<volid>.<name>`: FORMAT.md section 6), else
+ * its header's parent id (for a replica that is the replica's read-write
+ * volume, so it comes last). Its run date is the last dated directory in
+ * its path (`DDMonYYYY` as the backup program names runs, or YYYY-MM-DD,
+ * YYYYMMDD), else the header's backup date (UTC day), else `undated`.
  */
 import { basename, dirname } from 'node:path';
 import type { DumpReport } from '../check/archive.js';
@@ -84,30 +85,38 @@ export interface ArchiveGrid {
 const hex8 = (n: number) => (n >>> 0).toString(16).padStart(8, '0');
 
 const DATED = /^(\d{4})-?(\d{2})-?(\d{2})(?:$|[^0-9])/;
+const RUN = /^(\d{2})(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)(\d{4})$/;
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 
 /** The run date of a path: its last dated directory, normalised to YYYY-MM-DD. */
 export function runDateOfPath(path: string): string | null {
   const parts = dirname(path).split(/[\\/]/).filter(Boolean);
   for (let i = parts.length - 1; i >= 0; i--) {
+    const run = RUN.exec(parts[i]);
+    if (run) return `${run[3]}-${String(MONTHS.indexOf(run[2]) + 1).padStart(2, '0')}-${run[1]}`;
     const m = DATED.exec(parts[i]);
     if (m) return `${m[1]}-${m[2]}-${m[3]}`;
   }
   return null;
 }
 
-const NAMED = /^([0-9a-f]{8})\.(.+)$/i;
+/** `<volid>.<name>` (a name with a letter), or `[<server>-]<volid>[.<replica>]`. */
+const NAMED = /^([0-9a-f]{8})\.(.*[g-z].*)$/i;
+const REPLICA = /^(?:[^-]+-)?([0-9a-f]{8})(?:\.([0-9a-f]{8}))?$/i;
+
+/** A volume id as 8 lowercase hex digits. */
+const pad8 = (s: string) => s.toLowerCase().padStart(8, '0');
 
 /** Volume id and name of a dump (see the module comment). */
 export function volumeOf(r: DumpReport): { volume: string; name: string } {
   const base = basename(r.path);
   const named = NAMED.exec(base);
-  if (r.header) {
-    const id = r.header.parentId || r.header.volumeId;
-    const name = displayString(r.header.name).replace(/\.backup$/, '');
-    return { volume: hex8(id), name };
-  }
-  if (r.log) return { volume: r.log.volume.split('.')[0].toLowerCase(), name: named ? named[2] : base };
-  if (named) return { volume: named[1].toLowerCase(), name: named[2] };
+  const replica = named ? null : REPLICA.exec(base);
+  const name = r.header ? displayString(r.header.name).replace(/\.backup$/, '') : named ? named[2] : '';
+  if (r.log && /^[0-9a-f]{1,8}(\.|$)/i.test(r.log.volume)) return { volume: pad8(r.log.volume.split('.')[0]), name };
+  if (named) return { volume: pad8(named[1]), name };
+  if (replica) return { volume: pad8(replica[1]), name };
+  if (r.header) return { volume: hex8(r.header.parentId || r.header.volumeId), name };
   return { volume: base, name: '' };
 }
 
@@ -123,7 +132,8 @@ export function markOf(r: DumpReport): string {
 
 /** Normalise a volume as #12's chains may name it ("0x7F000101", "7f000101.1000002"). */
 export function volumeKey(v: string): string {
-  return v.replace(/^0x/i, '').split('.')[0].toLowerCase();
+  const id = v.trim().replace(/^0x\s*/i, '').split('.')[0].toLowerCase();
+  return /^[0-9a-f]{1,8}$/.test(id) ? id.padStart(8, '0') : id;
 }
 
 export function archiveGrid(view: ArchiveView): ArchiveGrid {

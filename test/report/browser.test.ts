@@ -1,9 +1,10 @@
 /**
  * The pages in a real browser (headless Chromium): verify --html of the
- * bundled sample archive and diagnose --html/--svg of a dump wrapped with
+ * page tests' archive (fixtures/pages/archive, see its README), of the
+ * bundled sample archive (fixtures/archive: the page agrees with --json),
+ * and diagnose --html/--svg of a dump wrapped with
  * W = 2^20 (model A1). No console errors, no request other than the page,
- * the grid's cells and colours as fixtures/make-archive.mjs made the
- * archive, a click shows the cell's problems with their byte offsets, the
+ * the grid's cells and colours as the fixture's README describes it, a click shows the cell's problems with their byte offsets, the
  * map shows the seam where s = F - W puts it.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -23,7 +24,7 @@ beforeAll(async () => {
   t = tempDir('codadump-browser-');
   [browser, fx] = await Promise.all([launchBrowser(), buildWrapFixtures(t.dir)]);
   archivePage = join(t.dir, 'archive.html');
-  const r = run(['verify', '--log', 'fixtures/archive/backup.log', 'fixtures/archive', '--html', archivePage]);
+  const r = run(['verify', '--log', 'fixtures/pages/archive/backup.log', 'fixtures/pages/archive', '--html', archivePage]);
   expect(r.code).toBe(1);
 }, 60_000);
 afterAll(async () => {
@@ -45,7 +46,7 @@ describe('verify --html in the browser', () => {
   it('renders with no console errors and no requests', async () => {
     const { page, errors, requests } = await openFile(browser, archivePage);
     expect(await page.title()).toBe('codadump: archive health');
-    expect(await page.locator('#grid tbody tr').count()).toBe(4);
+    expect(await page.locator('#grid tbody tr').count()).toBe(3);
     expect(errors).toEqual([]);
     expect(requests).toEqual([]);
     await page.close();
@@ -65,12 +66,11 @@ describe('verify --html in the browser', () => {
     expect(rows).toEqual([
       { volume: '7f000301', label: '7f000301s.shared1✗', cells: [none, none, cell('missing', '-')] },
       { volume: '7f000201', label: '7f000201p.venus2✗', cells: [cell('ok', 'F'), cell('trailing-data', 'F'), cell('corrupt', 'F')] },
-      { volume: '7f00001f', label: '7f00001fsample.s3', cells: [none, none, cell('ok', 'F')] },
       { volume: '7f000101', label: '7f000101u.alice2✗', cells: [cell('ok', 'F'), cell('truncated', 'F'), cell('corrupt', 'F')] },
     ]);
     expect(await page.$$eval('#grid thead th.d', (ths) => ths.map((th) => th.textContent))).toEqual(['2025-11-24', '2025-11-25', '2025-11-26']);
     expect(await page.locator('#norest').textContent()).toContain('1 volume with no restorable point');
-    expect(await page.locator('#t-dumps b').textContent()).toBe('7');
+    expect(await page.locator('#t-dumps b').textContent()).toBe('6');
     await page.close();
   });
 
@@ -81,7 +81,7 @@ describe('verify --html in the browser', () => {
     const detail = page.locator('#detail');
     expect(await detail.isVisible()).toBe(true);
     expect(await detail.locator('h2').textContent()).toBe('7f000101 u.alice · 2025-11-25');
-    expect(await detail.locator('.path').textContent()).toBe('fixtures/archive/2025-11-25/7f000101.u.alice');
+    expect(await detail.locator('.path').textContent()).toBe('fixtures/pages/archive/2025-11-25/7f000101.u.alice');
     // make-archive.mjs cut this dump to 14,793 bytes; the log says 59,985.
     const problems = await detail.locator('table.problems tr').evaluateAll((trs) => trs.slice(1).map((tr) => Array.from(tr.querySelectorAll('td')).slice(0, 3).map((td) => td.textContent)));
     expect(problems).toEqual([
@@ -93,7 +93,7 @@ describe('verify --html in the browser', () => {
     expect(chain).toEqual(['2025-11-25F truncatedno']);
     // The missing dump's cell names the log line.
     await page.click('tr[data-vol="7f000301"] td[data-c="2"]');
-    expect(await detail.textContent()).toContain('named by fixtures/archive/backup.log:15');
+    expect(await detail.textContent()).toContain('named by fixtures/pages/archive/backup.log:13');
     await page.click('#detail .close');
     expect(await detail.isVisible()).toBe(false);
     expect(errors).toEqual([]);
@@ -105,17 +105,51 @@ describe('verify --html in the browser', () => {
     const visible = () => page.$$eval('#grid tbody tr', (trs) => trs.filter((tr) => !(tr as HTMLElement).hidden).map((tr) => tr.getAttribute('data-vol')));
     await page.fill('#filter', 'venus');
     expect(await visible()).toEqual(['7f000201']);
-    await page.fill('#filter', '7f0000');
-    expect(await visible()).toEqual(['7f00001f']);
+    await page.fill('#filter', '7F000');
+    expect(await visible()).toEqual(['7f000301', '7f000201', '7f000101']);
+    await page.fill('#filter', 'alice');
+    expect(await visible()).toEqual(['7f000101']);
     await page.fill('#filter', '');
     await page.check('#onlybad');
     expect(await visible()).toEqual(['7f000301', '7f000201', '7f000101']);
     await page.uncheck('#onlybad');
     await page.selectOption('#sort', 'volume');
-    expect(await visible()).toEqual(['7f00001f', '7f000101', '7f000201', '7f000301']);
+    expect(await visible()).toEqual(['7f000101', '7f000201', '7f000301']);
     await page.selectOption('#sort', 'damaged');
-    expect(await visible()).toEqual(['7f000201', '7f000101', '7f000301', '7f00001f']);
-    expect(await page.locator('#shown').textContent()).toBe('4 of 4 volumes');
+    expect(await visible()).toEqual(['7f000201', '7f000101', '7f000301']);
+    await page.selectOption('#sort', 'name');
+    expect(await visible()).toEqual(['7f000201', '7f000301', '7f000101']);
+    expect(await page.locator('#shown').textContent()).toBe('3 of 3 volumes');
+    await page.close();
+  });
+});
+
+describe('verify --html of the bundled sample archive', () => {
+  it('agrees with verify --json: every dump in one cell, each cell the worst of its dumps', async () => {
+    const args = ['verify', '--log', 'fixtures/archive/backup.log', 'fixtures/archive'];
+    const json = JSON.parse(run([...args, '--json']).stdout) as { dumps: { path: string; verdict: string }[]; missing: { path: string }[] };
+    const file = join(t.dir, 'sample.html');
+    run([...args, '--html', file]);
+    const { page, errors, requests } = await openFile(browser, file);
+    const cells = await page.$$eval('#grid td.c', (tds) => {
+      const data = JSON.parse(document.getElementById('data')!.textContent!) as { dumps: { p: string }[]; missing: { p: string }[] };
+      const ids = (s: string | null) => (s ? s.split(',').map(Number) : []);
+      return tds.map((td) => ({
+        verdict: td.getAttribute('data-verdict'),
+        dumps: ids(td.getAttribute('data-d')).map((i) => data.dumps[i].p),
+        missing: ids(td.getAttribute('data-m')).map((i) => data.missing[i].p),
+      }));
+    });
+    const rank = ['ok', 'trailing-data', 'truncated', 'corrupt', 'wraparound', 'not-a-dump', 'missing'];
+    const verdictOf = new Map(json.dumps.map((d) => [d.path, d.verdict]));
+    expect(cells.flatMap((c) => c.dumps).sort()).toEqual(json.dumps.map((d) => d.path).sort());
+    expect(cells.flatMap((c) => c.missing).sort()).toEqual(json.missing.map((m) => m.path).sort());
+    for (const c of cells) {
+      const worst = c.dumps.length ? c.dumps.map((p) => verdictOf.get(p)!).sort((a, b) => rank.indexOf(b) - rank.indexOf(a))[0] : 'missing';
+      expect(c.verdict).toBe(worst);
+    }
+    expect(errors).toEqual([]);
+    expect(requests).toEqual([]);
     await page.close();
   });
 });

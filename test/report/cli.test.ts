@@ -10,17 +10,17 @@ beforeAll(() => {
 });
 afterAll(() => t.cleanup());
 
-const TRUNC = 'fixtures/archive/2025-11-25/7f000101.u.alice';
+const TRUNC = 'fixtures/pages/archive/2025-11-25/7f000101.u.alice';
 
 describe('verify --html', () => {
   it('writes the page next to the usual output, exit code unchanged', () => {
     const page = join(t.dir, 'v.html');
-    const r = run(['verify', '--log', 'fixtures/archive/backup.log', 'fixtures/archive', '--html', page]);
+    const r = run(['verify', '--log', 'fixtures/pages/archive/backup.log', 'fixtures/pages/archive', '--html', page]);
     expect(r.code).toBe(1);
-    expect(r.stdout).toContain('7 dumps: 3 ok, 4 damaged');
+    expect(r.stdout).toContain('6 dumps: 2 ok, 4 damaged');
     const html = fs.readFileSync(page, 'utf8');
     expect(html.startsWith('<!DOCTYPE html>')).toBe(true);
-    expect(html.match(/<td class="c /g)!.length).toBe(8); // seven dumps on disk, one the log names that is missing
+    expect(html.match(/<td class="c /g)!.length).toBe(7); // six dumps on disk, one the log names that is missing
     expect(fs.readdirSync(t.dir).filter((f) => f.startsWith('v.html') || f.startsWith('.v.html'))).toEqual(['v.html']);
   });
 

@@ -2,8 +2,8 @@
  * The page renderers as pure functions: the dump map model of a wrapped
  * (W = 2^20, model A1), a truncated, a trailing-data and a sound dump, and
  * the HTML's safety (escaping, no loads). Positions are derived from the
- * fixtures' own arithmetic (s = F - W, e = L - W; the sample archive's
- * dumps as fixtures/make-archive.mjs cut them), not from diagnose.
+ * fixtures' own arithmetic (s = F - W, e = L - W; the page fixtures'
+ * dumps as fixtures/pages/README.txt says they were cut), not from diagnose.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as fs from 'node:fs';
@@ -16,7 +16,7 @@ import { scriptJson } from '../../src/report/common.js';
 import { ROOT, tempDir } from '../helpers.js';
 import { W20, WRAP_BITS, buildWrapFixtures, layoutOf, type WrapFixtures } from '../diagnose/fixtures.js';
 
-const A = (day: string, name: string) => join(ROOT, 'fixtures', 'archive', day, name);
+const A = (day: string, name: string) => join(ROOT, 'fixtures', 'pages', 'archive', day, name);
 
 let t: { dir: string; cleanup: () => void };
 let fx: WrapFixtures;
