@@ -11,8 +11,10 @@ export function esc(s: string): string {
 }
 
 /** JSON safe to place inside a <script> element (no `</script>`, no `<!--`, no line separators). */
+const JSON_ESCAPES: Record<string, string> = { '<': '\\u003c', '>': '\\u003e', '\u2028': '\\u2028', '\u2029': '\\u2029' };
+
 export function scriptJson(v: unknown): string {
-  return JSON.stringify(v).replace(/</g, '\\u003c').replace(/>/g, '\\u003e').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
+  return JSON.stringify(v).replace(/[<>\u2028\u2029]/g, (c) => JSON_ESCAPES[c]);
 }
 
 /** A cell's verdict: a dump's, or `missing` for a dump the backup log names that is not on disk. */

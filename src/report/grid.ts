@@ -74,6 +74,8 @@ export interface GridRow {
   restorable: boolean;
   /** From verify's restore chains (true) or from the dumps' own verdicts (false). */
   chainsKnown: boolean;
+  /** Without chains: the restore points from the dumps alone (see dumpChains). */
+  points: { column: number; restorable: boolean }[];
 }
 
 export interface ArchiveGrid {
@@ -90,7 +92,24 @@ const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', '
 
 /** The run date of a path: its last dated directory, normalised to YYYY-MM-DD. */
 export function runDateOfPath(path: string): string | null {
-  const parts = dirname(path).split(/[\\/]/).filter(Boolean);
+  return runDateOfDir(dirname(path));
+}
+
+const dirDates = new Map<string, string | null>();
+
+/** Dumps share directories: each is read once (the cache is dropped when it grows large). */
+function runDateOfDir(dir: string): string | null {
+  let d = dirDates.get(dir);
+  if (d === undefined) {
+    if (dirDates.size > 100_000) dirDates.clear();
+    d = parseRunDate(dir);
+    dirDates.set(dir, d);
+  }
+  return d;
+}
+
+function parseRunDate(dir: string): string | null {
+  const parts = dir.split(/[\\/]/).filter(Boolean);
   for (let i = parts.length - 1; i >= 0; i--) {
     const run = RUN.exec(parts[i]);
     if (run) return `${run[3]}-${String(MONTHS.indexOf(run[2]) + 1).padStart(2, '0')}-${run[1]}`;
@@ -157,7 +176,7 @@ export function archiveGrid(view: ArchiveView): ArchiveGrid {
   for (const p of placed) {
     let row = rows.get(p.row);
     if (!row) {
-      row = { volume: p.row, name: p.name, cells: new Map(), damaged: 0, restorable: false, chainsKnown: false };
+      row = { volume: p.row, name: p.name, cells: new Map(), damaged: 0, restorable: false, chainsKnown: false, points: [] };
       rows.set(p.row, row);
     }
     if (!row.name && p.name) row.name = p.name;
@@ -187,7 +206,8 @@ export function archiveGrid(view: ArchiveView): ArchiveGrid {
       row.restorable = ch.replicas.some((r) => r.points.some((pt) => pt.restorable));
       if (!row.name && ch.name) row.name = ch.name;
     } else {
-      row.restorable = dumpChains(view, row, dates.length).some((p) => p.restorable);
+      row.points = dumpChains(view, row, dates.length);
+      row.restorable = row.points.some((p) => p.restorable);
     }
   }
   const sorted = [...rows.values()].sort(

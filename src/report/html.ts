@@ -8,7 +8,7 @@
 import type { Analysis } from '../diagnose/diagnose.js';
 import { displayString } from '../format/types.js';
 import { BASE_CSS, CSP, VERDICT_COLOUR, VERDICT_INK, VERDICT_RANK, esc, groupDigits, humanBytes, isoTime, scriptJson, type CellVerdict } from './common.js';
-import { archiveGrid, dumpChains, markOf, volumeKey, type ArchiveView } from './grid.js';
+import { archiveGrid, markOf, volumeKey, type ArchiveView } from './grid.js';
 import { diagnoseMap, diagnoseSvg } from './svg.js';
 
 export interface PageOptions {
@@ -71,6 +71,12 @@ table.grid td.missing{box-shadow:inset 0 0 0 2px #c92a2a}
 
 /** The data the page's script reads (details, chains): compact arrays. */
 function archiveData(view: ArchiveView, grid: ReturnType<typeof archiveGrid>) {
+  const times = new Map<number, string>();
+  const when = (t: number) => {
+    let s = times.get(t);
+    if (s === undefined) times.set(t, (s = isoTime(t)));
+    return s;
+  };
   const dumps = view.dumps.map((r) => {
     const shown = r.problems.slice(0, PAGE_PROBLEMS_PER_DUMP);
     return {
@@ -79,7 +85,7 @@ function archiveData(view: ArchiveView, grid: ReturnType<typeof archiveGrid>) {
       s: r.size ?? r.bytesChecked,
       k: markOf(r),
       h: r.header
-        ? { id: r.header.volumeId, par: r.header.parentId, n: displayString(r.header.name), inc: r.header.incremental, at: isoTime(r.header.backupDate) }
+        ? { id: r.header.volumeId, par: r.header.parentId, n: displayString(r.header.name), inc: r.header.incremental, at: when(r.header.backupDate) }
         : null,
       pr: shown.map((x) => [x.severity, x.code, x.offset, x.message, x.vnode ?? '']),
       more: r.problems.length - shown.length,
@@ -89,7 +95,7 @@ function archiveData(view: ArchiveView, grid: ReturnType<typeof archiveGrid>) {
   });
   const missing = view.missing.map((m) => ({ p: m.path, vol: m.volume, log: `${m.log}:${m.line}`, printed: m.printed }));
   const rows = grid.rows.map((row) => {
-    const chain = row.chainsKnown ? null : dumpChains(view, row, grid.dates.length).map((p) => [p.column, p.restorable ? 1 : 0]);
+    const chain = row.chainsKnown ? null : row.points.map((p) => [p.column, p.restorable ? 1 : 0]);
     return { vol: row.volume, n: row.name, ch: chain };
   });
   const chains: Record<string, unknown> = {};
