@@ -27,8 +27,8 @@ const CLI = join(ROOT, 'bin', 'codadump');
 const argOut = process.argv.indexOf('--out');
 const OUT = resolve(argOut > 0 ? process.argv[argOut + 1] : join(ROOT, 'docs', 'img'));
 
-function cli(args) {
-  const r = spawnSync(process.execPath, [CLI, ...args], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+function cli(args, cwd = ROOT) {
+  const r = spawnSync(process.execPath, [CLI, ...args], { cwd, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
   if (r.status !== 0 && r.status !== 1) throw new Error(`codadump ${args.join(' ')}: exit ${r.status}\n${r.stderr}`);
   return r;
 }
@@ -38,13 +38,14 @@ try {
   mkdirSync(OUT, { recursive: true });
   const archiveHtml = join(tmp, 'archive.html');
   cli(['verify', '--log', 'fixtures/archive/backup.log', 'fixtures/archive', '--html', archiveHtml]);
-  const { damaged } = await makeWrappedDump(tmp);
+  // Relative paths, run where the files are: the pages show short names.
+  await makeWrappedDump(tmp);
   const wrapHtml = join(tmp, 'wrapped.html');
   const wrapSvg = join(tmp, 'wrapped.svg');
-  cli(['diagnose', '--wrap-bits', '20', damaged, '--html', wrapHtml, '--svg', wrapSvg]);
-  const big = await makeArchive(join(tmp, 'big'), 50, 30);
+  cli(['diagnose', '--wrap-bits', '20', 'wrapped-A1.dump', '--html', wrapHtml, '--svg', wrapSvg], tmp);
+  await makeArchive(join(tmp, 'big'), 50, 30);
   const bigHtml = join(tmp, 'big.html');
-  cli(['verify', big, '--html', bigHtml]);
+  cli(['verify', 'backup', '--html', bigHtml], join(tmp, 'big'));
 
   const browser = await chromium.launch({
     executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',

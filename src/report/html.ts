@@ -138,7 +138,7 @@ export function archiveHtml(view: ArchiveView, opts: PageOptions = {}): string {
       const err = first?.problems.find((p) => p.severity === 'error') ?? first?.problems[0];
       const tip = `${grid.dates[c]} · ${cell.verdict} · ${cell.dumps.length} dump${cell.dumps.length === 1 ? '' : 's'}${cell.missing.length ? `, ${cell.missing.length} missing` : ''}${err ? ` · ${err.code} at byte ${err.offset}` : ''}`;
       cells.push(
-        `<td class="c ${cell.verdict}" style="background:${VERDICT_COLOUR[cell.verdict]};color:${VERDICT_INK[cell.verdict]}" data-r="${ri}" data-c="${c}" data-d="${cell.dumps.join(',')}" data-m="${cell.missing.join(',')}" data-verdict="${cell.verdict}" tabindex="0" title="${esc(tip)}">${esc(cell.mark)}</td>`,
+        `<td class="c ${cell.verdict}" data-r="${ri}" data-c="${c}" data-d="${cell.dumps.join(',')}" data-m="${cell.missing.join(',')}" data-verdict="${cell.verdict}" tabindex="0" title="${esc(tip)}">${esc(cell.mark)}</td>`,
       );
     }
     body.push(
@@ -164,7 +164,8 @@ ${body.join('\n')}
 </tbody></table></div>
 <aside id="detail" hidden></aside>
 <script type="application/json" id="data">${scriptJson(archiveData(view, grid))}</script>`;
-  return page('codadump: archive health', ARCHIVE_CSS, html, ARCHIVE_JS);
+  const colours = (Object.keys(VERDICT_RANK) as CellVerdict[]).map((v) => `table.grid td.${v}{background:${VERDICT_COLOUR[v]};color:${VERDICT_INK[v]}}`).join('\n');
+  return page('codadump: archive health', ARCHIVE_CSS + colours, html, ARCHIVE_JS);
 }
 
 /** The archive page's script: details on click (or Enter), filter, sort. Plain ES2017, no libraries. */
@@ -198,7 +199,7 @@ function chainHtml(ri,col){
   for(var j=upto.length-1;j>=0;j--){var td=cellAt(ri,upto[j][0]);if(td&&/F/.test(td.textContent)){start=j;break;}}
   upto.slice(start).forEach(function(p){
     var td=cellAt(ri,p[0]);
-    h+='<tr'+(p[0]===col?' class="cur"':'')+'><td>'+esc(D.dates[p[0]])+'</td><td><span class="chip" style="background:'+td.style.background+'"></span>'+esc(td.textContent)+' '+esc(td.getAttribute('data-verdict'))+'</td><td>'+(p[1]?'yes':'<b style="color:#c92a2a">no</b>')+'</td></tr>';
+    h+='<tr'+(p[0]===col?' class="cur"':'')+'><td>'+esc(D.dates[p[0]])+'</td><td><span class="chip" style="background:'+COLOURS[td.getAttribute('data-verdict')]+'"></span>'+esc(td.textContent)+' '+esc(td.getAttribute('data-verdict'))+'</td><td>'+(p[1]?'yes':'<b style="color:#c92a2a">no</b>')+'</td></tr>';
   });
   return h+'</table>';
 }
