@@ -2,16 +2,20 @@
  * The pages in a real browser (headless Chromium): verify --html of the
  * page tests' archive (fixtures/pages/archive, see its README), of the
  * bundled sample archive (fixtures/archive: the page agrees with --json),
- * and diagnose --html/--svg of a dump wrapped with
- * W = 2^20 (model A1). No console errors, no request other than the page,
- * the grid's cells and colours as the fixture's README describes it, a click shows the cell's problems with their byte offsets, the
- * map shows the seam where s = F - W puts it.
+ * and diagnose --html/--svg of a dump wrapped with W = 2^20 (model A1).
+ * No console errors, no request other than the page, the grid's cells and
+ * colours as the fixture's README describes it, a click shows the cell's
+ * problems with their byte offsets, the map shows the seam where s = F - W
+ * puts it.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as fs from 'node:fs';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
-import { run, tempDir } from '../helpers.js';
+import { ROOT, run, tempDir } from '../helpers.js';
+import { verifyArchive } from '../../src/check/archive.js';
+import { archiveHtml } from '../../src/report/html.js';
+import type { ArchiveView } from '../../src/report/grid.js';
 import { W20, buildWrapFixtures, type WrapFixtures } from '../diagnose/fixtures.js';
 import { launchBrowser, openFile } from './browser.js';
 
@@ -120,6 +124,37 @@ describe('verify --html in the browser', () => {
     await page.selectOption('#sort', 'name');
     expect(await visible()).toEqual(['7f000201', '7f000301', '7f000101']);
     expect(await page.locator('#shown').textContent()).toBe('3 of 3 volumes');
+    await page.close();
+  });
+});
+
+describe('restore chains from verify, and hostile names', () => {
+  it('the chain panel shows each replica\'s points, the clicked day marked; names stay text', async () => {
+    const view: ArchiveView = await verifyArchive([join(ROOT, 'fixtures', 'pages', 'archive')], { jobs: 2 });
+    const hostile = '<img src=x onerror="document.title=1">';
+    view.dumps[0].header!.name = hostile;
+    view.volumes = [{
+      volume: '7f000101', name: 'u.alice',
+      replicas: [
+        { replica: '01000102', server: 'srv1', points: [{ date: '2025-11-24', full: true, restorable: true }, { date: '2025-11-25', full: true, restorable: false, reason: 'TRUNCATED' }] },
+        { replica: '01000103', server: 'srv2', points: [{ date: '2025-11-25', full: false, incremental: 1, restorable: true }] },
+      ],
+    }];
+    const file = join(t.dir, 'chains.html');
+    fs.writeFileSync(file, archiveHtml(view));
+    const { page, errors, requests } = await openFile(browser, file);
+    await page.click('tr[data-vol="7f000101"] td[data-c="1"]');
+    const rows = await page.locator('#detail table.chain tr').evaluateAll((trs) => trs.map((tr) => [tr.className, tr.textContent]));
+    expect(rows).toEqual([
+      ['', 'datekindrestorablereason'], ['', '2025-11-24fullyes'], ['cur', '2025-11-25fullnoTRUNCATED'],
+      ['', 'datekindrestorablereason'], ['cur', '2025-11-25incremental 1yes'],
+    ]);
+    await page.click('tr[data-vol="7f000101"] td[data-c="0"]');
+    expect(await page.locator('#detail').textContent()).toContain(hostile);
+    expect(await page.title()).toBe('codadump: archive health');
+    expect(await page.locator('img').count()).toBe(0);
+    expect(errors).toEqual([]);
+    expect(requests).toEqual([]);
     await page.close();
   });
 });
