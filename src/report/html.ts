@@ -48,11 +48,11 @@ const ARCHIVE_CSS = `
 .controls input[type=search]{width:260px;padding:4px 6px}
 .lg{margin-right:8px;white-space:nowrap}
 .wrap{overflow:auto;max-height:calc(100vh - 40px);border:1px solid #dee2e6;background:#fff}
-table.grid{border-collapse:separate;border-spacing:0}
+table.grid{border-collapse:separate;border-spacing:0;table-layout:fixed;width:max-content}
 table.grid th,table.grid td{border-right:1px solid #e9ecef;border-bottom:1px solid #e9ecef;padding:0}
 table.grid thead th{position:sticky;top:0;background:#f1f3f5;z-index:2;font-weight:500;font-size:11px;height:74px;vertical-align:bottom;white-space:nowrap}
 table.grid thead th.d{writing-mode:vertical-rl;transform:rotate(180deg);padding:4px 0;width:28px;text-align:left}
-table.grid th.v{position:sticky;left:0;background:#fff;z-index:1;text-align:left;padding:2px 8px;font-weight:normal;white-space:nowrap;min-width:220px;max-width:320px;overflow:hidden;text-overflow:ellipsis}
+table.grid th.v{position:sticky;left:0;background:#fff;z-index:1;text-align:left;padding:2px 8px;font-weight:normal;white-space:nowrap;width:260px;overflow:hidden;text-overflow:ellipsis}
 table.grid thead th.v{z-index:3;background:#f1f3f5;vertical-align:bottom}
 table.grid th.v .id{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:12px;color:#495057;margin-right:6px}
 table.grid th.v .bad{color:#c92a2a;font-size:11px;margin-left:4px}
@@ -254,7 +254,7 @@ function order(){
   var s=rows.slice().sort(function(a,b){var x=key(a),y=key(b);return x<y?-1:x>y?1:(+a.getAttribute('data-i'))-(+b.getAttribute('data-i'));});
   var f=document.createDocumentFragment();s.forEach(function(tr){f.appendChild(tr);});tbody.appendChild(f);
 }
-filter.addEventListener('input',apply);onlybad.addEventListener('change',apply);sort.addEventListener('change',order);
+var pending=0;filter.addEventListener('input',function(){clearTimeout(pending);pending=setTimeout(apply,120);});filter.addEventListener('keydown',function(e){if(e.key==='Enter'){clearTimeout(pending);apply();}});onlybad.addEventListener('change',apply);sort.addEventListener('change',order);
 document.querySelectorAll('#norest a').forEach(function(a){a.addEventListener('click',function(){filter.value='';onlybad.checked=false;apply();});});
 })();
 `;

@@ -108,12 +108,16 @@ describe('verify --html in the browser', () => {
     const { page } = await openFile(browser, archivePage);
     const visible = () => page.$$eval('#grid tbody tr', (trs) => trs.filter((tr) => !(tr as HTMLElement).hidden).map((tr) => tr.getAttribute('data-vol')));
     await page.fill('#filter', 'venus');
+    await page.press('#filter', 'Enter'); // typing filters after a pause; Enter at once
     expect(await visible()).toEqual(['7f000201']);
     await page.fill('#filter', '7F000');
+    await page.press('#filter', 'Enter'); // typing filters after a pause; Enter at once
     expect(await visible()).toEqual(['7f000301', '7f000201', '7f000101']);
     await page.fill('#filter', 'alice');
+    await page.press('#filter', 'Enter'); // typing filters after a pause; Enter at once
     expect(await visible()).toEqual(['7f000101']);
     await page.fill('#filter', '');
+    await page.press('#filter', 'Enter'); // typing filters after a pause; Enter at once
     await page.check('#onlybad');
     expect(await visible()).toEqual(['7f000301', '7f000201', '7f000101']);
     await page.uncheck('#onlybad');
@@ -124,6 +128,10 @@ describe('verify --html in the browser', () => {
     await page.selectOption('#sort', 'name');
     expect(await visible()).toEqual(['7f000201', '7f000301', '7f000101']);
     expect(await page.locator('#shown').textContent()).toBe('3 of 3 volumes');
+    // Typing alone filters once the typing pauses.
+    await page.fill('#filter', 'venus');
+    await page.waitForFunction(() => document.getElementById('shown')!.textContent === '1 of 3 volumes');
+    expect(await visible()).toEqual(['7f000201']);
     await page.close();
   });
 });
