@@ -110,10 +110,7 @@ export class StructureChecker {
   }
 
   private notes(r: DumpRecord, vnode?: string): void {
-    for (const n of r.notes ?? []) {
-      const sev: Severity = n.code === 'STRING_NOT_TERMINATED' ? 'error' : 'warning';
-      this.add(n.code, sev, n.offset, n.message, vnode);
-    }
+    for (const n of r.notes ?? []) this.add(n.code, n.severity, n.offset, n.message, vnode);
   }
 
   record(r: DumpRecord): void {

@@ -46,14 +46,12 @@ export function wraparoundAnalyzer(opts: { wrapBits?: number } = {}) {
       throw e;
     }
     if (a.verdict !== 'wraparound' || !a.wraparound) return;
-    const w = a.wraparound;
-    // A missing header is what the wraparound left, not a different kind of file.
+    // diagnose's findings are verify's plus the WRAPAROUND finding (and a
+    // missing header becomes info: it is what the wraparound left); verify's
+    // own findings from outside the dump (the backup log's) stay.
+    const had = new Set(r.problems.map((p) => p.code));
     for (const p of r.problems) if (p.code === 'NOT_A_DUMP') p.severity = 'info';
-    const seam = w.model === 'A1' ? `seam [${w.seamStart}, ${w.seamEnd}) overwritten by the stream's tail` : 'only the tail of the stream survives';
-    r.problems.push({
-      code: 'WRAPAROUND', severity: 'error', offset: w.seamStart ?? 0,
-      message: `4 GiB offset wraparound (model ${w.model}): ${seam}${w.streamLength !== null ? `; true length ${w.streamLength}` : ''}; ${a.lost.exact ? '' : 'at least '}${a.lost.count} vnodes lost (see diagnose)`,
-    });
+    r.problems.push(...a.problems.filter((p) => !had.has(p.code)));
     r.problems.sort((x, y) => x.offset - y.offset);
     r.diagnosis = diagnosisJson(a);
     r.verdict = verdictOf(r.problems);

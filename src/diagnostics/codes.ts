@@ -36,7 +36,6 @@ export const CODES = {
   NOT_A_DUMP: { area: 'dump', severity: 'error', summary: 'no dump header (tag 1 and begin magic) at the start' },
   TRUNCATED: { area: 'dump', severity: 'error', summary: 'the input ends before the end marker; the offset is where it ends' },
   TRAILING_DATA: { area: 'dump', severity: 'error', summary: 'bytes after the end marker (offset of the first, with the count)' },
-  BAD_MAGIC: { area: 'dump', severity: 'error', summary: 'a begin or end marker with the wrong magic number' },
   BAD_VERSION: { area: 'dump', severity: 'error', summary: 'dump header version other than 2' },
   BAD_END_MAGIC: { area: 'dump', severity: 'error', summary: 'end marker with the wrong magic' },
   UNEXPECTED_TAG: { area: 'dump', severity: 'error', summary: 'a byte where a record should start that is no record tag' },
@@ -115,7 +114,6 @@ export const CODES = {
   // --- the backup log ---------------------------------------------------------
   LOG_SIZE_MISMATCH: { area: 'log', severity: 'error', summary: "the backup log's count differs from the size modulo 2^32 (with truncated or trailing data it only confirms them; alone it makes the dump corrupt)" },
   LOG_SIZE_MODULO: { area: 'log', severity: 'info', summary: 'the log matches, but only modulo 2^32 (the dump is over 4 GiB)' },
-  LOG_MISSING: { area: 'log', severity: 'error', summary: 'a dump the backup log names is not on disk' },
   // --- merge ------------------------------------------------------------------
   MERGE_REFUSED: { area: 'merge', severity: 'error', summary: 'inputs Coda would refuse to merge (not full + incremental of one volume)' },
   NOT_AGAINST_BASE: { area: 'merge', severity: 'warning', summary: "the incremental's oldest ordering uniquifier is not the base's latest" },
@@ -135,7 +133,6 @@ export const CODES = {
   USAGE: { area: 'run', severity: 'error', summary: 'a usage error' },
   COMMAND_FAILED: { area: 'run', severity: 'error', summary: 'a command run for input (redump --exec) failed' },
   CHUNK_OFFSET: { area: 'run', severity: 'error', summary: "a chunk arrived with a 32-bit offset that does not match the writer's position" },
-  UNSAFE_PATH: { area: 'run', severity: 'error', summary: 'an output path that would leave its target' },
 } as const satisfies Record<string, CodeInfo>;
 
 export type Code = keyof typeof CODES;

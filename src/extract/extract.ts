@@ -21,7 +21,7 @@ import { DumpError } from '../format/errors.js';
 import type { DumpReader } from '../format/reader.js';
 import type { Vnode } from '../format/types.js';
 import {
-  Selection, fidKey, joinPath, orphanContainer, parentPath, planTree, type DirInfo, type ExtractProblem, type Meta,
+  Selection, fidKey, joinPath, orphanContainer, parentPath, planTree, type DirInfo, type ExtractProblem, type Meta, extractProblem,
   type TreePlan,
 } from './plan.js';
 import { DirSink, TarSink, type ExtractSink, type ExtractStats, type SinkContext } from './sinks.js';
@@ -79,7 +79,7 @@ export async function extractDump(reader: DumpReader, opts: ExtractOptions): Pro
     }
     const problems: ExtractProblem[] = [];
     const ctx: SinkContext = {
-      report: (p) => problems.push(p),
+      report: (p) => problems.push(extractProblem(p)),
       stats: { dirs: 0, files: 0, symlinks: 0, links: 0, bytes: 0 },
     };
     const sink: ExtractSink =
@@ -123,7 +123,7 @@ async function run(
       report({ code: 'UNREACHABLE', message: 'the dump has no root directory (vnode 1): no path can be placed' + (opts.orphans ? '' : ' (use --orphans)') });
     }
     const p = planTree(dirs, root, { selection, orphans: opts.orphans ?? false, orphanTime: backupDate });
-    for (const x of p.problems) report(x);
+    result.problems.push(...p.problems);
     for (const d of p.dirs) {
       const ok = await sink.dir(d);
       if (d.synthetic) container = ok;

@@ -4,39 +4,34 @@
  * Pure: no file system. Paths are binary strings (one char per byte),
  * relative to the target, components joined by `/`; the root is ''.
  */
+import { finding, type Finding } from '../diagnostics/finding.js';
 import type { DirEntry } from '../dir/pages.js';
 import { DumpError } from '../format/errors.js';
 import { vnodeClass } from '../format/types.js';
 
+/** What extract reports (codes in src/diagnostics/codes.ts, areas `extract`, `tree` and `run`). */
 export type ProblemCode =
-  /** A name that cannot be a single path component (`/`, NUL, empty, `.` or `..` naming a file). */
-  | 'UNSAFE_NAME'
-  /** The place is taken (an existing file, without --force; or something that is not a directory). */
-  | 'EXISTS'
-  /** An entry names a vnode the dump does not hold. */
-  | 'DANGLING'
-  /** A vnode no directory entry reaches from the root (written under the orphans directory only with --orphans). */
-  | 'UNREACHABLE'
-  /** A second name for a directory, or a second record for one vnode. */
-  | 'DUPLICATE'
-  /** A file whose data the server could not read (BADINODE), or without data: written empty. */
-  | 'NO_DATA'
-  /** A directory record after file data began: its contents cannot be placed in one pass. */
-  | 'LATE_DIRECTORY'
-  /** A name or link target tar cannot carry (not UTF-8), or a symbolic link target too long or with a NUL. */
-  | 'UNREPRESENTABLE'
-  /** A path named on the command line that is not in the dump. */
-  | 'NOT_FOUND'
-  /** The file system refused an operation for this entry. */
-  | 'IO';
+  | 'UNSAFE_NAME' | 'EXISTS' | 'DANGLING' | 'UNREACHABLE' | 'DUPLICATE' | 'NO_DATA' | 'LATE_DIRECTORY' | 'UNREPRESENTABLE' | 'NOT_FOUND' | 'IO';
 
-export interface ExtractProblem {
+/** An extract finding: `path` is the binary-string path relative to the target, when there is one. */
+export type ExtractProblem = Finding & { code: ProblemCode; path?: string };
+
+/** What the extractor's parts report; made into a finding by `extractProblem`. */
+export interface ProblemReport {
   code: ProblemCode;
-  /** Binary-string path relative to the target, when there is one. */
   path?: string;
   vnode?: number;
   unique?: number;
+  /** Offset of the record concerned in the dump, when known. */
+  offset?: number;
   message: string;
+}
+
+export function extractProblem(p: ProblemReport): ExtractProblem {
+  return finding(p.code, p.offset, p.message, {
+    ...(p.path !== undefined ? { path: p.path } : {}),
+    ...(p.vnode !== undefined ? { vnode: { vnode: p.vnode, unique: p.unique ?? 0 } } : {}),
+  }) as ExtractProblem;
 }
 
 /** A directory vnode as the extractor keeps it (entries, never pages). */
@@ -164,7 +159,7 @@ export function planTree(dirs: Map<string, DirInfo>, root: DirInfo | undefined, 
   const sel = opts.selection;
   const plan: TreePlan = { dirs: [], files: new Map(), named: new Set(), orphanDir: null, problems: [] };
   const placed = new Map<string, string>(); // dir key -> path
-  const report = (p: ExtractProblem) => plan.problems.push(p);
+  const report = (p: ProblemReport) => plan.problems.push(extractProblem(p));
 
   const walk = (start: DirInfo, startPath: string) => {
     const queue: { d: DirInfo; path: string }[] = [{ d: start, path: startPath }];

@@ -25,7 +25,7 @@ import { resolve } from 'node:path';
 import { pack as tarPack, type Pack as TarPack } from 'tar-stream';
 import { DumpError, ioError } from '../format/errors.js';
 import { AtomicOutput } from '../io/atomic-output.js';
-import { parentPath, type ExtractProblem, type Meta, type PlannedDir } from './plan.js';
+import { parentPath, type Meta, type PlannedDir, type ProblemCode, type ProblemReport } from './plan.js';
 
 export interface ExtractStats {
   dirs: number;
@@ -38,7 +38,7 @@ export interface ExtractStats {
 }
 
 export interface SinkContext {
-  report(p: ExtractProblem): void;
+  report(p: ProblemReport): void;
   stats: ExtractStats;
 }
 
@@ -122,8 +122,8 @@ export class DirSink implements ExtractSink {
     return p === '' ? this.root : Buffer.concat([this.root, SLASH, Buffer.from(p, 'latin1')]);
   }
 
-  private problem(p: string, meta: Meta | PlannedDir, code: ExtractProblem['code'], message: string): void {
-    const m: ExtractProblem = { code, path: p, message };
+  private problem(p: string, meta: Meta | PlannedDir, code: ProblemCode, message: string): void {
+    const m: ProblemReport = { code, path: p, message };
     if (!('synthetic' in meta && meta.synthetic)) {
       m.vnode = meta.vnode;
       m.unique = meta.unique;
@@ -440,8 +440,8 @@ export class TarSink implements ExtractSink {
     return h;
   }
 
-  private leftOut(p: string, meta: Meta, code: ExtractProblem['code'], message: string): void {
-    const m: ExtractProblem = { code, path: p, message };
+  private leftOut(p: string, meta: Meta, code: ProblemCode, message: string): void {
+    const m: ProblemReport = { code, path: p, message };
     if (meta.vnode) {
       m.vnode = meta.vnode;
       m.unique = meta.unique;

@@ -6,6 +6,8 @@
  * Every record carries its absolute byte offset in the dump stream and its
  * encoded size (for a vnode: up to the start of its file data, see `data`).
  */
+import type { DumpFinding } from '../diagnostics/finding.js';
+
 
 export interface VersionVector {
   /** The eight per-replica version counters '0'..'7'. */
@@ -15,12 +17,7 @@ export interface VersionVector {
   flags: number;
 }
 
-/** A soft problem found while decoding a record: the record is still usable. */
-export interface FieldNote {
-  code: 'STRING_NOT_TERMINATED' | 'STRING_TOO_LONG' | 'OLD_ACL' | 'DUPLICATE_FIELD';
-  offset: number;
-  message: string;
-}
+
 
 interface RecordBase {
   /** Absolute offset of the record's structural tag. */
@@ -29,7 +26,8 @@ interface RecordBase {
   size: number;
   /** Field tags in the order they were seen (field records only). */
   fields?: string;
-  notes?: FieldNote[];
+  /** Soft findings from decoding (STRING_NOT_TERMINATED, STRING_TOO_LONG, DUPLICATE_FIELD): the record is still usable. */
+  notes?: DumpFinding[];
 }
 
 export interface DumpHeader extends RecordBase {

@@ -21,6 +21,7 @@
  *    position in 1 MiB pieces. Inputs must therefore be files (not standard
  *    input).
  */
+import { finding, type Finding } from '../diagnostics/finding.js';
 import { resolve } from 'node:path';
 import { statSync } from 'node:fs';
 import { VOLUME_NAME_SIZE } from '../format/constants.js';
@@ -38,23 +39,14 @@ import { FileSource } from '../io/source.js';
 import { writeDumpFile } from '../io/write-dump.js';
 import { codaVnode, codaVolume, cString } from './coda-fields.js';
 
-export type MergeWarningCode =
-  /** The incremental's *oldest* ordering uniquifier is not the base's *latest*: it was not taken against this base. */
-  | 'NOT_AGAINST_BASE'
-  /** An RMVNODE for a vnode the base does not hold (Coda only logs it). */
-  | 'RMVNODE_MISSING'
-  /** The incremental ends without its end marker (Coda only warns). */
-  | 'NO_END_MARKER'
-  /** Bytes after the incremental's end marker (Coda only warns). */
-  | 'TRAILING_DATA'
-  /** An index's declared count differs from the records that follow it (the merged count is still computed from it, as Coda does). */
-  | 'COUNT_MISMATCH';
+/** What a merge warns about (codes in src/diagnostics/codes.ts, area `merge`, plus TRAILING_DATA). */
+export type MergeWarningCode = 'NOT_AGAINST_BASE' | 'RMVNODE_MISSING' | 'NO_END_MARKER' | 'TRAILING_DATA' | 'COUNT_MISMATCH';
 
-export interface MergeWarning {
-  code: MergeWarningCode;
-  file: string;
-  offset?: number;
-  message: string;
+/** A merge warning is a finding about one input file (`file`), severity warning. */
+export type MergeWarning = Finding & { code: MergeWarningCode; file: string };
+
+function mergeWarning(code: MergeWarningCode, file: string, offset: number | undefined, message: string): MergeWarning {
+  return finding(code, offset, message, { severity: 'warning', file }) as MergeWarning;
 }
 
 /** One vnode of the merged table: which input holds its record, and where. */
@@ -154,7 +146,7 @@ async function scan(
         rec = await reader.next();
       } catch (e) {
         if (lenientEnd && e instanceof DumpError && e.code === 'TRUNCATED' && lastEnd > 0 && e.offset === lastEnd) {
-          warn({ code: 'NO_END_MARKER', file: path, offset: lastEnd, message: `ends at byte ${lastEnd} without an end marker (merged anyway, as Coda does)` });
+          warn(mergeWarning('NO_END_MARKER', path, lastEnd, `ends at byte ${lastEnd} without an end marker (merged anyway, as Coda does)`));
           return;
         }
         throw e;
@@ -262,7 +254,7 @@ export async function planMerge(full: string, incrementals: string[]): Promise<M
     if (!tables[c]) throw new DumpError('BAD_VALUE', `no ${c} index`, undefined, full);
     const n = counts[c]!;
     if (n.records !== tables[c]!.declared) {
-      warn({ code: 'COUNT_MISMATCH', file: full, offset: n.offset, message: `the ${c} index declares ${tables[c]!.declared} vnodes but ${n.records} follow (Coda's merge reads exactly the declared number)` });
+      warn(mergeWarning('COUNT_MISMATCH', full, n.offset, `the ${c} index declares ${tables[c]!.declared} vnodes but ${n.records} follow (Coda's merge reads exactly the declared number)`));
     }
     // Coda's table is a stack: the full dump's vnodes of a slot come out last seen first.
     for (const s of tables[c]!.slots) s.reverse();
@@ -301,10 +293,8 @@ export async function planMerge(full: string, incrementals: string[]): Promise<M
             );
           }
           if (r.oldest !== latest) {
-            warn({
-              code: 'NOT_AGAINST_BASE', file, offset: r.offset,
-              message: `was not taken against this base: its oldest ordering uniquifier is ${r.oldest}, the base's latest is ${latest} (merged anyway, as Coda does)`,
-            });
+            warn(mergeWarning('NOT_AGAINST_BASE', file, r.offset,
+              `was not taken against this base: its oldest ordering uniquifier is ${r.oldest}, the base's latest is ${latest} (merged anyway, as Coda does)`));
           }
           st.level = r.incremental;
           st.oldest = r.oldest;
@@ -354,13 +344,13 @@ export async function planMerge(full: string, incrementals: string[]): Promise<M
             st.removed++;
           } else {
             st.notFound++;
-            warn({ code: 'RMVNODE_MISSING', file, offset: r.offset, message: `removes vnode ${fid(r)}, which the base does not hold (only logged, as Coda does)` });
+            warn(mergeWarning('RMVNODE_MISSING', file, r.offset, `removes vnode ${fid(r)}, which the base does not hold (only logged, as Coda does)`));
           }
           break;
         }
         case 'end': break;
         case 'trailing':
-          warn({ code: 'TRAILING_DATA', file, offset: r.offset, message: `${r.size} bytes after the end marker (ignored, as Coda does)` });
+          warn(mergeWarning('TRAILING_DATA', file, r.offset, `${r.size} bytes after the end marker (ignored, as Coda does)`));
           break;
       }
     }, warn);

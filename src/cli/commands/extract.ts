@@ -22,7 +22,7 @@ function problemJson(p: ExtractProblem) {
 
 export function problemLine(p: ExtractProblem): string {
   const where = p.path !== undefined ? `${displayString(p.path)}: ` : '';
-  const fid = p.vnode !== undefined && p.path !== undefined ? ` (vnode ${p.vnode}.${p.unique})` : '';
+  const fid = p.vnode !== undefined && p.path !== undefined ? ` (vnode ${p.vnode})` : '';
   return `codadump: ${where}${p.message}${fid}`;
 }
 
