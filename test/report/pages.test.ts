@@ -106,7 +106,7 @@ describe('pages are self-contained and escape what they show', () => {
   const hostile = '</script><img src=x onerror=alert(1)>';
   const r: DumpReport = {
     path: `/b/2025-11-24/7f000101.${hostile}`, verdict: 'corrupt', size: 10, streamLength: null, bytesChecked: 10,
-    problems: [{ code: 'BAD_MAGIC', severity: 'error', offset: 4294967301, message: hostile }], suppressed: {},
+    problems: [{ code: 'BAD_END_MAGIC', severity: 'error', offset: 4294967301, message: hostile }], suppressed: {},
     header: { volumeId: 0x7f000102, parentId: 0x7f000101, name: hostile, incremental: 0, backupDate: 1764000000 },
     counts: { directories: 0, files: 0, removed: 0 },
   };
