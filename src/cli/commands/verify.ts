@@ -12,6 +12,8 @@ import { EXIT_DAMAGED, EXIT_OK, UsageError, out, printJson, type Ctx } from '../
 import { byteProgress, humanBytes } from '../progress.js';
 import { checkAgainst, entryOf, openManifest, readManifest } from '../../archive/manifest.js';
 import { findingLines, fixityLines, replicaLines, volumeTable, volumesJson } from './verify-volumes.js';
+import { AtomicOutput } from '../../io/atomic-output.js';
+import { archiveHtml } from '../../report/html.js';
 
 /** The arguments the handler reads. */
 export interface VerifyArgs {
@@ -23,11 +25,12 @@ export interface VerifyArgs {
   manifest?: string;
   against?: string;
   force: boolean;
-  jobs: number;
+  jobs?: number;
   verbose: boolean;
   'wrap-bits': number;
   'decompress-with'?: string;
   tmpdir?: string;
+  html?: string;
 }
 
 const COLOUR: Record<Verdict, (s: string) => string> = {
@@ -120,26 +123,30 @@ export const verifyCommand = (ctx: Ctx): CommandModule<object, VerifyArgs> => ({
       .option('relocate', { type: 'string', requiresArg: true, describe: 'FROM=DIR: absolute link targets and log paths under FROM are under DIR here (repeatable)', coerce: (v: string | string[]) => ([] as string[]).concat(v) })
       .option('manifest', { type: 'string', requiresArg: true, describe: 'with --deep: write a fixity manifest (size, SHA-256, per-file digests) of the dumps verified' })
       .option('against', { type: 'string', requiresArg: true, describe: 'check the dumps against a fixity manifest (implies --deep): changed, added, gone' })
-      .option('force', { type: 'boolean', default: false, describe: 'with --manifest: replace an existing manifest' })
-      .option('jobs', { alias: 'j', type: 'number', default: defaultJobs(), describe: 'dumps verified at once' })
+      .option('html', { type: 'string', requiresArg: true, describe: 'also write a self-contained HTML health page (volumes by run date) to this file' })
+      .option('force', { type: 'boolean', default: false, describe: 'replace an existing --manifest or --html file' })
+      .option('jobs', { alias: 'j', type: 'number', describe: 'dumps verified at once (default: the CPU cores, at least 2, at most 8)' })
       .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'list every problem, not just the first' })
       .option('decompress-with', { type: 'string', requiresArg: true, describe: 'shell command that decodes compressed inputs (stdin to stdout), for formats without a built-in or system decoder' })
       .option('tmpdir', { type: 'string', requiresArg: true, describe: 'where a damaged compressed dump is decoded for the wraparound diagnosis (default: the system temporary directory)' })
       .option('wrap-bits', { type: 'number', default: 32, hidden: true, describe: 'wrap size 2^N for the wraparound diagnosis (testing)' }) as unknown as Argv<VerifyArgs>,
   handler: async (a) => {
-    if (!Number.isInteger(a.jobs) || a.jobs < 1) throw new UsageError('--jobs must be a whole number >= 1');
+    const jobs = a.jobs ?? defaultJobs();
+    if (!Number.isInteger(jobs) || jobs < 1) throw new UsageError('--jobs must be a whole number >= 1');
     const relocate = relocations(a.relocate ?? []);
     if (a.manifest && !a.deep) throw new UsageError('--manifest needs --deep (it records SHA-256 digests)');
     // Read the manifest first: a bad one is a usage error before any work.
     const against = a.against ? await readManifest(a.against) : null;
     const deep = a.deep || !!against;
     const manifest = a.manifest ? openManifest(a.manifest, a.force) : null;
+    // Opened first: an existing page without --force fails before the verify, not after.
+    const page = a.html !== undefined ? new AtomicOutput(a.html, { force: a.force }) : null;
     let bar = byteProgress(0, 'verify', false);
     const report = await verifyArchive(a.paths, {
       deep,
       // Per-file digests show in --json and go into manifests; text output needs just the whole-dump hash.
       fileDigests: a.json || !!a.manifest || !!against,
-      jobs: a.jobs,
+      jobs,
       logs: a.log ?? [],
       relocate,
       decompressWith: a['decompress-with'],
@@ -153,10 +160,22 @@ export const verifyCommand = (ctx: Ctx): CommandModule<object, VerifyArgs> => ({
         bar.stop();
         for (const l of reportLine(r, a.verbose)) out(l);
       },
+    }).catch((e: unknown) => {
+      page?.abort();
+      throw e;
     });
     bar.stop();
     const s = report.summary;
     const chains = restoreChains(report.dumps, report.logs, report.missing);
+    if (page) {
+      try {
+        page.write(Buffer.from(archiveHtml({ ...report, volumes: volumesJson(chains) }, { subtitle: a.paths.join(' '), generated: new Date().toISOString() })));
+        page.commit();
+      } catch (e) {
+        page.abort();
+        throw e;
+      }
+    }
     // Restore chains decide the exit code for an archive (a directory, or --log);
     // files named one by one are judged one by one (an incremental alone is not damage).
     const unrestorable = report.archive ? chains.volumes.filter((v) => !v.restorable).length : 0;
