@@ -19,7 +19,8 @@ async function sampleView(): Promise<ArchiveView> {
 function dump(path: string, verdict: DumpReport['verdict'], incremental: number | null, parentId = 0x7f000101): DumpReport {
   return {
     path, verdict, size: 100, streamLength: null, bytesChecked: 100, problems: [], suppressed: {},
-    header: incremental === null ? null : { volumeId: parentId + 1, parentId, name: 'u.alice.backup', incremental, backupDate: 1764000000 },
+    header: incremental === null ? null : { volumeId: parentId + 1, parentId, name: 'u.alice.backup', incremental, backupDate: 1764000000, oldest: 0, latest: 0 },
+    groupId: null,
     counts: { directories: 1, files: 0, removed: 0 },
   };
 }
@@ -83,9 +84,9 @@ describe('grid pieces', () => {
     expect(volumeOf(dump('/p/24Nov2025/srv2-01000020', 'ok', 0, 0x01000020))).toEqual({ volume: '01000020', name: 'u.alice' });
     const headless = dump('/b/2025-11-24/7f0000aa.s.data', 'not-a-dump', null);
     expect(volumeOf(headless)).toEqual({ volume: '7f0000aa', name: 's.data' });
-    headless.log = { file: 'l', line: 1, volume: '7F0000BB.1000002', printed: 1, declaredModulo: 1 };
+    headless.log = { file: 'l', line: 1, volume: '7F0000BB.1000002', printed: 1, declaredModulo: 1, volumeId: '7f0000bb', replicaId: '01000002', date: null, time: '01:00:00', kind: null };
     expect(volumeOf(headless)).toEqual({ volume: '7f0000bb', name: 's.data' });
-    headless.log.volume = '1000020.1000020'; // log lines do not pad ids
+    headless.log!.volume = '1000020.1000020'; // log lines do not pad ids
     expect(volumeOf(headless).volume).toBe('01000020');
   });
 

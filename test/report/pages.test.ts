@@ -107,7 +107,8 @@ describe('pages are self-contained and escape what they show', () => {
   const r: DumpReport = {
     path: `/b/2025-11-24/7f000101.${hostile}`, verdict: 'corrupt', size: 10, streamLength: null, bytesChecked: 10,
     problems: [{ code: 'BAD_END_MAGIC', severity: 'error', offset: 4294967301, message: hostile }], suppressed: {},
-    header: { volumeId: 0x7f000102, parentId: 0x7f000101, name: hostile, incremental: 0, backupDate: 1764000000 },
+    header: { volumeId: 0x7f000102, parentId: 0x7f000101, name: hostile, incremental: 0, backupDate: 1764000000, oldest: 0, latest: 0 },
+    groupId: null,
     counts: { directories: 0, files: 0, removed: 0 },
   };
   const view = { dumps: [r], missing: [], summary: { dumps: 1, ok: 0, damaged: 1, byVerdict: { corrupt: 1 }, skippedFiles: 0, missing: 0, bytesChecked: 10, seconds: 0.5 } };
