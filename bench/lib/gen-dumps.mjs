@@ -76,9 +76,9 @@ function vv(unique) {
   return { versions: [1, 0, 0, 0, 0, 0, 0, 0], storeHost: STORE_HOST, storeUniq: unique, flags: 0 };
 }
 
-function headerAndVolume(name, nextUniquifier, fileCount, diskUsed) {
+function headerAndVolume(name, nextUniquifier, fileCount, diskUsed, inc = { level: 0, oldest: DATE, latest: DATE }) {
   return [
-    encodeHeader({ volumeId: VOLUME_ID, parentId: PARENT_ID, name, backupDate: DATE, incremental: 0, oldest: DATE, latest: DATE }),
+    encodeHeader({ volumeId: VOLUME_ID, parentId: PARENT_ID, name, backupDate: inc.latest, incremental: inc.level, oldest: inc.oldest, latest: inc.latest }),
     encodeVolume({
       id: VOLUME_ID, stampVersion: 1, name, partition: '/vicepa', inService: 1, blessed: 1, nextUniquifier, type: 2,
       parentId: PARENT_ID, groupId: 0, cloneId: 0, backupId: VOLUME_ID, maxQuota: 0, minQuota: 0, maxFiles: 0,
@@ -128,8 +128,12 @@ function dirPages(d) {
   ]);
 }
 
-/** Write the full dump of a laid-out volume; `content(file, out)` writes each file's bytes. */
-function writeVolume(path, name, vol, content) {
+/**
+ * Write the full dump of a laid-out volume; `content(file, out)` writes each
+ * file's bytes. `smallLists` (default: one per file) makes the small index
+ * declare more lists than files, for sparse vnode numbers.
+ */
+function writeVolume(path, name, vol, content, smallLists = Math.max(1, vol.files.length)) {
   const out = new Out(path);
   const pages = vol.dirs.map(dirPages);
   let diskUsed = 0;
@@ -138,7 +142,7 @@ function writeVolume(path, name, vol, content) {
   for (const b of headerAndVolume(name, vol.nextUniquifier, vol.files.length, diskUsed)) out.write(b);
   out.write(encodeIndexHeader('large', vol.dirs.length, Math.max(8, vol.dirs.length)));
   vol.dirs.forEach((d, i) => out.write(encodeVnode(vnodeFields(d, pages[i].length), { kind: 'dirpages', pages: pages[i] })));
-  out.write(encodeIndexHeader('small', vol.files.length, Math.max(1, vol.files.length)));
+  out.write(encodeIndexHeader('small', vol.files.length, smallLists));
   for (const f of vol.files) {
     out.write(encodeVnode(vnodeFields(f, f.size), { kind: 'filedata', length: f.size }));
     content(f, out);
@@ -152,12 +156,26 @@ function writeVolume(path, name, vol, content) {
  * A dump of `count` big files of about `fileSize` bytes each (one directory).
  * Each file repeats its own 1 MiB pseudo-random block, written 16 MiB at a time.
  */
-export function writeBigDump(path, { count = 4, fileSize = 1 << 30 } = {}) {
+export function writeBigDump(path, { count = 4, fileSize = 1 << 30, small = 0, tail = 0 } = {}) {
   const files = [];
+  // `small` files of 1 .. 13 KiB before the big ones and `tail` after them, 2,000 per directory
+  // (a volume of many files: a wraparound seam then cuts records, not only file data).
+  const r = prng(99);
+  const dirSpec = [['', 0]];
+  for (let d = 0; d < Math.ceil((small + tail) / 2000); d++) dirSpec.push([`s${d}`, 0]);
+  const smallFile = (i) => [`s-${i}.dat`, 1 + Math.floor(i / 2000), 1024 + (r() % 12288)];
+  for (let i = 0; i < small; i++) files.push(smallFile(i));
   for (let i = 0; i < count; i++) files.push([`big-${i}.bin`, 0, Math.max(0, fileSize - 4096 * i - 17 * i)]);
-  const vol = layout([['', 0]], files);
+  for (let i = small; i < small + tail; i++) files.push(smallFile(i));
+  const vol = layout(dirSpec, files);
   const chunk = Buffer.allocUnsafe(16 * MiB);
+  const smallBlock = randomBlock(MiB, 31337);
   return writeVolume(path, 'bench-big.backup', vol, (f, out) => {
+    if (f.name.startsWith('s-')) {
+      const at = (f.vnode * 2654435761) % (MiB - f.size);
+      out.write(smallBlock.subarray(at, at + f.size));
+      return;
+    }
     const block = randomBlock(MiB, f.vnode * 7919);
     for (let i = 0; i < chunk.length; i += MiB) block.copy(chunk, i);
     let left = f.size;
@@ -192,4 +210,62 @@ export function writeSmallDump(path, { files = 300_000, tops = 30, perTop = 100 
     const at = (f.vnode * 2654435761) % (MiB - f.size);
     out.write(block.subarray(at, at + f.size));
   });
+}
+
+/**
+ * A full dump and an incremental taken against it, for merge (issue #17):
+ * the full dump holds `files` small files (1 .. 13 KiB) like writeSmallDump;
+ * the incremental (level 1, oldest = the full dump's latest) holds every
+ * `every`-th file again with new contents, the same vnodes and uniquifiers
+ * (changed files), and no directories. Defaults: about 260 MB + 13 MB.
+ */
+export function writeMergeDumps(fullPath, incPath, { files = 37_000, every = 20, tops = 10, perTop = 30 } = {}) {
+  const r = prng(777);
+  const dirSpec = [['', 0]];
+  for (let t = 0; t < tops; t++) dirSpec.push([`dir${String(t).padStart(2, '0')}`, 0]);
+  for (let t = 0; t < tops; t++) for (let s = 0; s < perTop; s++) dirSpec.push([`sub${String(s).padStart(3, '0')}`, 1 + t]);
+  const leaves = tops * perTop;
+  const spec = [];
+  for (let i = 0; i < files; i++) spec.push([`m${i}.dat`, 1 + tops + (i % leaves), 1024 + (r() % 12288)]);
+  const vol = layout(dirSpec, spec);
+  const block = randomBlock(MiB, 991);
+  const fullBytes = writeVolume(fullPath, 'bench-merge.backup', vol, (f, out) => {
+    const at = (f.vnode * 2654435761) % (MiB - f.size);
+    out.write(block.subarray(at, at + f.size));
+  });
+  const out = new Out(incPath);
+  const changed = vol.files.filter((_, i) => i % every === 0);
+  const inc = { level: 1, oldest: DATE, latest: DATE + 86400 };
+  for (const b of headerAndVolume('bench-merge.backup', vol.nextUniquifier, vol.files.length, 0, inc)) out.write(b);
+  out.write(encodeIndexHeader('large', 0, Math.max(8, vol.dirs.length)));
+  out.write(encodeIndexHeader('small', changed.length, Math.max(1, vol.files.length)));
+  for (const f of changed) {
+    out.write(encodeVnode({ ...vnodeFields(f, f.size), dataVersion: 2 }, { kind: 'filedata', length: f.size }));
+    const at = (f.vnode * 40503) % (MiB - f.size);
+    out.write(block.subarray(at, at + f.size));
+  }
+  out.write(encodeEnd());
+  out.close();
+  return [fullBytes, out.bytes];
+}
+
+/**
+ * A dump of `files` tiny files (0 .. 255 bytes, mostly zeros) whose vnode
+ * numbers are spread over `spread` times as many slots as there are files
+ * (a sparse vnode index), in `dirs` directories under the root.
+ * Default: one million vnodes, 4 million slots, about 150 MB.
+ */
+export function writeSparseDump(path, { files = 1_000_000, spread = 4, dirs = 1000 } = {}) {
+  const r = prng(4711);
+  const dirSpec = [['', 0]];
+  for (let d = 0; d < dirs; d++) dirSpec.push([`d${String(d).padStart(4, '0')}`, 0]);
+  const spec = [];
+  for (let i = 0; i < files; i++) spec.push([`s${i}`, 1 + (i % dirs), r() % 256]);
+  const vol = layout(dirSpec, spec);
+  // Spread the small vnodes: file i goes to slot spread*i (vnode 2*slot + 2).
+  vol.files.forEach((f, i) => {
+    f.vnode = 2 * (spread * i) + 2;
+  });
+  const zeros = Buffer.alloc(256);
+  return writeVolume(path, 'bench-sparse.backup', vol, (f, out) => out.write(zeros.subarray(0, f.size)), files * spread);
 }

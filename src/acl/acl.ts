@@ -7,8 +7,10 @@
  * positive entries first. The text here is the `'X'` string without its
  * terminating NUL. Rights are a decimal bit mask (see RIGHTS).
  */
+import type { Code } from '../diagnostics/codes.js';
+import { finding, type DumpFinding } from '../diagnostics/finding.js';
 
-import { DumpError } from '../format/errors.js';
+import { DumpError } from '../diagnostics/errors.js';
 
 export interface AclEntry {
   name: string;
@@ -20,30 +22,11 @@ export interface Acl {
   negative: AclEntry[];
 }
 
-export type AclProblemCode =
-  /** A count line is not a decimal number followed by a newline. */
-  | 'ACL_COUNT'
-  /** More entries than a Coda server accepts (AL_MAXEXTENTRIES). */
-  | 'ACL_TOO_MANY'
-  /** The text ends before the declared number of entries. */
-  | 'ACL_TRUNCATED'
-  /** An entry line without a tab, or without a newline after its rights. */
-  | 'ACL_ENTRY'
-  /** An empty name, one longer than Coda's 100 bytes, or one holding whitespace or NUL (Coda reads names with `%s`). */
-  | 'ACL_NAME'
-  /** Rights not a plain decimal number, or outside 0..127. */
-  | 'ACL_RIGHTS'
-  /** A name listed twice in the same (positive or negative) list. */
-  | 'ACL_DUPLICATE'
-  /** Bytes after the last declared entry. */
-  | 'ACL_TRAILING';
+/** The access-list codes (src/diagnostics/codes.ts, area `acl`, each explained there). */
+export type AclProblemCode = Extract<Code, `ACL_${string}`>;
 
-export interface AclProblem {
-  code: AclProblemCode;
-  /** Offset within the text. */
-  offset: number;
-  message: string;
-}
+/** An access-list finding; its offset is within the text. */
+export type AclProblem = DumpFinding & { code: AclProblemCode };
 
 export const RIGHTS = {
   read: 1,
@@ -117,7 +100,7 @@ export function formatAcl(acl: Acl): string {
 export function parseAcl(text: string): { acl: Acl | null; problems: AclProblem[] } {
   const problems: AclProblem[] = [];
   const add = (code: AclProblemCode, offset: number, message: string): void => {
-    problems.push({ code, offset, message });
+    problems.push(finding(code, offset, message) as AclProblem);
   };
   const fail = (code: AclProblemCode, offset: number, message: string): { acl: null; problems: AclProblem[] } => {
     add(code, offset, message);

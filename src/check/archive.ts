@@ -3,153 +3,49 @@
  * (recognised by content, not by name), verify several at once, and check
  * each against the backup log(s).
  */
-import type { Stats } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { dirname, join, resolve, sep } from 'node:path';
-import { DUMP_BEGIN_MAGIC, END_MARKER, TWO_32 } from '../format/constants.js';
-import { DumpError, ioError } from '../format/errors.js';
-import { fileSystem, type FileSystem } from '../io/fs.js';
-import { declaredModulo, matchLog, readBackupLog, type LogEntry } from './backup-log.js';
+import { dirname, resolve, sep } from 'node:path';
+import { finding, type Finding } from '../diagnostics/finding.js';
+import { TWO_32 } from '../format/constants.js';
+import { DumpError } from '../format/errors.js';
+import { declaredModulo, matchLog, readBackupLogs, type BackupLog, type LogEntry, type Relocation } from './backup-log.js';
 import { verdictOf } from './problems.js';
 import { verifyFile, type VerifyOptions, type VerifyResult } from './verify.js';
+import { discoverDumps, type Candidate, type Layout, type WalkCounts } from './walk.js';
 
-export interface Candidate {
-  path: string;
-  size: number | null;
-  /** Why it is taken for a dump. */
-  reason: 'named' | 'header' | 'end-marker' | 'log';
-}
+export { discoverDumps, type Candidate, type Discovery, type Layout, specialKind } from './walk.js';
 
 /** An entry of the tree that could not be examined: named in the output, counted in the summary. */
 export interface Unreadable {
   path: string;
-  /** 'IO': a system error (EACCES, EIO...); 'SPECIAL_FILE': a FIFO, socket or device, never opened. */
-  code: 'IO' | 'SPECIAL_FILE';
+  /** ARCHIVE_UNREADABLE: a system error (EACCES, EIO...); SPECIAL_FILE: a FIFO, socket or device, never opened. */
+  code: 'ARCHIVE_UNREADABLE' | 'SPECIAL_FILE';
   message: string;
 }
 
-export interface Discovery {
-  candidates: Candidate[];
-  /** Files under the given directories that are not dumps. */
-  skipped: string[];
-  /** Entries under the given directories that could not be read, or are not files. */
-  unreadable: Unreadable[];
-}
-
-/** What a non-file, non-directory entry is, in words; null for a file or a directory. */
-export function specialKind(st: Stats): string | null {
-  if (st.isFile() || st.isDirectory()) return null;
-  if (st.isFIFO()) return 'a FIFO';
-  if (st.isSocket()) return 'a socket';
-  if (st.isCharacterDevice()) return 'a character device';
-  if (st.isBlockDevice()) return 'a block device';
-  return 'not a regular file';
-}
-
-/** An entry that failed with a system error, as one Unreadable. */
-function failed(path: string, e: unknown, what: string): Unreadable {
-  return { path, code: 'IO', message: ioError(e, path, what).message };
-}
-
-/** First 5 bytes a dump header, or last 5 bytes an end marker (a dump that lost its head). */
-async function sniff(fs: FileSystem, path: string, size: number): Promise<'header' | 'end-marker' | null> {
-  if (size < 5) return null;
-  const fh = await fs.open(path);
-  try {
-    const b = Buffer.alloc(5);
-    await fh.read(b, 0, 5, 0);
-    if (b[0] === 1 && b.readUInt32BE(1) === DUMP_BEGIN_MAGIC) return 'header';
-    await fh.read(b, 0, 5, size - 5);
-    if (b.equals(END_MARKER)) return 'end-marker';
-    return null;
-  } finally {
-    await fh.close();
-  }
-}
-
-/**
- * Find the dumps under `paths`. A path given by the caller that cannot be
- * read is an error (thrown); inside a directory, an entry that cannot be
- * listed, stat'ed or opened, and any FIFO, socket or device (never opened:
- * that could block), is recorded in `unreadable` and the walk goes on.
- */
-export async function discoverDumps(paths: string[], logged: Set<string> = new Set(), fsSeam?: Partial<FileSystem>): Promise<Discovery> {
-  const fs = fileSystem(fsSeam);
-  const candidates: Candidate[] = [];
-  const skipped: string[] = [];
-  const unreadable: Unreadable[] = [];
-  const seen = new Set<string>();
-  async function walk(dir: string, top: boolean): Promise<void> {
-    let names: string[];
-    try {
-      names = (await fs.readdir(dir)).sort();
-    } catch (e) {
-      if (top) throw ioError(e, dir);
-      unreadable.push(failed(dir, e, 'cannot list directory'));
-      return;
-    }
-    for (const n of names) await entry(join(dir, n));
-  }
-  async function entry(p: string): Promise<void> {
-    let st: Stats;
-    try {
-      st = await fs.stat(p);
-    } catch (e) {
-      // A symbolic link to nothing is an ordinary thing in a copied archive: skipped, as before.
-      if ((e as NodeJS.ErrnoException)?.code === 'ENOENT') skipped.push(p);
-      else unreadable.push(failed(p, e, 'cannot stat'));
-      return;
-    }
-    if (st.isDirectory()) return walk(p, false);
-    const special = specialKind(st);
-    if (special) {
-      unreadable.push({ path: p, code: 'SPECIAL_FILE', message: `${special}, not a dump file; not opened` });
-      return;
-    }
-    if (seen.has(resolve(p))) return;
-    seen.add(resolve(p));
-    let kind: 'header' | 'end-marker' | null;
-    try {
-      kind = await sniff(fs, p, st.size);
-    } catch (e) {
-      unreadable.push(failed(p, e, 'cannot read'));
-      return;
-    }
-    if (kind) candidates.push({ path: p, size: st.size, reason: kind });
-    else if (logged.has(resolve(p))) candidates.push({ path: p, size: st.size, reason: 'log' });
-    else skipped.push(p);
-  }
-  for (const p of paths) {
-    if (p === '-') {
-      candidates.push({ path: '-', size: null, reason: 'named' });
-      continue;
-    }
-    let st;
-    try {
-      st = await fs.stat(p);
-    } catch (e) {
-      throw ioError(e, p);
-    }
-    if (st.isDirectory()) await walk(p, true);
-    else if (!seen.has(resolve(p))) {
-      seen.add(resolve(p));
-      candidates.push({ path: p, size: st.size, reason: 'named' });
-    }
-  }
-  return { candidates, skipped, unreadable };
-}
-
 export interface DumpReport extends VerifyResult {
+  /** Other paths to the same file (aliases: links, hard links). */
+  aliases?: string[];
+  /** What the paths say: run directory, server, volume and replica ids. */
+  layout?: Layout;
   /** Set by a diagnosis of damage (see diagnose): free-form details for --json. */
   diagnosis?: unknown;
   /** The backup log line this dump matched, if any. */
-  log?: { file: string; line: number; volume: string; printed: number | null; declaredModulo: number | null };
+  log?: { file: string; line: number; volume: string; printed: number | null; declaredModulo: number | null; volumeId: string; replicaId: string; date: string | null; time: string; kind: 'full' | 'incremental' | null };
 }
 
 /** Compare a verified dump's size with the backup log's count (true size modulo 2^32). */
 export function applyLog(r: DumpReport, e: LogEntry): void {
-  r.log = { file: e.log, line: e.line, volume: e.volume, printed: e.printed, declaredModulo: e.printed === null ? null : declaredModulo(e.printed) };
-  if (e.printed === null || r.size === null) return;
+  r.log = {
+    file: e.log, line: e.line, volume: e.volume, printed: e.printed, declaredModulo: e.printed === null ? null : declaredModulo(e.printed),
+    volumeId: e.volumeId, replicaId: e.replicaId, date: e.date, time: e.time, kind: e.kind,
+  };
+  applyLogKind(r, e);
+  if (e.printed === null) {
+    r.problems.push(finding('LOG_NO_TRANSFER', r.size ?? 0, `backup log ${e.log}:${e.line} has no Transferred line for this dump: the backup program saw it fail`));
+    return;
+  }
+  if (r.size === null) return;
   const want = declaredModulo(e.printed);
   const have = r.size % TWO_32;
   if (want !== have) {
@@ -172,9 +68,28 @@ export function applyLog(r: DumpReport, e: LogEntry): void {
   r.verdict = verdictOf(r.problems);
 }
 
+/** The log's `(incremental)` marker against the header's level `i`. */
+export function applyLogKind(r: DumpReport, e: LogEntry): void {
+  if (!r.header || e.kind === null) return;
+  const headerIncremental = r.header.incremental !== 0;
+  if ((e.kind === 'incremental') === headerIncremental) return;
+  r.problems.push(
+    finding(
+      'LOG_KIND_MISMATCH',
+      0,
+      e.kind === 'incremental'
+        ? `backup log ${e.log} lists this dump as incremental, but its header says full (i = 0): the server made a full dump instead`
+        : `backup log ${e.log} lists this dump as full, but its header says incremental (i = ${r.header.incremental})`,
+    ),
+  );
+}
+
 export interface ArchiveOptions extends VerifyOptions {
   jobs?: number;
+  /** Backup log files, or directories of logs. */
   logs?: string[];
+  /** Where absolute paths of the backup host (link targets, log paths) are now. */
+  relocate?: Relocation[];
   /** Called once the dumps are known, with their total size. */
   onStart?: (candidates: Candidate[], totalBytes: number) => void;
   /** Called with each result, in discovery order. */
@@ -183,8 +98,6 @@ export interface ArchiveOptions extends VerifyOptions {
   onBytes?: (bytes: number) => void;
   /** Extra analysis of a finished result (e.g. wraparound diagnosis). */
   analyze?: (r: DumpReport, declared: number | null) => Promise<void>;
-  /** The file-system seam for the walk and the reads (default node:fs). */
-  fs?: Partial<FileSystem>;
 }
 
 export interface ArchiveReport {
@@ -194,6 +107,13 @@ export interface ArchiveReport {
   unreadable: Unreadable[];
   /** Dumps the log names that were not found on disk. */
   missing: LogEntry[];
+  /** The logs read. */
+  logs: BackupLog[];
+  /** What the walk met (links, loops, unreadable entries) and what the logs claim against the disk. */
+  findings: Finding[];
+  walk: WalkCounts;
+  /** An archive was verified (a directory was walked, or logs were given), not only files named one by one. */
+  archive: boolean;
   summary: {
     dumps: number;
     ok: number;
@@ -203,6 +123,7 @@ export interface ArchiveReport {
     /** Entries that could not be read (the walk's, plus dumps whose verdict is unreadable). */
     unreadable: number;
     missing: number;
+    aliases: number;
     bytesChecked: number;
     seconds: number;
   };
@@ -234,15 +155,22 @@ export function defaultJobs(): number {
 
 export async function verifyArchive(paths: string[], opts: ArchiveOptions = {}): Promise<ArchiveReport> {
   const t0 = process.hrtime.bigint();
-  const entries: LogEntry[] = [];
-  for (const l of opts.logs ?? []) entries.push(...(await readBackupLog(l)));
-  const { candidates, skipped, unreadable } = await discoverDumps(paths, new Set(entries.map((e) => e.resolved)), opts.fs);
+  const logs: BackupLog[] = [];
+  for (const l of opts.logs ?? []) logs.push(...(await readBackupLogs(l, { relocate: opts.relocate })));
+  const entries = logs.flatMap((l) => l.dumps);
+  const walked = await discoverDumps(paths, { logged: new Set(entries.map((e) => e.resolved)), relocate: opts.relocate, fs: opts.fs });
+  const { candidates, skipped } = walked;
+  const unreadable: Unreadable[] = walked.findings
+    .filter((f) => f.code === 'ARCHIVE_UNREADABLE' || f.code === 'SPECIAL_FILE')
+    .map((f) => ({ path: f.file ?? '', code: f.code as Unreadable['code'], message: f.message }));
   if (candidates.length === 0 && entries.length === 0 && unreadable.length === 0) {
-    throw new DumpError('USAGE', `no dump files found under ${paths.join(', ')}`);
+    const c = walked.counts;
+    const why = c.dangling ? ` (${c.dangling} link${c.dangling > 1 ? 's' : ''} dangle: if the archive was moved off its host, say where with --relocate FROM=DIR)` : '';
+    throw new DumpError('USAGE', `no dump files found${why}`, undefined, paths.join(', '));
   }
   const total = candidates.reduce((s, c) => s + (c.size ?? 0), 0);
   opts.onStart?.(candidates, total);
-  const matches = matchLog(entries, candidates.map((c) => c.path).filter((p) => p !== '-'));
+  const matches = matchCandidates(entries, candidates);
   const results: DumpReport[] = new Array(candidates.length);
   const progress = new Array<number>(candidates.length).fill(0);
   let emitted = 0;
@@ -255,9 +183,13 @@ export async function verifyArchive(paths: string[], opts: ArchiveOptions = {}):
       const c = candidates[i];
       let r: DumpReport;
       try {
-        r = await verifyFile(c.path, {
+        // Dumps of a replicated volume (by file name or log) keep what a replica comparison needs.
+        const replica = replicated(c, matches.get(c.path));
+        r = await verifyFile(c.file, {
           deep: opts.deep,
-          fileDigests: opts.fileDigests,
+          fileDigests: opts.fileDigests || (opts.deep && replica),
+          vnodeKeys: replica,
+          decompressWith: opts.decompressWith,
           bufferSize: opts.bufferSize,
           fs: opts.fs,
           onProgress: (pos) => {
@@ -271,9 +203,12 @@ export async function verifyArchive(paths: string[], opts: ArchiveOptions = {}):
         const problems = [{ code: e.code, severity: 'error' as const, offset: e.offset ?? 0, message: e.message }];
         r = {
           path: c.path, verdict: verdictOf(problems), size: c.size, streamLength: null, bytesChecked: 0,
-          problems, suppressed: {}, header: null, counts: { directories: 0, files: 0, removed: 0 },
+          problems, suppressed: {}, header: null, groupId: null, counts: { directories: 0, files: 0, removed: 0 },
         };
       }
+      r.path = c.path;
+      if (c.aliases.length) r.aliases = c.aliases;
+      if (Object.keys(c.layout).length) r.layout = c.layout;
       const e = matches.get(c.path);
       if (e) applyLog(r, e);
       if (opts.analyze) await opts.analyze(r, e && e.printed !== null ? declaredModulo(e.printed) : null);
@@ -288,7 +223,8 @@ export async function verifyArchive(paths: string[], opts: ArchiveOptions = {}):
   }
   await Promise.all(Array.from({ length: Math.min(jobs, Math.max(1, candidates.length)) }, worker));
   const matched = new Set(matches.values());
-  const missing = missingFromLog(entries, matched, candidates.map((c) => c.path), paths);
+  const missing = missingFromLog(entries, matched, candidates.flatMap((c) => [c.path, ...c.aliases]), paths);
+  const findings = [...walked.findings, ...logClaims(logs, results, matches, candidates, missing)];
   const byVerdict: Record<string, number> = {};
   for (const r of results) byVerdict[r.verdict] = (byVerdict[r.verdict] ?? 0) + 1;
   const ok = byVerdict.ok ?? 0;
@@ -298,10 +234,75 @@ export async function verifyArchive(paths: string[], opts: ArchiveOptions = {}):
     skipped,
     unreadable,
     missing,
+    logs,
+    findings,
+    walk: walked.counts,
+    archive: walked.roots.length > 0 || logs.length > 0,
     summary: {
       dumps: results.length, ok, damaged: results.length - ok, byVerdict, skippedFiles: skipped.length,
       unreadable: unreadable.length + (byVerdict.unreadable ?? 0),
-      missing: missing.length, bytesChecked: results.reduce((s, r) => s + (r.size ?? r.bytesChecked), 0), seconds,
+      missing: missing.length, aliases: walked.counts.aliases, bytesChecked: results.reduce((s, r) => s + (r.size ?? r.bytesChecked), 0), seconds,
     },
   };
+}
+
+/** Log entries to candidates: by any of a dump's paths exactly, else by the longest unique common suffix of its own path. */
+export function matchCandidates(entries: LogEntry[], candidates: Candidate[]): Map<string, LogEntry> {
+  const byFile = new Map<string, Candidate>();
+  const paths: string[] = [];
+  for (const c of candidates) {
+    if (c.path === '-') continue;
+    for (const p of [c.path, c.file, ...c.aliases]) {
+      if (byFile.has(p)) continue;
+      byFile.set(p, c);
+      paths.push(p);
+    }
+  }
+  const out = new Map<string, LogEntry>();
+  for (const [p, e] of matchLog(entries, paths)) {
+    const c = byFile.get(p)!;
+    if (!out.has(c.path)) out.set(c.path, e);
+  }
+  return out;
+}
+
+/**
+ * What the logs' closing sections claim against the disk: every dump of a
+ * volume a log calls backed up is present and sound; volumes listed as
+ * partially backed up or failed are reported with their stage letters.
+ */
+export function logClaims(logs: BackupLog[], results: DumpReport[], matches: Map<string, LogEntry>, candidates: Candidate[], missing: LogEntry[]): Finding[] {
+  const out: Finding[] = [];
+  const byEntry = new Map<LogEntry, DumpReport>();
+  candidates.forEach((c, i) => {
+    const e = matches.get(c.path);
+    if (e) byEntry.set(e, results[i]);
+  });
+  const missingSet = new Set(missing);
+  for (const e of missing) out.push(finding('LOG_MISSING', 0, `${e.path}: named by ${e.log}:${e.line} (volume ${e.volume}), not found`, { file: e.log }));
+  for (const log of logs) {
+    for (const s of log.summary) {
+      if (s.section === 'partial' || s.section === 'failed') {
+        const what = s.section === 'partial' ? 'only partially backed up' : 'as FAILED';
+        out.push(finding('LOG_PARTIAL', 0, `${log.file}:${s.line}: volume ${s.volumeId} (${s.comment}) is listed ${what}, stages per replica '${s.stages ?? ''}' (L locked, C cloned, D dumped, M marked)`, { file: log.file }));
+      }
+      if (s.section !== 'successful') continue;
+      for (const e of s.dumps.map((k) => log.dumps[k])) {
+        const r = byEntry.get(e);
+        if (r && r.verdict !== 'ok') {
+          out.push(finding('LOG_NOT_SOUND', 0, `${log.file}:${s.line} calls volume ${s.volumeId} (${s.comment}) backed up, but its dump ${r.path} (${e.log}:${e.line}) is ${r.verdict}`, { file: r.path }));
+        } else if (!r && missingSet.has(e)) {
+          out.push(finding('LOG_NOT_SOUND', 0, `${log.file}:${s.line} calls volume ${s.volumeId} (${s.comment}) backed up, but its dump ${e.path} (${e.log}:${e.line}) is not on disk`, { file: e.path }));
+        }
+      }
+    }
+  }
+  return out;
+}
+
+/** A dump of a replicated volume, as its file name or the log says (`<vol>.<rep>` with rep != vol). */
+export function replicated(c: Candidate, e?: LogEntry): boolean {
+  const l = c.layout;
+  if (l.replicaId && l.volumeId && l.replicaId !== l.volumeId) return true;
+  return !!e && e.replicaId !== e.volumeId;
 }

@@ -5,9 +5,11 @@
  * streaming verification while a dump is being written.
  */
 import type { Code } from '../diagnostics/codes.js';
+import { vnodeKey } from '../diagnostics/finding.js';
 import { parseAcl } from '../acl/acl.js';
 import { scanDirectory, type DirEntry, type DirScan } from '../dir/pages.js';
 import { DIR_PAGE_SIZE, DUMP_END_MAGIC, DUMP_VERSION, VNODE_DIR, VNODE_FILE, VNODE_SYMLINK } from '../format/constants.js';
+import { VolumeTree, type EntryList, type TreeSource } from '../format/tree.js';
 import { displayString, vnodeSlot, type DumpHeader, type DumpRecord, type IndexClass, type Vnode, type VolumeData } from '../format/types.js';
 import type { Problem, Severity } from './problems.js';
 
@@ -110,10 +112,7 @@ export class StructureChecker {
   }
 
   private notes(r: DumpRecord, vnode?: string): void {
-    for (const n of r.notes ?? []) {
-      const sev: Severity = n.code === 'STRING_NOT_TERMINATED' ? 'error' : 'warning';
-      this.add(n.code, sev, n.offset, n.message, vnode);
-    }
+    for (const n of r.notes ?? []) this.add(n.code, n.severity, n.offset, n.message, vnode);
   }
 
   record(r: DumpRecord): void {
@@ -300,64 +299,70 @@ export class StructureChecker {
     // Columns of numbers: the checker's own, or (after a record with values
     // that do not fit them) made from the objects.
     const cols: Columns = this.cols.odd.size === 0 ? this.cols : columnsOf(this.vnodes);
-    const n = this.cols.length;
-    let rootAt = 0;
-    while (rootAt < n && cols.vnode(rootAt) !== 1) rootAt++;
-    if (rootAt === n) {
+    // The volume tree over the columns: no path strings, no string-keyed maps, no object an entry.
+    const tree = new VolumeTree(new CheckedTree(this.cols.length, cols, this.cols.entries, this.pairs, this.superseded > 0));
+    if (tree.root < 0) {
       this.add('ROOT_MISSING', 'error', this.index.large?.offset ?? 0, 'no root directory (vnode 1)');
       return;
     }
-    // Reachability from the root, as resolvePaths (format/paths.ts) walks it, but
-    // without path strings or string-keyed maps (300,000 vnodes and more).
-    const find = (vnode: number, unique: number): number => this.pairs.get(vnode, unique) >> 1; // -1 if absent
-    // The last vnode with vnode i's pair (the one `reached` marks): i itself unless the pair came again.
-    const last = this.superseded === 0 ? (i: number): number => i : (i: number): number => find(cols.vnode(i), cols.unique(i));
-    const fid = (i: number): string => `${cols.vnode(i)}.${cols.unique(i)}`;
-    const reached = new Uint8Array(n);
-    reached[last(rootAt)] = 1;
-    const queue = [rootAt];
-    for (let q = 0; q < queue.length; q++) {
-      const dir = queue[q];
-      const e = this.cols.entries.get(dir);
-      if (!e) continue;
-      for (let k = 0; k < e.count; k++) {
-        if (e.isDot(k)) continue;
-        const c = find(e.vnode(k), e.unique(k));
-        if (c < 0) {
-          this.add('DANGLING_ENTRY', 'error', cols.offset(dir), `directory entry "${displayString(e.name(k))}" names vnode ${e.vnode(k)}.${e.unique(k)}, which is not in the dump`, fid(dir));
-          continue;
-        }
-        if (reached[c]) continue; // a second name (hard link) or a loop
-        reached[c] = 1;
-        if (this.cols.entries.has(c)) queue.push(c);
-      }
-    }
-    // Vnodes of one directory often follow each other: one look-up for a run of the same parent.
-    let parent = NaN;
-    let parentUnique = NaN;
-    let parentFound = false;
-    for (let i = 0; i < n; i++) {
-      if (cols.vnode(i) === 1) continue;
-      if (cols.parent(i) !== parent || cols.parentUnique(i) !== parentUnique) {
-        parent = cols.parent(i);
-        parentUnique = cols.parentUnique(i);
-        parentFound = find(parent, parentUnique) >= 0;
-      }
-      if (!parentFound) {
-        this.add('PARENT_MISSING', 'error', cols.offset(i), `parent ${cols.parent(i)}.${cols.parentUnique(i)} is not in the dump`, fid(i));
-      }
-    }
-    for (let i = 0; i < n; i++) {
-      if (!reached[last(i)]) {
-        this.add('UNREACHABLE', 'warning', cols.offset(i), 'no directory entry reaches this vnode from the root', fid(i));
-      }
-    }
+    const fid = (i: number): string => vnodeKey(cols.vnode(i), cols.unique(i));
+    tree.walkFromRoot({
+      dangling: (dir, e, k) => {
+        this.add('DANGLING_ENTRY', 'error', cols.offset(dir), `directory entry "${displayString(e.name(k))}" names vnode ${e.vnode(k)}.${e.unique(k)}, which is not in the dump`, fid(dir));
+      },
+    });
+    tree.forEachMissingParent((i) => {
+      this.add('PARENT_MISSING', 'error', cols.offset(i), `parent ${cols.parent(i)}.${cols.parentUnique(i)} is not in the dump`, fid(i));
+    });
+    tree.forEachUnreached((i) => {
+      this.add('UNREACHABLE', 'warning', cols.offset(i), 'no directory entry reaches this vnode from the root', fid(i));
+    });
+  }
+}
+
+/** The checker's vnodes as the volume tree reads them: its columns, packed entries and pair index. */
+class CheckedTree implements TreeSource {
+  constructor(
+    readonly size: number,
+    private readonly cols: Columns,
+    private readonly dirs: Map<number, PackedEntries>,
+    private readonly pairs: PairIndex,
+    /** Some pair came twice: the vnode that stands for index i's pair may be a later one. */
+    private readonly superseded: boolean,
+  ) {
+    this.distinct = !superseded;
+  }
+
+  readonly distinct: boolean;
+
+  vnode(i: number): number {
+    return this.cols.vnode(i);
+  }
+
+  unique(i: number): number {
+    return this.cols.unique(i);
+  }
+
+  parent(i: number): number {
+    return this.cols.parent(i);
+  }
+
+  parentUnique(i: number): number {
+    return this.cols.parentUnique(i);
+  }
+
+  find(vnode: number, unique: number): number {
+    return this.pairs.get(vnode, unique) >> 1; // -1 if absent
+  }
+
+  entries(i: number): EntryList | undefined {
+    return this.dirs.get(i);
   }
 }
 
 /** `vnode.uniquifier` of a vnode, as problems name it. */
 function fid(v: Vnode): string {
-  return `${v.vnode}.${v.unique}`;
+  return vnodeKey(v.vnode, v.unique);
 }
 
 /** The numbers finish() reads, by vnode index. */
@@ -496,7 +501,7 @@ class NameArena {
  * bytes of a name arena, 12 bytes an entry and its name, where 100 entries
  * would otherwise take 100 objects and 100 strings.
  */
-class PackedEntries {
+class PackedEntries implements EntryList {
   readonly count: number;
   /** vnode, uniquifier, and blob | name length << 13 | 1 << 21 for `.` and `..`: three per entry. */
   private readonly ids: Uint32Array;

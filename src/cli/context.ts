@@ -13,6 +13,8 @@ export class UsageError extends Error {}
 
 export interface Ctx {
   exitCode: number;
+  /** --json was given (known once the arguments parsed): errors are then printed as a JSON document too. */
+  json?: boolean;
 }
 
 export function out(line = ''): void {
@@ -34,6 +36,38 @@ export function describeError(e: unknown): string {
   const x = e as NodeJS.ErrnoException;
   if (x && typeof x.code === 'string' && typeof x.message === 'string') return x.message;
   return `internal error: ${x && x.stack ? x.stack : String(e)}`;
+}
+
+/** An error as data: what `--json` prints on standard output when a command fails. */
+export interface ErrorJson {
+  error: { code: string; message: string; file?: string; offset?: number };
+}
+
+export function errorJson(e: unknown): ErrorJson {
+  if (e instanceof DumpError) {
+    return { error: { code: e.code, message: e.message, ...(e.file !== undefined ? { file: e.file } : {}), ...(e.offset !== undefined ? { offset: e.offset } : {}) } };
+  }
+  if (e instanceof UsageError) return { error: { code: 'USAGE', message: e.message } };
+  const x = e as NodeJS.ErrnoException;
+  if (x && typeof x.code === 'string' && typeof x.message === 'string') {
+    return { error: { code: 'IO', message: x.message, ...(typeof x.path === 'string' ? { file: x.path } : {}) } };
+  }
+  return { error: { code: 'INTERNAL', message: `internal error: ${x && typeof x.message === 'string' ? x.message : String(e)}` } };
+}
+
+/**
+ * Whether the raw arguments ask for --json (the last of --json, --json=BOOL
+ * and --no-json wins, as yargs decides): for errors raised before the
+ * arguments parsed (unknown option, missing argument).
+ */
+export function jsonRequested(argv: readonly string[]): boolean {
+  let json = false;
+  for (const a of argv) {
+    if (a === '--') break;
+    if (a === '--json' || a === '--json=true') json = true;
+    else if (a === '--no-json' || a === '--json=false') json = false;
+  }
+  return json;
 }
 
 /** Print one line for an error that ended a command; every such error is usage or unusable input. */
@@ -76,6 +110,4 @@ export function isoDate(seconds: number): string {
   return new Date(seconds * 1000).toISOString().replace('.000Z', 'Z');
 }
 
-export function typeName(type: number): 'file' | 'dir' | 'symlink' | 'unknown' {
-  return type === 1 ? 'file' : type === 2 ? 'dir' : type === 3 ? 'symlink' : 'unknown';
-}
+export { typeName } from '../format/types.js';

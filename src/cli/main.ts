@@ -1,7 +1,7 @@
 /** The codadump command line: parses arguments, calls the library, renders. */
 import { readFileSync } from 'node:fs';
-import yargs from 'yargs';
-import { EXIT_USAGE, UsageError, reportError, type Ctx } from './context.js';
+import { runExitCleanups } from '../io/exit-cleanup.js';
+import { EXIT_USAGE, UsageError, errorJson, jsonRequested, printJson, reportError, type Ctx } from './context.js';
 import type { CommandModule } from 'yargs';
 
 type CommandFactory = (ctx: Ctx) => CommandModule<object, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -30,7 +30,10 @@ export function version(): string {
 }
 
 /** A closed pipe on stdout (e.g. `| head`) ends the program quietly. */
+let epipeHooked = false;
 function quietEpipe(): void {
+  if (epipeHooked) return;
+  epipeHooked = true;
   for (const s of [process.stdout, process.stderr]) {
     s.on('error', (e: NodeJS.ErrnoException) => {
       if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
@@ -68,15 +71,37 @@ function restoreDash(argv: Record<string, unknown>): void {
   }
 }
 
+/**
+ * The process hooks belong to the command line, not the library: temporary
+ * outputs still pending and dump commands still running when the process
+ * exits (an error, Ctrl-C through process.exit) are undone here.
+ */
+let exitHooked = false;
+function cleanupOnExit(): void {
+  if (exitHooked) return;
+  exitHooked = true;
+  process.on('exit', runExitCleanups);
+}
+
 export async function main(argv: string[]): Promise<number> {
+  // `codadump --version` alone needs neither yargs nor a command (a third of
+  // the start-up time is loading yargs): the same line, without them.
+  if (argv.length === 1 && argv[0] === '--version') {
+    process.stdout.write(`${version()}\n`);
+    return 0;
+  }
   quietEpipe();
+  cleanupOnExit();
   exitOnSignals();
   const ctx: Ctx = { exitCode: 0 };
   const named = argv.find((a) => !a.startsWith('-'));
   const wanted = named !== undefined && named in COMMANDS ? [named] : Object.keys(COMMANDS);
-  const factories = await Promise.all(wanted.map((n) => COMMANDS[n]()));
+  const [{ default: yargs }, ...factories] = await Promise.all([import('yargs'), ...wanted.map((n) => COMMANDS[n]())]);
   const cli = yargs(argv.map((a) => (a === '-' ? DASH : a)))
     .middleware(restoreDash, true)
+    .middleware((a) => {
+      ctx.json = a.json === true;
+    })
     .scriptName('codadump')
     .usage('$0 <command> [options]\n\nVerify, diagnose, repair and regenerate Coda volume dump files.')
     .command(factories.map((f) => f(ctx)))
@@ -92,6 +117,8 @@ export async function main(argv: string[]): Promise<number> {
   try {
     await cli.parseAsync();
   } catch (e) {
+    // Errors as data: with --json, standard output carries one JSON document even when the command fails.
+    if (ctx.json ?? jsonRequested(argv)) printJson(errorJson(e));
     if (e instanceof UsageError) {
       process.stderr.write(`codadump: ${e.message}\nTry 'codadump --help'.\n`);
       return EXIT_USAGE;

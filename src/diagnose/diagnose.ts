@@ -24,13 +24,18 @@
  *   F = N mod W, or without it when F is larger than one chunk; otherwise B.
  */
 import type { Code } from '../diagnostics/codes.js';
+import { finding, type DumpFinding } from '../diagnostics/finding.js';
 import { DUMP_BEGIN_MAGIC, END_MARKER, VNODE_DIR } from '../format/constants.js';
 import { DumpError } from '../format/errors.js';
 import { validateDirectory, type DirEntry } from '../dir/pages.js';
 import { resolvePaths, vnodeKey } from '../format/paths.js';
 import type { DumpHeader, DumpRecord, IndexClass, IndexHeader, VolumeData, Vnode } from '../format/types.js';
-import { FileSource } from '../io/source.js';
-import { StructureChecker } from '../check/checker.js';
+import { FileSource } from '../source/file.js';
+import type { ContainerInfo } from '../source/container.js';
+import { openPositional } from '../io/positional-input.js';
+import { sniff } from '../source/sniff.js';
+import type { ByteSource } from '../source/byte-source.js';
+import { verifySource } from '../check/verify.js';
 import { verdictOf, type Problem, type Verdict } from '../check/problems.js';
 import { declaredModulo } from '../check/backup-log.js';
 import { SERVER_CHUNK_SIZE } from '../io/chunker.js';
@@ -49,6 +54,10 @@ export interface DiagnoseOptions {
   declared?: number | null;
   /** The server's chunk size (default 512,000). */
   chunkSize?: number;
+  /** Compressed inputs: where the decoded copy goes (default os.tmpdir()). */
+  tmpdir?: string;
+  /** A shell command that decodes inputs that are not raw dumps. */
+  decompressWith?: string;
 }
 
 export interface MappedSegment {
@@ -106,13 +115,11 @@ export interface IndexLoss {
   lost: number;
 }
 
-export interface DamageReport {
-  code: Code;
-  message: string;
-  /** File ranges of the bytes concerned (empty for a point). */
-  fileRanges: FileRange[];
-  /** File position where it was found. */
-  offset: number;
+/** A finding about damaged bytes: its offset is the file position where it was found, `fileRanges` the file ranges concerned (empty for a point). */
+export type DamageReport = DumpFinding & { fileRanges: FileRange[] };
+
+function damageReport(code: Code, offset: number, message: string, fileRanges: FileRange[], vnode?: { vnode: number; unique: number }): DamageReport {
+  return { ...finding(code, offset, message, { severity: 'error', ...(vnode ? { vnode } : {}) }), fileRanges };
 }
 
 /** A vnode that survives whole, with where its record came from. */
@@ -147,6 +154,8 @@ export interface Analysis {
   damage: DamageReport[];
   problems: Problem[];
   notes: string[];
+  /** What the dump was decoded from; its findings (compressed offsets) are among `problems`. Positions elsewhere are in the decoded stream. */
+  container?: ContainerInfo;
 }
 
 export function wrapSizeOf(wrapBits: number): number {
@@ -168,6 +177,20 @@ async function hasHeader(src: FileSource): Promise<boolean> {
   const b = Buffer.alloc(5);
   await src.read(b, 0, 5, 0);
   return b[0] === 1 && b.readUInt32BE(1) === DUMP_BEGIN_MAGIC;
+}
+
+/** Sound records a chain must hold before the end marker for a headless file to be taken as a dump's tail. */
+export const MIN_TAIL_RECORDS = 1;
+
+/** The run that ends at the end marker holds at least MIN_TAIL_RECORDS sound vnode or index records. */
+function tailEvidence(w: WalkResult): boolean {
+  const tail = w.runs.find((r) => r.endedBy === 'end' && r.end === w.endAt);
+  if (!tail) return false;
+  let n = 0;
+  for (const f of w.records) {
+    if (f.run === tail.index && !f.afterEnd && (f.rec.kind === 'vnode' || f.rec.kind === 'index')) n++;
+  }
+  return n >= MIN_TAIL_RECORDS;
 }
 
 function clean(w: WalkResult, size: number): boolean {
@@ -216,6 +239,13 @@ export async function analyzeSource(src: FileSource, opts: DiagnoseOptions = {})
   const notes: string[] = [];
   const problems: Problem[] = [];
   const headerPresent = await hasHeader(src);
+  if (!headerPresent) {
+    // Other formats (compressed data, archives, Amanda labels) are not what a wraparound leaves.
+    const head = Buffer.alloc(Math.min(F, 512));
+    await src.read(head, 0, head.length, 0);
+    const kind = sniff(head).kind;
+    if (kind !== 'unknown') throw new DumpError('NOT_A_DUMP', `not a Coda dump: ${kind === 'archive' ? 'an archive of another format' : kind === 'amanda-other' ? 'an Amanda header that holds no dump' : `${kind} data`}`, 0, src.name);
+  }
 
   let vs = VStream.identity(src);
   let walk: WalkResult;
@@ -281,7 +311,14 @@ export async function analyzeSource(src: FileSource, opts: DiagnoseOptions = {})
     }
   } else {
     walk = await walkStream(vs, { expectHeader: true, scanAfterEnd: true, suspectBeforeBreak: true });
-    if (walk.endAt !== null) {
+    // Wraparound only on evidence: the chain that ends at the end marker must
+    // hold sound records before it (a vnode or an index header), not just
+    // five bytes that happen to spell an end marker.
+    const evidence = walk.endAt !== null && tailEvidence(walk);
+    if (!evidence && !walk.records.some((f) => f.rec.kind === 'vnode' || f.rec.kind === 'index' || f.rec.kind === 'volume')) {
+      throw new DumpError('NOT_A_DUMP', 'not a Coda dump: no dump header and no chain of sound records', 0, src.name);
+    }
+    if (evidence && walk.endAt !== null) {
       const runs = walk.runs.filter((r) => r.records > 0);
       const continuous = runs.length === 1 && walk.endAt === F && !runs[0].crossedGap;
       // A2 leaves one continuous piece, stream [W, L): with the declared size F = L mod W.
@@ -322,8 +359,6 @@ export async function analyzeSource(src: FileSource, opts: DiagnoseOptions = {})
       );
       if (!continuous) notes.push('the surviving bytes are not one continuous piece of the stream; the records found are listed in file order');
       if (eD === null && model === 'B' && continuous) notes.push('A2 would fit too; give --log or --declared to decide');
-    } else if (walk.records.length === 0) {
-      throw new DumpError('NOT_A_DUMP', 'not a Coda dump: no dump header and no sound record anywhere', 0, src.name);
     }
   }
 
@@ -339,7 +374,8 @@ export async function analyzeSource(src: FileSource, opts: DiagnoseOptions = {})
       }
     }
   }
-  return finishAnalysis({ src, vs, walk, wrap, suspect, W, wrapBits, chunkSize, declared, problems, notes });
+  const straight = (await verifySource(borrowed(src))).problems;
+  return finishAnalysis({ src, vs, walk, wrap, suspect, W, wrapBits, chunkSize, declared, problems, straight, notes });
 }
 
 interface FinishInput {
@@ -353,6 +389,8 @@ interface FinishInput {
   chunkSize: number;
   declared: number | null;
   problems: Problem[];
+  /** verify's findings on the file as it is (a straight parse). */
+  straight: Problem[];
   notes: string[];
 }
 
@@ -369,13 +407,12 @@ function finishAnalysis(x: FinishInput): Analysis {
   let header: DumpHeader | null = null;
   let volume: VolumeData | null = null;
   const indexes: Record<IndexClass, IndexHeader | null> = { large: null, small: null };
-  const checker = new StructureChecker();
   const survivors: Survivor[] = [];
   const survivorKeys = new Set<string>();
   const partial = new Map<string, LostVnode>();
   for (const f of walk.records) {
     const r: DumpRecord = f.rec;
-    if (!f.afterEnd) checker.record(r);
+
     if (r.kind === 'header' && !header) header = r;
     else if (r.kind === 'volume' && !volume) volume = r;
     else if (r.kind === 'index' && !indexes[r.index]) indexes[r.index] = r;
@@ -463,73 +500,64 @@ function finishAnalysis(x: FinishInput): Analysis {
   }
 
   // Damage, in file positions.
-  const damage: DamageReport[] = walk.damage.map((d) => ({
-    code: d.code, message: d.message, fileRanges: vs.fileRanges(d.start, d.end), offset: firstFilePos(vs, d.start),
-  }));
+  const damage: DamageReport[] = walk.damage.map((d) => damageReport(d.code, firstFilePos(vs, d.start), d.message, vs.fileRanges(d.start, d.end)));
   for (const c of walk.cuts) {
     const atEnd = c.readableEnd >= vs.length;
-    damage.push({
-      code: atEnd ? 'TRUNCATED' : 'CUT',
-      message: atEnd
+    damage.push(damageReport(
+      atEnd ? 'TRUNCATED' : 'CUT', firstFilePos(vs, c.at),
+      atEnd
         ? `input ends inside the record that starts at ${firstFilePos(vs, c.at)}`
         : `the record that starts at ${firstFilePos(vs, c.at)} runs into lost bytes`,
-      fileRanges: vs.fileRanges(c.at, c.readableEnd), offset: firstFilePos(vs, c.at),
-    });
+      vs.fileRanges(c.at, c.readableEnd),
+    ));
   }
   for (const f of walk.records) {
     if (f.complete || f.rec.kind !== 'vnode') continue;
     const atEnd = f.end > vs.length;
     const v = f.rec;
     const total = v.data.kind === 'filedata' ? v.data.length : 0;
-    damage.push({
-      code: f.suspect ? 'SUSPECT' : atEnd ? 'TRUNCATED' : 'CUT',
-      message: f.suspect === 'overlap'
+    damage.push(damageReport(
+      f.suspect ? 'SUSPECT' : atEnd ? 'TRUNCATED' : 'CUT', firstFilePos(vs, f.at),
+      f.suspect === 'overlap'
         ? `vnode ${v.vnode}.${v.unique}: a sound record starts inside its ${total} bytes of data; its data cannot be trusted`
         : f.suspect === 'seam'
           ? `vnode ${v.vnode}.${v.unique}: the record chain breaks right after it; its data may run across the seam`
           : `vnode ${v.vnode}.${v.unique}: ${f.dataReadable ?? 0} of ${total} bytes of file data survive`,
-      fileRanges: vs.fileRanges(f.at, Math.min(f.end, vs.length)), offset: firstFilePos(vs, f.at),
-    });
+      vs.fileRanges(f.at, Math.min(f.end, vs.length)),
+    ));
   }
   if (wrap && wrap.model === 'A1') {
     const { seamStart: s, seamEnd: e } = wrap as { seamStart: number; seamEnd: number };
-    damage.push({
-      code: 'OVERWRITTEN', offset: s, fileRanges: [{ start: s, end: e }],
-      message: `stream bytes [${s}, ${e}) are lost: the receiver wrote stream [${F}, ${wrap.streamLength}) over them`,
-    });
+    damage.push(damageReport('OVERWRITTEN', s, `stream bytes [${s}, ${e}) are lost: the receiver wrote stream [${F}, ${wrap.streamLength}) over them`, [{ start: s, end: e }]));
   }
   damage.sort((a, b) => a.offset - b.offset);
 
   // Problems and verdict.
-  const problems = [...x.problems];
+  // The same damage gets the same code as from verify: the findings start as
+  // verify's (a straight parse of the file), then diagnose adds what only it
+  // sees, under codes verify did not use.
+  const problems: Problem[] = x.straight.map((p) => ({ ...p }));
+  const straightCodes = new Set(problems.map((p) => p.code));
   if (wrap) {
-    const where = wrap.model === 'A1' ? `seam [${wrap.seamStart}, ${wrap.seamEnd}) overwritten by the stream's tail` : 'the file holds only the tail of the stream';
-    problems.push({
-      code: 'WRAPAROUND', severity: 'error', offset: wrap.seamStart ?? 0,
-      message: `4 GiB offset wraparound, model ${wrap.model}: ${where}${wrap.streamLength !== null ? `; true length ${wrap.streamLength}` : ''}`,
-    });
+    // A missing header is what the wraparound left, not a different kind of file.
+    for (const p of problems) if (p.code === 'NOT_A_DUMP') p.severity = 'info';
+    problems.push(wraparoundFinding(wrap, lostSummary(count, exact)));
+    for (const p of x.problems) if (!straightCodes.has(p.code)) problems.push(p);
   } else {
-    checker.finish(clean(walk, F));
-    problems.push(...checker.problems);
+    const only: Problem[] = [...x.problems];
     for (const d of damage) {
       if (d.code === 'CUT') continue;
-      problems.push({ code: d.code, severity: 'error', offset: d.offset, message: d.message });
-    }
-    if (walk.endAt === null && !walk.cuts.some((c) => c.readableEnd >= vs.length) && !walk.records.some((f) => f.end > vs.length)) {
-      problems.push({ code: 'TRUNCATED', severity: 'error', offset: F, message: 'the dump has no end marker' });
-    }
-    if (walk.endAt !== null && walk.trailing > 0) {
-      problems.push({ code: 'TRAILING_DATA', severity: 'error', offset: walk.endAt, message: `${walk.trailing} bytes of trailing data after the end marker` });
+      only.push(finding(d.code, d.offset, d.message, { severity: 'error', ...(d.vnode ? { vnode: d.vnode } : {}) }));
     }
     if (x.suspect) {
-      problems.push({
-        code: 'WRAPAROUND_SUSPECT', severity: 'warning', offset: x.suspect.seamStart,
-        message: `the size fits a wraparound (model A1, seam from ${x.suspect.seamStart}) but it could not be confirmed: ${x.suspect.reason}`,
-      });
+      only.push(finding('WRAPAROUND_SUSPECT', x.suspect.seamStart,
+        `the size fits a wraparound (model A1, seam from ${x.suspect.seamStart}) but it could not be confirmed: ${x.suspect.reason}`));
     }
+    for (const p of only) if (!straightCodes.has(p.code)) problems.push(p);
   }
   problems.sort((a, b) => a.offset - b.offset);
-  const verdict: Verdict = wrap ? 'wraparound' : verdictOf(problems);
+  // The verdict is verify's, unless diagnose proves the wraparound.
+  const verdict: Verdict = wrap ? 'wraparound' : verdictOf(x.straight);
 
   return {
     path: src.name, size: F, wrapBits: x.wrapBits, wrapSize: x.W, chunkSize: x.chunkSize, declared: x.declared,
@@ -538,12 +566,49 @@ function finishAnalysis(x: FinishInput): Analysis {
   };
 }
 
-/** Diagnose a dump file by path. */
+/** `N vnodes lost`, or `at least N` when the count is a lower bound. */
+function lostSummary(count: number, exact: boolean): string {
+  return `${exact ? '' : 'at least '}${count} vnodes lost`;
+}
+
+/** The one WRAPAROUND finding, as verify and diagnose both report it. */
+export function wraparoundFinding(w: WrapInfo, lost: string): Problem {
+  const seam = w.model === 'A1' ? `seam [${w.seamStart}, ${w.seamEnd}) overwritten by the stream's tail` : 'only the tail of the stream survives';
+  return finding('WRAPAROUND', w.seamStart ?? 0,
+    `4 GiB offset wraparound (model ${w.model}): ${seam}${w.streamLength !== null ? `; true length ${w.streamLength}` : ''}; ${lost} (see diagnose)`);
+}
+
+/** A view of `src` that the reader may close without closing `src`. */
+function borrowed(src: FileSource): ByteSource {
+  return {
+    name: src.name, seekable: true, size: src.size,
+    read: (buf, at, len, position) => src.read(buf, at, len, position),
+    discard: (n, position) => src.discard(n, position),
+    close: async () => {},
+  };
+}
+
+/**
+ * Diagnose a dump file by path. A compressed input is decoded first into a
+ * temporary file (io/positional-input.ts); positions are then in the
+ * decoded dump stream, and the container's own findings are added.
+ */
 export async function diagnoseFile(path: string, opts: DiagnoseOptions = {}): Promise<Analysis> {
-  const src = await FileSource.open(path);
+  const input = await openPositional(path, opts);
   try {
-    return await analyzeSource(src, opts);
+    const a = await analyzeSource(input.source, opts);
+    return withContainer(a, input.container);
   } finally {
-    await src.close();
+    await input.close();
   }
+}
+
+/** Add a container's findings to an analysis (the dump's verdict stays unless the container alone is at fault). */
+export function withContainer(a: Analysis, c: ContainerInfo | undefined): Analysis {
+  if (!c) return a;
+  a.container = c;
+  if (c.findings.length === 0) return a;
+  a.problems = [...a.problems, ...c.findings];
+  if (a.verdict !== 'wraparound') a.verdict = verdictOf(a.problems);
+  return a;
 }

@@ -1,5 +1,7 @@
 /** Render an Analysis as JSON (stable shape) or as text lines. */
 import { displayString } from '../format/types.js';
+import { describeContainer } from '../source/container.js';
+import { CODES } from '../diagnostics/codes.js';
 import type { Analysis, LostVnode } from './diagnose.js';
 
 function lostJson(l: LostVnode) {
@@ -16,6 +18,7 @@ export function diagnosisJson(a: Analysis) {
     path: a.path,
     verdict: a.verdict,
     size: a.size,
+    ...(a.container ? { container: { compression: a.container.compression, members: a.container.members, compressedSize: a.container.compressedSize, pieces: a.container.pieces, ...(a.container.amanda ? { amanda: a.container.amanda } : {}) } } : {}),
     wrapSize: a.wrapSize,
     declared: a.declared,
     wraparound: a.wraparound,
@@ -46,6 +49,7 @@ export function diagnosisText(a: Analysis, verbose = false): string[] {
   const out: string[] = [];
   const w = a.wraparound;
   out.push(`${a.path}: ${a.verdict}${w ? ` (model ${w.model})` : ''}, ${a.size} bytes`);
+  if (a.container) out.push(`  container   ${describeContainer(a.container)}; positions below are in the decoded dump stream`);
   if (w) {
     if (w.model === 'A1') {
       const how = w.confirmedBy === 'chain'
@@ -94,6 +98,6 @@ export function diagnosisText(a: Analysis, verbose = false): string[] {
     if (shown.length < a.damage.length) out.push(`                ... ${a.damage.length - shown.length} more (--verbose)`);
   }
   for (const n of a.notes) out.push(`  note        ${n}`);
-  if (verbose) for (const p of a.problems) out.push(`  ${p.severity.padEnd(11)} ${p.code} at ${p.offset}${p.vnode ? ` (vnode ${p.vnode})` : ''}: ${p.message}`);
+  if (verbose) for (const p of a.problems) out.push(`  ${p.severity.padEnd(11)} ${p.code} at ${a.container && CODES[p.code].area === 'container' ? 'compressed byte ' : ''}${p.offset}${p.vnode ? ` (vnode ${p.vnode})` : ''}: ${p.message}`);
   return out;
 }

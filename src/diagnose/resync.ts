@@ -141,13 +141,23 @@ export async function findResync(vs: VStream, from: number, opts: ResyncOptions 
       continue;
     }
     const b = buf.subarray(0, n);
-    const next = TAGS.map((t) => b.indexOf(t, 0));
-    for (;;) {
-      let i = -1;
-      for (const x of next) if (x >= 0 && (i < 0 || x < i)) i = x;
-      if (i < 0) break;
-      if (prefilter(b, i, n) && (await plausibleAt(vs, p + i, opts))) return p + i;
-      for (let k = 0; k < TAGS.length; k++) if (next[k] === i) next[k] = b.indexOf(TAGS[k], i + 1);
+    // Candidates decode from the bytes in hand (no read per candidate), and
+    // the errors of the many that fail are made without a stack trace
+    // (nobody sees them; capturing one costs more than the decode).
+    vs.useWindow(buf, p, n, n < want);
+    const stackTraceLimit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
+    try {
+      const next = TAGS.map((t) => b.indexOf(t, 0));
+      for (;;) {
+        let i = -1;
+        for (const x of next) if (x >= 0 && (i < 0 || x < i)) i = x;
+        if (i < 0) break;
+        if (prefilter(b, i, n) && (await plausibleAt(vs, p + i, opts))) return p + i;
+        for (let k = 0; k < TAGS.length; k++) if (next[k] === i) next[k] = b.indexOf(TAGS[k], i + 1);
+      }
+    } finally {
+      Error.stackTraceLimit = stackTraceLimit;
     }
     p = p + n;
     if (!vs.readable(p)) p = vs.nextReadable(p);

@@ -4,11 +4,12 @@
  * the diagnosis confirms it the verdict becomes `wraparound`.
  */
 import { open } from 'node:fs/promises';
-import { DUMP_BEGIN_MAGIC, END_MARKER } from '../format/constants.js';
+import { END_MARKER } from '../format/constants.js';
 import { DumpError } from '../format/errors.js';
 import { verdictOf } from '../check/problems.js';
 import type { DumpReport } from '../check/archive.js';
 import { SERVER_CHUNK_SIZE } from '../io/chunker.js';
+import { sniff } from '../source/sniff.js';
 import { diagnoseFile, wrapSizeOf } from './diagnose.js';
 import { diagnosisJson } from './report.js';
 
@@ -18,9 +19,13 @@ export async function wrapShaped(path: string, size: number, wrapBits = 32): Pro
   if (size < 5) return false;
   const fh = await open(path, 'r');
   try {
+    // Known other formats (compressed data, archives, Amanda tape labels) are no dump's remains.
+    const head = Buffer.alloc(Math.min(size, 512));
+    await fh.read(head, 0, head.length, 0);
+    const kind = sniff(head).kind;
+    if (kind !== 'dump' && kind !== 'unknown') return false;
     const b = Buffer.alloc(5);
-    await fh.read(b, 0, 5, 0);
-    const header = b[0] === 1 && b.readUInt32BE(1) === DUMP_BEGIN_MAGIC;
+    const header = kind === 'dump';
     if (header) return size > W && size <= W + SERVER_CHUNK_SIZE;
     await fh.read(b, 0, 5, size - 5);
     if (b.equals(END_MARKER)) return true;
@@ -34,26 +39,32 @@ export async function wrapShaped(path: string, size: number, wrapBits = 32): Pro
   }
 }
 
-export function wraparoundAnalyzer(opts: { wrapBits?: number } = {}) {
+/** The same test for a decoded container: its size and whether the decoded stream had a header. */
+function wrapShapedDecoded(r: DumpReport, wrapBits = 32): boolean {
+  if (r.size === null || r.size < 5) return false;
+  const W = wrapSizeOf(wrapBits);
+  if (r.header) return r.size > W && r.size <= W + SERVER_CHUNK_SIZE;
+  return r.verdict !== 'unreadable';
+}
+
+export function wraparoundAnalyzer(opts: { wrapBits?: number; tmpdir?: string; decompressWith?: string } = {}) {
   return async (r: DumpReport, declared: number | null): Promise<void> => {
     if (r.verdict === 'ok' || r.path === '-' || r.size === null) return;
     let a;
     try {
-      if (!(await wrapShaped(r.path, r.size, opts.wrapBits))) return;
-      a = await diagnoseFile(r.path, { wrapBits: opts.wrapBits, declared });
+      if (r.container ? !wrapShapedDecoded(r, opts.wrapBits) : !(await wrapShaped(r.path, r.size, opts.wrapBits))) return;
+      a = await diagnoseFile(r.path, { wrapBits: opts.wrapBits, declared, tmpdir: opts.tmpdir, decompressWith: opts.decompressWith });
     } catch (e) {
       if (e instanceof DumpError) return; // the verify result already says what is wrong
       throw e;
     }
     if (a.verdict !== 'wraparound' || !a.wraparound) return;
-    const w = a.wraparound;
-    // A missing header is what the wraparound left, not a different kind of file.
+    // diagnose's findings are verify's plus the WRAPAROUND finding (and a
+    // missing header becomes info: it is what the wraparound left); verify's
+    // own findings from outside the dump (the backup log's) stay.
+    const had = new Set(r.problems.map((p) => p.code));
     for (const p of r.problems) if (p.code === 'NOT_A_DUMP') p.severity = 'info';
-    const seam = w.model === 'A1' ? `seam [${w.seamStart}, ${w.seamEnd}) overwritten by the stream's tail` : 'only the tail of the stream survives';
-    r.problems.push({
-      code: 'WRAPAROUND', severity: 'error', offset: w.seamStart ?? 0,
-      message: `4 GiB offset wraparound (model ${w.model}): ${seam}${w.streamLength !== null ? `; true length ${w.streamLength}` : ''}; ${a.lost.exact ? '' : 'at least '}${a.lost.count} vnodes lost (see diagnose)`,
-    });
+    r.problems.push(...a.problems.filter((p) => !had.has(p.code)));
     r.problems.sort((x, y) => x.offset - y.offset);
     r.diagnosis = diagnosisJson(a);
     r.verdict = verdictOf(r.problems);

@@ -15,7 +15,7 @@
 import { Cursor, DEFAULT_LIMITS, NEED_MORE, decodeRecord } from '../format/decoder.js';
 import { DumpError } from '../format/errors.js';
 import type { DumpRecord } from '../format/types.js';
-import type { FileSource } from '../io/source.js';
+import type { FileSource } from '../source/file.js';
 
 export interface Segment {
   /** Virtual (stream) start. */
@@ -44,7 +44,9 @@ const WINDOW = 64 << 10;
 
 export class VStream {
   readonly segments: readonly Segment[];
-  private win: Buffer = Buffer.allocUnsafe(WINDOW);
+  /** decodeAt's own read-ahead buffer; `win` is it, or bytes lent by useWindow(). */
+  private own: Buffer = Buffer.allocUnsafe(WINDOW);
+  private win: Buffer = this.own;
   private readonly cursor = new Cursor(Buffer.alloc(0), DEFAULT_LIMITS);
 
   /**
@@ -177,8 +179,24 @@ export class VStream {
   /** True when the window stops at a gap or the virtual end (not at its own size). */
   private wShort = false;
 
+  /**
+   * Let decodeAt use bytes the caller has already read: `buf[0, len)` holds
+   * the readable bytes of virtual [v, v + len), and `short` says they stop
+   * at a gap or the virtual end. `buf` must stay unchanged until the next
+   * call here or the next decodeAt that needs other bytes (decodeAt never
+   * writes into it: it reads into its own buffer again). This is what lets
+   * a resynchronising scan try its candidates without reading them again.
+   */
+  useWindow(buf: Buffer, v: number, len: number, short: boolean): void {
+    this.win = buf;
+    this.wBase = v;
+    this.wLen = len;
+    this.wShort = short;
+  }
+
   private async fill(v: number, size: number): Promise<void> {
-    if (this.win.length < size) this.win = Buffer.allocUnsafe(size);
+    if (this.own.length < size) this.own = Buffer.allocUnsafe(size);
+    this.win = this.own;
     this.wLen = 0;
     const n = await this.read(this.win, 0, size, v);
     this.wBase = v;

@@ -106,74 +106,191 @@ export interface WalkOptions {
   onRecord?: (f: FoundRecord) => void;
 }
 
-export async function walkStream(vs: VStream, opts: WalkOptions = {}): Promise<WalkResult> {
-  const res: WalkResult = { records: [], cuts: [], broken: [], runs: [], damage: [], sawHeader: false, endAt: null, trailing: 0 };
-  const start = opts.start ?? 0;
-  let afterEnd = false;
-  const st: { run: Run | null } = { run: null };
-  let pos = start;
-  let done = false;
+export function walkStream(vs: VStream, opts: WalkOptions = {}): Promise<WalkResult> {
+  return new StreamWalk(vs, opts).walk();
+}
 
-  const openRun = (at: number, resynced: boolean) => {
-    st.run = { index: res.runs.length, start: at, end: at, resynced, crossedGap: false, endedBy: 'eof', records: 0 };
-    res.runs.push(st.run);
-  };
-  const closeRun = (at: number, why: Run['endedBy']) => {
-    if (st.run) {
-      st.run.end = at;
-      st.run.endedBy = why;
+/**
+ * One walk of a stream: the position, the run being followed and whether the
+ * walk is past the end marker, with the steps that move them. Used once.
+ */
+class StreamWalk {
+  private readonly res: WalkResult = { records: [], cuts: [], broken: [], runs: [], damage: [], sawHeader: false, endAt: null, trailing: 0 };
+  private readonly start: number;
+  /** Where the chain stands: the next record boundary to decode. */
+  private pos: number;
+  /** The run being followed, if any. */
+  private run: Run | null = null;
+  /** Past the accepted end marker (scanning for what follows it). */
+  private afterEnd = false;
+  private done = false;
+
+  constructor(
+    private readonly vs: VStream,
+    private readonly opts: WalkOptions,
+  ) {
+    this.start = opts.start ?? 0;
+    this.pos = this.start;
+  }
+
+  async walk(): Promise<WalkResult> {
+    await this.begin();
+    while (!this.done && (await this.step()));
+    if (this.run) this.closeRun(this.pos, 'eof');
+    return this.res;
+  }
+
+  /** The dump header, or a resynchronisation from the start. */
+  private async begin(): Promise<void> {
+    if (this.opts.expectHeader ?? true) {
+      const d = await this.vs.decodeAt(this.start);
+      if (d.ok && d.rec.kind === 'header' && d.rec.magic === DUMP_BEGIN_MAGIC) {
+        this.res.sawHeader = true;
+        this.openRun(this.start, false);
+      } else {
+        await this.resync(this.start, 'NOT_A_DUMP', 'no dump header: the stream starts in the middle of a record');
+      }
+    } else {
+      await this.resync(this.start, 'CORRUPT', 'bytes before the first record boundary');
     }
-    st.run = null;
-  };
+  }
+
+  /** One record (or one break) at pos; false when the walk stops. */
+  private async step(): Promise<boolean> {
+    const { vs, opts, res } = this;
+    const pos = this.pos;
+    if (pos >= vs.length) {
+      this.closeRun(pos, 'eof');
+      return false;
+    }
+    if (!vs.readable(pos)) {
+      // The chain ran into a gap at a record boundary.
+      this.closeRun(pos, 'gap');
+      await this.resync(vs.nextReadable(pos), 'CORRUPT', LOST_START);
+      return true;
+    }
+    const d = await vs.decodeAt(pos);
+    if (d.ok) {
+      const r = d.rec;
+      const why = await this.rejection(r, pos, d.end);
+      if (why !== null) {
+        await this.breakAt('NOT_SOUND', why);
+        return true;
+      }
+      if (r.kind === 'end' && !this.afterEnd) {
+        if (opts.expectedEnd !== undefined && d.end !== opts.expectedEnd) {
+          this.closeRun(pos, 'false-end');
+          await this.resync(pos + 1, 'FALSE_END', `an end marker at ${pos}, not where the stream must end (${opts.expectedEnd - 5})`, pos);
+          return true;
+        }
+        this.add({ rec: r, at: pos, end: d.end, run: this.run!.index, complete: true });
+        res.endAt = d.end;
+        this.closeRun(d.end, 'end');
+        res.trailing = vs.readableBytes(d.end, vs.length);
+        if (!opts.scanAfterEnd || res.trailing === 0) return false;
+        this.afterEnd = true;
+        await this.resync(d.end, 'TRAILING_DATA', 'bytes after the end marker');
+        return true;
+      }
+      if (r.kind === 'end') {
+        // Another end marker while scanning past the first.
+        this.add({ rec: r, at: pos, end: d.end, run: this.run!.index, complete: true, afterEnd: true });
+        this.closeRun(d.end, 'end');
+        await this.resync(d.end, 'TRAILING_DATA', 'bytes after an end marker');
+        return true;
+      }
+      const rEnd = vs.readableEnd(pos);
+      const f: FoundRecord = { rec: r, at: pos, end: d.end, run: this.run!.index, complete: d.end <= rEnd };
+      if (this.afterEnd) f.afterEnd = true;
+      if (r.kind === 'vnode' && r.data.kind === 'filedata') {
+        f.dataReadable = Math.max(0, Math.min(rEnd, d.end) - r.data.start);
+      }
+      this.add(f);
+      this.pos = d.end;
+      if (f.complete) return true;
+      // Data runs into a gap or past the end of the input.
+      if (d.end < vs.length && vs.readable(d.end)) {
+        this.run!.crossedGap = true; // the chain carries on past the gap
+        return true;
+      }
+      this.closeRun(rEnd, d.end >= vs.length ? 'cut' : 'gap');
+      if (d.end >= vs.length) return false;
+      await this.resync(vs.nextReadable(d.end), 'CORRUPT', LOST_START);
+      return true;
+    }
+    if (d.cut) {
+      res.cuts.push({ at: pos, readableEnd: d.readableEnd, tag: d.head.tag, vnode: d.head.vnode, unique: d.head.unique, run: this.run?.index ?? -1 });
+      this.closeRun(d.readableEnd, 'cut');
+      const nr = d.readableEnd >= vs.length ? null : vs.nextReadable(d.readableEnd);
+      if (nr === null) return false;
+      await this.resync(nr, 'CORRUPT', LOST_START);
+      return true;
+    }
+    await this.breakAt(d.error.code, d.error.message);
+    return true;
+  }
+
+  private openRun(at: number, resynced: boolean): void {
+    this.run = { index: this.res.runs.length, start: at, end: at, resynced, crossedGap: false, endedBy: 'eof', records: 0 };
+    this.res.runs.push(this.run);
+  }
+
+  private closeRun(at: number, why: Run['endedBy']): void {
+    if (this.run) {
+      this.run.end = at;
+      this.run.endedBy = why;
+    }
+    this.run = null;
+  }
+
+  private add(f: FoundRecord): void {
+    this.res.records.push(f);
+    if (this.run) this.run.records++;
+    this.opts.onRecord?.(f);
+  }
+
+  /** The last record found, when it belongs to the run being followed. */
+  private lastInRun(): FoundRecord | undefined {
+    const prev = this.res.records[this.res.records.length - 1];
+    return prev !== undefined && this.run !== null && prev.run === this.run.index ? prev : undefined;
+  }
+
+  /** Where resynchronisation may expect the end marker (nowhere in particular once past the first). */
+  private resyncOptions(): { expectedEnd: number | undefined } {
+    return { expectedEnd: this.afterEnd ? undefined : this.opts.expectedEnd };
+  }
+
   /**
    * Resynchronise: search from q; the readable bytes from `from` (default q)
    * to the boundary found are damage. Sets pos, or done when none is found.
    */
-  const resync = async (q: number | null, code: Code, message: string, from?: number) => {
+  private async resync(q: number | null, code: Code, message: string, from?: number): Promise<void> {
+    const { vs, res } = this;
     if (q === null || q >= vs.length) {
       if (from !== undefined && q !== null) res.damage.push({ start: from, end: Math.max(from, Math.min(q, vs.length)), code, message });
-      done = true;
+      this.done = true;
       return;
     }
-    const r = await findResync(vs, q, { expectedEnd: afterEnd ? undefined : opts.expectedEnd });
+    const r = await findResync(vs, q, this.resyncOptions());
     const stop = r ?? vs.length;
     const a = from ?? q;
     if (from !== undefined || vs.readableBytes(a, stop) > 0) res.damage.push({ start: a, end: stop, code, message });
     if (r === null) {
-      done = true;
+      this.done = true;
       return;
     }
-    pos = r;
-    openRun(r, true);
-  };
-  const add = (f: FoundRecord) => {
-    res.records.push(f);
-    if (st.run) st.run.records++;
-    opts.onRecord?.(f);
-  };
-
-  // The dump header, or a resynchronisation from the start.
-  if (opts.expectHeader ?? true) {
-    const d = await vs.decodeAt(start);
-    if (d.ok && d.rec.kind === 'header' && d.rec.magic === DUMP_BEGIN_MAGIC) {
-      res.sawHeader = true;
-      openRun(start, false);
-    } else {
-      await resync(start, 'NOT_A_DUMP', 'no dump header: the stream starts in the middle of a record');
-    }
-  } else {
-    await resync(start, 'CORRUPT', 'bytes before the first record boundary');
+    this.pos = r;
+    this.openRun(r, true);
   }
 
   /** Why the chain may not take this record here (null: it may). */
-  const rejection = async (r: DumpRecord, at: number, end: number): Promise<string | null> => {
-    const prev = res.records[res.records.length - 1];
-    const inRun = prev !== undefined && st.run !== null && prev.run === st.run.index;
+  private async rejection(r: DumpRecord, at: number, end: number): Promise<string | null> {
+    const prev = this.lastInRun();
     switch (r.kind) {
       case 'header':
-        return at === start ? null : 'a dump header in the middle of the stream';
+        return at === this.start ? null : 'a dump header in the middle of the stream';
       case 'volume':
-        return inRun && prev.rec.kind === 'header' ? null : 'volume data out of place';
+        return prev !== undefined && prev.rec.kind === 'header' ? null : 'volume data out of place';
       case 'index':
         return soundIndex(r) ? null : 'an index header that is not sound';
       case 'vnode':
@@ -183,14 +300,14 @@ export async function walkStream(vs: VStream, opts: WalkOptions = {}): Promise<W
       case 'rmvnode':
       case 'nullvnode': {
         // One or nine bytes carry no check of their own: the next record must decode.
-        if (!vs.readable(end)) return null;
-        const n = await vs.decodeAt(end);
+        if (!this.vs.readable(end)) return null;
+        const n = await this.vs.decodeAt(end);
         return n.ok && canFollow(n.rec) ? null : `a ${r.kind.toUpperCase()} not followed by a sound record`;
       }
       default:
         return 'unexpected record';
     }
-  };
+  }
 
   /**
    * The chain breaks at pos. If the record before it has file data, look for
@@ -198,29 +315,21 @@ export async function walkStream(vs: VStream, opts: WalkOptions = {}): Promise<W
    * the record's length does not fit what follows (it overlaps the next
    * record: a seam or a damaged length), so the record is suspect.
    */
-  const breakAt = async (code: Code, message: string) => {
-    const cur = st.run as Run | null;
-    const prev = res.records[res.records.length - 1];
-    const inRun = cur !== null && prev !== undefined && prev.run === cur.index;
-    // The record that fails here may still name itself (tag, vnode, uniquifier intact).
-    const noteBroken = async () => {
-      const head = await vs.bytes(pos, 9);
-      if (head.length < 9 || head[0] !== 5) return;
-      const vnode = head.readUInt32BE(1);
-      const lastVnode = inRun && prev.rec.kind === 'vnode' ? prev.rec.vnode : 0;
-      if (vnode >= 1 && vnode < 2 ** 31 && vnode >= lastVnode) res.broken.push({ at: pos, vnode, unique: head.readUInt32BE(5) });
-    };
-    if (inRun && prev.rec.kind === 'vnode' && prev.rec.data.kind === 'filedata' && prev.complete && !prev.afterEnd) {
+  private async breakAt(code: Code, message: string): Promise<void> {
+    const { vs, opts, res } = this;
+    const pos = this.pos;
+    const prev = this.lastInRun();
+    if (prev !== undefined && prev.rec.kind === 'vnode' && prev.rec.data.kind === 'filedata' && prev.complete && !prev.afterEnd) {
       const dataStart = prev.rec.data.start;
-      const t = await findResync(vs, dataStart, { expectedEnd: afterEnd ? undefined : opts.expectedEnd });
+      const t = await findResync(vs, dataStart, this.resyncOptions());
       if (t !== null && t < pos) {
         prev.complete = false;
         prev.suspect = 'overlap';
         prev.dataReadable = 0;
-        closeRun(dataStart, 'error');
+        this.closeRun(dataStart, 'error');
         res.damage.push({ start: dataStart, end: t, code: 'OVERLAP', message: `vnode ${prev.rec.vnode}.${prev.rec.unique}: a sound record starts at ${t}, inside its data (which would end at ${prev.end}); ${message}` });
-        pos = t;
-        openRun(t, true);
+        this.pos = t;
+        this.openRun(t, true);
         return;
       }
       if (opts.suspectBeforeBreak) {
@@ -228,97 +337,35 @@ export async function walkStream(vs: VStream, opts: WalkOptions = {}): Promise<W
         prev.suspect = 'seam';
         prev.dataReadable = 0;
       } else {
-        await noteBroken();
+        await this.noteBroken(prev);
       }
-      closeRun(pos, 'error');
+      this.closeRun(pos, 'error');
       res.damage.push({ start: pos, end: t ?? vs.length, code, message });
       if (t === null) {
-        done = true;
+        this.done = true;
         return;
       }
-      pos = t;
-      openRun(t, true);
+      this.pos = t;
+      this.openRun(t, true);
       return;
     }
-    if (inRun && opts.suspectBeforeBreak && prev.rec.kind === 'vnode' && !prev.afterEnd) {
+    if (prev !== undefined && opts.suspectBeforeBreak && prev.rec.kind === 'vnode' && !prev.afterEnd) {
       prev.complete = false;
       prev.suspect = 'seam';
     }
-    if (!opts.suspectBeforeBreak) await noteBroken();
-    closeRun(pos, 'error');
-    await resync(pos + 1, code, message, pos);
-  };
-
-  while (!done) {
-    if (pos >= vs.length) {
-      closeRun(pos, 'eof');
-      break;
-    }
-    if (!vs.readable(pos)) {
-      // The chain ran into a gap at a record boundary.
-      closeRun(pos, 'gap');
-      await resync(vs.nextReadable(pos), 'CORRUPT', 'the surviving rest of a record whose start was lost, up to the next sound record');
-      continue;
-    }
-    const d = await vs.decodeAt(pos);
-    if (d.ok) {
-      const r = d.rec;
-      const why = await rejection(r, pos, d.end);
-      if (why !== null) {
-        await breakAt('NOT_SOUND', why);
-        continue;
-      }
-      if (r.kind === 'end' && !afterEnd) {
-        if (opts.expectedEnd !== undefined && d.end !== opts.expectedEnd) {
-          closeRun(pos, 'false-end');
-          await resync(pos + 1, 'FALSE_END', `an end marker at ${pos}, not where the stream must end (${opts.expectedEnd - 5})`, pos);
-          continue;
-        }
-        add({ rec: r, at: pos, end: d.end, run: st.run!.index, complete: true });
-        res.endAt = d.end;
-        closeRun(d.end, 'end');
-        res.trailing = vs.readableBytes(d.end, vs.length);
-        if (!opts.scanAfterEnd || res.trailing === 0) break;
-        afterEnd = true;
-        await resync(d.end, 'TRAILING_DATA', 'bytes after the end marker');
-        continue;
-      }
-      if (r.kind === 'end') {
-        // Another end marker while scanning past the first.
-        add({ rec: r, at: pos, end: d.end, run: st.run!.index, complete: true, afterEnd: true });
-        closeRun(d.end, 'end');
-        await resync(d.end, 'TRAILING_DATA', 'bytes after an end marker');
-        continue;
-      }
-      const rEnd = vs.readableEnd(pos);
-      const f: FoundRecord = { rec: r, at: pos, end: d.end, run: st.run!.index, complete: d.end <= rEnd };
-      if (afterEnd) f.afterEnd = true;
-      if (r.kind === 'vnode' && r.data.kind === 'filedata') {
-        f.dataReadable = Math.max(0, Math.min(rEnd, d.end) - r.data.start);
-      }
-      add(f);
-      pos = d.end;
-      if (f.complete) continue;
-      // Data runs into a gap or past the end of the input.
-      if (d.end < vs.length && vs.readable(d.end)) {
-        st.run!.crossedGap = true; // the chain carries on past the gap
-        continue;
-      }
-      closeRun(rEnd, d.end >= vs.length ? 'cut' : 'gap');
-      if (d.end >= vs.length) break;
-      await resync(vs.nextReadable(d.end), 'CORRUPT', 'the surviving rest of a record whose start was lost, up to the next sound record');
-      continue;
-    }
-    if (d.cut) {
-      res.cuts.push({ at: pos, readableEnd: d.readableEnd, tag: d.head.tag, vnode: d.head.vnode, unique: d.head.unique, run: st.run?.index ?? -1 });
-      closeRun(d.readableEnd, 'cut');
-      const nr = d.readableEnd >= vs.length ? null : vs.nextReadable(d.readableEnd);
-      if (nr === null) break;
-      await resync(nr, 'CORRUPT', 'the surviving rest of a record whose start was lost, up to the next sound record');
-      continue;
-    }
-    await breakAt(d.error.code, d.error.message);
+    if (!opts.suspectBeforeBreak) await this.noteBroken(prev);
+    this.closeRun(pos, 'error');
+    await this.resync(pos + 1, code, message, pos);
   }
-  if (st.run) closeRun(pos, 'eof');
-  return res;
+
+  /** The record that fails at pos may still name itself (tag, vnode, uniquifier intact). */
+  private async noteBroken(prev: FoundRecord | undefined): Promise<void> {
+    const head = await this.vs.bytes(this.pos, 9);
+    if (head.length < 9 || head[0] !== 5) return;
+    const vnode = head.readUInt32BE(1);
+    const lastVnode = prev !== undefined && prev.rec.kind === 'vnode' ? prev.rec.vnode : 0;
+    if (vnode >= 1 && vnode < 2 ** 31 && vnode >= lastVnode) this.res.broken.push({ at: this.pos, vnode, unique: head.readUInt32BE(5) });
+  }
 }
+
+const LOST_START = 'the surviving rest of a record whose start was lost, up to the next sound record';

@@ -36,7 +36,6 @@ export const CODES = {
   NOT_A_DUMP: { area: 'dump', severity: 'error', summary: 'no dump header (tag 1 and begin magic) at the start' },
   TRUNCATED: { area: 'dump', severity: 'error', summary: 'the input ends before the end marker; the offset is where it ends' },
   TRAILING_DATA: { area: 'dump', severity: 'error', summary: 'bytes after the end marker (offset of the first, with the count)' },
-  BAD_MAGIC: { area: 'dump', severity: 'error', summary: 'a begin or end marker with the wrong magic number' },
   BAD_VERSION: { area: 'dump', severity: 'error', summary: 'dump header version other than 2' },
   BAD_END_MAGIC: { area: 'dump', severity: 'error', summary: 'end marker with the wrong magic' },
   UNEXPECTED_TAG: { area: 'dump', severity: 'error', summary: 'a byte where a record should start that is no record tag' },
@@ -116,6 +115,36 @@ export const CODES = {
   LOG_SIZE_MISMATCH: { area: 'log', severity: 'error', summary: "the backup log's count differs from the size modulo 2^32 (with truncated or trailing data it only confirms them; alone it makes the dump corrupt)" },
   LOG_SIZE_MODULO: { area: 'log', severity: 'info', summary: 'the log matches, but only modulo 2^32 (the dump is over 4 GiB)' },
   LOG_MISSING: { area: 'log', severity: 'error', summary: 'a dump the backup log names is not on disk' },
+  // --- #12 archives -----------------------------------------------------------
+  LOG_KIND_MISMATCH: { area: 'log', severity: 'warning', summary: "the log's (incremental) marker disagrees with the header's level (i): the server made a full dump instead" },
+  LOG_NO_TRANSFER: { area: 'log', severity: 'warning', summary: 'the log has no Transferred line for this dump: the backup program saw it fail' },
+  LOG_NOT_SOUND: { area: 'log', severity: 'warning', summary: 'the log calls a volume backed up, but a dump it names is damaged or missing' },
+  LOG_PARTIAL: { area: 'log', severity: 'warning', summary: 'the log lists a volume as only partially backed up, or as failed (stage letters per replica)' },
+  ARCHIVE_ALIAS: { area: 'archive', severity: 'info', summary: 'a second path to a dump already found (same device and inode): verified once' },
+  ARCHIVE_LOOP: { area: 'archive', severity: 'warning', summary: 'a directory link that leads back to a directory above it: not followed' },
+  ARCHIVE_OUTSIDE: { area: 'archive', severity: 'warning', summary: 'a link that leaves the tree being verified (a file it reaches is still verified; a directory is not walked)' },
+  ARCHIVE_DANGLING: { area: 'archive', severity: 'warning', summary: 'a link whose target does not exist here (an archive moved off its host: see --relocate)' },
+  ARCHIVE_UNREADABLE: { area: 'archive', severity: 'warning', summary: 'a file or directory that cannot be read: skipped, the walk goes on' },
+  CHAIN_FULL_DAMAGED: { area: 'archive', severity: 'error', summary: 'a restore point whose full dump is damaged' },
+  CHAIN_FULL_MISSING: { area: 'archive', severity: 'error', summary: "an incremental whose full dump (the one whose latest stamp is the incremental's oldest) is not in the archive" },
+  CHAIN_FULL_OTHER_REPLICA: { area: 'archive', severity: 'error', summary: "an incremental whose matching full belongs to another replica (different parent id)" },
+  CHAIN_INCREMENTAL_DAMAGED: { area: 'archive', severity: 'error', summary: 'a restore point whose incremental is damaged' },
+  CHAIN_UNKNOWN: { area: 'archive', severity: 'error', summary: 'a dump whose header cannot be read: it cannot be placed in any chain' },
+  REPLICA_VNODES_DIFFER: { area: 'archive', severity: 'warning', summary: 'same-day dumps of two replicas of one volume hold different vnodes' },
+  REPLICA_CONTENT_DIFFERS: { area: 'archive', severity: 'warning', summary: 'same-day dumps of two replicas hold a file whose content differs (--deep)' },
+  MANIFEST_CHANGED: { area: 'archive', severity: 'error', summary: 'a dump whose bytes differ from the fixity manifest (with the files that changed)' },
+  MANIFEST_GONE: { area: 'archive', severity: 'error', summary: 'a dump the fixity manifest lists is no longer there' },
+  MANIFEST_ADDED: { area: 'archive', severity: 'info', summary: 'a dump not in the fixity manifest' },
+  MANIFEST_SYNTAX: { area: 'archive', severity: 'error', summary: 'a fixity manifest line that cannot be read (file and line)' },
+  // --- #13 containers (offsets are compressed bytes of the file the finding names) ---
+  GZIP_CORRUPT: { area: 'container', severity: 'error', summary: 'a gzip member header or its deflate data does not decode' },
+  GZIP_TRUNCATED: { area: 'container', severity: 'error', summary: 'the gzip stream ends inside a member (header, deflate data or trailer)' },
+  GZIP_CRC: { area: 'container', severity: 'error', summary: "a gzip member's CRC-32 disagrees with the bytes it decodes to" },
+  GZIP_SIZE: { area: 'container', severity: 'error', summary: "a gzip member's trailer size (ISIZE, modulo 2^32) disagrees with the bytes it decodes to" },
+  GZIP_TRAILING: { area: 'container', severity: 'warning', summary: 'bytes after the last gzip member (info when all zero: padding)' },
+  DECOMPRESSOR_MISSING: { area: 'container', severity: 'error', summary: 'compressed input and no program to decode it on PATH (verdict unreadable)' },
+  DECOMPRESSOR_FAILED: { area: 'container', severity: 'error', summary: 'the decompressor exited with an error (its last message is quoted)' },
+  AMANDA_PIECE_MISSING: { area: 'container', severity: 'error', summary: "a holding-disk piece named by an Amanda header's CONT_FILENAME= is not there" },
   // --- merge ------------------------------------------------------------------
   MERGE_REFUSED: { area: 'merge', severity: 'error', summary: 'inputs Coda would refuse to merge (not full + incremental of one volume)' },
   NOT_AGAINST_BASE: { area: 'merge', severity: 'warning', summary: "the incremental's oldest ordering uniquifier is not the base's latest" },
@@ -135,10 +164,17 @@ export const CODES = {
   USAGE: { area: 'run', severity: 'error', summary: 'a usage error' },
   COMMAND_FAILED: { area: 'run', severity: 'error', summary: 'a command run for input (redump --exec) failed' },
   CHUNK_OFFSET: { area: 'run', severity: 'error', summary: "a chunk arrived with a 32-bit offset that does not match the writer's position" },
-  UNSAFE_PATH: { area: 'run', severity: 'error', summary: 'an output path that would leave its target' },
   // --- #15: faults -------------------------------------------------------------
   INPUT_CHANGED: { area: 'run', severity: 'error', summary: 'the input file grew or shrank while it was read (verdict unreadable)' },
   SPECIAL_FILE: { area: 'archive', severity: 'error', summary: 'a FIFO, socket or device in a verified tree: named, counted, never opened' },
+  // --- issue 11 (package API, errors as data) ---------------------------------
+  INTERNAL: { area: 'run', severity: 'error', summary: 'a bug in codadump, not in its input (--json prints it as an error document; the text carries the stack)' },
+  // --- #14 salvage -------------------------------------------------------------
+  DONOR_MISMATCH: { area: 'repair', severity: 'error', summary: 'a --donor dump that is not of the damaged volume or a replica of it' },
+  RESTORED_EXACT: { area: 'repair', severity: 'info', summary: 'a lost vnode put back from a donor that provably holds the lost version' },
+  RESTORED_OLDER: { area: 'repair', severity: 'warning', summary: "a lost vnode put back from a donor, as of the donor's date (a later change is lost)" },
+  VNODE_LOST: { area: 'repair', severity: 'error', summary: 'a vnode the damaged dump lost that no donor holds' },
+  SKIPPED: { area: 'extract', severity: 'error', summary: 'a vnode of a damaged dump that extraction could not write (lost, cut or damaged; the message says which)' },
 } as const satisfies Record<string, CodeInfo>;
 
 export type Code = keyof typeof CODES;

@@ -11,8 +11,12 @@ export type { Code, Severity } from './codes.js';
 export interface Finding {
   code: Code;
   severity: Severity;
-  /** Absolute byte offset in the dump stream the finding concerns (64-bit safe as a JS number). */
-  offset: number;
+  /**
+   * Absolute byte offset in the dump stream the finding concerns (64-bit safe
+   * as a JS number). Absent only for findings about no byte of a dump (an
+   * output path that cannot be written, a file a log names that is not there).
+   */
+  offset?: number;
   message: string;
   /** `vnode.uniquifier` the finding concerns, if any. */
   vnode?: string;
@@ -22,6 +26,9 @@ export interface Finding {
   path?: string;
 }
 
+/** A finding at a byte of a dump: what verify, diagnose and the record checks report. */
+export type DumpFinding = Finding & { offset: number };
+
 export interface FindingOptions {
   severity?: Severity;
   vnode?: string | { vnode: number; unique: number };
@@ -30,8 +37,11 @@ export interface FindingOptions {
 }
 
 /** The one place findings are made: the severity defaults to the code's own. */
-export function finding(code: Code, offset: number, message: string, opts: FindingOptions = {}): Finding {
-  const f: Finding = { code, severity: opts.severity ?? CODES[code].severity, offset, message };
+export function finding(code: Code, offset: number, message: string, opts?: FindingOptions): DumpFinding;
+export function finding(code: Code, offset: number | undefined, message: string, opts?: FindingOptions): Finding;
+export function finding(code: Code, offset: number | undefined, message: string, opts: FindingOptions = {}): Finding {
+  const f: Finding = { code, severity: opts.severity ?? CODES[code].severity, message };
+  if (offset !== undefined) f.offset = offset;
   if (opts.vnode !== undefined) f.vnode = typeof opts.vnode === 'string' ? opts.vnode : vnodeKey(opts.vnode.vnode, opts.vnode.unique);
   if (opts.file !== undefined) f.file = opts.file;
   if (opts.path !== undefined) f.path = opts.path;
@@ -43,7 +53,7 @@ export function vnodeKey(vnode: number, unique: number): string {
   return `${vnode}.${unique}`;
 }
 
-/** Findings in file order (stable for equal offsets). */
-export function byOffset<T extends { offset: number }>(a: T, b: T): number {
-  return a.offset - b.offset;
+/** Findings in file order (stable for equal offsets; those without an offset last). */
+export function byOffset<T extends { offset?: number }>(a: T, b: T): number {
+  return (a.offset ?? Infinity) - (b.offset ?? Infinity) || 0;
 }

@@ -7,9 +7,15 @@
  * that the 4 GiB offset wraparound explains (see diagnose). corrupt: any
  * other structural error. not-a-dump: no dump header. unreadable: the file
  * could not be read, or not consistently (an I/O error, it vanished or
- * became a directory, it changed size while it was read): says nothing of
- * the dump, verify it again.
+ * became a directory, it changed size while it was read), or it is
+ * compressed and nothing here can decode it (the decompressor is missing):
+ * says nothing of the dump, verify it again.
+ *
+ * A container's own errors (gzip, Amanda pieces: area 'container') do not
+ * hide the dump's: the dump's errors decide. Alone they make the dump
+ * truncated (the container was cut short) or corrupt.
  */
+import { CODES } from './codes.js';
 import type { Finding } from './finding.js';
 
 export type Verdict = 'ok' | 'truncated' | 'trailing-data' | 'wraparound' | 'corrupt' | 'not-a-dump' | 'unreadable';
@@ -18,10 +24,16 @@ export const VERDICTS: readonly Verdict[] = ['ok', 'truncated', 'trailing-data',
 
 /** The first error decides the verdict, unless a more specific one applies. */
 export function verdictOf(findings: readonly Finding[]): Verdict {
-  const errors = findings.filter((p) => p.severity === 'error');
-  if (errors.length === 0) return 'ok';
-  // What was read is not the file (or not all of it): nothing can be said of the dump.
-  if (errors.some((p) => p.code === 'IO' || p.code === 'INPUT_CHANGED')) return 'unreadable';
+  const all = findings.filter((p) => p.severity === 'error');
+  if (all.length === 0) return 'ok';
+  // What was read is not the file (or not all of it), or nothing here can
+  // decode it: nothing can be said of the dump.
+  if (all.some((p) => p.code === 'IO' || p.code === 'INPUT_CHANGED' || p.code === 'DECOMPRESSOR_MISSING')) return 'unreadable';
+  const dumpErrors = all.filter((p) => CODES[p.code].area !== 'container');
+  if (dumpErrors.length === 0) {
+    return all.some((p) => p.code === 'GZIP_TRUNCATED' || p.code === 'AMANDA_PIECE_MISSING') ? 'truncated' : 'corrupt';
+  }
+  const errors = dumpErrors;
   if (errors.some((p) => p.code === 'NOT_A_DUMP')) return 'not-a-dump';
   if (errors.some((p) => p.code === 'WRAPAROUND')) return 'wraparound';
   // A size that disagrees with the backup log explains nothing by itself: it

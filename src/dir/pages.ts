@@ -14,11 +14,16 @@
  *
  * Names are binary strings: one char per byte (latin1).
  */
+import type { Code } from '../diagnostics/codes.js';
+import { finding, vnodeKey, type DumpFinding } from '../diagnostics/finding.js';
 
-import { DIR_MAX_PAGES, DIR_PAGE_SIZE } from '../format/constants.js';
-import { DumpError } from '../format/errors.js';
+import { DumpError } from '../diagnostics/errors.js';
 import { dirHash, dirHashChain, dirHashStep } from './hash.js';
 
+/** Bytes per directory page; format/constants.ts re-exports it for the dump stream. */
+export const DIR_PAGE_SIZE = 2048;
+/** Most pages a directory may have (DIR_MAXPAGES). */
+export const DIR_MAX_PAGES = 128;
 export const DIR_PAGE_TAG = 1234;
 export const DIR_BLOB_SIZE = 32;
 /** Blobs per page (Coda's EPP). */
@@ -52,44 +57,11 @@ export interface DirFid {
   unique: number;
 }
 
-export type DirProblemCode =
-  /** 0 pages, more than 128, or a length that is not a multiple of 2048. */
-  | 'DIR_PAGE_COUNT'
-  /** A page header's tag is not 1234. */
-  | 'DIR_PAGE_TAG'
-  /** Allocation map byte wrong: present page marked 64, absent page not 64, or differs from the page's free count. */
-  | 'DIR_ALLOC_MAP'
-  /** A page's free count is not 64 minus the bits set in its bitmap. */
-  | 'DIR_FREE_COUNT'
-  /** A bitmap byte disagrees with the blobs the headers and entries use. */
-  | 'DIR_BITMAP'
-  /** A chain pointer beyond the last page, or into a page or directory header. */
-  | 'DIR_CHAIN_RANGE'
-  /** A chain pointer to a blob whose flag is not 1 (not the first blob of an entry). */
-  | 'DIR_CHAIN_NOT_FIRST'
-  /** A chain pointer to a blob already reached (a loop, or two chains joining). */
-  | 'DIR_CHAIN_CYCLE'
-  /** A name longer than 255 bytes, or one that (or whose blobs) runs past the end of its page. */
-  | 'DIR_NAME_LENGTH'
-  | 'DIR_NAME_EMPTY'
-  | 'DIR_NAME_DUPLICATE'
-  /** A blob that belongs to two entries. */
-  | 'DIR_BLOB_REUSED'
-  /** An entry threaded on a chain other than its name's hash. */
-  | 'DIR_WRONG_CHAIN'
-  | 'DIR_NO_DOT'
-  | 'DIR_NO_DOTDOT'
-  /** `.` does not name the directory itself (only checked when `self` is given). */
-  | 'DIR_DOT_FID'
-  /** `..` does not name the parent (only checked when `parent` is given). */
-  | 'DIR_DOTDOT_FID';
+/** The directory codes (src/diagnostics/codes.ts, area `directory`, each explained there). */
+export type DirProblemCode = Extract<Code, `DIR_${string}`>;
 
-export interface DirProblem {
-  code: DirProblemCode;
-  /** Byte offset within the pages buffer. */
-  offset: number;
-  message: string;
-}
+/** A directory finding; its offset is within the pages buffer (the checker adds the pages' place in the dump). */
+export type DirProblem = DumpFinding & { code: DirProblemCode };
 
 export interface DirValidateOptions {
   self?: DirFid;
@@ -137,10 +109,6 @@ function popcount8(x: number): number {
 /** Where a chain pointer at byte `ptr` lives, for messages. */
 function pointerName(ptr: number, chain: number): string {
   return ptr < HASHTAB + 2 * DIR_NHASH ? `hash table slot ${chain}` : `next of the entry at blob ${(ptr - 2) / BLOB}`;
-}
-
-function fid(v: number, u: number): string {
-  return `${v}.${u}`;
 }
 
 /**
@@ -208,7 +176,7 @@ const scratch = {
 export function scanDirectory(pages: Buffer, opts: DirValidateOptions = {}): DirScan {
   const problems: DirProblem[] = [];
   const add = (code: DirProblemCode, offset: number, message: string): void => {
-    problems.push({ code, offset, message });
+    problems.push(finding(code, offset, message) as DirProblem);
   };
   const whole = Math.floor(pages.length / PAGE);
   if (whole === 0) {
@@ -367,7 +335,7 @@ export function scanDirectory(pages: Buffer, opts: DirValidateOptions = {}): Dir
       const v = pages.readUInt32BE(blob * BLOB + 4);
       const u = pages.readUInt32BE(blob * BLOB + 8);
       if (v !== want.vnode || u !== want.unique) {
-        add(wrong, blob * BLOB + 4, `"${name}" names ${fid(v, u)}, expected ${what} ${fid(want.vnode, want.unique)}`);
+        add(wrong, blob * BLOB + 4, `"${name}" names ${vnodeKey(v, u)}, expected ${what} ${vnodeKey(want.vnode, want.unique)}`);
       }
     }
   }

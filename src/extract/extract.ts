@@ -21,7 +21,7 @@ import { DumpError } from '../format/errors.js';
 import type { DumpReader } from '../format/reader.js';
 import type { Vnode } from '../format/types.js';
 import {
-  Selection, fidKey, joinPath, orphanContainer, parentPath, planTree, type DirInfo, type ExtractProblem, type Meta,
+  Selection, fidKey, joinPath, orphanContainer, parentPath, planTree, type DirInfo, type ExtractProblem, type Meta, extractProblem,
   type TreePlan,
 } from './plan.js';
 import { DirSink, TarSink, type ExtractSink, type ExtractStats, type SinkContext } from './sinks.js';
@@ -42,6 +42,8 @@ export interface ExtractOptions {
 }
 
 export interface ExtractResult extends ExtractStats {
+  /** The input was damaged: extraction stopped at (or, for a file, went around) the damage; the problems say what was skipped. */
+  damaged?: boolean;
   /** The directory, the tar file, or '-' for a stream. */
   target: string;
   kind: 'directory' | 'tar';
@@ -79,7 +81,7 @@ export async function extractDump(reader: DumpReader, opts: ExtractOptions): Pro
     }
     const problems: ExtractProblem[] = [];
     const ctx: SinkContext = {
-      report: (p) => problems.push(p),
+      report: (p) => problems.push(extractProblem(p)),
       stats: { dirs: 0, files: 0, symlinks: 0, links: 0, bytes: 0 },
     };
     const sink: ExtractSink =
@@ -88,12 +90,24 @@ export async function extractDump(reader: DumpReader, opts: ExtractOptions): Pro
         : TarSink.open(opts.tar!, opts.force ?? false, ctx);
     const target = opts.directory ?? (typeof opts.tar === 'string' ? opts.tar : '-');
     const result: ExtractResult = { target, kind: opts.directory !== undefined ? 'directory' : 'tar', ...ctx.stats, orphans: [], problems };
+    const input = new InputGuard(reader);
     try {
-      await run(reader, first.backupDate, selection, opts, sink, ctx, result);
+      await run(input, first.backupDate, selection, opts, sink, ctx, result);
       await sink.finish();
     } catch (e) {
-      await sink.abort();
-      throw e;
+      if (!input.failed(e)) {
+        await sink.abort();
+        throw e;
+      }
+      // The input broke (truncated, a record that does not decode): what came
+      // before is extracted and the archive (or tree) is finished properly.
+      const d = e as DumpError;
+      result.damaged = true;
+      problems.push(extractProblem({
+        code: d.code, ...(d.offset !== undefined ? { offset: d.offset } : {}),
+        message: `${d.offset !== undefined ? `at byte ${d.offset}: ` : ''}${d.message}; nothing after it could be read`,
+      }));
+      await sink.finish();
     }
     Object.assign(result, ctx.stats);
     return result;
@@ -102,8 +116,51 @@ export async function extractDump(reader: DumpReader, opts: ExtractOptions): Pro
   }
 }
 
+/**
+ * The reader, with every error it throws remembered: an error from the input
+ * (damage) stops the extraction but keeps what was extracted; an error from
+ * the target (disk full) aborts it.
+ */
+class InputGuard {
+  private readonly errors = new WeakSet<object>();
+  constructor(private readonly reader: DumpReader) {}
+
+  failed(e: unknown): boolean {
+    return e instanceof DumpError && this.errors.has(e);
+  }
+
+  private mark(e: unknown): unknown {
+    if (e instanceof DumpError) this.errors.add(e);
+    return e;
+  }
+
+  async next(): ReturnType<DumpReader['next']> {
+    try {
+      return await this.reader.next();
+    } catch (e) {
+      throw this.mark(e);
+    }
+  }
+
+  async readFileData(): Promise<Buffer> {
+    try {
+      return await this.reader.readFileData();
+    } catch (e) {
+      throw this.mark(e);
+    }
+  }
+
+  async *fileData(): AsyncGenerator<Buffer> {
+    try {
+      yield* this.reader.fileData();
+    } catch (e) {
+      throw this.mark(e);
+    }
+  }
+}
+
 async function run(
-  reader: DumpReader,
+  reader: InputGuard,
   backupDate: number,
   selection: Selection,
   opts: ExtractOptions,
@@ -123,12 +180,24 @@ async function run(
       report({ code: 'UNREACHABLE', message: 'the dump has no root directory (vnode 1): no path can be placed' + (opts.orphans ? '' : ' (use --orphans)') });
     }
     const p = planTree(dirs, root, { selection, orphans: opts.orphans ?? false, orphanTime: backupDate });
-    for (const x of p.problems) report(x);
+    result.problems.push(...p.problems);
     for (const d of p.dirs) {
       const ok = await sink.dir(d);
       if (d.synthetic) container = ok;
       else if (p.orphanDir !== null && parentPath(d.path) === p.orphanDir) result.orphans.push({ vnode: d.vnode, unique: d.unique, path: d.path });
     }
+    // Two planned paths are equal only where one directory names the same
+    // name twice: the sinks need to remember only those (and directories).
+    const repeated = new Set<string>();
+    const planned = new Map(p.dirs.map((d) => [fidKey(d.vnode, d.unique), d.path]));
+    for (const [key, d] of dirs) {
+      const names = new Set<string>();
+      for (const e of d.entries) {
+        if (!names.has(e.name)) names.add(e.name);
+        else if (planned.has(key)) repeated.add(joinPath(planned.get(key)!, e.name));
+      }
+    }
+    ctx.mayRepeat = (path) => repeated.has(path);
     dirs.clear(); // the entries are not needed any more
     return p;
   };
@@ -154,6 +223,7 @@ async function run(
       result.orphans.push({ vnode: r.vnode, unique: r.unique, path });
       paths = [path];
     }
+    p.files.delete(key); // its paths are not needed after this (seen says it came)
     const meta: Meta = { vnode: r.vnode, unique: r.unique, mode: r.mode, mtime: r.mtime, owner: r.owner };
     if (r.type === VNODE_SYMLINK) {
       if (r.data.kind !== 'filedata') {

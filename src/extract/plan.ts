@@ -4,39 +4,42 @@
  * Pure: no file system. Paths are binary strings (one char per byte),
  * relative to the target, components joined by `/`; the root is ''.
  */
+import type { Code } from '../diagnostics/codes.js';
+import { finding, vnodeKey, type Finding } from '../diagnostics/finding.js';
 import type { DirEntry } from '../dir/pages.js';
 import { DumpError } from '../format/errors.js';
+import { DirEntryList, ObjectSource, VolumeTree, type TreeVisitor } from '../format/tree.js';
 import { vnodeClass } from '../format/types.js';
 
+/** What extract reports (codes in src/diagnostics/codes.ts, areas `extract`, `tree` and `run`). */
 export type ProblemCode =
-  /** A name that cannot be a single path component (`/`, NUL, empty, `.` or `..` naming a file). */
-  | 'UNSAFE_NAME'
-  /** The place is taken (an existing file, without --force; or something that is not a directory). */
-  | 'EXISTS'
-  /** An entry names a vnode the dump does not hold. */
-  | 'DANGLING'
-  /** A vnode no directory entry reaches from the root (written under the orphans directory only with --orphans). */
-  | 'UNREACHABLE'
-  /** A second name for a directory, or a second record for one vnode. */
-  | 'DUPLICATE'
-  /** A file whose data the server could not read (BADINODE), or without data: written empty. */
-  | 'NO_DATA'
-  /** A directory record after file data began: its contents cannot be placed in one pass. */
-  | 'LATE_DIRECTORY'
-  /** A name or link target tar cannot carry (not UTF-8), or a symbolic link target too long or with a NUL. */
-  | 'UNREPRESENTABLE'
-  /** A path named on the command line that is not in the dump. */
-  | 'NOT_FOUND'
-  /** The file system refused an operation for this entry. */
-  | 'IO';
+  | 'UNSAFE_NAME' | 'EXISTS' | 'DANGLING' | 'UNREACHABLE' | 'DUPLICATE' | 'NO_DATA' | 'LATE_DIRECTORY' | 'UNREPRESENTABLE' | 'NOT_FOUND' | 'IO'
+  /** A file whose data the damage cut: not extracted (a directory), zero-filled after what arrived (a tar from a stream). */
+  | 'CUT'
+  /** A vnode of a damaged dump that could not be extracted (lost, cut or damaged: the message says which). */
+  | 'SKIPPED'
+  /** Damage in the input (the dump's own code: TRUNCATED, UNEXPECTED_TAG, WRAPAROUND...): what the extraction went around or stopped at. */
+  | Code;
 
-export interface ExtractProblem {
+/** An extract finding: `path` is the binary-string path relative to the target, when there is one. */
+export type ExtractProblem = Finding & { code: ProblemCode; path?: string };
+
+/** What the extractor's parts report; made into a finding by `extractProblem`. */
+export interface ProblemReport {
   code: ProblemCode;
-  /** Binary-string path relative to the target, when there is one. */
   path?: string;
   vnode?: number;
   unique?: number;
+  /** Offset of the record concerned in the dump, when known. */
+  offset?: number;
   message: string;
+}
+
+export function extractProblem(p: ProblemReport): ExtractProblem {
+  return finding(p.code, p.offset, p.message, {
+    ...(p.path !== undefined ? { path: p.path } : {}),
+    ...(p.vnode !== undefined ? { vnode: { vnode: p.vnode, unique: p.unique ?? 0 } } : {}),
+  }) as ExtractProblem;
 }
 
 /** A directory vnode as the extractor keeps it (entries, never pages). */
@@ -63,9 +66,8 @@ export interface PlannedDir extends Meta {
   synthetic?: boolean;
 }
 
-export function fidKey(vnode: number, unique: number): string {
-  return `${vnode}.${unique}`;
-}
+/** @deprecated `vnodeKey` is the one spelling (diagnostics/finding.ts); this name stays until extract.ts uses it. */
+export const fidKey = vnodeKey;
 
 /** Why `name` cannot be one path component, or null when it can. */
 export function unsafeName(name: string): string | null {
@@ -156,70 +158,82 @@ function byName(a: DirEntry, b: DirEntry): number {
 }
 
 /**
- * Lay the directories out: breadth first from the root (vnode 1), names
- * checked, paths assigned; with `orphans`, every directory the root does
- * not reach is laid out under `<orphanDir>/<vnode>.<unique>`.
+ * Lay the directories out: breadth first from the root (vnode 1) over the
+ * volume tree (format/tree.ts), names checked, paths assigned; with
+ * `orphans`, every directory the root does not reach is laid out under
+ * `<orphanDir>/<vnode>.<unique>`.
  */
 export function planTree(dirs: Map<string, DirInfo>, root: DirInfo | undefined, opts: PlanOptions): TreePlan {
   const sel = opts.selection;
   const plan: TreePlan = { dirs: [], files: new Map(), named: new Set(), orphanDir: null, problems: [] };
-  const placed = new Map<string, string>(); // dir key -> path
-  const report = (p: ExtractProblem) => plan.problems.push(p);
+  const report = (p: ProblemReport) => plan.problems.push(extractProblem(p));
 
-  const walk = (start: DirInfo, startPath: string) => {
-    const queue: { d: DirInfo; path: string }[] = [{ d: start, path: startPath }];
-    placed.set(fidKey(start.vnode, start.unique), startPath);
-    if (sel.includes(startPath) || sel.isAncestor(startPath)) plan.dirs.push(metaOf(start, startPath));
-    for (let i = 0; i < queue.length; i++) {
-      const { d, path } = queue[i];
-      for (const e of [...d.entries].sort(byName)) {
-        const key = fidKey(e.vnode, e.unique);
-        const small = vnodeClass(e.vnode) === 'small';
-        if (e.name === '.' || e.name === '..') {
-          // Every directory has them; they are never extracted. Naming a file is hostile.
-          if (small && e.vnode !== 0) {
-            plan.named.add(key);
-            report({ code: 'UNSAFE_NAME', path: joinPath(path, e.name), vnode: e.vnode, unique: e.unique, message: `entry "${e.name}" names a file; not extracted` });
-          }
-          continue;
-        }
-        const bad = unsafeName(e.name);
-        const childPath = joinPath(path, e.name);
-        if (bad) {
-          if (small) plan.named.add(key);
-          report({ code: 'UNSAFE_NAME', path: childPath, vnode: e.vnode, unique: e.unique, message: `${bad}; not extracted` });
-          continue;
-        }
-        const wanted = sel.includes(childPath);
-        if (small) {
-          plan.named.add(key);
-          if (wanted) {
-            const l = plan.files.get(key);
-            if (l) l.push(childPath);
-            else plan.files.set(key, [childPath]);
-          }
-          continue;
-        }
-        const child = dirs.get(key);
-        if (!child) {
-          if (wanted || sel.isAncestor(childPath)) report({ code: 'DANGLING', path: childPath, vnode: e.vnode, unique: e.unique, message: `names directory vnode ${key}, which is not in the dump` });
-          continue;
-        }
-        const already = placed.get(key);
-        if (already !== undefined) {
-          if (wanted) report({ code: 'DUPLICATE', path: childPath, vnode: e.vnode, unique: e.unique, message: `a second name for directory ${key}, already placed at ${JSON.stringify(already)}; not extracted` });
-          continue;
-        }
-        placed.set(key, childPath);
-        if (wanted || sel.isAncestor(childPath)) plan.dirs.push(metaOf(child, childPath));
-        queue.push({ d: child, path: childPath });
+  // The volume tree over the directories, entries by name. (A root that a
+  // later directory with its pair replaced in `dirs` is walked all the same.)
+  const list = [...dirs.values()];
+  const indexed = list.length;
+  let rootAt = root ? list.indexOf(root) : -1;
+  if (root && rootAt < 0) rootAt = list.push(root) - 1;
+  const tree = new VolumeTree(new ObjectSource(list, indexed, (d) => new DirEntryList([...d.entries].sort(byName))));
+  /** Path of each directory placed (by index; a walk's start also under its pair's index). */
+  const pathAt: string[] = [];
+
+  const visitor: TreeVisitor = {
+    dot(dir, e, k) {
+      // Every directory has them; they are never extracted. Naming a file is hostile.
+      const vnode = e.vnode(k);
+      if (vnodeClass(vnode) === 'small' && vnode !== 0) {
+        plan.named.add(vnodeKey(vnode, e.unique(k)));
+        report({ code: 'UNSAFE_NAME', path: joinPath(pathAt[dir], e.name(k)), vnode, unique: e.unique(k), message: `entry "${e.name(k)}" names a file; not extracted` });
       }
-    }
+    },
+    entry(dir, e, k, child, seen) {
+      const vnode = e.vnode(k);
+      const unique = e.unique(k);
+      const key = vnodeKey(vnode, unique);
+      const small = vnodeClass(vnode) === 'small';
+      const bad = unsafeName(e.name(k));
+      const childPath = joinPath(pathAt[dir], e.name(k));
+      if (bad) {
+        if (small) plan.named.add(key);
+        report({ code: 'UNSAFE_NAME', path: childPath, vnode, unique, message: `${bad}; not extracted` });
+        return false;
+      }
+      const wanted = sel.includes(childPath);
+      if (small) {
+        plan.named.add(key);
+        if (wanted) {
+          const l = plan.files.get(key);
+          if (l) l.push(childPath);
+          else plan.files.set(key, [childPath]);
+        }
+        return false;
+      }
+      if (child < 0) {
+        if (wanted || sel.isAncestor(childPath)) report({ code: 'DANGLING', path: childPath, vnode, unique, message: `names directory vnode ${key}, which is not in the dump` });
+        return false;
+      }
+      if (seen) {
+        if (wanted) report({ code: 'DUPLICATE', path: childPath, vnode, unique, message: `a second name for directory ${key}, already placed at ${JSON.stringify(pathAt[child])}; not extracted` });
+        return false;
+      }
+      pathAt[child] = childPath;
+      if (wanted || sel.isAncestor(childPath)) plan.dirs.push(metaOf(list[child], childPath));
+      return true;
+    },
+  };
+  /** Lay out the directories `start` reaches, breadth first, `start` at `startPath`. */
+  const walk = (start: number, startPath: string) => {
+    pathAt[start] = startPath;
+    pathAt[tree.canonical(start)] = startPath;
+    if (sel.includes(startPath) || sel.isAncestor(startPath)) plan.dirs.push(metaOf(list[start], startPath));
+    tree.walk(start, visitor);
   };
 
-  if (root) walk(root, '');
+  if (rootAt >= 0) walk(rootAt, '');
 
-  const lost = [...dirs.values()].filter((d) => !placed.has(fidKey(d.vnode, d.unique)));
+  const lost: number[] = [];
+  for (let i = 0; i < indexed; i++) if (!tree.isReached(i)) lost.push(i);
   if (opts.orphans) {
     const taken = new Set((root?.entries ?? []).map((e) => e.name));
     let name = '#orphans';
@@ -227,23 +241,23 @@ export function planTree(dirs: Map<string, DirInfo>, root: DirInfo | undefined, 
     plan.orphanDir = name;
     if (lost.length > 0) {
       // Top-level lost directories first (those no other lost directory names), then whatever cycles remain.
-      const namedByLost = new Set<string>();
-      for (const d of lost) for (const e of d.entries) if (e.name !== '.' && e.name !== '..') namedByLost.add(fidKey(e.vnode, e.unique));
-      const order = [...lost.filter((d) => !namedByLost.has(fidKey(d.vnode, d.unique))), ...lost];
+      const order = [...tree.orphanTops(), ...lost];
       let container = false;
-      for (const d of order) {
-        if (placed.has(fidKey(d.vnode, d.unique))) continue;
-        const p = joinPath(name, fidKey(d.vnode, d.unique));
+      for (const i of order) {
+        if (tree.isReached(i)) continue;
+        const d = list[i];
+        const p = joinPath(name, vnodeKey(d.vnode, d.unique));
         if (!container && (sel.includes(p) || sel.isAncestor(p))) {
           plan.dirs.push(orphanContainer(name, opts.orphanTime));
           container = true;
         }
-        walk(d, p);
+        walk(i, p);
       }
     }
   } else if (sel.all) {
-    for (const d of lost) {
-      report({ code: 'UNREACHABLE', vnode: d.vnode, unique: d.unique, message: `directory ${fidKey(d.vnode, d.unique)} is not reachable from the root; not extracted (use --orphans)` });
+    for (const i of lost) {
+      const d = list[i];
+      report({ code: 'UNREACHABLE', vnode: d.vnode, unique: d.unique, message: `directory ${vnodeKey(d.vnode, d.unique)} is not reachable from the root; not extracted (use --orphans)` });
     }
   }
   return plan;

@@ -25,7 +25,7 @@ import { resolve } from 'node:path';
 import { pack as tarPack, type Pack as TarPack } from 'tar-stream';
 import { DumpError, ioError } from '../format/errors.js';
 import { AtomicOutput } from '../io/atomic-output.js';
-import { parentPath, type ExtractProblem, type Meta, type PlannedDir } from './plan.js';
+import { parentPath, type Meta, type PlannedDir, type ProblemCode, type ProblemReport } from './plan.js';
 
 export interface ExtractStats {
   dirs: number;
@@ -38,8 +38,20 @@ export interface ExtractStats {
 }
 
 export interface SinkContext {
-  report(p: ExtractProblem): void;
+  report(p: ProblemReport): void;
   stats: ExtractStats;
+  /**
+   * Can a second file or link with this path come (set once the tree is
+   * planned)? Only such paths are remembered, with every directory's: the
+   * memory of an extraction does not grow with its number of files.
+   * Unset: every path is remembered.
+   */
+  mayRepeat?: (path: string) => boolean;
+}
+
+/** Should a sink remember file or link path `p` to refuse a second entry with it? */
+function remember(ctx: SinkContext, p: string): boolean {
+  return ctx.mayRepeat === undefined || ctx.mayRepeat(p);
 }
 
 export interface ExtractSink {
@@ -122,8 +134,8 @@ export class DirSink implements ExtractSink {
     return p === '' ? this.root : Buffer.concat([this.root, SLASH, Buffer.from(p, 'latin1')]);
   }
 
-  private problem(p: string, meta: Meta | PlannedDir, code: ExtractProblem['code'], message: string): void {
-    const m: ExtractProblem = { code, path: p, message };
+  private problem(p: string, meta: Meta | PlannedDir, code: ProblemCode, message: string): void {
+    const m: ProblemReport = { code, path: p, message };
     if (!('synthetic' in meta && meta.synthetic)) {
       m.vnode = meta.vnode;
       m.unique = meta.unique;
@@ -191,7 +203,7 @@ export class DirSink implements ExtractSink {
     for (let attempt = 0; attempt < 2; attempt++) {
       try {
         const fh = await open(abs, CREATE_FLAGS, 0o600);
-        this.written.add(p);
+        if (remember(this.ctx, p)) this.written.add(p);
         return fh;
       } catch (e) {
         if (code(e) !== 'EEXIST' || attempt > 0) {
@@ -237,24 +249,40 @@ export class DirSink implements ExtractSink {
       }
     }
     if (!fh || primary === null) return;
+    let got = 0;
+    let cut: unknown = null;
     try {
-      for await (const piece of data) {
-        let at = 0;
-        while (at < piece.length) {
-          const { bytesWritten } = await fh.write(piece, at, piece.length - at);
-          at += bytesWritten;
+      try {
+        for await (const piece of data) {
+          got += piece.length;
+          let at = 0;
+          while (at < piece.length) {
+            const { bytesWritten } = await fh.write(piece, at, piece.length - at);
+            at += bytesWritten;
+          }
         }
+      } catch (e) {
+        if (!(e instanceof DumpError)) throw e;
+        cut = e; // the input broke inside this file's data
       }
-      // Owner before mode: a chown clears set-id bits.
-      if (this.chown) await fh.chown(meta.owner, -1);
-      await fh.chmod(meta.mode & this.modeMask);
-      await fh.utimes(meta.mtime, meta.mtime);
+      if (cut === null) {
+        // Owner before mode: a chown clears set-id bits.
+        if (this.chown) await fh.chown(meta.owner, -1);
+        await fh.chmod(meta.mode & this.modeMask);
+        await fh.utimes(meta.mtime, meta.mtime);
+      }
     } catch (e) {
-      if (e instanceof DumpError) throw e;
       this.problem(primary, meta, 'IO', `cannot write: ${errText(e)}`);
       return;
     } finally {
       await fh.close();
+    }
+    if (cut !== null) {
+      // Only whole files are extracted: the cut one is removed again.
+      await unlink(this.abs(primary)).catch(() => undefined);
+      this.written.delete(primary);
+      this.problem(primary, meta, 'CUT', `its data was cut by the damage: ${got} of ${size} bytes arrived; not extracted`);
+      throw cut;
     }
     this.ctx.stats.files++;
     this.ctx.stats.bytes += size;
@@ -269,7 +297,7 @@ export class DirSink implements ExtractSink {
     for (let attempt = 0; attempt < 2; attempt++) {
       try {
         await link(this.abs(existing), this.abs(p));
-        this.written.add(p);
+        if (remember(this.ctx, p)) this.written.add(p);
         this.ctx.stats.links++;
         return;
       } catch (e) {
@@ -296,7 +324,7 @@ export class DirSink implements ExtractSink {
         for (let attempt = 0; attempt < 2 && !ok; attempt++) {
           try {
             await symlink(Buffer.from(l.target, 'latin1'), abs);
-            this.written.add(p);
+            if (remember(this.ctx, p)) this.written.add(p);
             ok = true;
           } catch (e) {
             if (code(e) !== 'EEXIST' || attempt > 0) {
@@ -409,16 +437,35 @@ export class TarSink implements ExtractSink {
     return new TarSink(out, ctx);
   }
 
-  private async entry(header: TarHeader, data?: AsyncIterable<Buffer>): Promise<void> {
+  private async entry(header: TarHeader, data?: AsyncIterable<Buffer>, cutPath?: string): Promise<void> {
     if (this.pumpError) throw this.writeError();
     let sink!: ReturnType<TarPack['entry']>;
     const done = new Promise<void>((res, rej) => {
       sink = this.pack.entry(header, (err) => (err ? rej(err) : res()));
     });
+    // An aborted archive destroys the entry in flight: the callback above has the error.
+    sink.on('error', () => undefined);
+    let cut: unknown = null;
     if (data) {
-      for await (const piece of data) {
-        // The reader reuses its buffer: hand tar-stream a copy.
-        if (!sink.write(Buffer.from(piece))) await waitDrain(sink);
+      let got = 0;
+      try {
+        for await (const piece of data) {
+          // The reader reuses its buffer: hand tar-stream a copy.
+          got += piece.length;
+          if (!sink.write(Buffer.from(piece))) await waitDrain(sink);
+        }
+      } catch (e) {
+        if (!(e instanceof DumpError)) throw e;
+        // The input broke inside this file's data. The header (with its size) is
+        // out already: the entry is filled up with zeros so the archive stays
+        // readable, and the report says so.
+        cut = e;
+        const size = header.size ?? 0;
+        const zeros = Buffer.alloc(Math.min(1 << 20, Math.max(0, size - got)));
+        for (let left = size - got; left > 0; left -= zeros.length) {
+          if (!sink.write(zeros.subarray(0, Math.min(zeros.length, left)))) await waitDrain(sink);
+        }
+        this.ctx.report({ code: 'CUT', path: cutPath ?? header.name, message: `its data was cut by the damage: ${got} of ${size} bytes arrived; the archive entry is filled with zeros after them` });
       }
     }
     sink.end(null);
@@ -428,6 +475,7 @@ export class TarSink implements ExtractSink {
       if (this.pumpError) throw this.writeError();
       throw e;
     }
+    if (cut !== null) throw cut;
   }
 
   private writeError(): DumpError {
@@ -440,8 +488,8 @@ export class TarSink implements ExtractSink {
     return h;
   }
 
-  private leftOut(p: string, meta: Meta, code: ExtractProblem['code'], message: string): void {
-    const m: ExtractProblem = { code, path: p, message };
+  private leftOut(p: string, meta: Meta, code: ProblemCode, message: string): void {
+    const m: ProblemReport = { code, path: p, message };
     if (meta.vnode) {
       m.vnode = meta.vnode;
       m.unique = meta.unique;
@@ -492,7 +540,7 @@ export class TarSink implements ExtractSink {
       if (this.bad.has(parentPath(p))) continue;
       const n = this.name(p, meta);
       if (n !== null) {
-        this.emitted.add(p);
+        if (remember(this.ctx, p)) this.emitted.add(p);
         r.push({ path: p, name: n });
       }
     }
@@ -502,7 +550,7 @@ export class TarSink implements ExtractSink {
   async file(paths: string[], meta: Meta, data: AsyncIterable<Buffer>, size: number): Promise<void> {
     const names = this.usable(paths, meta);
     if (names.length === 0) return;
-    await this.entry(this.header(names[0].name, meta, { type: 'file', size }), data);
+    await this.entry(this.header(names[0].name, meta, { type: 'file', size }), data, names[0].path);
     this.ctx.stats.files++;
     this.ctx.stats.bytes += size;
     for (const extra of names.slice(1)) {

@@ -21,8 +21,8 @@ export const DUMP_BEGIN_MAGIC = 0xb3a11322;
 export const DUMP_END_MAGIC = 0x3a214b6e;
 export const DUMP_VERSION = 2;
 
-export const DIR_PAGE_SIZE = 2048;
-export const DIR_MAX_PAGES = 128;
+/** Directory pages are the dir layer's; the dump stream carries them whole. */
+export { DIR_MAX_PAGES, DIR_PAGE_SIZE } from '../dir/pages.js';
 
 /** The five bytes that end every dump: DUMPEND then the end magic. */
 export const END_MARKER = Buffer.from([D_DUMPEND, 0x3a, 0x21, 0x4b, 0x6e]);

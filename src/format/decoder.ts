@@ -7,6 +7,7 @@
  * record start. Damage throws a DumpError with the absolute offset.
  * No await per field, no allocation per byte.
  */
+import { finding, type DumpFinding } from '../diagnostics/finding.js';
 import {
   D_BADINODE, D_DIRPAGES, D_DUMPEND, D_DUMPHEADER, D_ENDVV, D_FILEDATA, D_LARGEINDEX, D_MAX,
   D_NULLVNODE, D_RMVNODE, D_SMALLINDEX, D_VNODE, D_VOLUMEDISKDATA, DIR_MAX_PAGES, DIR_PAGE_SIZE,
@@ -14,7 +15,7 @@ import {
 } from './constants.js';
 import { DumpError } from './errors.js';
 import {
-  emptyVV, type DumpHeader, type DumpRecord, type FieldNote, type IndexHeader, type Vnode,
+  emptyVV, type DumpHeader, type DumpRecord, type IndexHeader, type Vnode,
   type VersionVector, type VnodeData, type VolumeData,
 } from './types.js';
 
@@ -79,7 +80,7 @@ export class Cursor {
   }
 }
 
-function note(notes: FieldNote[] | undefined, n: FieldNote): FieldNote[] {
+function note(notes: DumpFinding[] | undefined, n: DumpFinding): DumpFinding[] {
   (notes ??= []).push(n);
   return notes;
 }
@@ -101,7 +102,7 @@ const VNODE_ORDER = fieldOrder('tblLvVmaopqX');
 
 /** Holder for the notes of the record being decoded. */
 interface Ctx {
-  notes: FieldNote[] | undefined;
+  notes: DumpFinding[] | undefined;
   /**
    * The field tags seen, once they differ from `order`. Until then undefined,
    * and the tags seen are the first `inOrder` of `order`: no string is built
@@ -142,19 +143,11 @@ function readString(c: Cursor, ctx: Ctx, tag: string, size: number): string {
   const start = c.pos;
   c.pos += n;
   if (n === 0 || c.buf[start + n - 1] !== 0) {
-    ctx.notes = note(ctx.notes, {
-      code: 'STRING_NOT_TERMINATED',
-      offset: at,
-      message: `string field '${tag}' of ${n} bytes does not end with NUL`,
-    });
+    ctx.notes = note(ctx.notes, finding('STRING_NOT_TERMINATED', at, `string field '${tag}' of ${n} bytes does not end with NUL`));
     return c.buf.toString('latin1', start, start + n);
   }
   if (size > 0 && n > size) {
-    ctx.notes = note(ctx.notes, {
-      code: 'STRING_TOO_LONG',
-      offset: at,
-      message: `string field '${tag}' is ${n} bytes, Coda keeps only ${size}`,
-    });
+    ctx.notes = note(ctx.notes, finding('STRING_TOO_LONG', at, `string field '${tag}' is ${n} bytes, Coda keeps only ${size}`));
   }
   return c.buf.toString('latin1', start, start + n - 1);
 }
@@ -183,7 +176,7 @@ function seen(c: Cursor, ctx: Ctx, tag: number): void {
   }
   const ch = String.fromCharCode(tag);
   if (ctx.fields.includes(ch)) {
-    ctx.notes = note(ctx.notes, { code: 'DUPLICATE_FIELD', offset: c.offset - 1, message: `field '${ch}' appears twice` });
+    ctx.notes = note(ctx.notes, finding('DUPLICATE_FIELD', c.offset - 1, `field '${ch}' appears twice`));
   }
   ctx.fields += ch;
 }

@@ -2,12 +2,13 @@
 import { resolvePaths, vnodeKey } from './paths.js';
 import type { DumpReader } from './reader.js';
 import { summarizeDump } from './summary.js';
+import { typeName, type VnodeTypeName } from './types.js';
 
 export interface ListEntry {
   path: string;
   vnode: number;
   unique: number;
-  type: 'file' | 'dir' | 'symlink';
+  type: VnodeTypeName;
   mode: number;
   size: number;
   mtime: number;
@@ -28,7 +29,7 @@ export async function listDump(reader: DumpReader): Promise<Listing> {
     const path = paths.get(vnodeKey(v.vnode, v.unique));
     if (path === undefined) continue;
     const e: ListEntry = {
-      path, vnode: v.vnode, unique: v.unique, type: v.type === 2 ? 'dir' : v.type === 3 ? 'symlink' : 'file',
+      path, vnode: v.vnode, unique: v.unique, type: typeName(v.type),
       mode: v.mode, size: v.size, mtime: v.mtime, owner: v.owner,
     };
     if (v.target !== undefined) e.target = v.target;

@@ -1,15 +1,20 @@
-/** Convenience constructors: a reader over a path, `-` (stdin) or any stream. */
-import { FileSource, StreamSource, type ByteSource, type StreamSourceOptions } from '../io/source.js';
+/**
+ * Convenience constructors: a reader over a path, `-` (stdin) or any stream.
+ * Inputs are recognised by content (src/source/sniff.ts): gzip, Amanda
+ * holding files and other compressed dumps are decoded on the way in.
+ */
+import type { ByteSource } from '../source/byte-source.js';
+import { StreamSource, type StreamSourceOptions } from '../source/stream.js';
+import { openInput, type InputOptions } from '../source/open.js';
 import { DumpReader, type ReaderOptions } from './reader.js';
 
-/** Open a source for a path, or standard input for `-`. */
-export async function openSource(path: string, opts: StreamSourceOptions = {}): Promise<ByteSource> {
-  if (path === '-') return new StreamSource('-', process.stdin, opts);
-  return FileSource.open(path);
+/** Open the dump stream a path (or `-`, standard input) holds. */
+export async function openSource(path: string, opts: InputOptions = {}): Promise<ByteSource> {
+  return openInput(path, opts);
 }
 
-export async function openDump(path: string, opts: ReaderOptions = {}): Promise<DumpReader> {
-  return new DumpReader(await openSource(path), opts);
+export async function openDump(path: string, opts: ReaderOptions & InputOptions = {}): Promise<DumpReader> {
+  return new DumpReader(await openInput(path, opts), opts);
 }
 
 export function dumpFromStream(

@@ -1,17 +1,17 @@
 /**
  * Resolve every vnode's path from the directory entries, walking from the
- * root (vnode 1, path `.`). A vnode is identified by (vnode, uniquifier).
+ * root (vnode 1, path `.`): the volume tree model (tree.ts) as maps keyed by
+ * `vnodeKey`. A vnode is identified by (vnode, uniquifier).
  */
 import type { DirEntry } from '../dir/pages.js';
+import { ObjectSource, VolumeTree, vnodeKey, type TreeVnode } from './tree.js';
 
-export interface PathInput {
+export { vnodeKey } from './tree.js';
+
+export interface PathInput extends TreeVnode {
   vnode: number;
   unique: number;
-  entries?: DirEntry[];
-}
-
-export function vnodeKey(vnode: number, unique: number): string {
-  return `${vnode}.${unique}`;
+  entries?: readonly DirEntry[];
 }
 
 export interface PathResult {
@@ -24,31 +24,19 @@ export interface PathResult {
 }
 
 export function resolvePaths(vnodes: PathInput[]): PathResult {
-  const byKey = new Map<string, PathInput>();
-  for (const v of vnodes) byKey.set(vnodeKey(v.vnode, v.unique), v);
-  const paths = new Map<string, string>();
   const dangling: PathResult['dangling'] = [];
-  const root = vnodes.find((v) => v.vnode === 1);
-  if (root) {
-    paths.set(vnodeKey(root.vnode, root.unique), '.');
-    const queue: PathInput[] = [root];
-    for (let i = 0; i < queue.length; i++) {
-      const dir = queue[i];
-      const base = paths.get(vnodeKey(dir.vnode, dir.unique))!;
-      for (const e of dir.entries ?? []) {
-        if (e.name === '.' || e.name === '..') continue;
-        const key = vnodeKey(e.vnode, e.unique);
-        const child = byKey.get(key);
-        if (!child) {
-          dangling.push({ dir, entry: e });
-          continue;
-        }
-        if (paths.has(key)) continue; // a second name (hard link) or a loop
-        paths.set(key, base === '.' ? e.name : `${base}/${e.name}`);
-        if (child.entries) queue.push(child);
-      }
-    }
-  }
-  const unreachable = vnodes.filter((v) => !paths.has(vnodeKey(v.vnode, v.unique)));
+  const tree = new VolumeTree(new ObjectSource(vnodes));
+  const order: number[] = [];
+  if (tree.root >= 0) order.push(tree.root);
+  tree.walkFromRoot({
+    entry(dir, _list, k, child, seen) {
+      if (child < 0) dangling.push({ dir: vnodes[dir], entry: vnodes[dir].entries![k] });
+      else if (!seen) order.push(child);
+    },
+  });
+  // In reach order, as the walk names them.
+  const paths = new Map<string, string>();
+  for (const i of order) paths.set(vnodeKey(vnodes[i].vnode, vnodes[i].unique), i === tree.root ? '.' : tree.path(i)!);
+  const unreachable = vnodes.filter((_, i) => !tree.isReached(i));
   return { paths, unreachable, dangling };
 }

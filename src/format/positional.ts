@@ -5,7 +5,7 @@
 import { Cursor, DEFAULT_LIMITS, NEED_MORE, decodeRecord, tagName, type DecodeLimits } from './decoder.js';
 import { DumpError } from './errors.js';
 import type { DumpRecord } from './types.js';
-import { FileSource } from '../io/source.js';
+import { FileSource } from '../source/file.js';
 
 const MAX_WINDOW = 8 << 20;
 

@@ -7,7 +7,7 @@ import { D_DUMPHEADER, DUMP_BEGIN_MAGIC } from './constants.js';
 import { Cursor, DEFAULT_LIMITS, NEED_MORE, decodeRecord, tagName, type DecodeLimits } from './decoder.js';
 import { DumpError } from './errors.js';
 import type { DumpRecord, Vnode } from './types.js';
-import type { ByteSource } from '../io/source.js';
+import type { ByteSource } from '../source/byte-source.js';
 
 export interface ReaderOptions {
   /** Initial buffer size (default 1 MiB); grows only for records larger than it. */

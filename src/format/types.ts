@@ -6,6 +6,8 @@
  * Every record carries its absolute byte offset in the dump stream and its
  * encoded size (for a vnode: up to the start of its file data, see `data`).
  */
+import type { DumpFinding } from '../diagnostics/finding.js';
+
 
 export interface VersionVector {
   /** The eight per-replica version counters '0'..'7'. */
@@ -15,12 +17,7 @@ export interface VersionVector {
   flags: number;
 }
 
-/** A soft problem found while decoding a record: the record is still usable. */
-export interface FieldNote {
-  code: 'STRING_NOT_TERMINATED' | 'STRING_TOO_LONG' | 'OLD_ACL' | 'DUPLICATE_FIELD';
-  offset: number;
-  message: string;
-}
+
 
 interface RecordBase {
   /** Absolute offset of the record's structural tag. */
@@ -29,7 +26,8 @@ interface RecordBase {
   size: number;
   /** Field tags in the order they were seen (field records only). */
   fields?: string;
-  notes?: FieldNote[];
+  /** Soft findings from decoding (STRING_NOT_TERMINATED, STRING_TOO_LONG, DUPLICATE_FIELD): the record is still usable. */
+  notes?: DumpFinding[];
 }
 
 export interface DumpHeader extends RecordBase {
@@ -165,6 +163,13 @@ export function vnodeSlot(vnode: number): number {
 /** Vnode number for slot `b` of a class (large: directories, small: files). */
 export function slotVnode(slot: number, cls: IndexClass): number {
   return 2 * slot + (cls === 'large' ? 0 : 1) + 1;
+}
+
+export type VnodeTypeName = 'file' | 'dir' | 'symlink' | 'unknown';
+
+/** The one name of a vnode type ('t'): 1 file, 2 dir, 3 symlink; any other number is 'unknown'. */
+export function typeName(type: number): VnodeTypeName {
+  return type === 1 ? 'file' : type === 2 ? 'dir' : type === 3 ? 'symlink' : 'unknown';
 }
 
 export function vnodeClass(vnode: number): IndexClass {

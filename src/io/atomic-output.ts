@@ -8,19 +8,25 @@
  * unlinked and nothing appears under (or replaces) the final name. A
  * half-written dump is never left behind where it could be mistaken for a
  * good one. Temporary files still pending when the process exits are
- * unlinked by an 'exit' hook (a SIGKILL can still leave a `.partial` file,
- * whose name makes it obvious).
+ * unlinked by runExitCleanups (io/exit-cleanup.ts), which the command line
+ * calls on 'exit' (a SIGKILL can still leave a `.partial` file, whose name
+ * makes it obvious).
  */
 
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { getSystemErrorName } from 'node:util';
 import { DumpError, ioError } from '../format/errors.js';
+import * as nodeFs from 'node:fs';
+import { registerExitCleanup } from './exit-cleanup.js';
+import { sparseRuns, zeroBlock } from './sparse.js';
+import { libc, type Libc } from './native.js';
 import { fileSystem, type FileSystem } from './fs.js';
 
 /** The file-system calls AtomicOutput makes (a part of the seam in fs.ts). */
 export type AtomicFs = Pick<
   FileSystem,
-  'openSync' | 'writeSync' | 'fsyncSync' | 'closeSync' | 'ftruncateSync' | 'renameSync' | 'linkSync' | 'unlinkSync' | 'lstatSync' | 'readdirSync'
+  'openSync' | 'readSync' | 'writeSync' | 'fsyncSync' | 'closeSync' | 'ftruncateSync' | 'renameSync' | 'linkSync' | 'unlinkSync' | 'lstatSync' | 'readdirSync'
 >;
 
 export interface AtomicOutputOptions {
@@ -47,19 +53,34 @@ export interface AtomicOutputOptions {
    * been stored (the bytes up to the limit are written, as a full disk does).
    */
   failAfterBytes?: number;
+  /**
+   * copyFrom() may copy in the kernel (copy_file_range through koffi,
+   * io/native.ts) instead of reading and writing here (default true). It
+   * never does with fs, fsImpl or failAfterBytes (those tests see every write).
+   */
+  kernelCopy?: boolean;
 }
 
-/** Granularity of zero detection in sparse mode. */
-export const SPARSE_BLOCK = 64 * 1024;
-const ZERO_BLOCK = Buffer.alloc(SPARSE_BLOCK);
+/** lseek whence values (Linux). */
+const SEEK_DATA = 3;
+const SEEK_HOLE = 4;
+/** errno values after which copy_file_range is given up for plain reads and writes. */
+const NO_KERNEL_COPY = new Set(['EXDEV', 'EINVAL', 'ENOSYS', 'EOPNOTSUPP', 'ENOTSUP', 'EBADF', 'EPERM', 'ETXTBSY']);
+/** Largest piece one copy_file_range call is asked for (the kernel caps a call near 2 GiB anyway). */
+const KERNEL_PIECE = 1 << 30;
 
-/** True when `buf[start, end)` is all zero bytes (memcmp against a zero block). */
-export function isZeroRange(buf: Buffer, start = 0, end = buf.length): boolean {
-  for (let i = start; i < end; i += SPARSE_BLOCK) {
-    const j = Math.min(end, i + SPARSE_BLOCK);
-    if (Buffer.compare(buf.subarray(i, j), ZERO_BLOCK.subarray(0, j - i)) !== 0) return false;
+function errnoError(errno: number, syscall: string): NodeJS.ErrnoException {
+  let code = 'EIO';
+  try {
+    code = getSystemErrorName(-errno);
+  } catch {
+    /* unknown errno: EIO */
   }
-  return true;
+  const e = new Error(`${code}: ${syscall} failed`) as NodeJS.ErrnoException;
+  e.code = code;
+  e.errno = -errno;
+  e.syscall = syscall;
+  return e;
 }
 
 /**
@@ -113,39 +134,8 @@ export function removeStaleTemps(fs: Pick<FileSystem, 'readdirSync' | 'unlinkSyn
   return removed;
 }
 
-const pending = new Set<AtomicOutput>();
-/** Temporary files made by other writers (simulate's receivers), removed by the same hook. */
-const pendingPaths = new Set<string>();
-let exitHookInstalled = false;
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.on('exit', () => {
-    for (const out of pending) out.abort();
-    for (const p of pendingPaths) {
-      try {
-        realUnlink(p);
-      } catch {
-        /* already gone */
-      }
-    }
-  });
-}
-const realUnlink = (p: string) => fileSystem().unlinkSync(p);
-
-/**
- * For a writer that makes its own temporary file (named with tempName()):
- * remove it if the process exits before the writer is done (an error that
- * escapes, process.exit on SIGINT/SIGTERM). Call the returned function once
- * the file was moved into place or removed.
- */
-export function removeOnExit(tempPath: string): () => void {
-  pendingPaths.add(tempPath);
-  installExitHook();
-  return () => {
-    pendingPaths.delete(tempPath);
-  };
-}
+/** The zero-skip lives in io/sparse.ts; re-exported for existing callers. */
+export { SPARSE_BLOCK, isZeroRange } from './sparse.js';
 
 function enospc(): NodeJS.ErrnoException {
   const e = new Error('ENOSPC: no space left on device, write') as NodeJS.ErrnoException;
@@ -182,6 +172,12 @@ export class AtomicOutput {
   private bufUsed = 0;
   /** Bytes were stored by another writer (wroteExternally): commit sets the size. */
   private external = false;
+  /** Unregisters the exit cleanup (abort) once committed or aborted. */
+  private unregister: () => void = () => {};
+  /** libc for copyFrom's kernel copy; null once given up (or never wanted). */
+  private kernel: Libc | null | undefined;
+  /** copyFrom's buffer when it reads and writes here (allocated on first use). */
+  private copyBuf: Buffer | undefined;
 
   constructor(finalPath: string, opts: AtomicOutputOptions = {}) {
     this.fs = fileSystem({ ...opts.fsImpl, ...opts.fs });
@@ -190,6 +186,7 @@ export class AtomicOutput {
     this.sparse = opts.sparse ?? false;
     this.failAfter = opts.failAfterBytes;
     const bufferSize = opts.bufferSize ?? 1024 * 1024;
+    this.kernel = opts.kernelCopy === false || opts.fsImpl !== undefined || opts.fs !== undefined || opts.failAfterBytes !== undefined ? null : undefined;
     this.buf = bufferSize > 0 ? Buffer.allocUnsafe(bufferSize) : undefined;
 
     if (!this.force && this.exists(finalPath)) {
@@ -207,8 +204,7 @@ export class AtomicOutput {
       this.state = 'aborted';
       throw ioError(e, finalPath, 'cannot create output');
     }
-    pending.add(this);
-    installExitHook();
+    this.unregister = registerExitCleanup(() => this.abort());
   }
 
   /** Logical bytes written so far (what the final file's size will be). */
@@ -296,6 +292,99 @@ export class AtomicOutput {
     }
   }
 
+  /**
+   * Append `length` bytes of the open file `fdIn` from its position
+   * `position`, without bringing them into this process where it can:
+   * copy_file_range in the kernel (no koffi, or a file system that refuses
+   * it: read and write here, in 1 MiB pieces). In sparse mode the holes of
+   * the input stay holes (lseek SEEK_DATA/SEEK_HOLE: what `cp` does);
+   * without the kernel copy, zero blocks are skipped as write() does.
+   * Returns the bytes appended: fewer than `length` only where the input
+   * ends first. On failure the output is aborted, as with write().
+   */
+  copyFrom(fdIn: number, position: number, length: number): number {
+    if (this.state !== 'open') {
+      throw new DumpError('IO', `cannot write: output already ${this.state}`, this.written, this.path);
+    }
+    try {
+      this.flushBuffer();
+      if (this.kernel === undefined) this.kernel = process.platform === 'linux' ? libc() : null;
+      let done = 0;
+      if (this.kernel !== null) done = this.kernelCopy(this.kernel, fdIn, position, length);
+      if (done < length && this.kernel === null) done += this.plainCopy(fdIn, position + done, length - done);
+      return done;
+    } catch (e) {
+      this.fail(e);
+    }
+  }
+
+  /** Kernel copy; stops early at the input's end or when the kernel refuses (this.kernel set to null). */
+  private kernelCopy(c: Libc, fdIn: number, position: number, length: number): number {
+    const fd = this.fd as number;
+    const end = position + length;
+    let p = position;
+    while (p < end) {
+      let dataEnd = end;
+      if (this.sparse) {
+        // Where the input's data starts and ends from p (ENXIO: only a hole is left).
+        const d = c.lseek(fdIn, p, SEEK_DATA);
+        if (d < 0) {
+          const code = errnoError(c.errno(), 'lseek').code;
+          if (code !== 'ENXIO') {
+            this.kernel = null;
+            return p - position;
+          }
+          // A hole up to the input's end (commit() sets the output's size), or past it.
+          const gap = Math.max(0, Math.min(end, nodeFs.fstatSync(fdIn).size) - p);
+          this.flushed += gap;
+          this.written += gap;
+          return p + gap - position;
+        }
+        if (d > p) {
+          const gap = Math.min(d, end) - p;
+          this.flushed += gap;
+          this.written += gap;
+          p += gap;
+          continue;
+        }
+        const h = c.lseek(fdIn, p, SEEK_HOLE);
+        if (h > p) dataEnd = Math.min(h, end);
+      }
+      while (p < dataEnd) {
+        const n = c.copyFileRange(fdIn, p, fd, this.flushed, Math.min(dataEnd - p, KERNEL_PIECE));
+        if (n < 0) {
+          const err = errnoError(c.errno(), 'copy_file_range');
+          if (NO_KERNEL_COPY.has(err.code!)) {
+            this.kernel = null;
+            return p - position;
+          }
+          throw err;
+        }
+        if (n === 0) return p - position; // the input ends here
+        p += n;
+        this.flushed += n;
+        this.stored += n;
+        this.written += n;
+      }
+    }
+    return length;
+  }
+
+  /** Read and write here, through write()'s store (sparse mode skips zero blocks). */
+  private plainCopy(fdIn: number, position: number, length: number): number {
+    this.copyBuf ??= Buffer.allocUnsafe(1 << 20);
+    const b = this.copyBuf;
+    let done = 0;
+    while (done < length) {
+      const n = this.fs.readSync(fdIn, b, 0, Math.min(b.length, length - done), position + done);
+      if (n === 0) break;
+      this.store(b.subarray(0, n));
+      this.written += n;
+      done += n;
+    }
+    return done;
+  }
+
   private fail(e: unknown): never {
     const err = ioError(e, this.path, 'cannot write output');
     this.abort();
@@ -316,22 +405,9 @@ export class AtomicOutput {
       this.rawWrite(src, 0, src.length);
       return;
     }
-    let runStart = -1; // start of a pending non-zero run
-    let i = 0;
-    for (; i < src.length; i += SPARSE_BLOCK) {
-      const j = Math.min(src.length, i + SPARSE_BLOCK);
-      const zero = Buffer.compare(src.subarray(i, j), ZERO_BLOCK.subarray(0, j - i)) === 0;
-      if (zero) {
-        if (runStart >= 0) {
-          this.rawWrite(src, runStart, i);
-          runStart = -1;
-        }
-        this.flushed += j - i; // hole
-      } else if (runStart < 0) {
-        runStart = i;
-      }
-    }
-    if (runStart >= 0) this.rawWrite(src, runStart, src.length);
+    sparseRuns(src, 0, src.length, zeroBlock(), (s, e) => this.rawWrite(src, s, e), (s, e) => {
+      this.flushed += e - s; // a hole
+    });
   }
 
   private rawWrite(src: Buffer, start: number, end: number): void {
@@ -391,7 +467,7 @@ export class AtomicOutput {
       throw ioError(e, this.path, 'cannot rename output into place');
     }
     this.state = 'committed';
-    pending.delete(this);
+    this.unregister();
     this.syncDir();
   }
 
@@ -445,7 +521,7 @@ export class AtomicOutput {
   abort(): void {
     if (this.state !== 'open') return;
     this.state = 'aborted';
-    pending.delete(this);
+    this.unregister();
     if (this.fd !== undefined) {
       const fd = this.fd;
       this.fd = undefined;

@@ -1,7 +1,9 @@
 /**
- * The two system calls Node does not offer and redump benefits from:
- * fcntl(F_SETPIPE_SZ) to grow an input pipe (io/pipe.ts), and
- * madvise(MADV_HUGEPAGE) for the writer's ring (io/ring-writer.ts). Both are
+ * The system calls Node does not offer and codadump benefits from:
+ * fcntl(F_SETPIPE_SZ) to grow an input pipe (io/pipe.ts),
+ * madvise(MADV_HUGEPAGE) for the writer's ring (io/ring-writer.ts), and
+ * copy_file_range with lseek(SEEK_DATA/SEEK_HOLE) to copy file ranges in
+ * the kernel (io/copy-range.ts: merge and repair). All are
  * called through koffi, a foreign function interface for Node with prebuilt
  * binaries, which is an *optional* dependency.
  *
@@ -15,6 +17,7 @@ import { createRequire } from 'node:module';
 interface Koffi {
   load(path: string): { func(declaration: string): unknown };
   address(view: Uint8Array): bigint;
+  errno(): number;
 }
 
 export interface Libc {
@@ -24,6 +27,15 @@ export interface Libc {
   madvise(address: bigint, length: number, advice: number): number;
   /** Address of a view's first byte. */
   address(view: Uint8Array): bigint;
+  /**
+   * copy_file_range(fdIn, &posIn, fdOut, &posOut, length, 0): bytes copied
+   * (0 at the end of the input), or -1 on error (see errno()).
+   */
+  copyFileRange(fdIn: number, posIn: number, fdOut: number, posOut: number, length: number): number;
+  /** lseek(fd, offset, whence): the new offset, or -1 on error (see errno()). */
+  lseek(fd: number, offset: number, whence: number): number;
+  /** errno of the last failed call made here. */
+  errno(): number;
 }
 
 let bound: Libc | null | undefined;
@@ -41,10 +53,17 @@ export function libc(): Libc | null {
     const lib = koffi.load('libc.so.6');
     const fcntl = lib.func('int fcntl(int fd, int cmd, ...)') as (fd: number, cmd: number, type: 'int', arg: number) => number;
     const madvise = lib.func('int madvise(uintptr_t addr, size_t len, int advice)') as (a: bigint, l: number, adv: number) => number;
+    const cfr = lib.func(
+      'int64_t copy_file_range(int fd_in, _Inout_ int64_t *off_in, int fd_out, _Inout_ int64_t *off_out, size_t len, unsigned int flags)',
+    ) as (fdIn: number, posIn: number[], fdOut: number, posOut: number[], len: number, flags: number) => number | bigint;
+    const lseek = lib.func('int64_t lseek(int fd, int64_t offset, int whence)') as (fd: number, off: number, whence: number) => number | bigint;
     bound = {
       fcntl: (fd, cmd, arg) => fcntl(fd, cmd, 'int', arg),
       madvise: (address, length, advice) => madvise(address, length, advice),
       address: (view) => koffi.address(view),
+      copyFileRange: (fdIn, posIn, fdOut, posOut, length) => Number(cfr(fdIn, [posIn], fdOut, [posOut], length, 0)),
+      lseek: (fd, offset, whence) => Number(lseek(fd, offset, whence)),
+      errno: () => koffi.errno(),
     };
   } catch {
     bound = null;

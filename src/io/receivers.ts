@@ -27,7 +27,7 @@ import * as fs from 'node:fs';
 import { DumpError, ioError } from '../format/errors.js';
 import { TWO_32 } from '../format/constants.js';
 import { checkChunkOffset } from './append-writer.js';
-import { SPARSE_BLOCK } from './atomic-output.js';
+import { sparseRuns, zeroBlock } from './sparse.js';
 
 export type ReceiverModel = 'A' | 'B' | 'append';
 
@@ -50,6 +50,13 @@ export interface SimulatedReceiverOptions {
    * non-sparse run.
    */
   sparse?: boolean;
+  /**
+   * Write into this open descriptor (e.g. AtomicOutput.descriptor, so the
+   * file appears only when complete) instead of creating `path`; close()
+   * then sets the size but leaves the descriptor open. `path` names it in
+   * messages.
+   */
+  fd?: number;
 }
 
 export interface WrapSegment {
@@ -246,8 +253,6 @@ class IntervalSet {
   }
 }
 
-const ZERO_BLOCK = Buffer.alloc(SPARSE_BLOCK);
-
 export class SimulatedReceiver {
   readonly model: ReceiverModel;
   readonly path: string;
@@ -260,6 +265,8 @@ export class SimulatedReceiver {
   private pos = 0;
   /** Sparse mode: ranges that may hold non-zero bytes. */
   private readonly dirty = new IntervalSet();
+  /** The descriptor was opened here (and is closed by close()). */
+  private readonly ownFd: boolean;
 
   constructor(model: ReceiverModel, path: string, opts: SimulatedReceiverOptions = {}) {
     this.model = model;
@@ -267,6 +274,11 @@ export class SimulatedReceiver {
     this.wrapBits = opts.wrapBits ?? 32;
     checkWrapBits(this.wrapBits);
     this.sparse = opts.sparse ?? false;
+    this.ownFd = opts.fd === undefined;
+    if (opts.fd !== undefined) {
+      this.fd = opts.fd;
+      return;
+    }
     try {
       this.fd = fs.openSync(path, 'w');
     } catch (e) {
@@ -325,31 +337,21 @@ export class SimulatedReceiver {
   }
 
   private writeSparse(data: Buffer, position: number): void {
-    let run = -1;
-    for (let i = 0; i < data.length; i += SPARSE_BLOCK) {
-      const j = Math.min(data.length, i + SPARSE_BLOCK);
-      const zero = Buffer.compare(data.subarray(i, j), ZERO_BLOCK.subarray(0, j - i)) === 0;
-      if (!zero) {
-        if (run < 0) run = i;
-        continue;
-      }
-      if (run >= 0) {
-        this.writeAll(data, run, i, position + run);
-        this.dirty.add(position + run, position + i);
-        run = -1;
-      }
+    const zero = zeroBlock();
+    sparseRuns(
+      data, 0, data.length, zero,
+      (s, e) => {
+        this.writeAll(data, s, e, position + s);
+        this.dirty.add(position + s, position + e);
+      },
       // Zeros: only where earlier non-zero bytes must be overwritten.
-      for (const [a, b] of this.dirty.take(position + i, position + j)) {
-        this.writeAll(ZERO_BLOCK, 0, b - a, a);
-      }
-    }
-    if (run >= 0) {
-      this.writeAll(data, run, data.length, position + run);
-      this.dirty.add(position + run, position + data.length);
-    }
+      (s, e) => {
+        for (const [a, b] of this.dirty.take(position + s, position + e)) this.writeAll(zero, 0, b - a, a);
+      },
+    );
   }
 
-  /** Set the final size (sparse mode may have skipped trailing zeros) and close. */
+  /** Set the final size (sparse mode may have skipped trailing zeros) and close (a descriptor given in the options stays open). */
   close(): void {
     if (this.fd === undefined) return;
     const fd = this.fd;
@@ -359,7 +361,7 @@ export class SimulatedReceiver {
     } catch (e) {
       throw ioError(e, this.path, 'cannot truncate');
     } finally {
-      fs.closeSync(fd);
+      if (this.ownFd) fs.closeSync(fd);
     }
   }
 }

@@ -44,7 +44,7 @@ import { Worker } from 'node:worker_threads';
 import { TWO_32 } from '../format/constants.js';
 import { ioError } from '../format/errors.js';
 import type { AtomicOutput } from './atomic-output.js';
-import { SPARSE_BLOCK } from './atomic-output.js';
+import { SPARSE_BLOCK, sparseRuns } from './sparse.js';
 import { SERVER_CHUNK_SIZE } from './chunker.js';
 import { HUGE_PAGE, adviseHugePages } from './native.js';
 
@@ -157,20 +157,12 @@ if (d.role === 'hash') {
       if (limited && n === len && start < end) throw enospc();
     }
   }
+  // io/sparse.ts, the one zero-skip, as source text.
+  ${sparseRuns.toString()}
   try {
     if (consume(WRITTEN, (s, start, len) => {
       if (!d.sparse) run(start, start + len, pos);
-      else {
-        let runStart = -1;
-        for (let i = 0; i < len; i += ${SPARSE_BLOCK}) {
-          const j = Math.min(len, i + ${SPARSE_BLOCK});
-          if (ring.compare(zero, 0, j - i, start + i, start + j) === 0) {
-            if (runStart >= 0) run(start + runStart, start + i, pos + runStart);
-            runStart = -1;
-          } else if (runStart < 0) runStart = i;
-        }
-        if (runStart >= 0) run(start + runStart, start + len, pos + runStart);
-      }
+      else sparseRuns(ring, start, start + len, zero, (s, e) => run(s, e, pos + (s - start)), () => {});
       pos += len;
     })) {
       parentPort.postMessage({ written: pos });

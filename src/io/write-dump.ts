@@ -1,10 +1,14 @@
 /** Write a stream of DumpItems to an output file atomically. */
 import type { DumpItem } from '../format/items.js';
-import { AtomicOutput, type AtomicOutputOptions } from './atomic-output.js';
+import type { AtomicOutputOptions } from './atomic-output.js';
+import { openDumpOutput, wantsGzip } from './gzip-output.js';
 
 export interface WriteResult {
   path: string;
+  /** Dump bytes (uncompressed). */
   bytes: number;
+  /** Written as gzip (asked for, or the name ends in .gz). */
+  gzip: boolean;
 }
 
 /**
@@ -15,14 +19,14 @@ export interface WriteResult {
 export async function writeDumpFile(
   path: string,
   items: AsyncIterable<DumpItem>,
-  opts: AtomicOutputOptions = {},
+  opts: AtomicOutputOptions & { gzip?: boolean } = {},
 ): Promise<WriteResult> {
-  const out = new AtomicOutput(path, opts);
+  const out = openDumpOutput(path, opts);
   try {
     for await (const it of items) out.write(it.data);
     const bytes = out.bytesWritten;
     out.commit();
-    return { path, bytes };
+    return { path, bytes, gzip: wantsGzip(path, opts.gzip) };
   } catch (e) {
     out.abort();
     throw e;

@@ -15,51 +15,50 @@
  *    does, so merging F I1 I2 in one run gives the same bytes as merging
  *    (F + I1) then that result + I2 with Coda's program.
  * 3. Write pass: slot by slot, each vnode's record is read again by
- *    position from whichever input holds it (one read of exactly its bytes;
- *    a directory's pages are in memory only while it is written),
- *    re-encoded in the server's field order, and its file data copied by
- *    position in 1 MiB pieces. Inputs must therefore be files (not standard
+ *    position from whichever input holds it (through a 1 MiB read-ahead
+ *    window per input: the inputs are mostly walked forwards, so one read
+ *    serves many records; a directory's pages are in memory only while it
+ *    is written), re-encoded in the server's field order, and its file
+ *    data copied by position: small files from the window, files of 1 MiB
+ *    and more range by range, in the kernel where it can
+ *    (AtomicOutput.copyFrom). The output is written through AtomicOutput's
+ *    buffer, in large writes. Inputs must therefore be files (not standard
  *    input).
  */
 import type { FileSystem } from '../io/fs.js';
+import { finding, vnodeKey, type Finding } from '../diagnostics/finding.js';
 import { resolve } from 'node:path';
-import { statSync } from 'node:fs';
+import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { VOLUME_NAME_SIZE } from '../format/constants.js';
 import {
   encodeEnd, encodeHeader, encodeIndexHeader, encodeVnode, encodeVolume, type HeaderFields, type VolumeFields,
 } from '../format/encoder.js';
-import { DumpError } from '../format/errors.js';
+import { DumpError, ioError } from '../format/errors.js';
 import { item, type DumpItem } from '../format/items.js';
 import { Cursor, NEED_MORE, decodeRecord } from '../format/decoder.js';
 import { DumpReader } from '../format/reader.js';
 import {
   displayString, vnodeClass, vnodeSlot, type DumpHeader, type DumpRecord, type IndexClass, type Vnode, type VolumeData,
 } from '../format/types.js';
-import { FileSource } from '../io/source.js';
+import { FileSource } from '../source/file.js';
+import { isContainer, sniffPath } from '../source/open.js';
+import { openPositional, type PositionalInput } from '../io/positional-input.js';
 import { writeDumpFile } from '../io/write-dump.js';
+import { AtomicOutput } from '../io/atomic-output.js';
 import { codaVnode, codaVolume, cString } from './coda-fields.js';
 
-export type MergeWarningCode =
-  /** The incremental's *oldest* ordering uniquifier is not the base's *latest*: it was not taken against this base. */
-  | 'NOT_AGAINST_BASE'
-  /** An RMVNODE for a vnode the base does not hold (Coda only logs it). */
-  | 'RMVNODE_MISSING'
-  /** The incremental ends without its end marker (Coda only warns). */
-  | 'NO_END_MARKER'
-  /** Bytes after the incremental's end marker (Coda only warns). */
-  | 'TRAILING_DATA'
-  /** An index's declared count differs from the records that follow it (the merged count is still computed from it, as Coda does). */
-  | 'COUNT_MISMATCH';
+/** What a merge warns about (codes in src/diagnostics/codes.ts, area `merge`, plus TRAILING_DATA). */
+export type MergeWarningCode = 'NOT_AGAINST_BASE' | 'RMVNODE_MISSING' | 'NO_END_MARKER' | 'TRAILING_DATA' | 'COUNT_MISMATCH';
 
-export interface MergeWarning {
-  code: MergeWarningCode;
-  file: string;
-  offset?: number;
-  message: string;
+/** A merge warning is a finding about one input file (`file`), severity warning. */
+export type MergeWarning = Finding & { code: MergeWarningCode; file: string };
+
+function mergeWarning(code: MergeWarningCode, file: string, offset: number | undefined, message: string): MergeWarning {
+  return finding(code, offset, message, { severity: 'warning', file }) as MergeWarning;
 }
 
 /** One vnode of the merged table: which input holds its record, and where. */
-interface Entry {
+export interface Entry {
   unique: number;
   /** 0 = the full dump, k = the k-th incremental. */
   src: number;
@@ -69,7 +68,7 @@ interface Entry {
   size: number;
 }
 
-interface ClassTable {
+export interface ClassTable {
   cls: IndexClass;
   /** Running 'v': the full dump's declared count, +1 per vnode added, -1 per vnode removed. */
   declared: number;
@@ -135,10 +134,6 @@ function hex8(n: number): string {
   return '0x' + n.toString(16).padStart(8, '0');
 }
 
-function fid(v: { vnode: number; unique: number }): string {
-  return `${v.vnode}.${v.unique}`;
-}
-
 function requireFile(path: string, what: string): void {
   if (path === '-') {
     throw new DumpError('USAGE', `${what} must be a file: merge reads its inputs twice, by position, so standard input cannot be used`, undefined, '-');
@@ -156,7 +151,7 @@ async function scan(
   visit: (rec: DumpRecord) => void,
   warn: (w: MergeWarning) => void,
 ): Promise<void> {
-  const reader = new DumpReader(await FileSource.open(path));
+  const reader = new DumpReader(await openDecoded(path));
   let lastEnd = 0;
   try {
     for (;;) {
@@ -165,7 +160,7 @@ async function scan(
         rec = await reader.next();
       } catch (e) {
         if (lenientEnd && e instanceof DumpError && e.code === 'TRUNCATED' && lastEnd > 0 && e.offset === lastEnd) {
-          warn({ code: 'NO_END_MARKER', file: path, offset: lastEnd, message: `ends at byte ${lastEnd} without an end marker (merged anyway, as Coda does)` });
+          warn(mergeWarning('NO_END_MARKER', path, lastEnd, `ends at byte ${lastEnd} without an end marker (merged anyway, as Coda does)`));
           return;
         }
         throw e;
@@ -181,7 +176,7 @@ async function scan(
 
 /** The checks Coda's merge makes (or asserts) on a vnode before it can copy it. */
 function checkVnode(rec: Vnode | { kind: 'rmvnode'; vnode: number; unique: number; offset: number }, cls: IndexClass | null, t: ClassTable | null, file: string): number {
-  const what = rec.kind === 'rmvnode' ? `RMVNODE ${fid(rec)}` : `vnode ${fid(rec)}`;
+  const what = rec.kind === 'rmvnode' ? `RMVNODE ${vnodeKey(rec.vnode, rec.unique)}` : `vnode ${vnodeKey(rec.vnode, rec.unique)}`;
   if (!cls || !t) throw new DumpError('BAD_VALUE', `${what} before any index header`, rec.offset, file);
   const slot = vnodeSlot(rec.vnode);
   if (rec.vnode === 0 || vnodeClass(rec.vnode) !== cls) {
@@ -192,11 +187,11 @@ function checkVnode(rec: Vnode | { kind: 'rmvnode'; vnode: number; unique: numbe
   }
   if (rec.kind === 'vnode') {
     if (rec.data.kind === 'badinode') {
-      throw refuse(`vnode ${fid(rec)} has BADINODE (the server could not read its data): Coda's merge aborts on it, so no merged dump is written`, file);
+      throw refuse(`vnode ${vnodeKey(rec.vnode, rec.unique)} has BADINODE (the server could not read its data): Coda's merge aborts on it, so no merged dump is written`, file);
     }
     const want = cls === 'large' ? 'dirpages' : 'filedata';
     if (rec.data.kind !== want) {
-      throw new DumpError('BAD_VALUE', `vnode ${fid(rec)} in the ${cls} index has no ${want === 'dirpages' ? 'DIRPAGES' : 'FILEDATA'}, which Coda's merge requires`, rec.offset, file);
+      throw new DumpError('BAD_VALUE', `vnode ${vnodeKey(rec.vnode, rec.unique)} in the ${cls} index has no ${want === 'dirpages' ? 'DIRPAGES' : 'FILEDATA'}, which Coda's merge requires`, rec.offset, file);
     }
   }
   return slot;
@@ -211,6 +206,18 @@ function sameInput(a: string, b: string): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * Compressed inputs (gzip, Amanda...) are decoded once into temporary files
+ * (merge reads its inputs by position); this maps an input's name to the
+ * file that holds its dump stream, for the merge in progress.
+ */
+const decodedCopies = new Map<string, string>();
+
+function openDecoded(path: string): Promise<FileSource> {
+  const real = decodedCopies.get(path);
+  return real ? FileSource.open(real, { name: path }) : FileSource.open(path);
 }
 
 /**
@@ -259,7 +266,7 @@ export async function planMerge(full: string, incrementals: string[]): Promise<M
         break;
       }
       case 'rmvnode':
-        throw refuse(`the full dump holds an RMVNODE record (${fid(r)}), which only incrementals can`, full);
+        throw refuse(`the full dump holds an RMVNODE record (${vnodeKey(r.vnode, r.unique)}), which only incrementals can`, full);
       case 'end': sawEnd = true; break;
       case 'trailing':
         throw new DumpError('TRAILING_DATA', `${r.size} bytes after the end marker (Coda's merge refuses a full dump with an improper postamble)`, r.offset, full);
@@ -273,7 +280,7 @@ export async function planMerge(full: string, incrementals: string[]): Promise<M
     if (!tables[c]) throw new DumpError('BAD_VALUE', `no ${c} index`, undefined, full);
     const n = counts[c]!;
     if (n.records !== tables[c]!.declared) {
-      warn({ code: 'COUNT_MISMATCH', file: full, offset: n.offset, message: `the ${c} index declares ${tables[c]!.declared} vnodes but ${n.records} follow (Coda's merge reads exactly the declared number)` });
+      warn(mergeWarning('COUNT_MISMATCH', full, n.offset, `the ${c} index declares ${tables[c]!.declared} vnodes but ${n.records} follow (Coda's merge reads exactly the declared number)`));
     }
     // Coda's table is a stack: the full dump's vnodes of a slot come out last seen first.
     for (const s of tables[c]!.slots.values()) s.reverse();
@@ -312,10 +319,8 @@ export async function planMerge(full: string, incrementals: string[]): Promise<M
             );
           }
           if (r.oldest !== latest) {
-            warn({
-              code: 'NOT_AGAINST_BASE', file, offset: r.offset,
-              message: `was not taken against this base: its oldest ordering uniquifier is ${r.oldest}, the base's latest is ${latest} (merged anyway, as Coda does)`,
-            });
+            warn(mergeWarning('NOT_AGAINST_BASE', file, r.offset,
+              `was not taken against this base: its oldest ordering uniquifier is ${r.oldest}, the base's latest is ${latest} (merged anyway, as Coda does)`));
           }
           st.level = r.incremental;
           st.oldest = r.oldest;
@@ -364,13 +369,13 @@ export async function planMerge(full: string, incrementals: string[]): Promise<M
             st.removed++;
           } else {
             st.notFound++;
-            warn({ code: 'RMVNODE_MISSING', file, offset: r.offset, message: `removes vnode ${fid(r)}, which the base does not hold (only logged, as Coda does)` });
+            warn(mergeWarning('RMVNODE_MISSING', file, r.offset, `removes vnode ${vnodeKey(r.vnode, r.unique)}, which the base does not hold (only logged, as Coda does)`));
           }
           break;
         }
         case 'end': break;
         case 'trailing':
-          warn({ code: 'TRAILING_DATA', file, offset: r.offset, message: `${r.size} bytes after the end marker (ignored, as Coda does)` });
+          warn(mergeWarning('TRAILING_DATA', file, r.offset, `${r.size} bytes after the end marker (ignored, as Coda does)`));
           break;
       }
     }, warn);
@@ -403,14 +408,17 @@ export async function planMerge(full: string, incrementals: string[]): Promise<M
   };
 }
 
-const COPY_PIECE = 1 << 20;
+/** Read-ahead per input: records and small files are taken from it, many per read. */
+const WINDOW = 1 << 20;
+/** File data at least this long is copied without passing through the window (in the kernel where it can). */
+const COPY_DIRECT = 1 << 20;
 
 function changed(file: string, offset: number, what: string): DumpError {
   return new DumpError('IO', `the input changed while it was being merged (${what})`, offset, file);
 }
 
 /** Read and decode the record of `e` again: exactly its bytes, one read. */
-async function recordAt(src: FileSource, c: Cursor, e: Entry, file: string): Promise<DumpRecord> {
+export async function recordAt(src: FileSource, c: Cursor, e: Entry, file: string): Promise<DumpRecord> {
   if (c.buf.length < e.size) c.buf = Buffer.allocUnsafe(e.size);
   let got = 0;
   while (got < e.size) {
@@ -429,51 +437,183 @@ async function recordAt(src: FileSource, c: Cursor, e: Entry, file: string): Pro
   }
 }
 
-/** The merged dump as a stream of items (reads every input by position; closes them when done). */
-export async function* mergedItems(plan: MergePlan): AsyncGenerator<DumpItem> {
-  const readers: FileSource[] = [];
-  const c = new Cursor(Buffer.allocUnsafe(64 << 10));
-  try {
-    for (const p of plan.inputs) readers.push(await FileSource.open(p));
-    yield item(encodeHeader(plan.header));
-    yield item(encodeVolume(plan.volume));
-    const buf = Buffer.allocUnsafe(COPY_PIECE);
-    for (const t of [plan.large, plan.small]) {
-      yield item(encodeIndexHeader(t.cls, t.declared >>> 0, t.lists));
-      // Slot order; only the slots that hold vnodes (the others write nothing).
-      for (const slot of [...t.slots.keys()].sort((a, b) => a - b)) {
-        for (const e of t.slots.get(slot)!) {
-          const r = readers[e.src];
-          const rec = await recordAt(r, c, e, plan.inputs[e.src]);
-          if (rec.kind !== 'vnode' || rec.unique !== e.unique || vnodeSlot(rec.vnode) !== slot) {
-            throw changed(plan.inputs[e.src], e.offset, `no vnode of slot ${slot} with uniquifier ${e.unique} there any more`);
+/**
+ * One input read by position through a read-ahead window: the write pass
+ * walks each input mostly forwards, so one 1 MiB read serves many records
+ * and the file data between them. Reads are synchronous: the write pass is
+ * one loop with nothing else to do meanwhile, and a read through the thread
+ * pool costs two thread hand-offs (on a loaded machine, most of the time).
+ */
+class Window {
+  private buf = Buffer.allocUnsafe(WINDOW);
+  private base = 0;
+  private len = 0;
+
+  constructor(
+    readonly fd: number,
+    readonly file: string,
+  ) {}
+
+  /**
+   * Bytes [pos, pos + n) as a view of the window (valid until the next
+   * call), or fewer where the file ends first.
+   */
+  view(pos: number, n: number): Buffer {
+    if (!(pos >= this.base && pos + n <= this.base + this.len)) {
+      if (this.buf.length < n) this.buf = Buffer.allocUnsafe(n);
+      let got = 0;
+      try {
+        while (got < this.buf.length) {
+          const k = readSync(this.fd, this.buf, got, this.buf.length - got, pos + got);
+          if (k === 0) break;
+          got += k;
+        }
+      } catch (e) {
+        throw ioError(e, this.file);
+      }
+      this.base = pos;
+      this.len = got;
+    }
+    const at = pos - this.base;
+    return this.buf.subarray(at, Math.min(at + n, this.len));
+  }
+}
+
+/** What the write pass puts out: items, or a range of an input to copy as it is. */
+type Piece = DumpItem | { kind: 'copy'; fd: number; file: string; vnode: string; position: number; length: number };
+
+/**
+ * The merged dump as pieces, in order: encoded records, file data of up to
+ * COPY_DIRECT bytes as views of a window (valid until the next piece), and
+ * longer file data as ranges to copy.
+ */
+function* mergedPieces(plan: MergePlan, windows: Window[]): Generator<Piece> {
+  const c = new Cursor(Buffer.alloc(0));
+  yield item(encodeHeader(plan.header));
+  yield item(encodeVolume(plan.volume));
+  for (const t of [plan.large, plan.small]) {
+    yield item(encodeIndexHeader(t.cls, t.declared >>> 0, t.lists));
+    // Slot order; only the slots that hold vnodes (the others write nothing).
+    for (const slot of [...t.slots.keys()].sort((a, b) => a - b)) {
+      for (const e of t.slots.get(slot)!) {
+        const w = windows[e.src];
+        const file = plan.inputs[e.src];
+        // Read and decode the record of `e` again: exactly its bytes.
+        const bytes = w.view(e.offset, e.size);
+        if (bytes.length < e.size) throw changed(file, e.offset, 'it is shorter now');
+        c.buf = bytes;
+        c.base = e.offset;
+        c.pos = 0;
+        c.end = e.size;
+        let rec: DumpRecord;
+        try {
+          rec = decodeRecord(c);
+        } catch (x) {
+          if (x === NEED_MORE) throw changed(file, e.offset, 'a record is longer now');
+          throw x;
+        }
+        if (rec.kind !== 'vnode' || rec.unique !== e.unique || vnodeSlot(rec.vnode) !== slot) {
+          throw changed(file, e.offset, `no vnode of slot ${slot} with uniquifier ${e.unique} there any more`);
+        }
+        const fields = codaVnode(rec, slot, t.cls);
+        if (rec.data.kind === 'dirpages') {
+          yield item(encodeVnode(fields, { kind: 'dirpages', pages: rec.data.pages }));
+        } else if (rec.data.kind === 'filedata') {
+          const { start, length } = rec.data;
+          yield item(encodeVnode(fields, { kind: 'filedata', length }));
+          if (length >= COPY_DIRECT) {
+            yield { kind: 'copy', fd: w.fd, file, vnode: vnodeKey(rec.vnode, rec.unique), position: start, length };
+          } else if (length > 0) {
+            const data = w.view(start, length);
+            if (data.length < length) throw truncatedData(file, vnodeKey(rec.vnode, rec.unique), start + data.length, length - data.length);
+            yield { kind: 'filedata', data };
           }
-          const fields = codaVnode(rec, slot, t.cls);
-          if (rec.data.kind === 'dirpages') {
-            yield item(encodeVnode(fields, { kind: 'dirpages', pages: rec.data.pages }));
-          } else if (rec.data.kind === 'filedata') {
-            yield item(encodeVnode(fields, { kind: 'filedata', length: rec.data.length }));
-            let pos = rec.data.start;
-            let left = rec.data.length;
-            while (left > 0) {
-              const n = await r.read(buf, 0, Math.min(left, buf.length), pos);
-              if (n === 0) {
-                throw new DumpError('TRUNCATED', `file ends inside the file data of vnode ${fid(rec)} (${left} bytes missing)`, pos, plan.inputs[e.src]);
-              }
-              yield { kind: 'filedata', data: buf.subarray(0, n) };
-              pos += n;
-              left -= n;
-            }
-          } else {
-            throw new DumpError('BAD_VALUE', `vnode ${fid(rec)} has no data to copy`, rec.offset, plan.inputs[e.src]);
-          }
+        } else {
+          throw new DumpError('BAD_VALUE', `vnode ${vnodeKey(rec.vnode, rec.unique)} has no data to copy`, rec.offset, file);
         }
       }
     }
-    yield item(encodeEnd());
-  } finally {
-    for (const r of readers) await r.close();
   }
+  yield item(encodeEnd());
+}
+
+function truncatedData(file: string, vnode: string, at: number, missing: number): DumpError {
+  return new DumpError('TRUNCATED', `file ends inside the file data of vnode ${vnode} (${missing} bytes missing)`, at, file);
+}
+
+/** Open every input for the write pass (read only), run `body`, close them. */
+function withInputs<T>(plan: MergePlan, body: (windows: Window[]) => T): T {
+  const fds: number[] = [];
+  try {
+    for (const p of plan.inputs) {
+      try {
+        fds.push(openSync(decodedCopies.get(p) ?? p, 'r'));
+      } catch (e) {
+        throw ioError(e, p);
+      }
+    }
+    return body(fds.map((fd, i) => new Window(fd, plan.inputs[i])));
+  } finally {
+    for (const fd of fds) closeSync(fd);
+  }
+}
+
+/**
+ * The merged dump as a stream of items (reads every input by position).
+ * `filedata` items are views of a reused buffer, valid until the next item.
+ */
+export async function* mergedItems(plan: MergePlan): AsyncGenerator<DumpItem> {
+  const fds: number[] = [];
+  try {
+    for (const p of plan.inputs) {
+      try {
+        fds.push(openSync(decodedCopies.get(p) ?? p, 'r'));
+      } catch (e) {
+        throw ioError(e, p);
+      }
+    }
+    const windows = fds.map((fd, i) => new Window(fd, plan.inputs[i]));
+    let buf: Buffer | undefined;
+    for (const piece of mergedPieces(plan, windows)) {
+      if (piece.kind !== 'copy') {
+        yield piece;
+        continue;
+      }
+      buf ??= Buffer.allocUnsafe(COPY_DIRECT);
+      for (let pos = piece.position, left = piece.length; left > 0; ) {
+        let n: number;
+        try {
+          n = readSync(piece.fd, buf, 0, Math.min(left, buf.length), pos);
+        } catch (e) {
+          throw ioError(e, piece.file);
+        }
+        if (n === 0) throw truncatedData(piece.file, piece.vnode, pos, left);
+        yield { kind: 'filedata', data: buf.subarray(0, n) };
+        pos += n;
+        left -= n;
+      }
+    }
+  } finally {
+    for (const fd of fds) closeSync(fd);
+  }
+}
+
+/**
+ * Write the merged dump to `out`: records and small files through its
+ * buffer (a few large writes), long file data copied range by range
+ * (AtomicOutput.copyFrom: in the kernel where it can).
+ */
+export function writeMerged(plan: MergePlan, out: AtomicOutput): void {
+  withInputs(plan, (windows) => {
+    for (const piece of mergedPieces(plan, windows)) {
+      if (piece.kind !== 'copy') {
+        out.write(piece.data);
+        continue;
+      }
+      const n = out.copyFrom(piece.fd, piece.position, piece.length);
+      if (n < piece.length) throw truncatedData(piece.file, piece.vnode, piece.position + n, piece.length - n);
+    }
+  });
 }
 
 function indexResult(t: ClassTable): IndexResult {
@@ -485,15 +625,49 @@ function indexResult(t: ClassTable): IndexResult {
  * atomically (never replacing an existing file unless `force`, never one of
  * the inputs).
  */
-export async function mergeDumps(full: string, incrementals: string[], out: string, opts: { force?: boolean; fs?: Partial<FileSystem> } = {}): Promise<MergeResult> {
+export async function mergeDumps(full: string, incrementals: string[], out: string, opts: { force?: boolean; gzip?: boolean; tmpdir?: string; fs?: Partial<FileSystem> } = {}): Promise<MergeResult> {
   if (out === '-') throw new DumpError('USAGE', 'the merged dump must go to a file (-o OUT), not standard output', undefined, '-');
   for (const f of [full, ...incrementals]) {
     if (f !== '-' && sameInput(out, f)) throw new DumpError('USAGE', 'the output is one of the inputs; inputs are never modified', undefined, out);
   }
+  const opened: PositionalInput[] = [];
+  try {
+    for (const f of [full, ...incrementals]) {
+      if (f === '-' || !isContainer(await sniffPath(f))) continue;
+      const p = await openPositional(f, { tmpdir: opts.tmpdir });
+      opened.push(p);
+      decodedCopies.set(f, p.path);
+    }
+    return await mergeOpened(full, incrementals, out, opts);
+  } finally {
+    for (const p of opened) {
+      for (const [k, v] of decodedCopies) if (v === p.path) decodedCopies.delete(k);
+      await p.close().catch(() => undefined);
+    }
+  }
+}
+
+async function mergeOpened(full: string, incrementals: string[], out: string, opts: { force?: boolean; gzip?: boolean; fs?: Partial<FileSystem> }): Promise<MergeResult> {
   const plan = await planMerge(full, incrementals);
-  const res = await writeDumpFile(out, mergedItems(plan), { force: opts.force ?? false, fs: opts.fs });
+  if (opts.gzip || out.endsWith('.gz')) {
+    const res = await writeDumpFile(out, mergedItems(plan), { force: opts.force ?? false, gzip: opts.gzip, fs: opts.fs });
+    return {
+      output: out, bytes: res.bytes, header: plan.header, large: indexResult(plan.large), small: indexResult(plan.small),
+      incrementals: plan.incrementals, warnings: plan.warnings,
+    };
+  }
+  const output = new AtomicOutput(out, { force: opts.force ?? false, fs: opts.fs });
+  let bytes: number;
+  try {
+    writeMerged(plan, output);
+    bytes = output.bytesWritten;
+    output.commit();
+  } catch (e) {
+    output.abort();
+    throw e;
+  }
   return {
-    output: out, bytes: res.bytes, header: plan.header, large: indexResult(plan.large), small: indexResult(plan.small),
+    output: out, bytes, header: plan.header, large: indexResult(plan.large), small: indexResult(plan.small),
     incrementals: plan.incrementals, warnings: plan.warnings,
   };
 }

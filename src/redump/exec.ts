@@ -4,20 +4,25 @@
  * standard output as the dump stream. Its standard error is handed to a
  * callback as it arrives (the CLI passes it through, prefixed) and the last
  * few KiB are kept for the result.
+ *
+ * The command's standard output is a real pipe (a FIFO), not the socket pair
+ * Node gives a child: the volume utility writes its dump to a file NAME, and
+ * `volutil dump VOL /dev/stdout` (or `dd of=/dev/stdout`) opens
+ * /proc/self/fd/1, which fails with ENXIO on a socket but works on a pipe.
+ * The FIFO is made with mkfifo(1) in a private directory (mode 0700) and
+ * removed as soon as both ends are open; its read end is read through a
+ * net.Socket (libuv reads a pipe descriptor without blocking the loop, so the
+ * command's standard error keeps flowing meanwhile).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, constants as C, mkdtempSync, openSync, rmSync } from 'node:fs';
+import { Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
 import { DumpError } from '../format/errors.js';
-
-/** Commands still running when the process exits (Ctrl-C, process.exit) are stopped. */
-const running = new Set<CommandInput>();
-let exitHookInstalled = false;
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.on('exit', () => {
-    for (const c of running) c.stop();
-  });
-}
+import { registerExitCleanup } from '../io/exit-cleanup.js';
+import { enlargePipe } from '../io/pipe.js';
 
 export interface CommandStatus {
   command: string;
@@ -42,9 +47,37 @@ export interface CommandInputOptions {
   env?: NodeJS.ProcessEnv;
 }
 
+/**
+ * A FIFO with both ends open: `write` for the command's standard output,
+ * `read` for us. The write end is opened O_RDWR (which never blocks on Linux)
+ * so the read end can then be opened without waiting; the FIFO's name is
+ * gone before the command starts. Null when no FIFO can be made (no
+ * mkfifo(1), a read-only temporary directory): the caller falls back to
+ * Node's own pipe.
+ */
+function openFifo(): { read: number; write: number } | null {
+  let dir: string | undefined;
+  let write = -1;
+  try {
+    dir = mkdtempSync(join(tmpdir(), 'codadump-exec-'));
+    const path = join(dir, 'stdout');
+    execFileSync('mkfifo', ['-m', '600', path], { stdio: 'ignore' });
+    write = openSync(path, C.O_RDWR);
+    const read = openSync(path, C.O_RDONLY);
+    return { read, write };
+  } catch {
+    if (write >= 0) closeSync(write);
+    return null;
+  } finally {
+    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 export class CommandInput {
   readonly command: string;
   private readonly child: ChildProcess;
+  /** The command's standard output, as we read it. */
+  private readonly out: Readable;
   private tail: Buffer = Buffer.alloc(0);
   private bytes = 0;
   private stopped = false;
@@ -56,16 +89,28 @@ export class CommandInput {
     this.command = command;
     // Its own process group, so stop() ends the whole pipeline the shell
     // runs, not just the shell.
-    this.child = spawn('/bin/sh', ['-c', command], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: opts.env ? { ...process.env, ...opts.env } : process.env,
-      detached: true,
-    });
+    const fifo = openFifo();
+    try {
+      this.child = spawn('/bin/sh', ['-c', command], {
+        stdio: ['ignore', fifo ? fifo.write : 'pipe', 'pipe'],
+        env: opts.env ? { ...process.env, ...opts.env } : process.env,
+        detached: true,
+      });
+    } finally {
+      // Only the command holds the write end now: its end (and its children's) is our end of file.
+      if (fifo) closeSync(fifo.write);
+    }
     const child = this.child;
-    running.add(this);
-    installExitHook();
-    child.once('exit', () => running.delete(this));
-    child.once('error', () => running.delete(this));
+    if (fifo) {
+      enlargePipe(fifo.read);
+      this.out = new Socket({ fd: fifo.read, readable: true, writable: false });
+    } else {
+      this.out = child.stdout!;
+    }
+    // Still running when the process exits (Ctrl-C, process.exit): stopped by runExitCleanups.
+    const unregister = registerExitCleanup(() => this.stop());
+    child.once('exit', unregister);
+    child.once('error', unregister);
     this.exited = new Promise((resolve) => {
       child.once('error', (e) => {
         this.spawnError = e;
@@ -83,12 +128,12 @@ export class CommandInput {
       this.tail = b.length >= STDERR_TAIL ? b.subarray(b.length - STDERR_TAIL) : Buffer.concat([this.tail, b]).subarray(-STDERR_TAIL);
     });
     child.stderr!.on('error', () => {});
-    child.stdout!.on('error', () => {});
+    this.out.on('error', () => {});
   }
 
   /** The command's standard output, in pieces; a failure to start rejects with DumpError 'COMMAND_FAILED'. */
   async *stdout(): AsyncGenerator<Buffer> {
-    const out = this.child.stdout!;
+    const out = this.out;
     try {
       for await (const b of out as AsyncIterable<Buffer>) {
         this.bytes += b.length;
@@ -107,7 +152,7 @@ export class CommandInput {
   stop(): void {
     // Even if it already ended (e.g. of SIGPIPE, once we closed its output), how it ended is our doing.
     this.stopped = true;
-    this.child.stdout?.destroy();
+    this.out.destroy();
     if (this.child.exitCode !== null || this.child.signalCode !== null || this.child.pid === undefined) return;
     try {
       process.kill(-this.child.pid, 'SIGTERM');

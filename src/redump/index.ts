@@ -1,6 +1,6 @@
 /** Library entry point for `redump`: regenerate dumps through a correct 64-bit append writer. */
 export {
-  redump, itemsToChunkItems, describeVerifyFailure, FAIL_AFTER_ENV,
+  redump, itemsToChunkItems, describeVerifyFailure,
   type RedumpSource, type RedumpOptions, type RedumpResult, type RedumpProgress, type RedumpFailure,
 } from './redump.js';
 export { appendChunks, emptyStats, type AppendStats, type AppendOptions, type ReceivedChunk32 } from './append.js';

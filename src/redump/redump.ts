@@ -68,9 +68,6 @@ export interface RedumpProgress {
   seconds: number;
 }
 
-/** Environment variable read by redump() only: a test hook, see RedumpOptions.failAfterBytes. */
-export const FAIL_AFTER_ENV = 'CODADUMP_TEST_FAIL_AFTER_BYTES';
-
 export interface RedumpOptions {
   /** Replace an existing OUT (only once the new dump verified). */
   force?: boolean;
@@ -94,9 +91,9 @@ export interface RedumpOptions {
   sparse?: boolean;
   /**
    * Test hook: make the output fail with ENOSPC once this many bytes would
-   * have been stored (AtomicOutput.failAfterBytes). When absent, the
-   * environment variable CODADUMP_TEST_FAIL_AFTER_BYTES is used if set;
-   * nothing else reads it.
+   * have been stored (AtomicOutput.failAfterBytes). The library reads no
+   * environment: the command line passes CODADUMP_TEST_FAIL_AFTER_BYTES
+   * here (cli/commands/redump.ts).
    */
   failAfterBytes?: number;
   /** Compute the SHA-256 on a worker thread (default true); false hashes on the calling thread. */
@@ -169,14 +166,6 @@ export async function* itemsToChunkItems(items: AsyncIterable<DumpItem> | Iterab
   if (inFile) yield { kind: 'filedata', data: EMPTY, more: false };
 }
 
-function failAfterFromEnv(): number | undefined {
-  const v = process.env[FAIL_AFTER_ENV];
-  if (v === undefined || v === '') return undefined;
-  const n = Number(v);
-  if (!Number.isSafeInteger(n) || n < 0) throw new DumpError('USAGE', `${FAIL_AFTER_ENV} must be a whole number of bytes, got '${v}'`);
-  return n;
-}
-
 /** `verdict: CODE at byte N: message` for the first error of a verification. */
 export function describeVerifyFailure(v: VerifyResult): string {
   const first = v.problems.find((p) => p.severity === 'error');
@@ -200,7 +189,7 @@ class PumpAborted extends Error {}
  */
 export async function redump(source: RedumpSource, out: string, opts: RedumpOptions = {}): Promise<RedumpResult> {
   const t0 = performance.now();
-  const failAfterBytes = opts.failAfterBytes ?? failAfterFromEnv();
+  const failAfterBytes = opts.failAfterBytes;
   // Refuses an existing OUT (without force) before any command runs.
   const output = new AtomicOutput(out, { force: opts.force ?? false, bufferSize: 0 });
   let command: CommandInput | undefined;

@@ -29,12 +29,17 @@ import { vnodeKey } from '../format/paths.js';
 import { vnodeSlot, type Vnode } from '../format/types.js';
 import { AtomicOutput } from '../io/atomic-output.js';
 import type { FileSystem } from '../io/fs.js';
-import { FileSource } from '../io/source.js';
+import { openDumpOutput, type DumpOutput } from '../io/gzip-output.js';
+import { openPositional } from '../io/positional-input.js';
+import type { FileSource } from '../source/file.js';
 import { verifyFile } from '../check/verify.js';
 import type { Problem, Verdict } from '../check/problems.js';
-import { analyzeSource, type Analysis, type DiagnoseOptions } from '../diagnose/diagnose.js';
+import { analyzeSource, withContainer, type Analysis, type DiagnoseOptions, type Survivor } from '../diagnose/diagnose.js';
+import type { FoundRecord } from '../diagnose/walk.js';
 import type { FileRange } from '../diagnose/vstream.js';
 import { refuseSameFile } from './guard.js';
+import { finding, type Finding } from '../diagnostics/finding.js';
+import { pickDonor, relateDonors, type Donor, type DonorUse, type Outcome, type Relation } from './donors.js';
 
 export interface RepairOptions extends DiagnoseOptions {
   force?: boolean;
@@ -47,12 +52,32 @@ export interface RepairOptions extends DiagnoseOptions {
   lostFoundName?: string;
   /** The file-system seam for the input and the output (default node:fs). */
   fs?: Partial<FileSystem>;
+  /** Write gzip (also when the output name ends in .gz). */
+  gzip?: boolean;
+  /** Sound dumps (read by merge/donors.ts) to take lost vnodes from. */
+  donors?: readonly Donor[];
+  /** Restore from donors only what they provably hold as it was lost (outcome exact). */
+  exactOnly?: boolean;
+}
+
+/** One lost vnode and what became of it (only with donors). */
+export interface Restored {
+  vnode: number;
+  unique: number;
+  /** Its path in the repaired dump (restored), or where it was (lost); null when unknown. */
+  path: string | null;
+  outcome: Outcome;
+  /** The donor it came from, with that donor's backup date. */
+  donor?: string;
+  date?: number;
+  /** Not restored only because of --exact-only: the donor holding an older version. */
+  olderIn?: string;
 }
 
 export const DEFAULT_RECOVERED_VOLUME_ID = 0x7f000001;
 export const DEFAULT_RECOVERED_NAME = 'recovered.backup';
 
-type Origin = 'survivor' | 'partial' | 'root' | 'lost+found';
+type Origin = 'survivor' | 'partial' | 'root' | 'lost+found' | 'donor' | 'rebuilt';
 
 interface Planned {
   fields: VnodeFields;
@@ -73,6 +98,8 @@ interface Planned {
   oldPath: string | null;
   /** Position in the walk (stream order). */
   seq: number;
+  /** Where `data` is read from, when not the damaged dump (a donor). */
+  source?: FileSource;
 }
 
 export interface RepairedVnode {
@@ -100,6 +127,12 @@ export interface RepairReport {
   volumeChanges: string[];
   written: { large: number; small: number };
   vnodes: RepairedVnode[];
+  /** With donors: the donors used, every lost vnode's outcome, and the counts. */
+  donors?: { name: string; date: number; relation: Relation; sameRun: boolean }[];
+  restored?: Restored[];
+  counts?: { exact: number; older: number; lost: number };
+  /** With donors: one finding per lost vnode (RESTORED_EXACT, RESTORED_OLDER, VNODE_LOST). */
+  findings?: Finding[];
   verify: { verdict: Verdict; problems: Problem[] };
 }
 
@@ -140,11 +173,14 @@ function pathJoin(base: string | null, name: string): string | null {
 
 export async function repairFile(input: string, output: string, opts: RepairOptions = {}): Promise<RepairReport> {
   refuseSameFile(input, output);
-  const src = await FileSource.open(input, { fs: opts.fs });
-  let out: AtomicOutput | null = null;
+  for (const d of opts.donors ?? []) for (const f of d.files) refuseSameFile(f, output);
+  // A compressed input is decoded into a temporary file first (positions are in the dump stream).
+  const input_ = await openPositional(input, opts);
+  const src = input_.source;
+  let out: DumpOutput | null = null;
   try {
-    out = new AtomicOutput(output, { force: opts.force, sparse: true, fs: opts.fs });
-    const a = await analyzeSource(src, opts);
+    out = openDumpOutput(output, { force: opts.force, sparse: true, gzip: opts.gzip, fs: opts.fs });
+    const a = withContainer(await analyzeSource(src, opts), input_.container);
     const plan = planRepair(a, opts);
     await writePlan(plan, src, out);
     const bytesWritten = out.bytesWritten;
@@ -153,11 +189,11 @@ export async function repairFile(input: string, output: string, opts: RepairOpti
     return { ...plan.report, input, output, bytesWritten, verify: { verdict: v.verdict, problems: v.problems } };
   } finally {
     out?.abort();
-    await src.close();
+    await input_.close();
   }
 }
 
-interface Plan {
+export interface Plan {
   header: HeaderFields;
   volume: VolumeFields;
   lists: { large: number; small: number };
@@ -169,21 +205,79 @@ interface Plan {
   report: Omit<RepairReport, 'input' | 'output' | 'bytesWritten' | 'verify'>;
 }
 
-export function planRepair(a: Analysis, opts: RepairOptions = {}): Plan {
-  const synthesized: string[] = [];
-  const dropped: RepairReport['dropped'] = [];
-  const keptPartial: RepairReport['keptPartial'] = [];
-  const removedEntries: RepairReport['removedEntries'] = [];
-  const rehomed: RepairReport['rehomed'] = [];
-  const volumeChanges: string[] = [];
-  const vs = a.vs;
+/** What the stages of planRepair share: the analysis, the vnodes planned so far and the report being written. */
+interface Work {
+  a: Analysis;
+  opts: RepairOptions;
+  incremental: boolean;
+  /** The vnodes to write. */
+  planned: Planned[];
+  byKey: Map<string, Planned>;
+  survivorOf: Map<FoundRecord, Survivor>;
+  /** RMVNODE records of an incremental dump, with their stream order. */
+  removed: Plan['removed'];
+  root: Planned | undefined;
+  nextUnique: number;
+  maxDir: number;
+  latestMtime: number;
+  storeHost: number;
+  /** Child key -> the first directory (in reach order from the root) naming it. */
+  named: Map<string, Planned>;
+  synthesized: string[];
+  dropped: RepairReport['dropped'];
+  keptPartial: RepairReport['keptPartial'];
+  removedEntries: RepairReport['removedEntries'];
+  rehomed: RepairReport['rehomed'];
+  volumeChanges: string[];
+}
 
-  // 1. The vnodes to write, in stream order, then stable-sorted by class and number.
-  const planned: Planned[] = [];
+/** A directory's entries (decoded from its pages once, then edited in place). */
+function entriesOf(p: Planned): DirEntry[] {
+  if (!p.entries) p.entries = orderedEntries(p.pages!);
+  return p.entries;
+}
+
+/**
+ * Plan the repaired dump, stage by stage: the vnodes that survive (1), what
+ * donors give back (1b), what is dropped (1c), the root (2), entries naming
+ * what is not written (3), homes for what no directory reaches (4) and
+ * parent links (5), directory pages (6), header and volume (7), index
+ * lists and the report (8).
+ */
+export function planRepair(a: Analysis, opts: RepairOptions = {}): Plan {
+  const w: Work = {
+    a, opts, incremental: a.incremental, planned: [], byKey: new Map(), survivorOf: new Map(a.survivors.map((s) => [s.found, s])),
+    removed: [], root: undefined, nextUnique: 0, maxDir: 1, latestMtime: 0, storeHost: 0, named: new Map(),
+    synthesized: [], dropped: [], keptPartial: [], removedEntries: [], rehomed: [], volumeChanges: [],
+  };
+  collectVnodes(w);
+  const donorStage = opts.donors && opts.donors.length > 0 ? restoreFromDonors(a, opts, w.planned) : null;
+  if (donorStage) {
+    // A file a donor gave back whole is no longer kept in part.
+    const partial = new Set(w.planned.filter((p) => p.origin === 'partial').map((p) => key(p.fields)));
+    for (let i = w.keptPartial.length - 1; i >= 0; i--) if (!partial.has(key(w.keptPartial[i]))) w.keptPartial.splice(i, 1);
+    rebuildLostDirectories(w, opts.donors!);
+  }
+  listDropped(w);
+  w.planned.sort(outputOrder(a.incremental));
+  tally(w);
+  placeRoot(w);
+  pruneEntries(w);
+  if (!w.incremental && w.root) {
+    homeOrphans(w);
+    fixParents(w);
+  }
+  encodeDirectories(w);
+  const { header, volume } = headerAndVolume(w);
+  return finish(w, header, volume, donorStage);
+}
+
+/** 1. The vnodes to write, in stream order (survivors; with keepPartial, files cut short). */
+function collectVnodes(w: Work): void {
+  const { a, opts, planned, keptPartial, removed, survivorOf } = w;
+  const vs = a.vs;
   const seen = new Set<string>();
-  const survivorOf = new Map(a.survivors.map((s) => [s.found, s]));
   const lostPath = new Map(a.lost.vnodes.map((l) => [key(l), l.path]));
-  const removed: { vnode: number; unique: number; seq: number }[] = [];
   for (let seq = 0; seq < a.walk.records.length; seq++) {
     const f = a.walk.records[seq];
     if (f.rec.kind === 'rmvnode' && a.incremental && !f.afterEnd) removed.push({ vnode: f.rec.vnode, unique: f.rec.unique, seq });
@@ -231,6 +325,83 @@ export function planRepair(a: Analysis, opts: RepairOptions = {}): Plan {
       }
     }
   }
+}
+
+/**
+ * 1b (with donors). A lost directory that no donor gave back (none has it,
+ * or only an older version with --exact-only) is rebuilt from the parent
+ * links of the vnodes written, with the names a donor's version of it gives
+ * them (else `#<vnode>.<uniquifier>`). Its own record is lost: its entry in
+ * a surviving parent puts it back in place, else it goes to lost+found.
+ */
+function rebuildLostDirectories(w: Work, donors: readonly Donor[]): void {
+  const { a, planned } = w;
+  const have = new Set(planned.map((p) => key(p.fields)));
+  const numbers = new Set(planned.map((p) => p.fields.vnode));
+  const lostDirs = new Set(a.lost.vnodes.filter((l) => isDirNumber(l.vnode)).map((l) => key(l)));
+  const children = new Map<string, Planned[]>();
+  for (const p of planned) {
+    const pk = vnodeKey(p.fields.parent, p.fields.parentUnique);
+    if (p.origin === 'partial' || pk === key(p.fields) || have.has(pk) || !lostDirs.has(pk) || numbers.has(p.fields.parent)) continue;
+    const l = children.get(pk);
+    if (l) l.push(p);
+    else children.set(pk, [p]);
+  }
+  for (const [pk, kids] of children) {
+    const [vnode, unique] = pk.split('.').map(Number);
+    let donorDir: Vnode | undefined;
+    let from = '';
+    for (const d of donors) {
+      const x = d.vnodes.get(pk)?.rec;
+      if (x && x.data.kind === 'dirpages') {
+        donorDir = x;
+        from = d.name;
+        break;
+      }
+    }
+    const names = new Map<string, string>();
+    if (donorDir && donorDir.data.kind === 'dirpages') {
+      try {
+        for (const e of decodeDirectory(donorDir.data.pages)) if (e.name !== '.' && e.name !== '..') names.set(key(e), e.name);
+      } catch {
+        // pages that do not decode give no names
+      }
+    }
+    const parent = donorDir ? { vnode: donorDir.parent, unique: donorDir.parentUnique } : { vnode: 1, unique: planned.find((p) => p.fields.vnode === 1)?.fields.unique ?? 1 };
+    const entries: DirEntry[] = [{ name: '.', vnode, unique }, { name: '..', vnode: parent.vnode, unique: parent.unique }];
+    const used = new Set<string>();
+    let named = 0;
+    for (const k of kids) {
+      let name = names.get(key(k.fields));
+      if (name === undefined || used.has(name)) name = `#${k.fields.vnode}.${k.fields.unique}`;
+      else named++;
+      used.add(name);
+      entries.push({ name, vnode: k.fields.vnode, unique: k.fields.unique });
+    }
+    const first = kids[0].fields;
+    const mtime = kids.reduce((m, k) => Math.max(m, k.fields.mtime), 0);
+    planned.push({
+      fields: {
+        vnode, unique, type: VNODE_DIR, mode: donorDir ? donorDir.mode & 0o7777 : 0o755, linkCount: 2 + kids.filter((k) => k.kind === 'dir').length, length: 0,
+        dataVersion: 1, vv: { versions: [1, 0, 0, 0, 0, 0, 0, 0], storeHost: first.vv.storeHost, storeUniq: unique, flags: 0 },
+        mtime, author: donorDir?.author ?? first.author, owner: donorDir?.owner ?? first.owner, parent: parent.vnode, parentUnique: parent.unique,
+        acl: donorDir?.acl ?? formatAcl(DEFAULT_ACL),
+      },
+      kind: 'dir', length: 0, data: [], origin: 'rebuilt', from: [], streamOffset: null, entries, rebuilt: true,
+      changes: [`rebuilt from ${kids.length} parent link${kids.length === 1 ? '' : 's'}`], oldPath: a.lost.vnodes.find((l) => key(l) === pk)?.path ?? null,
+      seq: Number.MAX_SAFE_INTEGER - 1,
+    });
+    numbers.add(vnode);
+    w.synthesized.push(
+      `directory ${pk} rebuilt from the parent links of ${kids.length} vnode${kids.length === 1 ? '' : 's'}` +
+        (donorDir ? `, ${named} name${named === 1 ? '' : 's'} from ${from}` : ', named by number (no donor has it)'),
+    );
+  }
+}
+
+/** 1c. What is not written, and why. */
+function listDropped(w: Work): void {
+  const { a, planned, dropped, survivorOf } = w;
   const plannedKeys = new Set(planned.map((p) => key(p.fields)));
   for (const l of a.lost.vnodes) {
     if (plannedKeys.has(key(l))) continue;
@@ -253,9 +424,12 @@ export function planRepair(a: Analysis, opts: RepairOptions = {}): Plan {
     droppedKeys.add(key(r));
     dropped.push({ vnode: r.vnode, unique: r.unique, path: null, reason: 'unusable record (type, class or data do not agree)' });
   }
-  planned.sort(outputOrder(a.incremental));
+}
 
-  const byKey = new Map(planned.map((p) => [key(p.fields), p]));
+/** Numbers the later stages need: the highest directory number and uniquifier in use, the latest time, a store host. */
+function tally(w: Work): void {
+  const { a, planned } = w;
+  w.byKey = new Map(planned.map((p) => [key(p.fields), p]));
   let maxUnique = 0;
   let maxDir = 1;
   for (const p of planned) {
@@ -266,12 +440,15 @@ export function planRepair(a: Analysis, opts: RepairOptions = {}): Plan {
     maxUnique = Math.max(maxUnique, l.unique);
     if (isDirNumber(l.vnode)) maxDir = Math.max(maxDir, l.vnode);
   }
-  let nextUnique = Math.max(a.volume?.nextUniquifier ?? 0, maxUnique + 1);
-  const latestMtime = planned.reduce((m, p) => Math.max(m, p.fields.mtime), 0);
-  const storeHost = planned.find((p) => p.fields.vv.storeHost !== 0)?.fields.vv.storeHost ?? 0;
-  const incremental = a.incremental;
+  w.nextUnique = Math.max(a.volume?.nextUniquifier ?? 0, maxUnique + 1);
+  w.latestMtime = planned.reduce((m, p) => Math.max(m, p.fields.mtime), 0);
+  w.storeHost = planned.find((p) => p.fields.vv.storeHost !== 0)?.fields.vv.storeHost ?? 0;
+  w.maxDir = maxDir;
+}
 
-  // 2. The root.
+/** 2. The root: a full dump must have one; a lost root is re-created (empty: stage 4 fills it). */
+function placeRoot(w: Work): void {
+  const { a, planned, byKey, synthesized, dropped, incremental, storeHost, latestMtime } = w;
   let root = planned.find((p) => p.fields.vnode === 1);
   if (!root && !incremental) {
     const votes = new Map<number, number>();
@@ -296,17 +473,19 @@ export function planRepair(a: Analysis, opts: RepairOptions = {}): Plan {
     if (i >= 0) dropped[i].reason += '; re-created empty';
   }
 
-  // 3. Directory entries that name vnodes not written.
-  const entriesOf = (p: Planned): DirEntry[] => {
-    if (!p.entries) p.entries = orderedEntries(p.pages!);
-    return p.entries;
-  };
+  w.root = root;
+}
+
+/** 3. Directory entries that name vnodes not written (or a file kept only in part) are removed. */
+function pruneEntries(w: Work): void {
+  const { planned, byKey, removedEntries, incremental } = w;
   if (!incremental) {
     for (const p of planned) {
-      if (p.kind !== 'dir' || p.origin === 'root') continue;
+      if (p.kind !== 'dir' || p.origin === 'root' || p.origin === 'rebuilt') continue;
       const { problems } = validateDirectory(p.pages!);
       const list = entriesOf(p);
-      const keep = list.filter((e) => e.name === '.' || e.name === '..' || byKey.has(key(e)));
+      // A file kept in part leaves its directory: it is written to lost+found, truncated.
+      const keep = list.filter((e) => e.name === '.' || e.name === '..' || (byKey.has(key(e)) && byKey.get(key(e))!.origin !== 'partial'));
       const kept = new Set(keep);
       for (const e of list) {
         if (kept.has(e)) continue;
@@ -323,110 +502,117 @@ export function planRepair(a: Analysis, opts: RepairOptions = {}): Plan {
     }
   }
 
-  // 4. Homes: reachability from the root over the directories written.
-  const named = new Map<string, Planned>(); // child key -> first directory (in reach order) naming it
+}
+
+/** 4. Homes: what the root does not reach goes under a new lost+found directory (only the tops of orphaned subtrees). */
+function homeOrphans(w: Work): void {
+  const { opts, planned, byKey, named, rehomed, synthesized, storeHost, latestMtime, maxDir } = w;
+  const root = w.root!;
   const reached = new Set<string>();
-  const lf: { dir: Planned | null } = { dir: null };
-  if (!incremental && root) {
-    const walk = () => {
-      reached.clear();
-      named.clear();
-      const queue: Planned[] = [root!];
-      reached.add(key(root!.fields));
-      for (let i = 0; i < queue.length; i++) {
-        const d = queue[i];
-        for (const e of entriesOf(d)) {
-          if (e.name === '.' || e.name === '..') continue;
-          const k = key(e);
-          const c = byKey.get(k);
-          if (!c) continue;
-          if (!named.has(k)) named.set(k, d);
-          if (reached.has(k)) continue;
-          reached.add(k);
-          if (c.kind === 'dir') queue.push(c);
-        }
+  const walk = () => {
+    reached.clear();
+    named.clear();
+    const queue: Planned[] = [root!];
+    reached.add(key(root!.fields));
+    for (let i = 0; i < queue.length; i++) {
+      const d = queue[i];
+      for (const e of entriesOf(d)) {
+        if (e.name === '.' || e.name === '..') continue;
+        const k = key(e);
+        const c = byKey.get(k);
+        if (!c) continue;
+        if (!named.has(k)) named.set(k, d);
+        if (reached.has(k)) continue;
+        reached.add(k);
+        if (c.kind === 'dir') queue.push(c);
       }
-    };
-    walk();
-    const orphans = planned.filter((p) => !reached.has(key(p.fields)));
-    if (orphans.length > 0) {
-      // Only the tops: an orphan reached from another orphan stays where it is.
-      const orphanKeys = new Set(orphans.map((p) => key(p.fields)));
-      const namedByOrphanDir = new Set<string>();
-      for (const d of orphans) {
-        if (d.kind !== 'dir') continue;
-        for (const e of entriesOf(d)) if (e.name !== '.' && e.name !== '..' && orphanKeys.has(key(e)) && key(e) !== key(d.fields)) namedByOrphanDir.add(key(e));
-      }
-      let tops = orphans.filter((p) => !namedByOrphanDir.has(key(p.fields)));
-      if (tops.length === 0) tops = orphans.slice(0, 1); // a cycle of orphan directories
-      const rootEntries = entriesOf(root);
-      let name = opts.lostFoundName ?? 'lost+found';
-      for (let i = 1; rootEntries.some((e) => e.name === name); i++) name = `${opts.lostFoundName ?? 'lost+found'}.${i}`;
-      const lfVnode = maxDir + 2;
-      const lfUnique = nextUnique++;
-      const rf = root.fields;
-      const dir: Planned = {
-        fields: {
-          vnode: lfVnode, unique: lfUnique, type: VNODE_DIR, mode: 0o700, linkCount: 2, length: 0, dataVersion: 1,
-          vv: { versions: [1, 0, 0, 0, 0, 0, 0, 0], storeHost: rf.vv.storeHost || storeHost, storeUniq: lfUnique, flags: 0 },
-          mtime: latestMtime, author: rf.author, owner: rf.owner, parent: 1, parentUnique: rf.unique,
-          ...(rf.acl !== undefined ? { acl: rf.acl } : { acl: formatAcl(DEFAULT_ACL) }),
-        },
-        kind: 'dir', length: 0, data: [], origin: 'lost+found', from: [], streamOffset: null,
-        entries: [{ name: '.', vnode: lfVnode, unique: lfUnique }, { name: '..', vnode: 1, unique: rf.unique }],
-        rebuilt: true, changes: ['created for vnodes whose directory was lost'], oldPath: null, seq: Number.MAX_SAFE_INTEGER,
-      };
-      lf.dir = dir;
-      for (const o of tops) {
-        const entryName = `#${o.fields.vnode}.${o.fields.unique}`;
-        dir.entries!.push({ name: entryName, vnode: o.fields.vnode, unique: o.fields.unique });
-        if (o.kind === 'dir') dir.fields.linkCount++;
-        rehomed.push({ vnode: o.fields.vnode, unique: o.fields.unique, name: `${name}/${entryName}`, oldParent: vnodeKey(o.fields.parent, o.fields.parentUnique) });
-      }
-      rootEntries.push({ name, vnode: lfVnode, unique: lfUnique });
-      root.rebuilt = true;
-      root.fields.linkCount++;
-      root.changes.push(`entry ${name} added`);
-      planned.push(dir);
-      byKey.set(key(dir.fields), dir);
-      synthesized.push(`directory ${name} (vnode ${lfVnode}.${lfUnique}) for ${tops.length} vnode${tops.length === 1 ? '' : 's'} whose directory was lost`);
-      walk();
     }
-    // 5. Parent fields (and `..`) must name a directory that is written and names the vnode.
-    const childrenOf = new Map<Planned, Set<string>>();
-    const names = (d: Planned): Set<string> => {
-      let c = childrenOf.get(d);
-      if (!c) {
-        c = new Set(entriesOf(d).filter((e) => e.name !== '.' && e.name !== '..').map((e) => key(e)));
-        childrenOf.set(d, c);
-      }
-      return c;
+  };
+  walk();
+  const orphans = planned.filter((p) => !reached.has(key(p.fields)));
+  if (orphans.length > 0) {
+    // Only the tops: an orphan reached from another orphan stays where it is.
+    const orphanKeys = new Set(orphans.map((p) => key(p.fields)));
+    const namedByOrphanDir = new Set<string>();
+    for (const d of orphans) {
+      if (d.kind !== 'dir') continue;
+      for (const e of entriesOf(d)) if (e.name !== '.' && e.name !== '..' && orphanKeys.has(key(e)) && key(e) !== key(d.fields)) namedByOrphanDir.add(key(e));
+    }
+    let tops = orphans.filter((p) => !namedByOrphanDir.has(key(p.fields)));
+    if (tops.length === 0) tops = orphans.slice(0, 1); // a cycle of orphan directories
+    const rootEntries = entriesOf(root);
+    let name = opts.lostFoundName ?? 'lost+found';
+    for (let i = 1; rootEntries.some((e) => e.name === name); i++) name = `${opts.lostFoundName ?? 'lost+found'}.${i}`;
+    const lfVnode = maxDir + 2;
+    const lfUnique = w.nextUnique++;
+    const rf = root.fields;
+    const dir: Planned = {
+      fields: {
+        vnode: lfVnode, unique: lfUnique, type: VNODE_DIR, mode: 0o700, linkCount: 2, length: 0, dataVersion: 1,
+        vv: { versions: [1, 0, 0, 0, 0, 0, 0, 0], storeHost: rf.vv.storeHost || storeHost, storeUniq: lfUnique, flags: 0 },
+        mtime: latestMtime, author: rf.author, owner: rf.owner, parent: 1, parentUnique: rf.unique,
+        ...(rf.acl !== undefined ? { acl: rf.acl } : { acl: formatAcl(DEFAULT_ACL) }),
+      },
+      kind: 'dir', length: 0, data: [], origin: 'lost+found', from: [], streamOffset: null,
+      entries: [{ name: '.', vnode: lfVnode, unique: lfUnique }, { name: '..', vnode: 1, unique: rf.unique }],
+      rebuilt: true, changes: ['created for vnodes whose directory was lost'], oldPath: null, seq: Number.MAX_SAFE_INTEGER,
     };
-    for (const p of planned) {
-      if (p === root) continue;
-      const home = named.get(key(p.fields));
-      if (!home) continue;
-      const f = p.fields;
-      const parentKey = vnodeKey(f.parent, f.parentUnique);
-      const parent = byKey.get(parentKey);
-      const parentOk = parent !== undefined && parent.kind === 'dir' && names(parent).has(key(f));
-      if (parentOk) continue;
-      p.changes.push(`parent ${parentKey} -> ${key(home.fields)}`);
-      f.parent = home.fields.vnode;
-      f.parentUnique = home.fields.unique;
-      if (p.kind === 'dir') {
-        const list = entriesOf(p);
-        const dd = list.find((e) => e.name === '..');
-        if (dd) {
-          dd.vnode = f.parent;
-          dd.unique = f.parentUnique;
-        } else list.splice(1, 0, { name: '..', vnode: f.parent, unique: f.parentUnique });
-        p.rebuilt = true;
-      }
+    for (const o of tops) {
+      const entryName = `#${o.fields.vnode}.${o.fields.unique}`;
+      dir.entries!.push({ name: entryName, vnode: o.fields.vnode, unique: o.fields.unique });
+      if (o.kind === 'dir') dir.fields.linkCount++;
+      rehomed.push({ vnode: o.fields.vnode, unique: o.fields.unique, name: `${name}/${entryName}`, oldParent: vnodeKey(o.fields.parent, o.fields.parentUnique) });
+    }
+    rootEntries.push({ name, vnode: lfVnode, unique: lfUnique });
+    root.rebuilt = true;
+    root.fields.linkCount++;
+    root.changes.push(`entry ${name} added`);
+    planned.push(dir);
+    byKey.set(key(dir.fields), dir);
+    synthesized.push(`directory ${name} (vnode ${lfVnode}.${lfUnique}) for ${tops.length} vnode${tops.length === 1 ? '' : 's'} whose directory was lost`);
+    walk();
+  }
+}
+
+/** 5. Parent fields (and `..`) must name a directory that is written and names the vnode. */
+function fixParents(w: Work): void {
+  const { planned, byKey, named, root } = w;
+  const childrenOf = new Map<Planned, Set<string>>();
+  const names = (d: Planned): Set<string> => {
+    let c = childrenOf.get(d);
+    if (!c) {
+      c = new Set(entriesOf(d).filter((e) => e.name !== '.' && e.name !== '..').map((e) => key(e)));
+      childrenOf.set(d, c);
+    }
+    return c;
+  };
+  for (const p of planned) {
+    if (p === root) continue;
+    const home = named.get(key(p.fields));
+    if (!home) continue;
+    const f = p.fields;
+    const parentKey = vnodeKey(f.parent, f.parentUnique);
+    const parent = byKey.get(parentKey);
+    const parentOk = parent !== undefined && parent.kind === 'dir' && names(parent).has(key(f));
+    if (parentOk) continue;
+    p.changes.push(`parent ${parentKey} -> ${key(home.fields)}`);
+    f.parent = home.fields.vnode;
+    f.parentUnique = home.fields.unique;
+    if (p.kind === 'dir') {
+      const list = entriesOf(p);
+      const dd = list.find((e) => e.name === '..');
+      if (dd) {
+        dd.vnode = f.parent;
+        dd.unique = f.parentUnique;
+      } else list.splice(1, 0, { name: '..', vnode: f.parent, unique: f.parentUnique });
+      p.rebuilt = true;
     }
   }
+}
 
-  // 6. Re-encode what changed (and any directory whose `.`/`..` disagree with its fields); lengths.
+/** 6. Re-encode what changed (and any directory whose `.`/`..` disagree with its fields); lengths. */
+function encodeDirectories(w: Work): void {
+  const { planned, incremental } = w;
   for (const p of planned) {
     if (p.kind !== 'dir') continue;
     if (!p.rebuilt && p.pages && !incremental) {
@@ -455,8 +641,11 @@ export function planRepair(a: Analysis, opts: RepairOptions = {}): Plan {
     }
     p.fields.length = p.pages!.length;
   }
+}
 
-  // 7. Header and volume data.
+/** 7. Header and volume data: the originals where they survive (counts brought up to date), else synthesized. */
+function headerAndVolume(w: Work): { header: HeaderFields; volume: VolumeFields } {
+  const { a, opts, planned, synthesized, volumeChanges, incremental, latestMtime, nextUnique, storeHost } = w;
   let header: HeaderFields;
   if (a.header) {
     const h = a.header;
@@ -492,8 +681,12 @@ export function planRepair(a: Analysis, opts: RepairOptions = {}): Plan {
     };
     synthesized.push('volume data (the original was lost), from the dump header and the surviving vnodes');
   }
+  return { header, volume };
+}
 
-  // 8. Index lists: the original counts, grown to cover every slot written.
+/** 8. Index lists, output order, paths in the repaired tree and the report. */
+function finish(w: Work, header: HeaderFields, volume: VolumeFields, donorStage: { uses: DonorUse[]; restored: Restored[] } | null): Plan {
+  const { a, planned, byKey, root, incremental, removed, synthesized, dropped, keptPartial, removedEntries, rehomed, volumeChanges } = w;
   const maxSlot = (odd: boolean) => planned.filter((p) => isDirNumber(p.fields.vnode) === odd).reduce((m, p) => Math.max(m, vnodeSlot(p.fields.vnode) + 1), 0);
   const lists = {
     large: Math.max(a.indexes.large?.lists ?? 8, maxSlot(true), 1),
@@ -525,13 +718,94 @@ export function planRepair(a: Analysis, opts: RepairOptions = {}): Plan {
   const declared = incremental
     ? { large: a.indexes.large?.declared ?? written.large, small: a.indexes.small?.declared ?? written.small }
     : written;
-  return {
-    header, volume, lists, declared, removed, vnodes: planned,
-    report: {
-      verdictBefore: a.verdict, model: a.wraparound?.model ?? null, synthesized, dropped, keptPartial, removedEntries, rehomed,
-      volumeChanges, written, vnodes,
-    },
+  const report: Plan['report'] = {
+    verdictBefore: a.verdict, model: a.wraparound?.model ?? null, synthesized, dropped, keptPartial, removedEntries, rehomed,
+    volumeChanges, written, vnodes,
   };
+  if (donorStage) {
+    for (const r of donorStage.restored) {
+      const p = newPath.get(vnodeKey(r.vnode, r.unique));
+      if (r.outcome !== 'lost' && p !== undefined) r.path = p;
+    }
+    const counts = { exact: 0, older: 0, lost: 0 };
+    for (const r of donorStage.restored) counts[r.outcome]++;
+    report.donors = donorStage.uses.map((u) => ({ name: u.donor.name, date: u.donor.date, relation: u.relation, sameRun: u.sameRun }));
+    report.restored = donorStage.restored;
+    report.counts = counts;
+    report.findings = donorStage.restored.map((r) =>
+      r.outcome === 'lost'
+        ? finding('VNODE_LOST', 0, r.olderIn ? `not restored (--exact-only): ${r.olderIn} holds an older version` : 'no donor holds it', { vnode: r, ...(r.path !== null ? { path: r.path } : {}) })
+        : finding(r.outcome === 'exact' ? 'RESTORED_EXACT' : 'RESTORED_OLDER', 0, `restored from ${r.donor} as of ${isoDate(r.date!)}`, { vnode: r, file: r.donor!, ...(r.path !== null ? { path: r.path } : {}) }),
+    );
+  }
+  return { header, volume, lists, declared, removed, vnodes: planned, report };
+}
+
+export function isoDate(seconds: number): string {
+  return new Date(seconds * 1000).toISOString().slice(0, 10);
+}
+
+/**
+ * Put lost vnodes back from donors: every vnode the diagnosis names as lost
+ * (or kept only in part), and, below a directory restored from a donor,
+ * whatever that donor's directory names. A vnode whose number a surviving
+ * vnode now uses (the slot was reused) is not restored.
+ */
+function restoreFromDonors(a: Analysis, opts: RepairOptions, planned: Planned[]): { uses: DonorUse[]; restored: Restored[] } {
+  const uses = relateDonors(a, opts.donors ?? []);
+  const restored: Restored[] = [];
+  const byKey = new Map(planned.map((p) => [key(p.fields), p]));
+  const numbers = new Set(planned.filter((p) => p.origin !== 'partial').map((p) => p.fields.vnode));
+  const own = new Map<string, Vnode>();
+  for (const f of a.walk.records) if (f.rec.kind === 'vnode' && !f.complete) own.set(key(f.rec), f.rec);
+  const queue = a.lost.vnodes.map((l) => ({ vnode: l.vnode, unique: l.unique, path: l.path }));
+  const queued = new Set(queue.map(key));
+  for (let i = 0; i < queue.length; i++) {
+    const c = queue[i];
+    const k = key(c);
+    const existing = byKey.get(k);
+    if (existing && existing.origin !== 'partial') continue;
+    const pick = numbers.has(c.vnode) ? null : pickDonor(uses, k, own.get(k) ?? null);
+    if (!pick || (opts.exactOnly && pick.outcome !== 'exact')) {
+      restored.push({ vnode: c.vnode, unique: c.unique, path: c.path, outcome: 'lost', ...(pick ? { olderIn: pick.use.donor.name } : {}) });
+      continue;
+    }
+    const r = pick.dv.rec;
+    const donor = pick.use.donor;
+    const p: Planned = {
+      fields: fieldsOf(r), kind: r.type === VNODE_DIR ? 'dir' : r.data.kind === 'badinode' ? 'badinode' : 'file', length: 0, data: [],
+      origin: 'donor', from: [], streamOffset: null, changes: [`restored from ${donor.name} (${pick.outcome}, as of ${isoDate(donor.date)})`],
+      oldPath: c.path, seq: a.walk.records.length + i, source: pick.dv.source,
+    };
+    if (r.data.kind === 'dirpages') p.pages = r.data.pages;
+    if (r.data.kind === 'filedata') {
+      p.length = r.data.length;
+      p.data = r.data.length > 0 ? [{ start: r.data.start, end: r.data.start + r.data.length }] : [];
+      p.fields.length = r.data.length;
+    }
+    if (p.kind === 'dir' && p.fields.acl === undefined && p.fields.rawAcl === undefined) p.fields.acl = formatAcl(DEFAULT_ACL);
+    if (existing) planned.splice(planned.indexOf(existing), 1);
+    planned.push(p);
+    byKey.set(k, p);
+    numbers.add(r.vnode);
+    restored.push({ vnode: c.vnode, unique: c.unique, path: c.path, outcome: pick.outcome, donor: donor.name, date: donor.date });
+    if (p.pages) {
+      let entries: DirEntry[] = [];
+      try {
+        entries = decodeDirectory(p.pages);
+      } catch {
+        // pages that do not decode name nothing to restore below
+      }
+      for (const e of entries) {
+        if (e.name === '.' || e.name === '..') continue;
+        const ek = key(e);
+        if (queued.has(ek) || byKey.has(ek)) continue;
+        queued.add(ek);
+        queue.push({ vnode: e.vnode, unique: e.unique, path: pathJoin(c.path, e.name) });
+      }
+    }
+  }
+  return { uses, restored };
 }
 
 /** Full dumps: by class, then vnode number (as a server lists them). Incrementals: by class, stream order. */
@@ -556,7 +830,53 @@ function encodeDirectoryChecked(list: DirEntry[], p: Planned): Buffer {
 
 const COPY_BUFFER = 1 << 20;
 
-async function writePlan(plan: Plan, src: FileSource, out: AtomicOutput): Promise<void> {
+/**
+ * The repaired dump's bytes as a stream, without writing a file: the same
+ * bytes writePlan writes, in the same order (extract reads a damaged dump
+ * through this; test/extract/salvage.test.ts checks they agree). File data
+ * is read from `src` by position, 1 MiB at a time, each piece a new buffer
+ * (the consumer may keep it).
+ */
+export async function* repairedBytes(plan: Plan, src: FileSource): AsyncGenerator<Buffer> {
+  yield encodeHeader(plan.header);
+  yield encodeVolume(plan.volume);
+  type Item = { seq: number; vnode?: Planned; rm?: { vnode: number; unique: number } };
+  const items = (odd: boolean): Item[] => {
+    const list: Item[] = plan.vnodes.filter((p) => isDirNumber(p.fields.vnode) === odd).map((p) => ({ seq: p.seq, vnode: p }));
+    const rms = plan.removed.filter((r) => isDirNumber(r.vnode) === odd);
+    if (rms.length === 0) return list;
+    return [...list, ...rms.map((r) => ({ seq: r.seq, rm: r }))].sort((x, y) => x.seq - y.seq);
+  };
+  yield encodeIndexHeader('large', plan.declared.large, plan.lists.large);
+  for (const it of items(true)) {
+    yield it.rm ? encodeRmVnode(it.rm.vnode, it.rm.unique) : encodeVnode(it.vnode!.fields, { kind: 'dirpages', pages: it.vnode!.pages! });
+  }
+  yield encodeIndexHeader('small', plan.declared.small, plan.lists.small);
+  for (const it of items(false)) {
+    if (it.rm) {
+      yield encodeRmVnode(it.rm.vnode, it.rm.unique);
+      continue;
+    }
+    const p = it.vnode!;
+    if (p.kind === 'badinode') {
+      yield encodeVnode(p.fields, { kind: 'badinode' });
+      continue;
+    }
+    yield encodeVnode(p.fields, { kind: 'filedata', length: p.length });
+    for (const r of p.data) {
+      for (let pos = r.start; pos < r.end; ) {
+        const buf = Buffer.allocUnsafe(Math.min(COPY_BUFFER, r.end - pos));
+        const n = await (p.source ?? src).read(buf, 0, buf.length, pos);
+        if (n === 0) throw new DumpError('IO', `input ended at ${pos} while copying vnode ${p.fields.vnode}.${p.fields.unique}`, pos, src.name);
+        yield buf.subarray(0, n);
+        pos += n;
+      }
+    }
+  }
+  yield encodeEnd();
+}
+
+async function writePlan(plan: Plan, src: FileSource, out: DumpOutput): Promise<void> {
   out.write(encodeHeader(plan.header));
   out.write(encodeVolume(plan.volume));
   type Item = { seq: number; vnode?: Planned; rm?: { vnode: number; unique: number } };
@@ -587,9 +907,17 @@ async function writePlan(plan: Plan, src: FileSource, out: AtomicOutput): Promis
     let copied = 0;
     for (const r of p.data) {
       for (let pos = r.start; pos < r.end; ) {
-        const n = await src.read(buf, 0, Math.min(buf.length, r.end - pos), pos);
+        // Big ranges are copied in the kernel where it can (AtomicOutput.copyFrom), small ones through buf.
+        const from = p.source ?? src;
+        const left = r.end - pos;
+        let n: number;
+        if (left >= buf.length && out instanceof AtomicOutput && from.hasFd) {
+          n = out.copyFrom(from.fd, pos, left);
+        } else {
+          n = await from.read(buf, 0, Math.min(buf.length, left), pos);
+          out.write(buf.subarray(0, n));
+        }
         if (n === 0) throw new DumpError('IO', `input ended at ${pos} while copying vnode ${p.fields.vnode}.${p.fields.unique}`, pos, src.name);
-        out.write(buf.subarray(0, n));
         pos += n;
         copied += n;
       }

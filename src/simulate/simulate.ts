@@ -2,19 +2,15 @@
  * Replay a sound dump through a receiver model (WRAPAROUND.md): chunk it as
  * a Coda server does (ServerChunker: 512,000-byte buffer, one item per
  * field, file data in 4,096-byte pieces) and write each chunk as the
- * receiver would (SimulatedReceiver). The output appears under its name
- * only when complete (temporary file, then a no-clobber link or, with
- * force, a rename).
+ * receiver would (SimulatedReceiver) into an AtomicOutput: the output
+ * appears under its name only when complete (temporary file, fsync, then a
+ * no-clobber link or, with force, a rename).
  */
-import * as fs from 'node:fs';
-import * as path from 'node:path';
-import { randomBytes } from 'node:crypto';
-import { DumpError, ioError } from '../format/errors.js';
+import { DumpError } from '../format/errors.js';
 import { DumpReader } from '../format/reader.js';
 import { PositionalReader } from '../format/positional.js';
+import { AtomicOutput } from '../io/atomic-output.js';
 import { FileSource } from '../io/source.js';
-import { removeOnExit, removeStaleTemps, tempName } from '../io/atomic-output.js';
-import { nodeFileSystem } from '../io/fs.js';
 import { ServerChunker, SERVER_CHUNK_SIZE } from '../io/chunker.js';
 import { SimulatedReceiver, wrapLayout, type ReceiverModel, type WrapSegment } from '../io/receivers.js';
 import { recordItems } from './items.js';
@@ -57,16 +53,6 @@ export interface SimulateResult {
   spans: { offset: number; length: number }[];
 }
 
-function exists(p: string): boolean {
-  try {
-    fs.lstatSync(p);
-    return true;
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
-    throw ioError(e, p, 'cannot check output');
-  }
-}
-
 function classify(model: ReceiverModel, L: number, W: number, segs: WrapSegment[]): Outcome {
   if (segs.length === 1 && segs[0].fileStart === 0 && segs[0].streamStart === 0 && segs[0].length === L) return 'intact';
   if (model === 'B') return 'B';
@@ -91,20 +77,17 @@ export async function simulateFile(input: string, output: string, opts: Simulate
   const W = 2 ** wrapBits;
   const chunkSize = opts.chunkSize ?? SERVER_CHUNK_SIZE;
   refuseSameFile(input, output);
-  if (!opts.force && exists(output)) {
-    throw new DumpError('EXISTS', `${output} already exists (use --force to replace it)`, undefined, output);
-  }
-  const src = await FileSource.open(input);
-  const raw = new PositionalReader(await FileSource.open(input));
-  const abs = path.resolve(output);
-  removeStaleTemps(nodeFileSystem, path.dirname(abs), path.basename(abs));
-  const tmp = path.join(path.dirname(abs), tempName(path.basename(abs), process.pid, randomBytes(6).toString('hex')));
-  const forgetTemp = removeOnExit(tmp);
+  // Refuses an existing output (without force) before the input is opened.
+  const out = new AtomicOutput(output, { force: opts.force, bufferSize: 0 });
+  let src: FileSource | undefined;
+  let raw: PositionalReader | undefined;
   let recv: SimulatedReceiver | null = null;
-  let committed = false;
   const spans: { offset: number; length: number }[] = [];
   try {
-    recv = new SimulatedReceiver(opts.receiver, tmp, { wrapBits, sparse: opts.sparse ?? true });
+    src = await FileSource.open(input);
+    raw = new PositionalReader(await FileSource.open(input));
+    const pr = raw;
+    recv = new SimulatedReceiver(opts.receiver, output, { wrapBits, sparse: opts.sparse ?? true, fd: out.descriptor });
     const r = recv;
     const chunker = new ServerChunker(
       (c) => {
@@ -121,7 +104,7 @@ export async function simulateFile(input: string, output: string, opts: Simulate
       if (rec.kind === 'trailing') {
         throw new DumpError('TRAILING_DATA', `${rec.size} bytes after the end marker: simulate needs a sound dump`, rec.offset, input);
       }
-      for (const it of recordItems(rec, await raw.bytesAt(rec.offset, rec.size))) chunker.push(it);
+      for (const it of recordItems(rec, await pr.bytesAt(rec.offset, rec.size))) chunker.push(it);
       if (rec.kind === 'vnode' && rec.data.kind === 'filedata') {
         for await (const piece of reader.fileData()) chunker.pushFileData(piece, true);
         chunker.pushFileData(Buffer.alloc(0), false);
@@ -138,44 +121,20 @@ export async function simulateFile(input: string, output: string, opts: Simulate
       throw new DumpError('BAD_VALUE', `internal: receiver left ${fileSize} bytes, the layout says ${layout.fileSize}`);
     }
     const outcome = classify(opts.receiver, L, W, layout.segments);
-    // Commit: no-clobber link unless forced.
-    try {
-      if (opts.force) fs.renameSync(tmp, abs);
-      else {
-        try {
-          fs.linkSync(tmp, abs);
-        } catch (e) {
-          if ((e as NodeJS.ErrnoException).code === 'EEXIST') {
-            throw new DumpError('EXISTS', `${output} appeared while it was being written (use --force to replace it)`, undefined, output);
-          }
-          throw e;
-        }
-        fs.unlinkSync(tmp);
-      }
-    } catch (e) {
-      if (e instanceof DumpError) throw e;
-      throw ioError(e, output, 'cannot rename output into place');
-    }
-    committed = true;
+    out.wroteExternally(fileSize);
+    out.commit();
     return {
       input, output, receiver: opts.receiver, wrapBits, wrapSize: W, chunkSize, chunks: spans.length, streamLength: L, fileSize,
       outcome, s: outcome === 'A1' ? fileSize - W : null, e: outcome === 'A1' ? L - W : null, segments: layout.segments, spans,
     };
   } finally {
-    forgetTemp();
     try {
       recv?.close();
     } catch {
       /* already failing */
     }
-    if (!committed) {
-      try {
-        fs.unlinkSync(tmp);
-      } catch {
-        /* never created, or already moved */
-      }
-    }
-    await src.close();
-    await raw.close();
+    out.abort(); // a no-op once committed
+    await src?.close();
+    await raw?.close();
   }
 }

@@ -64,9 +64,10 @@ describe('faults through the file-system seam', () => {
     const fs = faultyFs({ readdir: (p) => (p === join(root, 'a') ? 'EACCES' : undefined), open: (p) => (p === b ? 'EACCES' : undefined) });
     const r = await verifyArchive([root], { fs, jobs: 2 });
     expect(verdicts(r)).toEqual({ [c]: 'ok' });
+    // The walk's faults are findings (check/walk.ts), listed again as `unreadable`.
     expect(r.unreadable).toEqual([
-      { path: join(root, 'a'), code: 'IO', message: `cannot list directory: EACCES (permission denied, scandir '${join(root, 'a')}')` },
-      { path: b, code: 'IO', message: `cannot read: EACCES (permission denied, open '${b}')` },
+      { path: join(root, 'a'), code: 'ARCHIVE_UNREADABLE', message: `${join(root, 'a')}: cannot read the directory (EACCES): skipped` },
+      { path: b, code: 'ARCHIVE_UNREADABLE', message: `${b}: cannot read (EACCES): skipped` },
     ]);
     expect(r.summary).toMatchObject({ dumps: 1, ok: 1, damaged: 0, unreadable: 2 });
     expect(verifyExitCode(r.summary)).toBe(1);
@@ -158,10 +159,11 @@ describe('faults made for real', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toBe('');
     const lines = r.stdout.split('\n');
-    expect(lines.filter((l) => l.startsWith('unreadable'))).toEqual([
-      `unreadable    ${join(root, 'a', 'pipe')}  SPECIAL_FILE: a FIFO, not a dump file; not opened`,
-      `unreadable    ${join(root, 'b', 'null')}  SPECIAL_FILE: a character device, not a dump file; not opened`,
-      `unreadable    ${sock}  SPECIAL_FILE: a socket, not a dump file; not opened`,
+    // Printed as the walk's other findings are (severity, code, message).
+    expect(lines.filter((l) => l.includes('SPECIAL_FILE'))).toEqual([
+      `error         SPECIAL_FILE: ${join(root, 'a', 'pipe')}: a FIFO, not a dump file; not opened`,
+      `error         SPECIAL_FILE: ${sock}: a socket, not a dump file; not opened`,
+      `error         SPECIAL_FILE: ${join(root, 'b', 'null')}: a character device, not a dump file; not opened`,
     ]);
     expect(lines.filter((l) => l.startsWith('ok '))).toHaveLength(3);
     expect(r.stdout).toMatch(/\n3 dumps: 3 ok, 0 damaged; 3 unreadable; 0 other files skipped; /);
@@ -173,7 +175,7 @@ describe('faults made for real', () => {
     const r = run(['verify', '--json', root]);
     expect(r.code).toBe(2);
     const j = JSON.parse(r.stdout);
-    expect(j.unreadable).toEqual([{ path: join(root, 'pipe'), code: 'SPECIAL_FILE', message: 'a FIFO, not a dump file; not opened' }]);
+    expect(j.unreadable).toEqual([{ path: join(root, 'pipe'), code: 'SPECIAL_FILE', message: `${join(root, 'pipe')}: a FIFO, not a dump file; not opened` }]);
     expect(j.summary).toMatchObject({ dumps: 0, unreadable: 1 });
   });
 });

@@ -94,25 +94,61 @@ describe('codadump CLI', () => {
     expect(none.code).toBe(2);
   });
 
-  it('verify of the bundled archive (npm start): verdicts, log check, missing dump', () => {
-    const r = run(['verify', '--json', '--log', 'fixtures/archive/backup.log', 'fixtures/archive']);
+  it('verify of the bundled archive (npm start): verdicts, aliases, logs, missing dump, restore chains', () => {
+    const r = run(['verify', '--json', '--relocate', '/backup=fixtures/archive', '--log', 'fixtures/archive/backuplogs', 'fixtures/archive']);
     expect(r.code).toBe(1);
     const j = JSON.parse(r.stdout);
-    const v = Object.fromEntries(j.dumps.map((d: { path: string; verdict: string }) => [d.path.replace('fixtures/archive/', ''), d.verdict]));
+    const rel = (p: string) => p.replace('fixtures/archive/', '');
+    const v = Object.fromEntries(j.dumps.map((d: { path: string; verdict: string; aliases: string[] }) => [rel(d.path), [d.verdict, d.aliases.map(rel)]]));
     expect(v).toEqual({
-      '2025-11-24/7f000101.u.alice': 'ok',
-      '2025-11-24/7f000201.p.venus': 'ok',
-      '2025-11-25/7f000101.u.alice': 'truncated',
-      '2025-11-25/7f000201.p.venus': 'trailing-data',
-      '2025-11-26/7f00001f.sample.s3': 'ok',
-      '2025-11-26/7f000101.u.alice': 'corrupt',
-      '2025-11-26/7f000201.p.venus': 'corrupt',
+      'part/24Nov2025/srv1-7f00001f': ['ok', ['24Nov2025/srv1/7f00001f']],
+      'part/24Nov2025/srv1-7f000101.01000102': ['ok', ['24Nov2025/srv1/7f000101.01000102']],
+      'part/24Nov2025/srv1-7f000201.01000202': ['corrupt', ['24Nov2025/srv1/7f000201.01000202']],
+      'part/24Nov2025/srv2-7f000101.01000103': ['ok', ['24Nov2025/srv2/7f000101.01000103']],
+      'part/25Nov2025/srv1-7f000101.01000102': ['ok', ['25Nov2025/srv1/7f000101.01000102']],
+      'part/25Nov2025/srv1-7f000201.01000202': ['ok', ['25Nov2025/srv1/7f000201.01000202']],
+      'part/25Nov2025/srv2-7f000101.01000103': ['truncated', ['25Nov2025/srv2/7f000101.01000103']],
+      'part/26Nov2025/srv1-7f000101.01000102': ['corrupt', ['26Nov2025/srv1/7f000101.01000102']],
+      'part/26Nov2025/srv1-7f000201.01000202': ['ok', ['26Nov2025/srv1/7f000201.01000202']],
+      'part/26Nov2025/srv2-7f000101.01000103': ['trailing-data', ['26Nov2025/srv2/7f000101.01000103']],
     });
-    const trunc = j.dumps.find((d: { path: string }) => d.path.endsWith('25/7f000101.u.alice'));
-    expect(trunc.problems.map((p: { code: string; offset: number }) => [p.code, p.offset])).toEqual([['TRUNCATED', 14793], ['LOG_SIZE_MISMATCH', 14793]]);
-    expect(trunc.log).toMatchObject({ line: 5, printed: 59985, declaredModulo: 59985 });
-    expect(j.missing).toEqual([{ path: '/backup/2025-11-26/7f000301.s.shared', volume: '7f000301.1000002', log: 'fixtures/archive/backup.log', line: 15, printed: 48213 }]);
-    expect(j.summary).toMatchObject({ dumps: 7, ok: 3, damaged: 4, skippedFiles: 2, missing: 1 });
+    const trunc = j.dumps.find((d: { path: string }) => d.path.endsWith('25Nov2025/srv2-7f000101.01000103'));
+    expect(trunc.problems.map((p: { code: string; offset: number }) => [p.code, p.offset])).toEqual([['TRUNCATED', 14797], ['LOG_SIZE_MISMATCH', 14797]]);
+    expect(trunc.log).toMatchObject({ file: 'fixtures/archive/backuplogs/backuplogs.25Nov2025', line: 8, printed: 61122, declaredModulo: 61122, date: '2025-11-25', kind: 'incremental' });
+    expect(trunc.layout).toEqual({ run: '25Nov2025', day: '2025-11-25', server: 'srv2', volumeId: '7f000101', replicaId: '01000103' });
+    expect(j.missing).toEqual([{ path: '/backup/part/26Nov2025/srv1-7f000301.01000302', volume: '7f000301.1000302', log: 'fixtures/archive/backuplogs/backuplogs.26Nov2025', line: 14, printed: 48213 }]);
+    expect(j.summary).toMatchObject({ dumps: 10, ok: 6, damaged: 4, skippedFiles: 5, missing: 1, aliases: 10, volumes: 4, unrestorable: 3 });
+    expect(j.findings.filter((f: { code: string }) => f.code !== 'ARCHIVE_ALIAS').map((f: { code: string }) => f.code)).toEqual(['LOG_MISSING', 'LOG_NOT_SOUND', 'LOG_NOT_SOUND', 'LOG_NOT_SOUND', 'LOG_NOT_SOUND', 'LOG_NOT_SOUND']);
+    expect(j.findings.find((f: { code: string }) => f.code === 'LOG_MISSING').message).toBe('/backup/part/26Nov2025/srv1-7f000301.01000302: named by fixtures/archive/backuplogs/backuplogs.26Nov2025:14 (volume 7f000301.1000302), not found');
+    expect(j.volumes.map((x: { volume: string; name: string; restorable: boolean }) => [x.volume, x.name, x.restorable])).toEqual([
+      ['7f000101', 'u.alice', false], ['7f000201', 'p.venus', false], ['7f000301', 's.shared', false], ['7f00001f', 'sample.s3', true],
+    ]);
+    // The broken chain: a corrupt full makes both incrementals over it unrestorable.
+    expect(j.volumes[1].replicas).toEqual([{ replica: '01000202', server: 'srv1', points: [
+      { date: '2025-11-24', full: 'fixtures/archive/part/24Nov2025/srv1-7f000201.01000202', restorable: false, code: 'CHAIN_FULL_DAMAGED', reason: 'its full dump fixtures/archive/part/24Nov2025/srv1-7f000201.01000202 is corrupt' },
+      { date: '2025-11-25', full: 'fixtures/archive/part/24Nov2025/srv1-7f000201.01000202', incremental: 'fixtures/archive/part/25Nov2025/srv1-7f000201.01000202', restorable: false, code: 'CHAIN_FULL_DAMAGED', reason: 'its full dump fixtures/archive/part/24Nov2025/srv1-7f000201.01000202 is corrupt' },
+      { date: '2025-11-26', full: 'fixtures/archive/part/24Nov2025/srv1-7f000201.01000202', incremental: 'fixtures/archive/part/26Nov2025/srv1-7f000201.01000202', restorable: false, code: 'CHAIN_FULL_DAMAGED', reason: 'its full dump fixtures/archive/part/24Nov2025/srv1-7f000201.01000202 is corrupt' },
+    ] }]);
+    expect(j.volumes[2]).toEqual({ volume: '7f000301', name: 's.shared', restorable: false, missing: ['/backup/part/26Nov2025/srv1-7f000301.01000302'], replicas: [] });
+    // Text: the volume table, volumes not restorable first.
+    const text = run(['verify', '--relocate', '/backup=fixtures/archive', '--log', 'fixtures/archive/backuplogs', 'fixtures/archive']);
+    expect(text.code).toBe(1);
+    const table = text.stdout.slice(text.stdout.indexOf('volume    name'));
+    expect(table.split('\n').map((l) => l.slice(0, 60))).toEqual([
+      'volume    name       replicas  newest restorable point',
+      '7f000101  u.alice           2  NOT RESTORABLE as of 2025-11-',
+      '7f000201  p.venus           1  NOT RESTORABLE as of 2025-11-',
+      '7f000301  s.shared          0  NO DUMP HERE: the log names /',
+      '7f00001f  sample.s3         1  2025-11-24  fixtures/archive/',
+      '',
+      '4 volumes: 1 restorable as of their newest day, 3 not',
+      '',
+    ]);
+    expect(table).toContain('newest restorable: 2025-11-25  fixtures/archive/part/24Nov2025/srv1-7f000101.01000102 + fixtures/archive/part/25Nov2025/srv1-7f000101.01000102\n');
+    // Without --relocate the run directories' links dangle, and say how to fix it.
+    const plain = run(['verify', 'fixtures/archive/24Nov2025']);
+    expect(plain.code).toBe(2);
+    expect(plain.stderr).toBe('codadump: error: fixtures/archive/24Nov2025: no dump files found (4 links dangle: if the archive was moved off its host, say where with --relocate FROM=DIR)\n');
   });
 
   it('never modifies its input', () => {

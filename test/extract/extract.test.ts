@@ -470,3 +470,42 @@ describe('extract: owners and second names', () => {
     }
   });
 });
+
+describe('extract: a name repeated within one directory (the only paths the sinks remember besides directories)', () => {
+  /** `d/twice` names two files, `d/once` one, `top` one in the root; the repeated name is made by patching the pages. */
+  function repeatedNameDump(): Buffer {
+    const pages = renameInPages(dirPages([3, 20], [1, 1], [['twice', 2, 10], ['twicE', 4, 11], ['once', 6, 12]]), 'twicE', 'twice');
+    expect(decodeDirectory(pages).filter((e) => e.name === 'twice')).toHaveLength(2);
+    return craftDump(
+      [
+        { vnode: 1, unique: 1, pages: dirPages([1, 1], [1, 1], [['d', 3, 20], ['top', 8, 13]]) },
+        { vnode: 3, unique: 20, pages },
+      ],
+      [
+        { vnode: 2, unique: 10, data: 'first' },
+        { vnode: 4, unique: 11, data: 'second' },
+        { vnode: 6, unique: 12, data: 'once' },
+        { vnode: 8, unique: 13, data: 'top' },
+      ],
+    );
+  }
+
+  it('into a directory and as a tar: the first file keeps the name, the second is a DUPLICATE, the others are written', async () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      writeFileSync(`${dir}/r.dump`, repeatedNameDump());
+      const d = await extractDump(await openDump(`${dir}/r.dump`), { directory: `${dir}/out` });
+      expect(d.problems.map((p) => [p.code, p.path, p.vnode])).toEqual([['DUPLICATE', 'd/twice', 4]]);
+      expect(readFileSync(`${dir}/out/d/twice`, 'latin1')).toBe('first');
+      expect(readFileSync(`${dir}/out/d/once`, 'latin1')).toBe('once');
+      expect(readFileSync(`${dir}/out/top`, 'latin1')).toBe('top');
+
+      const t = await extractDump(await openDump(`${dir}/r.dump`), { tar: `${dir}/r.tar` });
+      expect(t.problems.map((p) => [p.code, p.path, p.vnode])).toEqual([['DUPLICATE', 'd/twice', 4]]);
+      const files = (await tarEntries(readFileSync(`${dir}/r.tar`))).filter((e) => e.type === 'file');
+      expect(files.map((e) => [e.name, e.data.toString('latin1')])).toEqual([['d/twice', 'first'], ['d/once', 'once'], ['top', 'top']]);
+    } finally {
+      cleanup();
+    }
+  });
+});

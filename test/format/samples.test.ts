@@ -29,7 +29,7 @@ async function viaPositional(path: string): Promise<{ rec: DumpRecord; data?: Bu
   return out;
 }
 
-const GOOD_FIXTURES = ['2025-11-24/7f000101.u.alice', '2025-11-24/7f000201.p.venus'].map((f) => join(ROOT, 'fixtures', 'archive', f));
+const GOOD_FIXTURES = ['part/24Nov2025/srv1-7f000101.01000102', 'part/25Nov2025/srv1-7f000201.01000202'].map((f) => join(ROOT, 'fixtures', 'archive', f));
 
 describe.each([...SAMPLE_FILES.map(sample), ...GOOD_FIXTURES])('dump %s', (path) => {
   const bytes = readFileSync(path);

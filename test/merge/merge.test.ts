@@ -92,7 +92,7 @@ describe('merge: Coda table order', () => {
       expect(r.code).toBe(0);
       const j = JSON.parse(r.stdout);
       expect(j.small).toEqual({ declared: 3, lists: 3, vnodes: 3 });
-      expect(j.warnings).toEqual([{ code: 'RMVNODE_MISSING', file: `${dir}/i.dump`, offset: expect.any(Number), message: 'removes vnode 6.1, which the base does not hold (only logged, as Coda does)' }]);
+      expect(j.warnings).toEqual([{ code: 'RMVNODE_MISSING', severity: 'warning', file: `${dir}/i.dump`, offset: expect.any(Number), message: 'removes vnode 6.1, which the base does not hold (only logged, as Coda does)' }]);
       expect(r.stderr).toBe('');
       expect(await smallOrder(`${dir}/m.dump`)).toEqual(['2.11=n', '2.9=b', '2.5=A']);
     } finally {

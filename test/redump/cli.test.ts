@@ -131,6 +131,31 @@ M._resolveFilename = function (request, ...rest) {
     expect(lines(r.stdout)).toContain('command:    exit status 0');
     expect(readFileSync(out).equals(readFileSync(file))).toBe(true);
   });
+
+  it('--exec gives the command a real pipe: writing to /dev/stdout or /dev/fd/1 by name works, same bytes as a shell pipe', () => {
+    const file = sample('server-sample-full.dump');
+    const bytes = readFileSync(file);
+    const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+    const sh = spawnSync('/bin/sh', ['-c', `cat ${q(file)} | ${q(process.execPath)} ${q(BIN)} redump -o ${q(join(t.dir, 'pipe.dump'))} -`]);
+    expect(sh.status).toBe(0);
+    const viaPipe = readFileSync(join(t.dir, 'pipe.dump'));
+    expect(viaPipe.equals(bytes)).toBe(true);
+    const commands = [
+      `dd if=${q(file)} of=/dev/stdout bs=65536 status=none`,
+      `sh -c ${q(`cat ${q(file)} > /dev/stdout`)}`,
+      `cat ${q(file)} > /dev/fd/1`,
+    ];
+    commands.forEach((cmd, i) => {
+      const out = join(t.dir, `exec${i}.dump`);
+      const r = run(['redump', '--json', '-o', out, '--exec', cmd]);
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      expect(JSON.parse(r.stdout)).toMatchObject({ ok: true, bytes: bytes.length, sha256: sha(bytes) });
+      expect(readFileSync(out).equals(viaPipe)).toBe(true);
+    });
+    // The FIFO's name was gone before the command ran: nothing left in the temporary directory.
+    expect(readdirSync(process.env.TMPDIR ?? '/tmp').filter((n) => n.startsWith('codadump-exec-'))).toEqual([]);
+  });
 });
 
 describe('codadump redump: failures (exit code, one clear line, nothing under OUT, no .partial)', () => {
@@ -229,6 +254,15 @@ describe('codadump redump: failures (exit code, one clear line, nothing under OU
     expect(r.code).toBe(2);
     expect(r.stdout).toBe('');
     expect(r.stderr).toBe(`codadump: error: ${out}: cannot write output: ENOSPC (no space left on device, write); ${out} not written\n`);
+    expect(entries()).toEqual([]);
+  });
+
+  it('a test hook that is not a number: usage error, exit 2, nothing written', () => {
+    const out = join(t.dir, 'out.dump');
+    const r = run(['redump', '-o', out, '-'], { input: readFileSync(sample('server-empty-full.dump')), env: { CODADUMP_TEST_FAIL_AFTER_BYTES: 'lots' } });
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toBe("codadump: CODADUMP_TEST_FAIL_AFTER_BYTES must be a whole number of bytes, got 'lots'\nTry 'codadump --help'.\n");
     expect(entries()).toEqual([]);
   });
 

@@ -7,7 +7,7 @@ import { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { chunkAll, type ChunkItem } from '../../src/io/chunker.js';
 import { packTree } from '../../src/pack/pack.js';
-import { FAIL_AFTER_ENV, redump, type RedumpResult } from '../../src/redump/redump.js';
+import { redump, type RedumpResult } from '../../src/redump/redump.js';
 import { SAMPLE_FILES, rejection, sample, tempDir } from '../helpers.js';
 import { PACK_OPTS, SMALL_TREE, makeTree, noise, packToBuffer } from '../tree.js';
 
@@ -176,20 +176,16 @@ describe('redump: failures leave nothing under OUT', () => {
     expect(entries()).toEqual([]);
   });
 
-  it('the same hook through CODADUMP_TEST_FAIL_AFTER_BYTES', async () => {
+  it('the library reads no environment: CODADUMP_TEST_FAIL_AFTER_BYTES set, the dump is still written', async () => {
     const bytes = readFileSync(sample('server-sample-full.dump'));
-    process.env[FAIL_AFTER_ENV] = '0';
+    process.env.CODADUMP_TEST_FAIL_AFTER_BYTES = '0';
     try {
-      const err = await rejection(redump(pieces(bytes), join(t.dir, 'out.dump')));
-      expect(err.message).toBe('cannot write output: ENOSPC (no space left on device, write)');
-      process.env[FAIL_AFTER_ENV] = 'lots';
-      const bad = await rejection(redump(pieces(bytes), join(t.dir, 'out.dump')));
-      expect(bad.code).toBe('USAGE');
-      expect(bad.message).toBe("CODADUMP_TEST_FAIL_AFTER_BYTES must be a whole number of bytes, got 'lots'");
+      const r = await redump(pieces(bytes), join(t.dir, 'out.dump'));
+      expect(r.ok).toBe(true);
+      expect(readFileSync(join(t.dir, 'out.dump')).equals(bytes)).toBe(true);
     } finally {
-      delete process.env[FAIL_AFTER_ENV];
+      delete process.env.CODADUMP_TEST_FAIL_AFTER_BYTES;
     }
-    expect(entries()).toEqual([]);
   });
 
   it('an existing OUT: EXISTS before anything runs, the file untouched', async () => {

@@ -120,6 +120,9 @@ describe('A1 (W = 2^20)', () => {
     expect(code).toBe(0);
     verifyOk(out);
     expect(rep.keptPartial).toEqual([{ vnode: cut.vnode, unique: cut.unique, path: 'big.bin', kept: s - start, of: cut.length }]);
+    // Not in its directory any more (it is not the file it was): in lost+found, under its vnode number.
+    expect(rep.vnodes.find((v: { vnode: number }) => v.vnode === cut.vnode).path).toBe(`lost+found/#${cut.vnode}.${cut.unique}`);
+    expect(rep.removedEntries).toContainEqual({ dir: '1.1', name: 'big.bin', vnode: cut.vnode, unique: cut.unique });
     const reader = await openDump(out);
     let content: Buffer | null = null;
     for await (const r of reader.records()) {

@@ -1,5 +1,7 @@
 import type { Argv, CommandModule } from 'yargs';
 import { extractDump, type ExtractResult } from '../../extract/extract.js';
+import { extractFile } from '../../extract/salvage.js';
+import { resolveDeclared } from '../../diagnose/declared.js';
 import type { ExtractProblem } from '../../extract/plan.js';
 import { openDump } from '../../format/open.js';
 import { displayString } from '../../format/types.js';
@@ -14,6 +16,9 @@ interface Args {
   orphans: boolean;
   'same-owner': boolean;
   json: boolean;
+  log?: string;
+  declared?: string;
+  'wrap-bits': number;
 }
 
 function problemJson(p: ExtractProblem) {
@@ -22,7 +27,8 @@ function problemJson(p: ExtractProblem) {
 
 export function problemLine(p: ExtractProblem): string {
   const where = p.path !== undefined ? `${displayString(p.path)}: ` : '';
-  const fid = p.vnode !== undefined && p.path !== undefined ? ` (vnode ${p.vnode}.${p.unique})` : '';
+  if (p.offset !== undefined) return `codadump: ${p.code}: ${p.message}`;
+  const fid = p.vnode !== undefined && p.path !== undefined ? ` (vnode ${p.vnode})` : '';
   return `codadump: ${where}${p.message}${fid}`;
 }
 
@@ -45,7 +51,11 @@ export const extractCommand = (ctx: Ctx): CommandModule<object, Args> => ({
       .option('force', { type: 'boolean', default: false, describe: 'replace existing files and links (never directories); replace an existing --tar FILE' })
       .option('orphans', { type: 'boolean', default: false, describe: 'write vnodes no directory reaches as #orphans/<vnode>.<uniquifier>' })
       .option('same-owner', { type: 'boolean', default: false, describe: 'restore owner ids (only when running as root)' })
-      .option('json', { type: 'boolean', default: false, describe: 'machine-readable output' }) as unknown as Argv<Args>,
+      .option('json', { type: 'boolean', default: false, describe: 'machine-readable output' })
+      .option('log', { type: 'string', describe: 'damaged dump: backup log whose "Transferred N bytes" pins the seam' })
+      .option('declared', { type: 'string', describe: 'damaged dump: the declared byte count as printed (may be negative)' })
+      .option('wrap-bits', { type: 'number', default: 32, hidden: true, describe: 'wrap size 2^N (testing)' })
+      .conflicts('log', 'declared') as unknown as Argv<Args>,
   handler: async (a) => {
     if ((a.directory === undefined) === (a.tar === undefined)) throw new UsageError('extract needs exactly one of -C DIR or --tar FILE');
     if (a.tar === '-' && a.json) throw new UsageError('--json cannot be used with --tar - (standard output carries the archive)');
@@ -53,14 +63,17 @@ export const extractCommand = (ctx: Ctx): CommandModule<object, Args> => ({
       err('codadump: warning: --same-owner ignored: not running as root');
     }
     const paths = (a.paths ?? []).map((p) => Buffer.from(String(p), 'utf8').toString('latin1'));
-    const reader = await openDump(a.dump);
-    const r = await extractDump(reader, {
+    const opts = {
       ...(a.directory !== undefined ? { directory: a.directory } : { tar: a.tar === '-' ? process.stdout : a.tar }),
       paths, force: a.force, orphans: a.orphans, sameOwner: a['same-owner'],
-    });
+    };
+    // A file is diagnosed first and, when damaged, extracted around the damage; standard input up to it.
+    const r = a.dump === '-'
+      ? await extractDump(await openDump(a.dump), opts)
+      : await extractFile(a.dump, { ...opts, wrapBits: a['wrap-bits'], declared: await resolveDeclared(a.dump, { log: a.log, declared: a.declared }) });
     if (a.json) {
       printJson({
-        target: r.target, kind: r.kind, directories: r.dirs, files: r.files, symlinks: r.symlinks, hardLinks: r.links, bytes: r.bytes,
+        target: r.target, kind: r.kind, damaged: r.damaged ?? false, directories: r.dirs, files: r.files, symlinks: r.symlinks, hardLinks: r.links, bytes: r.bytes,
         orphans: r.orphans.map((o) => ({ ...o, path: displayString(o.path) })),
         problems: r.problems.map(problemJson),
       });
@@ -69,7 +82,8 @@ export const extractCommand = (ctx: Ctx): CommandModule<object, Args> => ({
       const say = a.tar === '-' ? err : out;
       say(summary(r));
       if (r.orphans.length) say(`${r.orphans.length} unreachable vnodes written under ${displayString(topComponent(r.orphans[0].path))}/`);
-      if (r.problems.length) say(`${r.problems.length} entries skipped or not placed (listed above)`);
+      if (r.damaged) say(`the dump is damaged: extracted what survives; ${r.problems.length} problems (listed above)`);
+      else if (r.problems.length) say(`${r.problems.length} entries skipped or not placed (listed above)`);
     }
     ctx.exitCode = r.problems.length > 0 ? EXIT_DAMAGED : EXIT_OK;
   },

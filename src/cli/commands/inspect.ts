@@ -1,5 +1,6 @@
 import type { Argv, CommandModule } from 'yargs';
 import { openDump } from '../../format/open.js';
+import { describeContainer } from '../../source/container.js';
 import { summarizeDump, type DumpSummary } from '../../format/summary.js';
 import { displayString } from '../../format/types.js';
 import { EXIT_OK, hex8, isoDate, modeString, out, printJson, typeName, type Ctx } from '../context.js';
@@ -58,6 +59,8 @@ export const inspectCommand = (ctx: Ctx): CommandModule<object, Args> => ({
     }
     const h = s.header;
     out(`dump ${a.dump}`);
+    const c = reader.source.container;
+    if (c) out(`  container   ${describeContainer(c)}; offsets are in the decoded dump stream`);
     out(`  header      version ${h.version}, volume ${hex8(h.volumeId)} "${displayString(h.name)}", parent ${hex8(h.parentId)}`);
     out(`              ${h.incremental ? `incremental (level ${h.incremental})` : 'full dump'}, backup date ${isoDate(h.backupDate)}, order ${h.oldest}..${h.latest}`);
     if (s.volume) {
@@ -69,7 +72,7 @@ export const inspectCommand = (ctx: Ctx): CommandModule<object, Args> => ({
       if (i) out(`  ${name} index ${' '.repeat(5 - name.length)}declared ${i.declared}, lists ${i.lists}, records ${i.records}${i.removed ? `, removed ${i.removed}` : ''}`);
       else out(`  ${name} index ${' '.repeat(5 - name.length)}missing`);
     }
-    out(`  stream      ${s.streamLength} bytes${fileSize !== null ? `; file ${fileSize} bytes` : ''}${s.trailing ? `; ${s.trailing} bytes after the end marker` : ''}`);
+    out(`  stream      ${s.streamLength} bytes${fileSize !== null ? `; file ${fileSize} bytes` : c?.decodedSize != null ? `; decoded ${c.decodedSize} bytes` : ''}${s.trailing ? `; ${s.trailing} bytes after the end marker` : ''}`);
     if (a.vnodes) {
       out('');
       for (const v of s.vnodes) {

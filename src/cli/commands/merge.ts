@@ -2,12 +2,15 @@ import type { Argv, CommandModule } from 'yargs';
 import { mergeDumps, type MergeWarning } from '../../merge/merge.js';
 import { displayString } from '../../format/types.js';
 import { EXIT_OK, err, hex8, out, printJson, type Ctx } from '../context.js';
+import { manifestOption, recordOutput } from './manifest-option.js';
 
 interface Args {
   full: string;
   incrementals: string[];
   output: string;
+  manifest?: string;
   force: boolean;
+  gzip: boolean;
   json: boolean;
 }
 
@@ -24,9 +27,12 @@ export const mergeCommand = (ctx: Ctx): CommandModule<object, Args> => ({
       .positional('incrementals', { type: 'string', array: true, demandOption: true, describe: 'incremental dumps, oldest first (files)' })
       .option('output', { alias: 'o', type: 'string', demandOption: true, describe: 'merged dump to write' })
       .option('force', { type: 'boolean', default: false, describe: 'replace an existing output file' })
+      .option('manifest', manifestOption)
+      .option('gzip', { type: 'boolean', default: false, describe: 'write gzip (also when the output name ends in .gz)' })
       .option('json', { type: 'boolean', default: false, describe: 'machine-readable output' }) as unknown as Argv<Args>,
   handler: async (a) => {
-    const r = await mergeDumps(a.full, a.incrementals.map(String), a.output, { force: a.force });
+    const r = await mergeDumps(a.full, a.incrementals.map(String), a.output, { force: a.force, gzip: a.gzip });
+    await recordOutput(a.manifest, a.output);
     if (a.json) {
       printJson({ ...r, header: { ...r.header, name: displayString(r.header.name) } });
     } else {

@@ -1,15 +1,20 @@
+import { fstatSync, readSync } from 'node:fs';
 import { isatty } from 'node:tty';
 import type { Argv, CommandModule } from 'yargs';
 import { DumpError } from '../../format/errors.js';
 import { displayString } from '../../format/types.js';
 import { describeStatus } from '../../redump/exec.js';
 import { redump, type RedumpResult, type RedumpSource } from '../../redump/redump.js';
-import { EXIT_DAMAGED, EXIT_OK, EXIT_USAGE, UsageError, describeError, err, out, parseHexId, printJson, type Ctx } from '../context.js';
-import { humanBytes } from '../progress.js';
+import { EXIT_DAMAGED, EXIT_OK, EXIT_USAGE, UsageError, describeError, err, errorJson, out, parseHexId, printJson, type Ctx } from '../context.js';
+import { streamProgress } from '../progress.js';
+import { manifestOption, recordOutput } from './manifest-option.js';
+import { isContainer, openInput } from '../../source/open.js';
+import { SNIFF_BYTES, sniff } from '../../source/sniff.js';
 
 interface Args {
   input?: string;
   output: string;
+  manifest?: string;
   force: boolean;
   json: boolean;
   direct: boolean;
@@ -35,26 +40,19 @@ function blockingStdin(): void {
   handle?.setBlocking?.(true);
 }
 
-/** Live `bytes, vnodes, MB/s` on standard error, only when it is a terminal. */
-function liveProgress(enabled: boolean) {
-  const active = enabled && process.stderr.isTTY === true;
-  let last = 0;
-  let shown = false;
-  return {
-    update(bytes: number, vnodes: number, seconds: number) {
-      if (!active) return;
-      const now = Date.now();
-      if (now - last < 200) return;
-      last = now;
-      const rate = seconds > 0 ? (bytes / 1e6 / seconds).toFixed(1) : '0.0';
-      process.stderr.write(`\r\x1b[Kredump: ${humanBytes(bytes)}, ${vnodes} vnodes, ${rate} MB/s`);
-      shown = true;
-    },
-    clear() {
-      if (shown) process.stderr.write('\r\x1b[K');
-      shown = false;
-    },
-  };
+/**
+ * Test hook of the command line (the library reads no environment):
+ * CODADUMP_TEST_FAIL_AFTER_BYTES=N makes the output fail with ENOSPC once N
+ * bytes would have been stored, as a full disk does.
+ */
+export const FAIL_AFTER_ENV = 'CODADUMP_TEST_FAIL_AFTER_BYTES';
+
+function failAfterFromEnv(): number | undefined {
+  const v = process.env[FAIL_AFTER_ENV];
+  if (v === undefined || v === '') return undefined;
+  const n = Number(v);
+  if (!Number.isSafeInteger(n) || n < 0) throw new UsageError(`${FAIL_AFTER_ENV} must be a whole number of bytes, got '${v}'`);
+  return n;
 }
 
 /** The command's standard error, passed through line by line with an `exec: ` prefix. */
@@ -124,6 +122,42 @@ export function redumpLines(r: RedumpResult): string[] {
   return lines;
 }
 
+/**
+ * Standard input: raw dump bytes go straight to the writer's ring ({ fd: 0 }).
+ * When it is a regular file (`redump - < x.dump.gz`), its first bytes are
+ * read in place (not consumed) and a compressed dump is decoded on the way
+ * (src/source/open.ts). A pipe is taken as raw: decode before it (gzip -dc |).
+ */
+async function stdinSource(): Promise<RedumpSource> {
+  let head = Buffer.alloc(0);
+  try {
+    if (fstatSync(0).isFile()) {
+      const b = Buffer.alloc(SNIFF_BYTES);
+      head = b.subarray(0, readSync(0, b, 0, b.length, 0));
+    }
+  } catch {
+    head = Buffer.alloc(0);
+  }
+  if (head.length === 0 || !isContainer(sniff(head))) return { fd: 0 };
+  const src = await openInput('-');
+  return (async function* () {
+    const buf = Buffer.allocUnsafe(1 << 20);
+    let pos = 0;
+    try {
+      for (;;) {
+        const n = await src.read(buf, 0, buf.length, pos);
+        if (n === 0) break;
+        pos += n;
+        yield Buffer.from(buf.subarray(0, n));
+      }
+      const bad = src.container?.findings.find((f) => f.severity === 'error');
+      if (bad) throw new DumpError(bad.code, bad.message, bad.offset, '-');
+    } finally {
+      await src.close();
+    }
+  })();
+}
+
 export const redumpCommand = (ctx: Ctx): CommandModule<object, Args> => ({
   command: 'redump [input]',
   describe: 'Regenerate a dump (from a command, a directory tree or stdin) through a verified 64-bit append writer',
@@ -132,6 +166,7 @@ export const redumpCommand = (ctx: Ctx): CommandModule<object, Args> => ({
       .positional('input', { type: 'string', describe: '- to read the dump from standard input' })
       .option('output', { alias: 'o', type: 'string', demandOption: true, describe: 'dump file to write' })
       .option('force', { type: 'boolean', default: false, describe: 'replace an existing output file (once the new dump verified)' })
+      .option('manifest', manifestOption)
       .option('json', { type: 'boolean', default: false, describe: 'machine-readable output' })
       .option('direct', {
         type: 'boolean',
@@ -164,11 +199,12 @@ export const redumpCommand = (ctx: Ctx): CommandModule<object, Args> => ({
     if (a.tree === undefined && Object.values(packOpts).some((v) => v !== undefined)) {
       throw new UsageError('--volume-id, --parent-id, --name and --backup-date go with --tree only');
     }
+    const failAfterBytes = failAfterFromEnv();
     if (a.input === '-') blockingStdin();
     const source: RedumpSource =
-      a.exec !== undefined ? { exec: a.exec } : a.tree !== undefined ? { tree: a.tree, pack: packOpts } : { fd: 0 };
+      a.exec !== undefined ? { exec: a.exec } : a.tree !== undefined ? { tree: a.tree, pack: packOpts } : await stdinSource();
 
-    const bar = liveProgress(!a.json);
+    const bar = streamProgress('redump', !a.json);
     const passThrough = stderrPassThrough(() => bar.clear());
     // Ctrl-C / kill: exit through process.exit so the temporary file is removed.
     const onSignal = (sig: NodeJS.Signals) => {
@@ -183,6 +219,7 @@ export const redumpCommand = (ctx: Ctx): CommandModule<object, Args> => ({
       r = await redump(source, a.output, {
         force: a.force,
         direct: a.direct,
+        failAfterBytes,
         onProgress: (p) => bar.update(p.bytes, p.vnodes, p.seconds),
         onStderr: (b) => passThrough.write(b),
       });
@@ -192,7 +229,7 @@ export const redumpCommand = (ctx: Ctx): CommandModule<object, Args> => ({
       if (!(e instanceof DumpError)) throw e;
       const what = e.code === 'EXISTS' ? e.message : describeError(e);
       const tail = e.code === 'EXISTS' ? '' : `; ${a.output} not written`;
-      if (a.json) printJson({ ok: false, path: a.output, committed: false, error: { code: e.code, message: e.message, ...(e.offset !== undefined ? { offset: e.offset } : {}) } });
+      if (a.json) printJson({ ok: false, path: a.output, committed: false, ...errorJson(e) });
       err(`codadump: error: ${what}${tail}`);
       ctx.exitCode = e.code === 'CHUNK_OFFSET' ? EXIT_DAMAGED : EXIT_USAGE;
       return;
@@ -205,6 +242,7 @@ export const redumpCommand = (ctx: Ctx): CommandModule<object, Args> => ({
     for (const p of r.skipped ?? []) err(`codadump: skipped ${displayString(p)}: not a file, directory or symbolic link`);
     if (a.json) printJson(redumpJson(r));
     if (r.ok) {
+      await recordOutput(a.manifest, a.output);
       if (!a.json) for (const l of redumpLines(r)) out(l);
       ctx.exitCode = EXIT_OK;
       return;

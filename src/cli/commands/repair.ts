@@ -1,13 +1,16 @@
 import type { Argv, CommandModule } from 'yargs';
-import { repairFile, type RepairReport } from '../../repair/repair.js';
+import { isoDate, repairFile, type RepairReport } from '../../repair/repair.js';
+import { loadDonors } from '../../merge/donors.js';
 import { resolveDeclared } from '../../diagnose/declared.js';
 import { displayString } from '../../format/types.js';
 import type { FileRange } from '../../diagnose/vstream.js';
 import { EXIT_DAMAGED, EXIT_OK, out, parseHexId, printJson, type Ctx } from '../context.js';
+import { manifestOption, recordOutput } from './manifest-option.js';
 
 interface Args {
   dump: string;
   output: string;
+  manifest?: string;
   json: boolean;
   force: boolean;
   'keep-partial': boolean;
@@ -17,6 +20,11 @@ interface Args {
   'volume-name'?: string;
   verbose: boolean;
   'wrap-bits': number;
+  gzip: boolean;
+  'decompress-with'?: string;
+  tmpdir?: string;
+  donor?: string[];
+  'exact-only': boolean;
 }
 
 const show = (p: string | null) => (p === null ? '(path unknown)' : displayString(p));
@@ -30,6 +38,8 @@ export function repairJson(r: RepairReport) {
     keptPartial: r.keptPartial.map((x) => ({ ...x, path: d(x.path) })),
     removedEntries: r.removedEntries.map((x) => ({ ...x, name: displayString(x.name) })),
     vnodes: r.vnodes.map((x) => ({ ...x, path: d(x.path) })),
+    ...(r.restored ? { restored: r.restored.map((x) => ({ ...x, path: d(x.path) })) } : {}),
+    ...(r.findings ? { findings: r.findings.map((f) => ({ ...f, ...(f.path !== undefined ? { path: displayString(f.path) } : {}) })) } : {}),
   };
 }
 
@@ -44,7 +54,17 @@ export function repairText(r: RepairReport, verbose: boolean): string[] {
     l.push(`  dropped     ${r.dropped.length} vnode${r.dropped.length === 1 ? '' : 's'}:`);
     for (const d of r.dropped) l.push(`                ${`${d.vnode}.${d.unique}`.padEnd(12)} ${show(d.path)}: ${d.reason}`);
   } else l.push('  dropped     nothing');
-  for (const k of r.keptPartial) l.push(`  truncated   ${`${k.vnode}.${k.unique}`.padEnd(12)} ${show(k.path)}: kept ${k.kept} of ${k.of} bytes`);
+  for (const k of r.keptPartial) l.push(`  truncated   ${`${k.vnode}.${k.unique}`.padEnd(12)} ${show(k.path)}: kept ${k.kept} of ${k.of} bytes, in lost+found`);
+  if (r.restored && r.counts) {
+    for (const d of r.donors ?? []) l.push(`  donor       ${d.name}: ${isoDate(d.date)}, ${d.relation}${d.sameRun ? ' of the same run (every vnode it gives is exact)' : ''}`);
+    l.push(`  restored    ${r.counts.exact} exact, ${r.counts.older} older, ${r.counts.lost} lost:`);
+    for (const x of r.restored) {
+      const how = x.outcome === 'lost'
+        ? x.olderIn ? `lost (an older version is in ${x.olderIn}; --exact-only)` : 'lost (no donor has it)'
+        : `${x.outcome}, from ${x.donor} as of ${isoDate(x.date!)}`;
+      l.push(`                ${`${x.vnode}.${x.unique}`.padEnd(12)} ${show(x.path)}: ${how}`);
+    }
+  }
   for (const e of r.removedEntries) l.push(`  unlinked    "${displayString(e.name)}" (${e.vnode}.${e.unique}) from directory ${e.dir}`);
   for (const h of r.rehomed) l.push(`  rehomed     ${`${h.vnode}.${h.unique}`.padEnd(12)} -> ${displayString(h.name)} (its directory ${h.oldParent} was lost)`);
   // Where the survivors came from, in output order: runs of vnodes contiguous in the input.
@@ -84,20 +104,35 @@ export const repairCommand = (ctx: Ctx): CommandModule<object, Args> => ({
       .option('output', { alias: 'o', type: 'string', demandOption: true, describe: 'repaired dump to write' })
       .option('json', { type: 'boolean', default: false, describe: 'machine-readable report' })
       .option('force', { type: 'boolean', default: false, describe: 'replace an existing output file' })
-      .option('keep-partial', { type: 'boolean', default: false, describe: 'keep files whose data was cut, truncated to what survives' })
+      .option('manifest', manifestOption)
+      .option('keep-partial', { type: 'boolean', default: false, describe: 'keep files whose data was cut, truncated to what survives, in lost+found' })
+      .option('donor', { type: 'string', array: true, describe: 'a sound dump of the volume (or of another replica) to restore lost vnodes from; a full dump, then its incrementals in order (repeatable)' })
+      .option('exact-only', { type: 'boolean', default: false, describe: 'restore from donors only what they provably hold as it was lost' })
       .option('log', { type: 'string', describe: 'backup log whose "Transferred N bytes" pins the seam' })
       .option('declared', { type: 'string', describe: 'the declared byte count as printed (may be negative)' })
       .option('volume-id', { type: 'string', describe: 'volume id (hex) for a re-created dump header (default 7f000001)' })
       .option('volume-name', { type: 'string', describe: 'volume name for a re-created dump header (default recovered.backup)' })
       .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'one source line per vnode' })
+      .option('gzip', { type: 'boolean', default: false, describe: 'write the repaired dump as gzip (also when the output name ends in .gz)' })
+      .option('decompress-with', { type: 'string', requiresArg: true, describe: 'shell command that decodes a compressed input (stdin to stdout)' })
+      .option('tmpdir', { type: 'string', requiresArg: true, describe: 'where a compressed input is decoded for positional reading (default: the system temporary directory)' })
       .option('wrap-bits', { type: 'number', default: 32, hidden: true, describe: 'wrap size 2^N (testing)' })
       .conflicts('log', 'declared') as unknown as Argv<Args>,
   handler: async (a) => {
     const declared = await resolveDeclared(a.dump, { log: a.log, declared: a.declared });
-    const r = await repairFile(a.dump, a.output, {
-      wrapBits: a['wrap-bits'], declared, force: a.force, keepPartial: a['keep-partial'],
-      volumeId: parseHexId(a['volume-id'], '--volume-id'), volumeName: a['volume-name'],
-    });
+    const loaded = a.donor && a.donor.length > 0 ? await loadDonors(a.donor.map(String)) : null;
+    let r: RepairReport;
+    try {
+      r = await repairFile(a.dump, a.output, {
+        wrapBits: a['wrap-bits'], declared, force: a.force, keepPartial: a['keep-partial'],
+        gzip: a.gzip, tmpdir: a.tmpdir, decompressWith: a['decompress-with'],
+        volumeId: parseHexId(a['volume-id'], '--volume-id'), volumeName: a['volume-name'],
+        ...(loaded ? { donors: loaded.donors, exactOnly: a['exact-only'] } : {}),
+      });
+    } finally {
+      await loaded?.close();
+    }
+    await recordOutput(a.manifest, a.output);
     if (a.json) printJson(repairJson(r));
     else for (const line of repairText(r, a.verbose)) out(line);
     ctx.exitCode = r.verify.verdict === 'ok' ? EXIT_OK : EXIT_DAMAGED;
