@@ -48,7 +48,11 @@ function quietEpipe(): void {
  * command that handles the signal itself (redump names its output) does so
  * instead. Exit 130 for SIGINT, 143 for SIGTERM, as shells do.
  */
+let signalsHooked = false;
 function exitOnSignals(): void {
+  // Once per process (main() may run more than once in one, as in the tests).
+  if (signalsHooked) return;
+  signalsHooked = true;
   const onSignal = (sig: NodeJS.Signals) => {
     if (process.listenerCount(sig) > 1) return;
     process.stderr.write(`codadump: interrupted by ${sig}; unfinished output removed\n`);
