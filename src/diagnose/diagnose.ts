@@ -25,7 +25,7 @@
  */
 import type { Code } from '../diagnostics/codes.js';
 import { finding, type DumpFinding } from '../diagnostics/finding.js';
-import { DUMP_BEGIN_MAGIC, END_MARKER, VNODE_DIR } from '../format/constants.js';
+import { END_MARKER, VNODE_DIR } from '../format/constants.js';
 import { DumpError } from '../format/errors.js';
 import { validateDirectory, type DirEntry } from '../dir/pages.js';
 import { resolvePaths, vnodeKey } from '../format/paths.js';
@@ -176,7 +176,7 @@ async function hasHeader(src: FileSource): Promise<boolean> {
   if (src.size < 5) return false;
   const b = Buffer.alloc(5);
   await src.read(b, 0, 5, 0);
-  return b[0] === 1 && b.readUInt32BE(1) === DUMP_BEGIN_MAGIC;
+  return sniff(b).kind === 'dump';
 }
 
 /** Sound records a chain must hold before the end marker for a headless file to be taken as a dump's tail. */

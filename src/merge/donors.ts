@@ -12,6 +12,7 @@ import { Cursor } from '../format/decoder.js';
 import { DumpReader } from '../format/reader.js';
 import type { DumpHeader, VolumeData } from '../format/types.js';
 import { FileSource } from '../io/source.js';
+import { openPositional, type PositionalInput } from '../io/positional-input.js';
 import type { Donor, DonorVnode } from '../repair/donors.js';
 import { planMerge, recordAt } from './merge.js';
 
@@ -33,16 +34,32 @@ async function headOf(path: string): Promise<{ header: DumpHeader; volume: Volum
   }
 }
 
-/** Group the donors as given: a full dump, then its incrementals in order. */
-export async function loadDonors(paths: readonly string[]): Promise<LoadedDonors> {
+/**
+ * Group the donors as given: a full dump, then its incrementals in order. A
+ * compressed donor (gzip, Amanda...) is decoded once into a temporary file
+ * (io/positional-input.ts, under `tmpdir`) that is read by position like a
+ * raw one and removed by `close`.
+ */
+export async function loadDonors(paths: readonly string[], opts: { tmpdir?: string; decompressWith?: string } = {}): Promise<LoadedDonors> {
   const sources: FileSource[] = [];
+  const inputs: PositionalInput[] = [];
+  /** The file that holds each donor's dump stream (itself, or its decoded copy). */
+  const real = new Map<string, string>();
+  const at = (p: string) => real.get(p) ?? p;
   const close = async () => {
     for (const s of sources) await s.close();
+    for (const i of inputs) await i.close().catch(() => undefined);
   };
   try {
+    for (const p of paths) {
+      if (real.has(p)) continue;
+      const input = await openPositional(p, opts);
+      inputs.push(input);
+      real.set(p, input.path);
+    }
     const chains: { files: string[]; heads: Awaited<ReturnType<typeof headOf>>[] }[] = [];
     for (const p of paths) {
-      const head = await headOf(p);
+      const head = await headOf(at(p));
       if (head.header.incremental === 0) chains.push({ files: [p], heads: [head] });
       else {
         const c = chains[chains.length - 1];
@@ -57,10 +74,10 @@ export async function loadDonors(paths: readonly string[]): Promise<LoadedDonors
       const first = c.heads[0];
       const vnodes = new Map<string, DonorVnode>();
       if (c.files.length === 1) {
-        const src = await FileSource.open(c.files[0]);
+        const src = await FileSource.open(at(c.files[0]), { name: c.files[0] });
         sources.push(src);
         // A second source for the scan: `src` stays open for the file data.
-        const reader = new DumpReader(await FileSource.open(c.files[0]));
+        const reader = new DumpReader(await FileSource.open(at(c.files[0]), { name: c.files[0] }));
         try {
           for await (const r of reader.records()) if (r.kind === 'vnode') vnodes.set(`${r.vnode}.${r.unique}`, { rec: r, source: src });
         } catch (e) {
@@ -69,7 +86,7 @@ export async function loadDonors(paths: readonly string[]): Promise<LoadedDonors
           await reader.close();
         }
       } else {
-        const plan = await planMerge(c.files[0], c.files.slice(1));
+        const plan = await planMerge(at(c.files[0]), c.files.slice(1).map(at));
         const srcs: FileSource[] = [];
         for (const f of plan.inputs) {
           const s = await FileSource.open(f);

@@ -541,17 +541,22 @@ function truncatedData(file: string, vnode: string, at: number, missing: number)
   return new DumpError('TRUNCATED', `file ends inside the file data of vnode ${vnode} (${missing} bytes missing)`, at, file);
 }
 
+/** Open every input (its decoded copy, for a compressed one) read only, into `fds` (the caller closes them). */
+function openInputs(plan: MergePlan, fds: number[]): void {
+  for (const p of plan.inputs) {
+    try {
+      fds.push(openSync(decodedCopies.get(p) ?? p, 'r'));
+    } catch (e) {
+      throw ioError(e, p);
+    }
+  }
+}
+
 /** Open every input for the write pass (read only), run `body`, close them. */
 function withInputs<T>(plan: MergePlan, body: (windows: Window[]) => T): T {
   const fds: number[] = [];
   try {
-    for (const p of plan.inputs) {
-      try {
-        fds.push(openSync(decodedCopies.get(p) ?? p, 'r'));
-      } catch (e) {
-        throw ioError(e, p);
-      }
-    }
+    openInputs(plan, fds);
     return body(fds.map((fd, i) => new Window(fd, plan.inputs[i])));
   } finally {
     for (const fd of fds) closeSync(fd);
@@ -565,13 +570,7 @@ function withInputs<T>(plan: MergePlan, body: (windows: Window[]) => T): T {
 export async function* mergedItems(plan: MergePlan): AsyncGenerator<DumpItem> {
   const fds: number[] = [];
   try {
-    for (const p of plan.inputs) {
-      try {
-        fds.push(openSync(decodedCopies.get(p) ?? p, 'r'));
-      } catch (e) {
-        throw ioError(e, p);
-      }
-    }
+    openInputs(plan, fds);
     const windows = fds.map((fd, i) => new Window(fd, plan.inputs[i]));
     let buf: Buffer | undefined;
     for (const piece of mergedPieces(plan, windows)) {

@@ -26,6 +26,7 @@ import { VNODE_DIR } from '../format/constants.js';
 import { encodeEnd, encodeHeader, encodeIndexHeader, encodeRmVnode, encodeVnode, encodeVolume, type HeaderFields, type VnodeFields, type VolumeFields } from '../format/encoder.js';
 import { DumpError } from '../format/errors.js';
 import { vnodeKey } from '../format/paths.js';
+import { DirEntryList, ObjectSource, VolumeTree } from '../format/tree.js';
 import { vnodeSlot, type Vnode } from '../format/types.js';
 import { AtomicOutput } from '../io/atomic-output.js';
 import type { FileSystem } from '../io/fs.js';
@@ -164,6 +165,12 @@ function orderedEntries(pages: Buffer): DirEntry[] {
   const dotdot = order.filter((e) => e.name === '..');
   const rest = order.filter((e) => e.name !== '.' && e.name !== '..');
   return [...dot.slice(0, 1), ...dotdot.slice(0, 1), ...rest].map((e) => ({ name: e.name, vnode: e.vnode, unique: e.unique }));
+}
+
+/** The planned vnodes as the one volume tree model sees them (directories with their entries as they are now). */
+function plannedTree(planned: readonly Planned[]): VolumeTree {
+  const vs = planned.map((p) => ({ vnode: p.fields.vnode, unique: p.fields.unique, p }));
+  return new VolumeTree(new ObjectSource(vs, vs.length, (v) => (v.p.kind === 'dir' ? new DirEntryList(entriesOf(v.p)) : undefined)));
 }
 
 function pathJoin(base: string | null, name: string): string | null {
@@ -508,37 +515,23 @@ function pruneEntries(w: Work): void {
 function homeOrphans(w: Work): void {
   const { opts, planned, byKey, named, rehomed, synthesized, storeHost, latestMtime, maxDir } = w;
   const root = w.root!;
-  const reached = new Set<string>();
-  const walk = () => {
-    reached.clear();
+  // The one tree model (format/tree.ts), walked from the (possibly re-created) root:
+  // `named` keeps, for each vnode reached, the directory whose entry reached it.
+  const walk = (): VolumeTree => {
+    const tree = plannedTree(planned);
+    tree.walk(planned.indexOf(root));
     named.clear();
-    const queue: Planned[] = [root!];
-    reached.add(key(root!.fields));
-    for (let i = 0; i < queue.length; i++) {
-      const d = queue[i];
-      for (const e of entriesOf(d)) {
-        if (e.name === '.' || e.name === '..') continue;
-        const k = key(e);
-        const c = byKey.get(k);
-        if (!c) continue;
-        if (!named.has(k)) named.set(k, d);
-        if (reached.has(k)) continue;
-        reached.add(k);
-        if (c.kind === 'dir') queue.push(c);
-      }
+    for (let i = 0; i < planned.length; i++) {
+      const h = tree.home(i);
+      if (h) named.set(key(planned[i].fields), planned[h.dir]);
     }
+    return tree;
   };
-  walk();
-  const orphans = planned.filter((p) => !reached.has(key(p.fields)));
+  const tree = walk();
+  const orphans = tree.unreached().map((i) => planned[i]);
   if (orphans.length > 0) {
     // Only the tops: an orphan reached from another orphan stays where it is.
-    const orphanKeys = new Set(orphans.map((p) => key(p.fields)));
-    const namedByOrphanDir = new Set<string>();
-    for (const d of orphans) {
-      if (d.kind !== 'dir') continue;
-      for (const e of entriesOf(d)) if (e.name !== '.' && e.name !== '..' && orphanKeys.has(key(e)) && key(e) !== key(d.fields)) namedByOrphanDir.add(key(e));
-    }
-    let tops = orphans.filter((p) => !namedByOrphanDir.has(key(p.fields)));
+    let tops = tree.orphanTops().map((i) => planned[i]);
     if (tops.length === 0) tops = orphans.slice(0, 1); // a cycle of orphan directories
     const rootEntries = entriesOf(root);
     let name = opts.lostFoundName ?? 'lost+found';
@@ -694,20 +687,15 @@ function finish(w: Work, header: HeaderFields, volume: VolumeFields, donorStage:
   };
   planned.sort(outputOrder(incremental));
 
-  // Paths in the repaired tree.
+  // Paths in the repaired tree (the root is '.').
   const newPath = new Map<string, string>();
   if (root) {
-    newPath.set(key(root.fields), '.');
-    const queue = [root];
-    for (let i = 0; i < queue.length; i++) {
-      const d = queue[i];
-      for (const e of entriesOf(d)) {
-        if (e.name === '.' || e.name === '..' || newPath.has(key(e))) continue;
-        const c = byKey.get(key(e));
-        if (!c) continue;
-        newPath.set(key(e), pathJoin(newPath.get(key(d.fields))!, e.name)!);
-        if (c.kind === 'dir') queue.push(c);
-      }
+    const tree = plannedTree(planned);
+    const r = planned.indexOf(root);
+    tree.walk(r);
+    for (let i = 0; i < planned.length; i++) {
+      const path = i === r ? '.' : tree.path(i);
+      if (path !== null && !newPath.has(key(planned[i].fields))) newPath.set(key(planned[i].fields), path);
     }
   }
   const vnodes: RepairedVnode[] = planned.map((p) => ({

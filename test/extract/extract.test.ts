@@ -495,13 +495,13 @@ describe('extract: a name repeated within one directory (the only paths the sink
     try {
       writeFileSync(`${dir}/r.dump`, repeatedNameDump());
       const d = await extractDump(await openDump(`${dir}/r.dump`), { directory: `${dir}/out` });
-      expect(d.problems.map((p) => [p.code, p.path, p.vnode])).toEqual([['DUPLICATE', 'd/twice', 4]]);
+      expect(d.problems.map((p) => [p.code, p.path, p.vnode])).toEqual([['DUPLICATE', 'd/twice', '4.11']]);
       expect(readFileSync(`${dir}/out/d/twice`, 'latin1')).toBe('first');
       expect(readFileSync(`${dir}/out/d/once`, 'latin1')).toBe('once');
       expect(readFileSync(`${dir}/out/top`, 'latin1')).toBe('top');
 
       const t = await extractDump(await openDump(`${dir}/r.dump`), { tar: `${dir}/r.tar` });
-      expect(t.problems.map((p) => [p.code, p.path, p.vnode])).toEqual([['DUPLICATE', 'd/twice', 4]]);
+      expect(t.problems.map((p) => [p.code, p.path, p.vnode])).toEqual([['DUPLICATE', 'd/twice', '4.11']]);
       const files = (await tarEntries(readFileSync(`${dir}/r.tar`))).filter((e) => e.type === 'file');
       expect(files.map((e) => [e.name, e.data.toString('latin1')])).toEqual([['d/twice', 'first'], ['d/once', 'once'], ['top', 'top']]);
     } finally {

@@ -114,7 +114,7 @@ describe('the packed package', () => {
     expect(files).toContain('package/dist/index.d.ts');
     expect(files).toContain('package/dist/cli/main.js');
     expect(files).toContain('package/bin/codadump');
-    expect(files.filter((f) => !/^package\/(dist\/.*\.(js|d\.ts)|bin\/codadump|package\.json|README\.md)$/.test(f))).toEqual([]);
+    expect(files.filter((f) => !/^package\/(dist\/.*\.(js|d\.ts)|bin\/codadump|man\/codadump\.1|package\.json|README\.md)$/.test(f))).toEqual([]);
     expect(readdirSync(join(consumer, 'node_modules', 'codadump'))).toEqual(expect.arrayContaining(['bin', 'dist', 'package.json']));
   });
 

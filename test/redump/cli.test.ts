@@ -209,6 +209,9 @@ describe('codadump redump: failures (exit code, one clear line, nothing under OU
     expect(entries().filter((f) => f.endsWith('.partial'))).toHaveLength(1);
     child.kill('SIGTERM');
     await new Promise((r) => setTimeout(r, 200));
+    // The input moves on (more bytes, not yet its end): the signal is acted on before the stream could end.
+    child.stdin.write(bytes.subarray(600_000, 700_000));
+    await new Promise((r) => setTimeout(r, 300));
     child.stdin.end();
     expect(await exited).toBe(143);
     expect(stderr).toBe(`codadump: interrupted by SIGTERM; ${out} not written\n`);

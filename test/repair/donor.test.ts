@@ -8,6 +8,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import * as zlib from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run, tempDir } from '../helpers.js';
 import { W20, layoutOf, makeTree, noise, packDir, pathsOf, wrapTreeSpec, type RecInfo } from '../diagnose/fixtures.js';
@@ -187,6 +188,19 @@ describe('repair --donor FULL --donor INC: merged on the fly', () => {
     // The file added by the incremental is back; with the full dump alone it was lost.
     const added = byKey(v2);
     expect(rows.some((r) => r.outcome !== 'lost' && !byKey(v1).has(key(r)) && added.has(key(r)))).toBe(lost.some((l) => added.has(key(l)) && !byKey(v1).has(key(l))));
+  });
+
+  it('compressed donors (gzip of the full and of the incremental) restore the same vnodes, the same output bytes', () => {
+    const raw = f('r2.dump');
+    const gz = f('r2-gz.dump');
+    for (const n of ['full.dump', 'inc1.dump']) fs.writeFileSync(f(`${n}.gz`), zlib.gzipSync(fs.readFileSync(f(n))));
+    const a = repair(['-o', raw, '--force', '--donor', f('full.dump'), '--donor', f('inc1.dump')]);
+    const b = repair(['-o', gz, '--donor', f('full.dump.gz'), '--donor', f('inc1.dump.gz')]);
+    expect(a.code).toBe(0);
+    expect(b.code).toBe(0);
+    expect(b.out.restored).toEqual(a.out.restored.map((r: Row) => ({ ...r, ...(r.donor ? { donor: `${f('full.dump.gz')} + ${f('inc1.dump.gz')}` } : {}) })));
+    expect(b.out.counts).toEqual(a.out.counts);
+    expect(fs.readFileSync(gz).equals(fs.readFileSync(raw))).toBe(true);
   });
 
   it('an incremental without its full dump first is refused (exit 2)', () => {

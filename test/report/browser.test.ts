@@ -93,8 +93,12 @@ describe('verify --html in the browser', () => {
       ['error', 'LOG_SIZE_MISMATCH', '14\u2009793'],
     ]);
     const chain = await detail.locator('table.chain tr').evaluateAll((trs) => trs.slice(1).map((tr) => tr.textContent));
-    // A full dump starts its own chain: this one, damaged, restores nothing.
-    expect(chain).toEqual(['2025-11-25F truncatedno']);
+    // The chain panel shows verify's restore points of the volume (#12): each day a full dump; this one, damaged, restores nothing.
+    expect(chain).toEqual([
+      '2025-11-24fullyes',
+      '2025-11-25fullnoits full dump fixtures/pages/archive/2025-11-25/7f000101.u.alice is truncated',
+      '2025-11-26fullnoits full dump fixtures/pages/archive/2025-11-26/7f000101.u.alice is corrupt',
+    ]);
     // The missing dump's cell names the log line.
     await page.click('tr[data-vol="7f000301"] td[data-c="2"]');
     expect(await detail.textContent()).toContain('named by fixtures/pages/archive/backup.log:13');
@@ -169,7 +173,7 @@ describe('restore chains from verify, and hostile names', () => {
 
 describe('verify --html of the bundled sample archive', () => {
   it('agrees with verify --json: every dump in one cell, each cell the worst of its dumps', async () => {
-    const args = ['verify', '--log', 'fixtures/archive/backup.log', 'fixtures/archive'];
+    const args = ['verify', '--relocate', '/backup=fixtures/archive', '--log', 'fixtures/archive/backuplogs', 'fixtures/archive'];
     const json = JSON.parse(run([...args, '--json']).stdout) as { dumps: { path: string; verdict: string }[]; missing: { path: string }[] };
     const file = join(t.dir, 'sample.html');
     run([...args, '--html', file]);

@@ -207,6 +207,9 @@ export const redumpCommand = (ctx: Ctx): CommandModule<object, Args> => ({
     const bar = streamProgress('redump', !a.json);
     const passThrough = stderrPassThrough(() => bar.clear());
     // Ctrl-C / kill: exit through process.exit so the temporary file is removed.
+    // Reads of standard input block the event loop, so a signal's handler runs
+    // at the next turn of the loop: signalsFirst() gives it that turn.
+    const signalsFirst = () => new Promise<void>((resolve) => setImmediate(resolve));
     const onSignal = (sig: NodeJS.Signals) => {
       bar.clear();
       err(`codadump: interrupted by ${sig}; ${a.output} not written`);
@@ -224,6 +227,8 @@ export const redumpCommand = (ctx: Ctx): CommandModule<object, Args> => ({
         onStderr: (b) => passThrough.write(b),
       });
     } catch (e) {
+      // A signal that came while a read blocked is acted on first (its exit code, not the input's end).
+      await signalsFirst();
       passThrough.flush();
       bar.clear();
       if (!(e instanceof DumpError)) throw e;
@@ -234,6 +239,7 @@ export const redumpCommand = (ctx: Ctx): CommandModule<object, Args> => ({
       ctx.exitCode = e.code === 'CHUNK_OFFSET' ? EXIT_DAMAGED : EXIT_USAGE;
       return;
     } finally {
+      await signalsFirst();
       process.removeListener('SIGINT', onSignal);
       process.removeListener('SIGTERM', onSignal);
     }

@@ -120,7 +120,7 @@ export const repairCommand = (ctx: Ctx): CommandModule<object, Args> => ({
       .conflicts('log', 'declared') as unknown as Argv<Args>,
   handler: async (a) => {
     const declared = await resolveDeclared(a.dump, { log: a.log, declared: a.declared });
-    const loaded = a.donor && a.donor.length > 0 ? await loadDonors(a.donor.map(String)) : null;
+    const loaded = a.donor && a.donor.length > 0 ? await loadDonors(a.donor.map(String), { tmpdir: a.tmpdir, decompressWith: a['decompress-with'] }) : null;
     let r: RepairReport;
     try {
       r = await repairFile(a.dump, a.output, {
