@@ -121,3 +121,73 @@ describe('StructureChecker cross references', () => {
     expect(codes(check(records))).toEqual([]);
   });
 });
+
+describe('StructureChecker: one hand-made record for each record-level code', () => {
+  interface Volume { head: DumpRecord; volume: DumpRecord | null; large: DumpRecord; root: Vnode; small: DumpRecord | null; file: Vnode }
+  /** A sound little volume (root, one file) with `change` applied, and the checker's findings on it (code, severity, offset; INDEX_COUNT aside). */
+  function checked(change: (r: Volume) => void): { r: Volume; found: [string, string, number][] } {
+    const r: Volume = {
+      head: header(),
+      volume: { ...(VOLUME as object) } as DumpRecord,
+      large: index('large', 1),
+      root: dir(1, 1, [1, 1], [{ name: 'f', vnode: 2, unique: 5 }]),
+      small: index('small', 1),
+      file: vnode(2, 5, [1, 1], {}),
+    };
+    change(r);
+    const list: DumpRecord[] = [r.head, ...(r.volume ? [r.volume] : []), r.large, r.root, ...(r.small ? [r.small] : []), r.file];
+    const found = check(list).problems.filter((p) => p.code !== 'INDEX_COUNT').map((p): [string, string, number] => [p.code, p.severity, p.offset]);
+    return { r, found };
+  }
+
+  it('a sound volume has no finding', () => {
+    expect(checked(() => {}).found).toEqual([]);
+  });
+
+  it('header and volume data: HEADER_NAME, VOLUME_MISSING, VOLUME_FIELD_MISSING, WEEK_USE', () => {
+    expect(checked((r) => ((r.head as { name: string }).name = '')).found).toEqual([['HEADER_NAME', 'error', 0]]);
+    const nv = checked((r) => (r.volume = null));
+    expect(nv.found).toEqual([['VOLUME_MISSING', 'error', nv.r.large.offset]]);
+    expect(checked((r) => ((r.volume as { fields: string }).fields = 'ivnPs+utpgcbqmxdflaoCAUEBOMWDZ')).found).toEqual([['VOLUME_FIELD_MISSING', 'warning', 40]]);
+    expect(checked((r) => ((r.volume as { weekUse: number[] }).weekUse = [0, 0, 0])).found).toEqual([['WEEK_USE', 'warning', 40]]);
+  });
+
+  it('vnodes: VNODE_TYPE, VNODE_SLOT, VNODE_FIELD_MISSING, VNODE_MODE, OLD_ACL', () => {
+    const t = checked((r) => (r.file.type = 7));
+    expect(t.found).toContainEqual(['VNODE_TYPE', 'error', t.r.file.offset]);
+    const s = checked((r) => ((r.small as { lists: number }).lists = 1)); // file vnode 2 is slot 0: fine; vnode 4 would be slot 1
+    expect(s.found).toEqual([]);
+    const s2 = checked((r) => {
+      (r.small as { lists: number }).lists = 1;
+      r.file = vnode(4, 5, [1, 1], {});
+      r.root = dir(1, 1, [1, 1], [{ name: 'f', vnode: 4, unique: 5 }]);
+    });
+    expect(s2.found).toEqual([['VNODE_SLOT', 'warning', s2.r.file.offset]]);
+    const f = checked((r) => (r.file.fields = 'tblLvVmaop'));
+    expect(f.found).toEqual([['VNODE_FIELD_MISSING', 'error', f.r.file.offset]]);
+    const m = checked((r) => (r.file.mode = 0o100644));
+    expect(m.found).toEqual([['VNODE_MODE', 'warning', m.r.file.offset]]);
+    const a = checked((r) => ((r.file as { rawAcl?: Buffer }).rawAcl = Buffer.alloc(384)));
+    expect(a.found).toEqual([['OLD_ACL', 'info', a.r.file.offset]]);
+  });
+
+  it('data: BADINODE, DATA_KIND, DATA_MISSING, DIR_LENGTH', () => {
+    const b = checked((r) => (r.file.data = { kind: 'badinode', offset: r.file.offset + 80 } as Vnode['data']));
+    expect(b.found).toEqual([['BADINODE', 'warning', b.r.file.offset + 80]]);
+    const k = checked((r) => (r.file.data = r.root.data));
+    expect(k.found).toEqual([['DATA_KIND', 'error', (k.r.root.data as { offset: number }).offset]]);
+    const n = checked((r) => (r.file.data = { kind: 'none' } as Vnode['data']));
+    expect(n.found).toEqual([['DATA_MISSING', 'error', n.r.file.offset + n.r.file.size]]);
+    const l = checked((r) => (r.root.length = 100));
+    expect(l.found).toEqual([['DIR_LENGTH', 'warning', l.r.root.offset]]);
+  });
+
+  it('the tree: ROOT_MISSING', () => {
+    const nr = checked((r) => {
+      r.root = dir(3, 1, [1, 1], [{ name: 'f', vnode: 2, unique: 5 }]);
+      r.file = vnode(2, 5, [3, 1], {});
+    });
+    expect(nr.found.map((p) => p[0])).toContain('ROOT_MISSING');
+    expect(nr.found.find((p) => p[0] === 'ROOT_MISSING')).toEqual(['ROOT_MISSING', 'error', nr.r.large.offset]);
+  });
+});
