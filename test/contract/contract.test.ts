@@ -21,7 +21,6 @@ import { pinnedBy } from './scan.js';
  * this list.
  */
 export const UNPINNED = new Set([
-  'STRING_TOO_LONG', 'DUPLICATE_FIELD',
   'INDEX_MISSING',
   'OVERWRITTEN', 'CORRUPT', 'CUT', 'NOT_SOUND', 'FALSE_END',
   'COUNT_MISMATCH', 'LATE_DIRECTORY', 'UNREPRESENTABLE', 'COMMAND_FAILED',
