@@ -182,6 +182,15 @@ describe('StructureChecker: one hand-made record for each record-level code', ()
     expect(l.found).toEqual([['DIR_LENGTH', 'warning', l.r.root.offset]]);
   });
 
+  it('INDEX_MISSING: a dump that ends without its small index', () => {
+    const n = checked((r) => {
+      r.small = null;
+      r.root = dir(1, 1, [1, 1], []);
+      r.file = dir(3, 2, [1, 1], []);
+    });
+    expect(n.found.map((p) => p.slice(0, 2))).toEqual([['INDEX_MISSING', 'error'], ['UNREACHABLE', 'warning']]);
+  });
+
   it('the tree: ROOT_MISSING', () => {
     const nr = checked((r) => {
       r.root = dir(3, 1, [1, 1], [{ name: 'f', vnode: 2, unique: 5 }]);

@@ -21,10 +21,9 @@ import { pinnedBy } from './scan.js';
  * this list.
  */
 export const UNPINNED = new Set([
-  'INDEX_MISSING',
   'OVERWRITTEN', 'CORRUPT', 'CUT', 'NOT_SOUND', 'FALSE_END',
   'COUNT_MISMATCH', 'LATE_DIRECTORY', 'UNREPRESENTABLE', 'COMMAND_FAILED',
-  'MANIFEST_SYNTAX', 'GZIP_CORRUPT', 'INTERNAL', 'DONOR_MISMATCH',
+  'MANIFEST_SYNTAX', 'GZIP_CORRUPT', 'INTERNAL',
 ]);
 
 describe('verdict contract', () => {

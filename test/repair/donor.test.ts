@@ -240,6 +240,10 @@ describe('repair --donor: another replica', () => {
       `codadump: error: ${f('other.dump')}: volume 0x03000002 (parent 0x03000001, group 0x00000000) is not a dump of the damaged volume 0x01000002 (parent 0x01000001) or of a replica of it\n`,
     );
     expect(fs.existsSync(f('r4.dump'))).toBe(false);
+    const j = run(['repair', '--json', '--wrap-bits', '20', f('wrapped.dump'), '-o', f('r4.dump'), '--donor', f('other.dump')]);
+    expect(j.code).toBe(2);
+    expect(JSON.parse(j.stdout).error).toMatchObject({ code: 'DONOR_MISMATCH', file: f('other.dump') });
+    expect(fs.existsSync(f('r4.dump'))).toBe(false);
   });
 });
 
