@@ -21,7 +21,7 @@ import { pinnedBy } from './scan.js';
  * this list.
  */
 export const UNPINNED = new Set([
-  'OVERWRITTEN', 'CORRUPT', 'CUT', 'NOT_SOUND', 'FALSE_END',
+  'CORRUPT', 'CUT', 'NOT_SOUND', 'FALSE_END',
   'COUNT_MISMATCH', 'LATE_DIRECTORY', 'UNREPRESENTABLE', 'COMMAND_FAILED',
   'MANIFEST_SYNTAX', 'GZIP_CORRUPT', 'INTERNAL',
 ]);

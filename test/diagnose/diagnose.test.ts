@@ -85,6 +85,10 @@ describe('model A1', () => {
     const p = want.find((l) => l.partial)!;
     const rec = records.find((r) => r.vnode === p.vnode)!;
     expect(out.lost.vnodes.find((l: Lost) => l.partial).offset).toBe(rec.offset);
+    // The damage list names the overwritten range [s, e) of the file.
+    expect(out.damage.filter((d: { code: string }) => d.code === 'OVERWRITTEN')).toEqual([
+      expect.objectContaining({ code: 'OVERWRITTEN', severity: 'error', offset: s, fileRanges: [{ start: s, end: e }] }),
+    ]);
   });
 
   it('text output names the seam; the record chain confirms it', () => {
