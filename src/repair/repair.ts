@@ -818,14 +818,14 @@ function encodeDirectoryChecked(list: DirEntry[], p: Planned): Buffer {
 
 const COPY_BUFFER = 1 << 20;
 
+/** A piece of the repaired dump: encoded bytes, or a range of file data to copy from an input. */
+type PlanPiece = Buffer | { from: FileSource | undefined; start: number; end: number; vnode: string };
+
 /**
- * The repaired dump's bytes as a stream, without writing a file: the same
- * bytes writePlan writes, in the same order (extract reads a damaged dump
- * through this; test/extract/salvage.test.ts checks they agree). File data
- * is read from `src` by position, 1 MiB at a time, each piece a new buffer
- * (the consumer may keep it).
+ * The repaired dump in order, as encoded records and the file-data ranges
+ * to copy between them: what writePlan writes and repairedBytes streams.
  */
-export async function* repairedBytes(plan: Plan, src: FileSource): AsyncGenerator<Buffer> {
+function* planPieces(plan: Plan): Generator<PlanPiece> {
   yield encodeHeader(plan.header);
   yield encodeVolume(plan.volume);
   type Item = { seq: number; vnode?: Planned; rm?: { vnode: number; unique: number } };
@@ -850,69 +850,63 @@ export async function* repairedBytes(plan: Plan, src: FileSource): AsyncGenerato
       yield encodeVnode(p.fields, { kind: 'badinode' });
       continue;
     }
+    const vnode = `${p.fields.vnode}.${p.fields.unique}`;
+    const planned = p.data.reduce((n, r) => n + (r.end - r.start), 0);
+    if (planned !== p.length) throw new DumpError('BAD_VALUE', `internal: vnode ${vnode} has ${planned} bytes of data, planned ${p.length}`);
     yield encodeVnode(p.fields, { kind: 'filedata', length: p.length });
-    for (const r of p.data) {
-      for (let pos = r.start; pos < r.end; ) {
-        const buf = Buffer.allocUnsafe(Math.min(COPY_BUFFER, r.end - pos));
-        const n = await (p.source ?? src).read(buf, 0, buf.length, pos);
-        if (n === 0) throw new DumpError('IO', `input ended at ${pos} while copying vnode ${p.fields.vnode}.${p.fields.unique}`, pos, src.name);
-        yield buf.subarray(0, n);
-        pos += n;
-      }
-    }
+    for (const r of p.data) yield { from: p.source, start: r.start, end: r.end, vnode };
   }
   yield encodeEnd();
 }
 
+function inputEnded(pos: number, vnode: string, src: FileSource): DumpError {
+  return new DumpError('IO', `input ended at ${pos} while copying vnode ${vnode}`, pos, src.name);
+}
+
+/**
+ * The repaired dump's bytes as a stream, without writing a file: the same
+ * pieces writePlan writes (extract reads a damaged dump through this;
+ * test/extract/salvage.test.ts checks they agree). File data is read from
+ * `src` by position, 1 MiB at a time, each piece a new buffer (the consumer
+ * may keep it).
+ */
+export async function* repairedBytes(plan: Plan, src: FileSource): AsyncGenerator<Buffer> {
+  for (const piece of planPieces(plan)) {
+    if (Buffer.isBuffer(piece)) {
+      yield piece;
+      continue;
+    }
+    const from = piece.from ?? src;
+    for (let pos = piece.start; pos < piece.end; ) {
+      const buf = Buffer.allocUnsafe(Math.min(COPY_BUFFER, piece.end - pos));
+      const n = await from.read(buf, 0, buf.length, pos);
+      if (n === 0) throw inputEnded(pos, piece.vnode, src);
+      yield buf.subarray(0, n);
+      pos += n;
+    }
+  }
+}
+
 async function writePlan(plan: Plan, src: FileSource, out: DumpOutput): Promise<void> {
-  out.write(encodeHeader(plan.header));
-  out.write(encodeVolume(plan.volume));
-  type Item = { seq: number; vnode?: Planned; rm?: { vnode: number; unique: number } };
-  const items = (odd: boolean): Item[] => {
-    const list: Item[] = plan.vnodes.filter((p) => isDirNumber(p.fields.vnode) === odd).map((p) => ({ seq: p.seq, vnode: p }));
-    const rms = plan.removed.filter((r) => isDirNumber(r.vnode) === odd);
-    if (rms.length === 0) return list;
-    return [...list, ...rms.map((r) => ({ seq: r.seq, rm: r }))].sort((x, y) => x.seq - y.seq);
-  };
-  out.write(encodeIndexHeader('large', plan.declared.large, plan.lists.large));
-  for (const it of items(true)) {
-    if (it.rm) out.write(encodeRmVnode(it.rm.vnode, it.rm.unique));
-    else out.write(encodeVnode(it.vnode!.fields, { kind: 'dirpages', pages: it.vnode!.pages! }));
-  }
-  out.write(encodeIndexHeader('small', plan.declared.small, plan.lists.small));
   const buf = Buffer.allocUnsafe(COPY_BUFFER);
-  for (const it of items(false)) {
-    if (it.rm) {
-      out.write(encodeRmVnode(it.rm.vnode, it.rm.unique));
+  for (const piece of planPieces(plan)) {
+    if (Buffer.isBuffer(piece)) {
+      out.write(piece);
       continue;
     }
-    const p = it.vnode!;
-    if (p.kind === 'badinode') {
-      out.write(encodeVnode(p.fields, { kind: 'badinode' }));
-      continue;
-    }
-    out.write(encodeVnode(p.fields, { kind: 'filedata', length: p.length }));
-    let copied = 0;
-    for (const r of p.data) {
-      for (let pos = r.start; pos < r.end; ) {
-        // Big ranges are copied in the kernel where it can (AtomicOutput.copyFrom), small ones through buf.
-        const from = p.source ?? src;
-        const left = r.end - pos;
-        let n: number;
-        if (left >= buf.length && out instanceof AtomicOutput && from.hasFd) {
-          n = out.copyFrom(from.fd, pos, left);
-        } else {
-          n = await from.read(buf, 0, Math.min(buf.length, left), pos);
-          out.write(buf.subarray(0, n));
-        }
-        if (n === 0) throw new DumpError('IO', `input ended at ${pos} while copying vnode ${p.fields.vnode}.${p.fields.unique}`, pos, src.name);
-        pos += n;
-        copied += n;
+    const from = piece.from ?? src;
+    for (let pos = piece.start; pos < piece.end; ) {
+      // Big ranges are copied in the kernel where it can (AtomicOutput.copyFrom), small ones through buf.
+      const left = piece.end - pos;
+      let n: number;
+      if (left >= buf.length && out instanceof AtomicOutput && from.hasFd) {
+        n = out.copyFrom(from.fd, pos, left);
+      } else {
+        n = await from.read(buf, 0, Math.min(buf.length, left), pos);
+        out.write(buf.subarray(0, n));
       }
-    }
-    if (copied !== p.length) {
-      throw new DumpError('BAD_VALUE', `internal: vnode ${p.fields.vnode}.${p.fields.unique} has ${copied} bytes of data, planned ${p.length}`);
+      if (n === 0) throw inputEnded(pos, piece.vnode, src);
+      pos += n;
     }
   }
-  out.write(encodeEnd());
 }
