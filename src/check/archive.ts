@@ -26,6 +26,8 @@ export interface Unreadable {
 export interface DumpReport extends VerifyResult {
   /** Other paths to the same file (aliases: links, hard links). */
   aliases?: string[];
+  /** Where the dump was read from, when not at `path` (--relocate). */
+  file?: string;
   /** What the paths say: run directory, server, volume and replica ids. */
   layout?: Layout;
   /** Set by a diagnosis of damage (see diagnose): free-form details for --json. */
@@ -207,6 +209,7 @@ export async function verifyArchive(paths: string[], opts: ArchiveOptions = {}):
         };
       }
       r.path = c.path;
+      if (c.file !== c.path) r.file = c.file;
       if (c.aliases.length) r.aliases = c.aliases;
       if (Object.keys(c.layout).length) r.layout = c.layout;
       const e = matches.get(c.path);

@@ -50,12 +50,15 @@ function wrapShapedDecoded(r: DumpReport, wrapBits = 32): boolean {
 export function wraparoundAnalyzer(opts: { wrapBits?: number; tmpdir?: string; decompressWith?: string } = {}) {
   return async (r: DumpReport, declared: number | null): Promise<void> => {
     if (r.verdict === 'ok' || r.path === '-' || r.size === null) return;
+    // Where the dump really is: a relocated link (--relocate) is read from its new place.
+    const file = r.file ?? r.path;
     let a;
     try {
-      if (r.container ? !wrapShapedDecoded(r, opts.wrapBits) : !(await wrapShaped(r.path, r.size, opts.wrapBits))) return;
-      a = await diagnoseFile(r.path, { wrapBits: opts.wrapBits, declared, tmpdir: opts.tmpdir, decompressWith: opts.decompressWith });
+      if (r.container ? !wrapShapedDecoded(r, opts.wrapBits) : !(await wrapShaped(file, r.size, opts.wrapBits))) return;
+      a = await diagnoseFile(file, { wrapBits: opts.wrapBits, declared, tmpdir: opts.tmpdir, decompressWith: opts.decompressWith });
     } catch (e) {
-      if (e instanceof DumpError) return; // the verify result already says what is wrong
+      // The verify result already says what is wrong; a file gone since it was verified leaves it as it is.
+      if (e instanceof DumpError || (e instanceof Error && typeof (e as NodeJS.ErrnoException).code === 'string')) return;
       throw e;
     }
     if (a.verdict !== 'wraparound' || !a.wraparound) return;

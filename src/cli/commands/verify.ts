@@ -191,7 +191,7 @@ export const verifyCommand = (ctx: Ctx): CommandModule<object, VerifyArgs> => ({
     // Restore chains decide the exit code for an archive (a directory, or --log);
     // files named one by one are judged one by one (an incremental alone is not damage).
     const unrestorable = report.archive ? chains.volumes.filter((v) => !v.restorable).length : 0;
-    const replicas = compareReplicas(report.dumps);
+    const replicas = await compareReplicas(report.dumps, { decompressWith: a['decompress-with'] });
     const fixity = against ? checkAgainst(against, report.dumps, a.paths) : null;
     if (manifest && a.manifest) {
       const m = a.manifest;
