@@ -197,30 +197,38 @@ async function openStdin(opts: InputOptions): Promise<ByteSource> {
     head.push(r.value);
     n += r.value.length;
   }
-  const all = Buffer.concat(head);
-  const s = sniff(all.subarray(0, SNIFF_BYTES));
+  const rest = done ? null : { [Symbol.asyncIterator]: () => it };
+  return openStream('-', Buffer.concat(head), rest, opts);
+}
+
+/**
+ * A stream that cannot be sniffed in place (standard input from a pipe):
+ * `head` is its first bytes, already read (SNIFF_BYTES, fewer only when the
+ * stream is that short), `rest` what follows (null: nothing). Sniffed like
+ * a file; a raw dump or unknown content comes back as it is, a container
+ * decoded (gzip through zlib, the others through their program or
+ * `decompressWith`). An Amanda header's CONT_FILENAME= cannot be followed
+ * from a stream: that is reported (AMANDA_PIECE_MISSING).
+ */
+export function openStream(name: string, head: Buffer, rest: AsyncIterable<Buffer> | null, opts: InputOptions = {}): ByteSource {
+  const s = sniff(head.subarray(0, SNIFF_BYTES));
   async function* chunks(skip: number): AsyncGenerator<Buffer> {
-    if (all.length > skip) yield all.subarray(skip);
-    if (done) return;
-    for (;;) {
-      const r = await it.next();
-      if (r.done) return;
-      yield r.value;
-    }
+    if (head.length > skip) yield head.subarray(skip);
+    if (rest) for await (const b of rest) yield b;
   }
-  if (!isContainer(s, opts)) return new StreamSource('-', chunks(0), { tap: opts.tap });
-  const c = newContainer('none', ['-']);
+  if (!isContainer(s, opts)) return new StreamSource(name, chunks(0), { tap: opts.tap });
+  const c = newContainer('none', [name]);
   let compression: Compression;
   let skip = 0;
   if (s.kind === 'amanda') {
     c.amanda = s.amanda;
-    compression = amandaCompression(s, '-');
+    compression = amandaCompression(s, name);
     skip = AMANDA_HEADER_SIZE;
-    if (s.amanda!.contFilename) c.findings.push(finding('AMANDA_PIECE_MISSING', 0, `standard input is one holding-disk piece; the next, ${s.amanda!.contFilename}, cannot be followed from a pipe`, { file: s.amanda!.contFilename }));
+    if (s.amanda!.contFilename) c.findings.push(finding('AMANDA_PIECE_MISSING', 0, `${name === '-' ? 'standard input' : name} is one holding-disk piece; the next, ${s.amanda!.contFilename}, cannot be followed from a pipe`, { file: s.amanda!.contFilename }));
   } else {
     compression = COMPRESSED.has(s.kind) ? (s.kind as Compression) : 'none';
   }
   c.compression = compression;
-  const raw = new RawInput(chunks(skip), { file: '-', offset: skip });
-  return new StreamSource('-', decode(raw, compression, c, '-', opts), { container: c, tap: opts.tap });
+  const raw = new RawInput(chunks(skip), { file: name, offset: skip });
+  return new StreamSource(name, decode(raw, compression, c, name, opts), { container: c, tap: opts.tap });
 }
