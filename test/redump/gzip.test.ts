@@ -166,6 +166,19 @@ describe('redump - reads compressed input from a pipe', () => {
     expect(entries()).toEqual([]);
   });
 
+  it('an Amanda continuation piece on a pipe: exit 2, AMANDA_ORPHAN_PIECE, nothing written', () => {
+    const out = join(d, 'out.dump');
+    const piece = Buffer.alloc(32768);
+    piece.write('AMANDA: CONT_FILE 20240102030405 fileserver /vicepa lev 0 comp .gz program /usr/sbin/volutil\n\f\n', 'latin1');
+    const r = run(['redump', '-', '-o', out], { input: Buffer.concat([piece, gzipSync(raw).subarray(1000)]) });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe(
+      'codadump: error: -: at byte 0: a continuation piece of a split holding-disk dump (CONT_FILE) of fileserver:/vicepa level 0 date 20240102030405: ' +
+        `its data starts inside the compressed stream and cannot be read alone; give its first piece; ${out} not written\n`,
+    );
+    expect(entries()).toEqual([]);
+  });
+
   it('--decompress-with goes with - only', () => {
     const r = run(['redump', '-o', join(d, 'o.dump'), '--tree', d, '--decompress-with', 'cat']);
     expect(r.code).toBe(2);
