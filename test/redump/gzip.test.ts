@@ -162,7 +162,7 @@ describe('redump - reads compressed input from a pipe', () => {
     const out = join(d, 'out.dump');
     const r = run(['redump', '-', '-o', out], { input: gzipSync(raw).subarray(0, 400_000) });
     expect(r.code).toBe(2);
-    expect(r.stderr).toBe(`codadump: error: -: at byte 400000: gzip member 1 is cut short: the input ends inside its compressed data; ${out} not written\n`);
+    expect(r.stderr).toBe(`codadump: error: -: gzip member 1 is cut short: the input ends inside its compressed data (at compressed byte 400000); ${out} not written\n`);
     expect(entries()).toEqual([]);
   });
 

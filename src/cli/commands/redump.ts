@@ -166,7 +166,8 @@ async function* decoded(src: ByteSource): AsyncGenerator<Buffer> {
       yield Buffer.from(buf.subarray(0, n));
     }
     const bad = src.container?.findings.find((f) => f.severity === 'error');
-    if (bad) throw new DumpError(bad.code, bad.message, bad.offset, '-');
+    // Its offset is in the compressed bytes, not the dump stream: said in words.
+    if (bad) throw new DumpError(bad.code, `${bad.message} (at compressed byte ${bad.offset})`, undefined, bad.file ?? '-');
   } finally {
     await src.close();
   }
