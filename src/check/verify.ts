@@ -100,7 +100,7 @@ export async function verifySource(source: ByteSource, opts: VerifyOptions = {},
       if (wholeHash && source instanceof FileSource) await source.drain();
     } catch (e) {
       if (!(e instanceof DumpError)) throw e;
-      if (e.code === 'IO' || e.code === 'DECOMPRESSOR_MISSING') throw e;
+      if (e.code === 'IO' || e.code === 'DECOMPRESSOR_MISSING' || e.code === 'AMANDA_ORPHAN_PIECE') throw e;
       const fatal: Problem = { code: e.code, severity: 'error', offset: e.offset ?? reader.position, message: e.message };
       checker.problems.push(fatal);
       // The whole-input hash covers every byte, also after the point where parsing stopped.

@@ -15,6 +15,7 @@ import { finding, type Finding } from '../diagnostics/finding.js';
 import { DumpError } from '../format/errors.js';
 import { endsWithEndMarker, sniff as sniffBytes } from '../source/sniff.js';
 import { isContainer, openInput, sniffPath } from '../source/open.js';
+import { amandaFilesIn, firstPieceOf, isContinuation, type AmandaFile } from '../source/amanda.js';
 import { ioError } from '../format/errors.js';
 import { relocatePath, type Relocation } from './backup-log.js';
 import type { FileSystem } from '../source/fs.js';
@@ -148,9 +149,11 @@ export function mergeLayouts(paths: string[]): Layout {
  * starts with one (or that cannot be decoded here: it is reported
  * unreadable, never skipped in silence), or a dump's end marker at the end
  * (a dump that lost its head). Continuation pieces of a split Amanda dump
- * are read with their first piece.
+ * (CONT_FILE, SPLIT_FILE parts after the first) are read with their first
+ * piece when it is beside them; alone they are candidates, reported
+ * unreadable (AMANDA_ORPHAN_PIECE).
  */
-async function sniff(path: string, size: number, seam?: Partial<FileSystem>): Promise<'header' | 'container' | 'end-marker' | null> {
+async function sniff(path: string, size: number, seam?: Partial<FileSystem>, amandaDirs?: Map<string, Promise<AmandaFile[]>>): Promise<'header' | 'container' | 'end-marker' | null> {
   if (seam?.open) {
     // The first read goes through the seam: a file it cannot open or read is unreadable.
     const fh = await seam.open(path);
@@ -162,7 +165,16 @@ async function sniff(path: string, size: number, seam?: Partial<FileSystem>): Pr
   }
   const s = await sniffPath(path);
   if (s.kind === 'dump') return 'header';
-  if (s.kind === 'amanda' && s.amanda?.type === 'CONT_FILE') return null;
+  if (s.kind === 'amanda' && s.amanda && isContinuation(s.amanda)) {
+    // Read with its first piece when that is beside it; alone it is reported (AMANDA_ORPHAN_PIECE), never skipped in silence.
+    const dir = dirname(path);
+    let files = amandaDirs?.get(dir);
+    if (!files) {
+      files = amandaFilesIn(dir);
+      amandaDirs?.set(dir, files);
+    }
+    return (await firstPieceOf(path, s.amanda, await files)) !== null ? null : 'container';
+  }
   if (isContainer(s)) {
     let src;
     try {
@@ -226,6 +238,8 @@ export async function discoverDumps(paths: string[], opts: WalkOptions = {}): Pr
   const findings: Finding[] = [];
   const counts: WalkCounts = { links: 0, aliases: 0, loops: 0, outside: 0, dangling: 0, unreadable: 0 };
   const dirsSeen = new Set<string>();
+  /** The Amanda pieces of each directory that holds a continuation piece (read once). */
+  const amandaDirs = new Map<string, Promise<AmandaFile[]>>();
   const roots: string[] = [];
   /** Links met, followed once the plain tree is walked: [shown path, real path of the link]. */
   const links: [string, string][] = [];
@@ -255,7 +269,7 @@ export async function discoverDumps(paths: string[], opts: WalkOptions = {}): Pr
     const size = Number(st.size);
     let kind: FileEntry['kind'] = null;
     try {
-      kind = await (sniffed ?? sniff(real, size, opts.fs));
+      kind = await (sniffed ?? sniff(real, size, opts.fs, amandaDirs));
     } catch (e) {
       counts.unreadable++;
       findings.push(finding('ARCHIVE_UNREADABLE', 0, `${shown}: cannot read (${errCode(e)}): skipped`, { file: shown }));
@@ -299,7 +313,7 @@ export async function discoverDumps(paths: string[], opts: WalkOptions = {}): Pr
         const info = stat(r, { bigint: true }).then(
           (st) => {
             // Sniff files not met before (a hard link already found is not read again).
-            const sniffed = st.isFile() && !files.has(key(st)) ? sniff(r, Number(st.size), opts.fs) : undefined;
+            const sniffed = st.isFile() && !files.has(key(st)) ? sniff(r, Number(st.size), opts.fs, amandaDirs) : undefined;
             sniffed?.catch(() => undefined); // handled in addFile
             return { st, sniffed, error: null as unknown };
           },

@@ -144,7 +144,9 @@ export const CODES = {
   GZIP_TRAILING: { area: 'container', severity: 'warning', summary: 'bytes after the last gzip member (info when all zero: padding)' },
   DECOMPRESSOR_MISSING: { area: 'container', severity: 'error', summary: 'compressed input and no program to decode it on PATH (verdict unreadable)' },
   DECOMPRESSOR_FAILED: { area: 'container', severity: 'error', summary: 'the decompressor exited with an error (its last message is quoted)' },
-  AMANDA_PIECE_MISSING: { area: 'container', severity: 'error', summary: "a holding-disk piece named by an Amanda header's CONT_FILENAME= is not there" },
+  AMANDA_PIECE_MISSING: { area: 'container', severity: 'error', summary: "a holding-disk piece named by an Amanda header's CONT_FILENAME=, or a SPLIT_FILE part, is not there" },
+  // --- #13 gaps: split parts, orphan pieces ---
+  AMANDA_ORPHAN_PIECE: { area: 'container', severity: 'error', summary: 'an Amanda continuation (CONT_FILE, SPLIT_FILE part n>1) read alone: names its first piece when beside it (verdict unreadable)' },
   // --- merge ------------------------------------------------------------------
   MERGE_REFUSED: { area: 'merge', severity: 'error', summary: 'inputs Coda would refuse to merge (not full + incremental of one volume)' },
   NOT_AGAINST_BASE: { area: 'merge', severity: 'warning', summary: "the incremental's oldest ordering uniquifier is not the base's latest" },

@@ -8,7 +8,8 @@
  * other structural error. not-a-dump: no dump header. unreadable: the file
  * could not be read, or not consistently (an I/O error, it vanished or
  * became a directory, it changed size while it was read), or it is
- * compressed and nothing here can decode it (the decompressor is missing):
+ * compressed and nothing here can decode it (the decompressor is missing,
+ * or it is a continuation piece of an Amanda dump read without its first):
  * says nothing of the dump, verify it again.
  *
  * A container's own errors (gzip, Amanda pieces: area 'container') do not
@@ -28,7 +29,7 @@ export function verdictOf(findings: readonly Finding[]): Verdict {
   if (all.length === 0) return 'ok';
   // What was read is not the file (or not all of it), or nothing here can
   // decode it: nothing can be said of the dump.
-  if (all.some((p) => p.code === 'IO' || p.code === 'INPUT_CHANGED' || p.code === 'DECOMPRESSOR_MISSING')) return 'unreadable';
+  if (all.some((p) => p.code === 'IO' || p.code === 'INPUT_CHANGED' || p.code === 'DECOMPRESSOR_MISSING' || p.code === 'AMANDA_ORPHAN_PIECE')) return 'unreadable';
   const dumpErrors = all.filter((p) => CODES[p.code].area !== 'container');
   if (dumpErrors.length === 0) {
     return all.some((p) => p.code === 'GZIP_TRUNCATED' || p.code === 'AMANDA_PIECE_MISSING') ? 'truncated' : 'corrupt';

@@ -37,6 +37,16 @@ export interface PositionalInput {
   close(): Promise<void>;
 }
 
+/**
+ * For operations that need a sound input (pack's base, simulate): a
+ * container error (a cut or corrupt gzip member, a missing piece) stops
+ * them, as the first such finding, naming the file and compressed offset.
+ */
+export function refuseDamagedContainer(input: PositionalInput): void {
+  const bad = input.container?.findings.find((f) => f.severity === 'error');
+  if (bad) throw new DumpError(bad.code, `${bad.message} (at compressed byte ${bad.offset})`, undefined, bad.file ?? input.source.name);
+}
+
 export async function openPositional(path: string, opts: PositionalInputOptions = {}): Promise<PositionalInput> {
   if (path === '-') throw new DumpError('USAGE', 'needs a file (it reads at any position), not standard input');
   const sniffed = await sniffPath(path);

@@ -5,7 +5,10 @@
  *
  *   - the *write* worker appends each slot to the output's temporary file
  *     at its own running 64-bit position (never a received offset: those
- *     were checked by the AppendWriter in front of the ring);
+ *     were checked by the AppendWriter in front of the ring); or, with
+ *     `gzip`, feeds each slot in order to one zlib gzip stream and appends
+ *     what comes out (the slots are already in stream order: nothing to
+ *     reorder, nothing to seek);
  *   - the *hash* worker feeds each slot to SHA-256.
  *
  * and, on the calling thread, by the caller's `onSlot` hook (redump's
@@ -106,6 +109,26 @@ function consume(counter, fn) {
   }
 }
 
+/** consume() for a consumer that awaits its work (the gzip writer): waits with Atomics.waitAsync, so zlib's callbacks run. */
+async function consumeAsync(counter, fn) {
+  let n = 0;
+  for (;;) {
+    if (Atomics.load(ctl, STOP) !== 0) return false;
+    const seq = Atomics.load(ctl, PSEQ);
+    if (n < Atomics.load(ctl, PUB)) {
+      const s = n % d.slots;
+      await fn(s, d.base + s * d.slotSize, lens[s]);
+      n++;
+      Atomics.store(ctl, counter, n);
+      moved();
+      continue;
+    }
+    if (Atomics.load(ctl, END) !== 0) return true;
+    const w = Atomics.waitAsync(ctl, PSEQ, seq, 200);
+    if (w.async) await w.value;
+  }
+}
+
 function fail(e) {
   if (Atomics.compareExchange(ctl, FAILED, 0, 1) === 0) {
     parentPort.postMessage({ error: { code: e && e.code, message: String((e && e.message) || e) } });
@@ -133,12 +156,12 @@ if (d.role === 'hash') {
   let stored = 0; // bytes actually written (holes excluded)
   const zero = Buffer.alloc(${SPARSE_BLOCK});
   const dfd = d.directFd;
-  // Write ring[start, end) at file position at; runs of whole blocks at aligned positions go direct.
-  function run(start, end, at) {
+  // Write buf[start, end) at file position at; runs of whole ring blocks at aligned positions go direct.
+  function run(start, end, at, buf = ring) {
     while (start < end) {
       let len = end - start;
       let fd = d.fd;
-      if (dfd >= 0 && at % ${DIRECT_BLOCK} === 0 && (start - d.base) % ${DIRECT_BLOCK} === 0 && len >= ${DIRECT_BLOCK}) {
+      if (dfd >= 0 && buf === ring && at % ${DIRECT_BLOCK} === 0 && (start - d.base) % ${DIRECT_BLOCK} === 0 && len >= ${DIRECT_BLOCK}) {
         fd = dfd;
         len -= len % ${DIRECT_BLOCK};
       }
@@ -149,7 +172,7 @@ if (d.role === 'hash') {
         if (len <= 0) throw enospc();
         fd = d.fd;
       }
-      const n = fs.writeSync(fd, ring, start, len, at);
+      const n = fs.writeSync(fd, buf, start, len, at);
       if (n <= 0) throw enospc();
       start += n;
       at += n;
@@ -159,16 +182,56 @@ if (d.role === 'hash') {
   }
   // io/sparse.ts, the one zero-skip, as source text.
   ${sparseRuns.toString()}
-  try {
-    if (consume(WRITTEN, (s, start, len) => {
-      if (!d.sparse) run(start, start + len, pos);
-      else sparseRuns(ring, start, start + len, zero, (s, e) => run(s, e, pos + (s - start)), () => {});
+  if (d.gzip) {
+    // One gzip stream (RFC 1952, one member): each slot, in stream order, is
+    // fed to zlib, and what it gives back is appended at the file's own
+    // running position. A slot is released once zlib has consumed it.
+    const zlib = require('node:zlib');
+    const gz = zlib.createGzip({ level: d.gzip.level, chunkSize: 256 << 10 });
+    let zpos = 0; // compressed bytes appended: the file offset the next goes to
+    let failure = null;
+    gz.on('data', (b) => {
+      if (failure) return;
+      try {
+        run(0, b.length, zpos, b);
+        zpos += b.length;
+      } catch (e) {
+        failure = e;
+      }
+    });
+    gz.on('error', (e) => (failure = failure || e));
+    const ended = new Promise((res) => {
+      gz.once('end', res);
+      gz.once('close', res);
+    });
+    const feed = (view) => new Promise((res, rej) => gz.write(view, (e) => (e || failure ? rej(e || failure) : res())));
+    // A pending Atomics.waitAsync does not keep a worker alive: this timer does, until the end.
+    const alive = setInterval(() => {}, 1 << 30);
+    consumeAsync(WRITTEN, async (s, start, len) => {
+      await feed(ring.subarray(start, start + len));
       pos += len;
-    })) {
-      parentPort.postMessage({ written: pos });
+    }).then(async (ok) => {
+      if (!ok) return;
+      gz.end();
+      await ended;
+      if (failure) throw failure;
+      parentPort.postMessage({ written: pos, stored: zpos });
+    }).catch((e) => {
+      gz.destroy();
+      fail(e);
+    }).finally(() => clearInterval(alive));
+  } else {
+    try {
+      if (consume(WRITTEN, (s, start, len) => {
+        if (!d.sparse) run(start, start + len, pos);
+        else sparseRuns(ring, start, start + len, zero, (s, e) => run(s, e, pos + (s - start)), () => {});
+        pos += len;
+      })) {
+        parentPort.postMessage({ written: pos });
+      }
+    } catch (e) {
+      fail(e);
     }
-  } catch (e) {
-    fail(e);
   }
 }
 `;
@@ -182,6 +245,13 @@ export interface RingWriterOptions {
   direct?: boolean;
   /** All-zero 64 KiB blocks become holes (the output must then be committed with its size set). */
   sparse?: boolean;
+  /**
+   * Write one gzip stream instead of the bytes as they are: the write worker
+   * feeds each slot, in order, to zlib and appends its output (no direct
+   * I/O, no holes). Positions, the digest and onSlot stay those of the
+   * uncompressed stream; the result's `storedBytes` is the file's size.
+   */
+  gzip?: { level?: number };
   /** Test hook: ENOSPC once more than this many bytes would have been stored. */
   failAfterBytes?: number;
   /** Hash on a worker thread (default true); false hashes each slot on the calling thread. */
@@ -205,11 +275,15 @@ export interface RingWriterResult {
   sha256: string;
   /** True when O_DIRECT was in use. */
   direct: boolean;
+  /** Bytes stored in the file: `bytes`, or the compressed size with `gzip`. */
+  storedBytes: number;
 }
 
 interface WorkerDone {
   digest?: string;
   written?: number;
+  /** gzip: compressed bytes stored. */
+  stored?: number;
 }
 
 /** A worker's message, or how it failed. */
@@ -230,6 +304,8 @@ export class RingWriter {
   private readonly base: number;
   /** True when the ring was advised to use transparent huge pages (its slots start at a 2 MiB boundary). */
   readonly hugePages: boolean;
+  /** True when the output is one gzip stream of the bytes written. */
+  readonly gzip: boolean;
   private readonly ctl: Int32Array;
   private readonly lens: Int32Array;
   private readonly workers: Worker[] = [];
@@ -266,7 +342,8 @@ export class RingWriter {
     const hugeBase = huge ? adviseHugePages(this.ring) : undefined;
     this.hugePages = hugeBase !== undefined;
     this.base = hugeBase ?? 0;
-    if ((opts.direct ?? true) && this.slotSize % DIRECT_BLOCK === 0) this.base = this.openDirect(hugeBase);
+    this.gzip = opts.gzip !== undefined;
+    if ((opts.direct ?? true) && !this.gzip && this.slotSize % DIRECT_BLOCK === 0) this.base = this.openDirect(hugeBase);
     const common = {
       control: this.ctl.buffer,
       lens: this.lens.buffer,
@@ -275,7 +352,8 @@ export class RingWriter {
       slotSize: this.slotSize,
       base: this.base,
     };
-    this.start({ ...common, role: 'write', fd: output.descriptor, directFd: this.directFd, sparse: opts.sparse ?? false, failAfter: opts.failAfterBytes ?? -1 });
+    const gzip = opts.gzip ? { level: opts.gzip.level ?? 6 } : null;
+    this.start({ ...common, role: 'write', fd: output.descriptor, directFd: this.directFd, sparse: !gzip && (opts.sparse ?? false), failAfter: opts.failAfterBytes ?? -1, gzip });
     if (opts.hashInWorker ?? true) this.start({ ...common, role: 'hash' });
     else this.inlineHash = createHash('sha256');
     this.lastYield = performance.now();
@@ -471,18 +549,22 @@ export class RingWriter {
     for (const e of ends) if ('error' in e) throw await this.workerError();
     let digest = this.inlineHash?.digest('hex');
     let written = -1;
+    let stored: number | undefined;
     for (const e of ends) {
       if ('ok' in e) {
         digest ??= e.ok.digest;
         if (e.ok.written !== undefined) written = e.ok.written;
+        if (e.ok.stored !== undefined) stored = e.ok.stored;
       }
     }
     const bytes = this.position;
     if (digest === undefined || written !== bytes) throw new Error(`internal: writer stored ${written} of ${bytes} bytes`);
-    this.output.wroteExternally(bytes);
+    if (this.gzip && stored === undefined) throw new Error('internal: the gzip writer did not say how much it stored');
+    const storedBytes = stored ?? bytes;
+    this.output.wroteExternally(storedBytes);
     const direct = this.direct;
     await this.close();
-    return { bytes, sha256: digest, direct };
+    return { bytes, sha256: digest, direct, storedBytes };
   }
 
   /** Stop the workers and close the direct descriptor. Idempotent; never throws. */
@@ -511,6 +593,8 @@ export interface ReadSlotsOptions {
   readSync?: (fd: number, buf: Buffer, offset: number, length: number, position: null) => number;
   /** The stream a descriptor is read through once a read says EAGAIN (default: a net.Socket over it). */
   streamFor?: (fd: number) => AsyncIterable<Buffer>;
+  /** Bytes already read from the input (e.g. to sniff what it is): they come first. */
+  head?: Buffer;
 }
 
 /** Raw dump bytes: a file descriptor, or any stream of bytes. */
@@ -541,8 +625,14 @@ export async function* readSlots(ring: RingWriter, input: SlotInput, opts: ReadS
   let pending: Buffer | undefined;
   let ended = false;
   let pos = 0;
+  let head = opts.head && opts.head.length > 0 ? opts.head : undefined;
   /** Up to `len` bytes into slot at `at`; 0 at the end of the input. */
   const fill = async (slot: Buffer, at: number): Promise<number> => {
+    if (head) {
+      const n = head.copy(slot, at);
+      head = n < head.length ? head.subarray(n) : undefined;
+      return n;
+    }
     for (;;) {
       if (stream === undefined) {
         try {

@@ -44,6 +44,7 @@ import {
   slotVnode, vnodeClass, vnodeSlot, type DumpHeader, type IndexClass, type VersionVector, type VolumeData,
 } from '../format/types.js';
 import { FileSource } from '../io/source.js';
+import { openPositional, refuseDamagedContainer, type PositionalInputOptions } from '../io/positional-input.js';
 import { dirPagesFor, fileContent, vnodeFieldsFor, type PackOptions } from './pack.js';
 import { walkTree, type TreeLayout, type TreeNode } from './tree.js';
 
@@ -82,9 +83,9 @@ export interface BaseDump {
 const MAX_TARGET = 64 << 10;
 
 /** Read the base dump once: metadata, directory entries and link targets, file data positions. */
-export async function readBase(path: string): Promise<BaseDump> {
+export async function readBase(path: string, source?: FileSource): Promise<BaseDump> {
   if (path === '-') throw new DumpError('USAGE', '--incremental-from needs a dump file (its data is compared by position), not standard input');
-  const reader = new DumpReader(await FileSource.open(path));
+  const reader = new DumpReader(source ?? (await FileSource.open(path)));
   let header: DumpHeader | null = null;
   let volume: VolumeData | null = null;
   const lists: Record<IndexClass, number> = { large: 0, small: 0 };
@@ -208,8 +209,22 @@ function sameEntries(a: Map<string, string>, b: Map<string, string>): boolean {
 }
 
 /** Walk DIR, read BASE, match and compare: everything the incremental needs, before a byte is written. */
-export async function planIncremental(dir: string, basePath: string, opts: PackOptions = {}, layout?: TreeLayout): Promise<IncrementalPlan> {
-  const base = await readBase(basePath);
+/** Where a compressed base is decoded (it is read by position): `tmpdir`, `decompressWith`. */
+export type BaseInputOptions = Pick<PositionalInputOptions, 'tmpdir' | 'decompressWith'>;
+
+export async function planIncremental(dir: string, basePath: string, opts: PackOptions = {}, layout?: TreeLayout, baseOpts: BaseInputOptions = {}): Promise<IncrementalPlan> {
+  if (basePath === '-') throw new DumpError('USAGE', '--incremental-from needs a dump file (its data is compared by position), not standard input');
+  // A compressed base (gzip, Amanda, bzip2...) is decoded once into a temporary file, removed at the end.
+  const input = await openPositional(basePath, baseOpts);
+  try {
+    refuseDamagedContainer(input);
+    return await planAgainst(dir, basePath, input.path, opts, layout, await readBase(basePath, input.source));
+  } finally {
+    await input.close();
+  }
+}
+
+async function planAgainst(dir: string, basePath: string, dataPath: string, opts: PackOptions, layout: TreeLayout | undefined, base: BaseDump): Promise<IncrementalPlan> {
   const tree = layout ?? (await walkTree(dir));
   const acl = opts.acl ?? formatAcl(DEFAULT_ACL);
 
@@ -258,7 +273,7 @@ export async function planIncremental(dir: string, basePath: string, opts: PackO
   for (const d of tree.dirs) pages.set(d, dirPagesFor(d));
   const stats: IncrementalStats = { added: { dirs: 0, files: 0 }, changed: { dirs: 0, files: 0 }, removed: { dirs: 0, files: 0 }, unchanged: 0 };
   const records: Record<IndexClass, OutRecord[]> = { large: [], small: [] };
-  const baseData = await FileSource.open(base.path);
+  const baseData = await FileSource.open(dataPath, { name: basePath });
   try {
     for (const n of [...tree.dirs, ...tree.files]) {
       const cls: IndexClass = n.type === VNODE_DIR ? 'large' : 'small';

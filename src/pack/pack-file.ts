@@ -15,6 +15,10 @@ export interface PackFileOptions extends PackOptions {
   gzip?: boolean;
   /** Write an incremental dump against this full dump of an earlier state of the tree (ids and name default to its own). */
   incrementalFrom?: string;
+  /** A compressed base is decoded once into a temporary file here (default os.tmpdir()). */
+  tmpdir?: string;
+  /** A shell command that decodes a base that is not a raw dump. */
+  decompressWith?: string;
   /** Called for each entry left out (not a file, directory or symbolic link), once the tree was walked and before anything is written. */
   onSkipped?: (path: string) => void;
 }
@@ -33,13 +37,13 @@ export interface PackFileResult {
 }
 
 export async function packDirectory(dir: string, output: string, opts: PackFileOptions = {}): Promise<PackFileResult> {
-  const { force, gzip, incrementalFrom, onSkipped, ...packOpts } = opts;
+  const { force, gzip, incrementalFrom, onSkipped, tmpdir, decompressWith, ...packOpts } = opts;
   const layout = await walkTree(dir);
   if (onSkipped) for (const p of layout.skipped) onSkipped(p);
   const common = { output, dirs: layout.dirs.length, files: layout.files.length, skipped: layout.skipped };
   if (incrementalFrom !== undefined) {
     checkOutputNotBase(output, incrementalFrom);
-    const plan = await planIncremental(dir, incrementalFrom, packOpts, layout);
+    const plan = await planIncremental(dir, incrementalFrom, packOpts, layout, { tmpdir, decompressWith });
     const res = await writeDumpFile(output, incrementalItems(plan), { force, gzip });
     return { ...common, bytes: res.bytes, incremental: { base: incrementalFrom, header: plan.header, stats: plan.stats } };
   }

@@ -10,7 +10,11 @@
  *         -> RingWriter: a ring of slots shared with two worker threads,
  *            one appending each slot to AtomicOutput's temporary file (and
  *            checking the offset again), one hashing it (SHA-256)
- *         -> AtomicOutput (fsync and rename only after the stream verified)
+ *            (with `gzip`, the write worker feeds the slots, in order, to
+ *            one zlib gzip stream and appends what it gives back)
+ *         -> AtomicOutput (fsync and rename only after the stream verified;
+ *            a gzip output is first read back through the decoder: it
+ *            must give the same bytes, the same SHA-256)
  *   and each slot -> ByteQueue -> StreamSource -> DumpReader +
  *            StructureChecker (the checks of `verify`) on this thread; a
  *            slot is reused only once all three are done with it, and a
@@ -37,6 +41,10 @@ import { appendChunks, emptyStats, type AppendStats, type ReceivedChunk32 } from
 import { CommandInput, describeStatus, type CommandStatus } from './exec.js';
 import { ByteQueue } from './queue.js';
 import { verifyStream } from './verify-stream.js';
+import { gunzip } from '../source/gzip.js';
+import { RawInput } from '../source/raw-input.js';
+import { newContainer } from '../source/container.js';
+import { createHash } from 'node:crypto';
 
 /** Raw dump bytes (stdin, a pipe, any stream), or one of the other inputs. */
 export type RedumpSource =
@@ -44,9 +52,10 @@ export type RedumpSource =
   /**
    * An open file descriptor holding raw dump bytes, read with blocking reads
    * straight into the writer's ring (the fastest input: `redump -` passes
-   * standard input as `{ fd: 0 }`). Read to its end; not closed.
+   * standard input as `{ fd: 0 }`). Read to its end; not closed. `head`:
+   * bytes already read from it (to sniff what it is), which come first.
    */
-  | { fd: number }
+  | { fd: number; head?: Buffer }
   /** A shell command (run with /bin/sh -c) that writes the dump to its standard output. */
   | { exec: string }
   /** A directory tree, dumped as `pack` does. */
@@ -106,11 +115,25 @@ export interface RedumpOptions {
   pipeBytes?: number;
   /** Ask for transparent huge pages for the writer's ring (default true; see RingWriterOptions.hugePages). */
   hugePages?: boolean;
+  /**
+   * Write OUT as one gzip stream (level 6 unless given). No direct I/O and
+   * no holes then; the dump is still verified as it streams, and the file
+   * is read back through the decoder before it is committed.
+   */
+  gzip?: boolean | { level?: number };
+}
+
+/** A gzip output, read back before the commit. */
+export interface RedumpGzip {
+  /** Compressed bytes (the size of OUT). */
+  compressedBytes: number;
+  /** The file, decoded again, gave exactly the bytes written (size and SHA-256). */
+  readBack: boolean;
 }
 
 export interface RedumpFailure {
-  /** `verify`: the stream did not verify; `command`: the dump command failed. */
-  reason: 'verify' | 'command';
+  /** `verify`: the stream did not verify; `command`: the dump command failed; `gzip`: the gzip output did not decode back to the dump. */
+  reason: 'verify' | 'command' | 'gzip';
   message: string;
 }
 
@@ -135,6 +158,8 @@ export interface RedumpResult {
   chunks: AppendStats;
   /** True when the output was written with O_DIRECT (see RedumpOptions.direct). */
   directIo: boolean;
+  /** Set when OUT is gzip (RedumpOptions.gzip). `bytes` and `sha256` are the dump's, uncompressed. */
+  gzip?: RedumpGzip;
   /** `{ fd }` input that is a pipe: its capacity before and after redump enlarged it (see RedumpOptions.pipeBytes). */
   inputPipe?: PipeCapacity;
   /** The streaming verification, as `verify` reports it. */
@@ -203,7 +228,9 @@ export async function redump(source: RedumpSource, out: string, opts: RedumpOpti
     let verifyDone = false;
     let verifySettled: () => void = () => undefined;
     const settled = new Promise<void>((resolve) => (verifySettled = resolve));
+    const gzip = opts.gzip === undefined || opts.gzip === false ? undefined : { level: opts.gzip === true ? undefined : opts.gzip.level };
     ring = new RingWriter(output, {
+      gzip,
       sparse: opts.sparse ?? false,
       failAfterBytes,
       direct: opts.direct ?? true,
@@ -224,7 +251,7 @@ export async function redump(source: RedumpSource, out: string, opts: RedumpOpti
       name = opts.name ?? '-';
       const pipeBytes = opts.pipeBytes ?? PIPE_BYTES;
       if (pipeBytes > 0) inputPipe = enlargePipe(source.fd, pipeBytes);
-      chunks = readSlots(theRing, source.fd, { name });
+      chunks = readSlots(theRing, source.fd, { name, head: source.head });
     } else if ('exec' in source) {
       name = opts.name ?? source.exec;
       command = new CommandInput(source.exec, { onStderr: opts.onStderr });
@@ -309,6 +336,15 @@ export async function redump(source: RedumpSource, out: string, opts: RedumpOpti
     } catch (e) {
       throw asWriteError(e, out);
     }
+    let gz: RedumpGzip | undefined;
+    if (gzip) {
+      gz = { compressedBytes: finished.storedBytes, readBack: false };
+      if (failure === undefined) {
+        const why = await readBackGzip(output.tempPath, finished.bytes, finished.sha256);
+        if (why === null) gz.readBack = true;
+        else failure = { reason: 'gzip', message: `the gzip output does not decode to the dump written: ${why}` };
+      }
+    }
     if (failure === undefined) output.commit();
     else output.abort();
     const seconds = (performance.now() - t0) / 1000;
@@ -327,6 +363,7 @@ export async function redump(source: RedumpSource, out: string, opts: RedumpOpti
       verify,
     };
     if (status) result.command = status;
+    if (gz) result.gzip = gz;
     if (inputPipe) result.inputPipe = inputPipe;
     if (skipped) result.skipped = skipped;
     if (failure) result.failure = failure;
@@ -338,6 +375,26 @@ export async function redump(source: RedumpSource, out: string, opts: RedumpOpti
     if (command) await command.status().catch(() => undefined);
     throw e;
   }
+}
+
+/**
+ * Decode a gzip file just written and compare it with what was written:
+ * null when it gives exactly `bytes` bytes with this SHA-256, else why not.
+ */
+export async function readBackGzip(path: string, bytes: number, sha256: string): Promise<string | null> {
+  const c = newContainer('gzip', [path]);
+  const h = createHash('sha256');
+  let n = 0;
+  for await (const b of gunzip(RawInput.file(path), c)) {
+    h.update(b);
+    n += b.length;
+  }
+  const bad = c.findings.find((f) => f.severity !== 'info');
+  if (bad) return `${bad.code} at compressed byte ${bad.offset}: ${bad.message}`;
+  if (n !== bytes) return `it decodes to ${n} bytes, ${bytes} were written`;
+  const got = h.digest('hex');
+  if (got !== sha256) return `it decodes to SHA-256 ${got}, the dump written has ${sha256}`;
+  return null;
 }
 
 /** Errors from the write side: a DumpError stays as it is; a system error (ENOSPC, EIO...) becomes 'IO' naming OUT. */

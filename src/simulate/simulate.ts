@@ -11,6 +11,7 @@ import { DumpReader } from '../format/reader.js';
 import { PositionalReader } from '../format/positional.js';
 import { AtomicOutput } from '../io/atomic-output.js';
 import { FileSource } from '../io/source.js';
+import { openPositional, refuseDamagedContainer, type PositionalInput } from '../io/positional-input.js';
 import { ServerChunker, SERVER_CHUNK_SIZE } from '../io/chunker.js';
 import { SimulatedReceiver, wrapLayout, type ReceiverModel, type WrapSegment } from '../io/receivers.js';
 import { recordItems } from './items.js';
@@ -26,6 +27,10 @@ export interface SimulateOptions {
   force?: boolean;
   /** Skip writing zeros that land on zeros (default true; the file reads back the same). */
   sparse?: boolean;
+  /** A compressed input is decoded once into a temporary file here (default os.tmpdir()). */
+  tmpdir?: string;
+  /** A shell command that decodes an input that is not a raw dump. */
+  decompressWith?: string;
 }
 
 export type Outcome = 'intact' | 'A1' | 'A2' | 'B' | 'A-multiple';
@@ -81,11 +86,15 @@ export async function simulateFile(input: string, output: string, opts: Simulate
   const out = new AtomicOutput(output, { force: opts.force, bufferSize: 0 });
   let src: FileSource | undefined;
   let raw: PositionalReader | undefined;
+  let input_: PositionalInput | undefined;
   let recv: SimulatedReceiver | null = null;
   const spans: { offset: number; length: number }[] = [];
   try {
-    src = await FileSource.open(input);
-    raw = new PositionalReader(await FileSource.open(input));
+    // A compressed input (gzip, Amanda, bzip2...) is decoded once into a temporary file: the replay reads it twice.
+    input_ = await openPositional(input, { tmpdir: opts.tmpdir, decompressWith: opts.decompressWith });
+    refuseDamagedContainer(input_);
+    src = input_.source;
+    raw = new PositionalReader(await FileSource.open(input_.path, { name: input }));
     const pr = raw;
     recv = new SimulatedReceiver(opts.receiver, output, { wrapBits, sparse: opts.sparse ?? true, fd: out.descriptor });
     const r = recv;
@@ -136,5 +145,6 @@ export async function simulateFile(input: string, output: string, opts: Simulate
     out.abort(); // a no-op once committed
     await src?.close();
     await raw?.close();
+    await input_?.close();
   }
 }

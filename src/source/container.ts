@@ -58,7 +58,7 @@ export function describeContainer(c: ContainerInfo): string {
   }
   if (c.amanda) {
     const a = c.amanda;
-    parts.push(`Amanda ${a.type} ${a.host}:${a.disk}${a.level !== null ? ` level ${a.level}` : ''} date ${a.datestamp}${a.part ? ` part ${a.part}` : ''}${c.pieces.length > 1 ? `, ${c.pieces.length} holding-disk pieces` : ''}`);
+    parts.push(`Amanda ${a.type} ${a.host}:${a.disk}${a.level !== null ? ` level ${a.level}` : ''} date ${a.datestamp}${a.part ? ` part ${a.part}` : ''}${c.pieces.length > 1 ? `, ${c.pieces.length} ${a.type === 'SPLIT_FILE' ? 'parts' : 'holding-disk pieces'}` : ''}`);
   }
   return parts.join('; ');
 }

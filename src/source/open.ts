@@ -16,6 +16,7 @@ import { requireDecoder, runDecoder, systemDecoder, userDecoder } from './comman
 import { newContainer, type AmandaHeader, type Compression, type ContainerInfo } from './container.js';
 import { FileSource } from './file.js';
 import { gunzip } from './gzip.js';
+import { dumpName, firstPieceOf, isContinuation, readAmandaHeader, splitPart, splitParts } from './amanda.js';
 import { RawInput, fileChunks } from './raw-input.js';
 import { AMANDA_HEADER_SIZE, SNIFF_BYTES, compressionOfSuffix, parseAmandaHeader, sniff, type ContentKind, type Sniffed } from './sniff.js';
 import { StreamSource } from './stream.js';
@@ -136,15 +137,47 @@ function amandaPieces(first: string, header: AmandaHeader, c: ContainerInfo): Ra
   return raw;
 }
 
-async function readAmandaHeader(path: string): Promise<AmandaHeader | null> {
-  const fh = await open(path, 'r');
-  try {
-    const b = Buffer.alloc(AMANDA_HEADER_SIZE);
-    const { bytesRead } = await fh.read(b, 0, b.length, 0);
-    return parseAmandaHeader(b.subarray(0, bytesRead));
-  } finally {
-    await fh.close();
+/**
+ * The data of a dump Amanda split into SPLIT_FILE parts, each after its
+ * 32 KiB header, joined in part order as one compressed stream. A part no
+ * file beside the first holds ends the stream there, reported by number.
+ */
+function splitPieces(parts: { n: number; path: string | null }[], header: AmandaHeader, total: number | null, c: ContainerInfo): RawInput {
+  let raw: RawInput | undefined;
+  const first = parts[0].path!;
+  async function* chunks(): AsyncGenerator<Buffer> {
+    let at = 0;
+    let last = first;
+    let lastEnd = AMANDA_HEADER_SIZE;
+    for (const [i, part] of parts.entries()) {
+      if (part.path === null) {
+        // At the end of the last part read: where the stream stops.
+        c.findings.push(finding('AMANDA_PIECE_MISSING', lastEnd, `part ${part.n}/${total ?? '?'} of the split dump ${dumpName(header)} (SPLIT_FILE) is missing: no file beside ${first} holds it; the stream ends with ${last}`, { file: last }));
+        return;
+      }
+      lastEnd = AMANDA_HEADER_SIZE;
+      if (i > 0) {
+        c.pieces.push(part.path);
+        raw!.placeAt(at, part.path, AMANDA_HEADER_SIZE);
+      }
+      for await (const b of fileChunks(part.path, AMANDA_HEADER_SIZE)) {
+        at += b.length;
+        lastEnd += b.length;
+        yield b;
+      }
+      last = part.path;
+    }
   }
+  raw = new RawInput(chunks(), { file: first, offset: AMANDA_HEADER_SIZE });
+  return raw;
+}
+
+/** A continuation piece read alone: AMANDA_ORPHAN_PIECE, naming the piece its dump starts with when that is beside it. */
+function orphan(h: AmandaHeader, name: string, first: string | null): DumpError {
+  const p = splitPart(h);
+  const what = p ? `part ${p.n}/${p.total ?? '?'} of a split dump (SPLIT_FILE)` : 'a continuation piece of a split holding-disk dump (CONT_FILE)';
+  const where = first ? `its first piece is ${first}: read that` : name === '-' ? 'give its first piece' : 'the piece it continues is not beside it';
+  return new DumpError('AMANDA_ORPHAN_PIECE', `${what} of ${dumpName(h)}: its data starts inside the compressed stream and cannot be read alone; ${where}`, 0, name);
 }
 
 /** The compression of the stream after an Amanda header: its magic, else its `comp` word. */
@@ -170,9 +203,12 @@ export async function openInput(path: string, opts: InputOptions = {}): Promise<
   let compression: Compression;
   const c = newContainer('none', [path]);
   if (s.kind === 'amanda') {
-    c.amanda = s.amanda;
+    const h = s.amanda!;
+    if (isContinuation(h)) throw orphan(h, path, await firstPieceOf(path, h));
+    c.amanda = h;
     compression = amandaCompression(s, path);
-    raw = amandaPieces(path, s.amanda!, c);
+    const p = splitPart(h);
+    raw = p ? splitPieces(await splitParts(path, h), h, p.total, c) : amandaPieces(path, h, c);
   } else {
     compression = s.kind === 'unknown' || s.kind === 'archive' || s.kind === 'amanda-other' || s.kind === 'dump' ? 'none' : (s.kind as Compression);
     raw = RawInput.file(path, 0);
@@ -197,30 +233,43 @@ async function openStdin(opts: InputOptions): Promise<ByteSource> {
     head.push(r.value);
     n += r.value.length;
   }
-  const all = Buffer.concat(head);
-  const s = sniff(all.subarray(0, SNIFF_BYTES));
+  const rest = done ? null : { [Symbol.asyncIterator]: () => it };
+  return openStream('-', Buffer.concat(head), rest, opts);
+}
+
+/**
+ * A stream that cannot be sniffed in place (standard input from a pipe):
+ * `head` is its first bytes, already read (SNIFF_BYTES, fewer only when the
+ * stream is that short), `rest` what follows (null: nothing). Sniffed like
+ * a file; a raw dump or unknown content comes back as it is, a container
+ * decoded (gzip through zlib, the others through their program or
+ * `decompressWith`). An Amanda header's CONT_FILENAME= cannot be followed
+ * from a stream: that is reported (AMANDA_PIECE_MISSING).
+ */
+export function openStream(name: string, head: Buffer, rest: AsyncIterable<Buffer> | null, opts: InputOptions = {}): ByteSource {
+  const s = sniff(head.subarray(0, SNIFF_BYTES));
   async function* chunks(skip: number): AsyncGenerator<Buffer> {
-    if (all.length > skip) yield all.subarray(skip);
-    if (done) return;
-    for (;;) {
-      const r = await it.next();
-      if (r.done) return;
-      yield r.value;
-    }
+    if (head.length > skip) yield head.subarray(skip);
+    if (rest) for await (const b of rest) yield b;
   }
-  if (!isContainer(s, opts)) return new StreamSource('-', chunks(0), { tap: opts.tap });
-  const c = newContainer('none', ['-']);
+  if (!isContainer(s, opts)) return new StreamSource(name, chunks(0), { tap: opts.tap });
+  const c = newContainer('none', [name]);
   let compression: Compression;
   let skip = 0;
   if (s.kind === 'amanda') {
-    c.amanda = s.amanda;
-    compression = amandaCompression(s, '-');
+    const h = s.amanda!;
+    if (isContinuation(h)) throw orphan(h, name, null);
+    c.amanda = h;
+    compression = amandaCompression(s, name);
     skip = AMANDA_HEADER_SIZE;
-    if (s.amanda!.contFilename) c.findings.push(finding('AMANDA_PIECE_MISSING', 0, `standard input is one holding-disk piece; the next, ${s.amanda!.contFilename}, cannot be followed from a pipe`, { file: s.amanda!.contFilename }));
+    const who = name === '-' ? 'standard input' : name;
+    if (h.contFilename) c.findings.push(finding('AMANDA_PIECE_MISSING', 0, `${who} is one holding-disk piece; the next, ${h.contFilename}, cannot be followed from a pipe`, { file: h.contFilename }));
+    const p = splitPart(h);
+    if (p && p.total !== 1) c.findings.push(finding('AMANDA_PIECE_MISSING', 0, `${who} is part 1/${p.total ?? '?'} of the split dump ${dumpName(h)}; the other parts cannot be found from a pipe`, { file: 'part 2' }));
   } else {
     compression = COMPRESSED.has(s.kind) ? (s.kind as Compression) : 'none';
   }
   c.compression = compression;
-  const raw = new RawInput(chunks(skip), { file: '-', offset: skip });
-  return new StreamSource('-', decode(raw, compression, c, '-', opts), { container: c, tap: opts.tap });
+  const raw = new RawInput(chunks(skip), { file: name, offset: skip });
+  return new StreamSource(name, decode(raw, compression, c, name, opts), { container: c, tap: opts.tap });
 }

@@ -44,6 +44,7 @@ const WRITERS: Writer[] = [
   { name: 'redump', args: (o) => ['redump', '-o', o, '-'], stdin: FULL },
   { name: 'simulate', args: (o) => ['simulate', '--receiver', 'A', '--wrap-bits', '18', '-o', o, FULL] },
   { name: 'extract --tar', args: (o) => ['extract', '--tar', o, FULL] },
+  { name: 'redump --gzip', args: (o) => ['redump', '--gzip', '-o', o, '-'], stdin: FULL },
 ];
 
 const TEMP = (base: string) => new RegExp(`^\\.${base.replace(/\./g, '\\.')}\\.\\d+\\.[0-9a-f]{12}\\.partial$`);

@@ -3,7 +3,8 @@
  * fallback, sparse output, in-place publishing, and readSlots.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, readSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import fc from 'fast-check';
@@ -183,6 +184,35 @@ describe('RingWriter', () => {
     await expect(ring.write(Buffer.from('x'))).rejects.toThrow(/closed/);
   });
 
+  it('gzip: one gzip stream of the bytes written, in order; digest and positions of the plain stream; ENOSPC on the compressed bytes', async () => {
+    // Compressible and incompressible pieces, cut across slots of 8192 bytes.
+    const data = Buffer.concat([Buffer.alloc(30_000, 7), noise(50_000, 3), Buffer.from('abc'.repeat(5000))]);
+    const path = join(t.dir, 'g.gz');
+    const out = new AtomicOutput(path, { force: true, bufferSize: 0 });
+    const ring = new RingWriter(out, { slotSize: 8192, slots: 3, gzip: { level: 9 } });
+    expect(ring.direct).toBe(false);
+    for (let i = 0; i < data.length; i += 5000) await ring.write(data.subarray(i, i + 5000));
+    const r = await ring.finish();
+    out.commit();
+    const z = readFileSync(path);
+    expect(r).toEqual({ bytes: data.length, sha256: sha(data), direct: false, storedBytes: z.length });
+    // One member: the same bytes zlib makes of the whole stream at once (deflate output does not depend on how input is cut).
+    expect(z.equals(gzipSync(data, { level: 9 }))).toBe(true);
+
+    const full = join(t.dir, 'g-full.gz');
+    const out2 = new AtomicOutput(full, { bufferSize: 0 });
+    const ring2 = new RingWriter(out2, { slotSize: 8192, slots: 2, failAfterBytes: 20_000, gzip: {} });
+    const writeAll = async () => {
+      for (let i = 0; i < 20; i++) await ring2.write(noise(8192, i));
+      await ring2.finish();
+    };
+    await expect(writeAll()).rejects.toMatchObject({ code: 'ENOSPC', message: 'ENOSPC: no space left on device, write' });
+    await ring2.close();
+    out2.abort();
+    expect(existsSync(full)).toBe(false);
+    expect(existsSync(out2.tempPath)).toBe(false);
+  });
+
   it('refuses an output that already holds bytes, and bad geometry', () => {
     const out = new AtomicOutput(join(t.dir, 'used.out'), { force: true });
     out.write(Buffer.from('abc'));
@@ -263,6 +293,21 @@ describe('readSlots', () => {
     }
     const e2 = await rejection(readAllSlots(failing(), 4096));
     expect(e2).toMatchObject({ code: 'IO', file: '-', message: 'cannot read input: ECONNRESET (connection reset)' });
+  });
+
+  it('head: bytes already read from the input come first', async () => {
+    const want = readFileSync(sample('server-sample-full.dump'));
+    const fd = openSync(sample('server-sample-full.dump'), 'r');
+    try {
+      const head = Buffer.alloc(10_000);
+      readSync(fd, head, 0, head.length, null);
+      const { chunks, bytes } = await readAllSlots(fd, 4096, { head });
+      expect(bytes.equals(want)).toBe(true);
+      expect(chunks.length).toBe(Math.ceil(want.length / 4096));
+      expect(chunks.every((c, i) => c.offset32 === i * 4096 && c.length === Math.min(4096, want.length - i * 4096))).toBe(true);
+    } finally {
+      closeSync(fd);
+    }
   });
 
   it('a stream of pieces of any size and kind is cut into full slots, the last one short', async () => {

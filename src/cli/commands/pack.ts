@@ -1,7 +1,7 @@
 import type { Argv, CommandModule } from 'yargs';
 import { packDirectory } from '../../pack/pack-file.js';
 import { displayString } from '../../format/types.js';
-import { EXIT_OK, err, out, parseHexId, printJson, type Ctx } from '../context.js';
+import { EXIT_OK, UsageError, err, out, parseHexId, printJson, type Ctx } from '../context.js';
 import { manifestOption, recordOutput } from './manifest-option.js';
 
 interface Args {
@@ -16,6 +16,8 @@ interface Args {
   'incremental-from'?: string;
   json: boolean;
   gzip: boolean;
+  tmpdir?: string;
+  'decompress-with'?: string;
 }
 
 export const packCommand = (ctx: Ctx): CommandModule<object, Args> => ({
@@ -35,9 +37,14 @@ export const packCommand = (ctx: Ctx): CommandModule<object, Args> => ({
       .option('backup-date', { type: 'number', describe: 'backup date, Unix seconds (default now)' })
       .option('incremental-from', {
         type: 'string',
-        describe: 'write an incremental dump against BASE, a full dump of an earlier state of DIR (ids and name default to BASE\'s)',
-      }) as unknown as Argv<Args>,
+        describe: 'write an incremental dump against BASE, a full dump of an earlier state of DIR (ids and name default to BASE\'s); BASE may be compressed',
+      })
+      .option('tmpdir', { type: 'string', requiresArg: true, describe: '--incremental-from: where a compressed BASE is decoded for positional reading (default: the system temporary directory)' })
+      .option('decompress-with', { type: 'string', requiresArg: true, describe: '--incremental-from: shell command that decodes a compressed BASE (stdin to stdout)' }) as unknown as Argv<Args>,
   handler: async (a) => {
+    if (a['incremental-from'] === undefined && (a.tmpdir !== undefined || a['decompress-with'] !== undefined)) {
+      throw new UsageError('--tmpdir and --decompress-with go with --incremental-from only');
+    }
     const r = await packDirectory(a.dir, a.output, {
       volumeId: parseHexId(a['volume-id'], '--volume-id'),
       parentId: parseHexId(a['parent-id'], '--parent-id'),
@@ -46,6 +53,8 @@ export const packCommand = (ctx: Ctx): CommandModule<object, Args> => ({
       force: a.force,
       incrementalFrom: a['incremental-from'],
       gzip: a.gzip,
+      tmpdir: a.tmpdir,
+      decompressWith: a['decompress-with'],
       onSkipped: (p) => err(`codadump: skipped ${displayString(p)}: not a file, directory or symbolic link`),
     });
     await recordOutput(a.manifest, a.output);

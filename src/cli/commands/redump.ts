@@ -8,7 +8,9 @@ import { redump, type RedumpResult, type RedumpSource } from '../../redump/redum
 import { EXIT_DAMAGED, EXIT_OK, EXIT_USAGE, UsageError, describeError, err, errorJson, out, parseHexId, printJson, type Ctx } from '../context.js';
 import { streamProgress } from '../progress.js';
 import { manifestOption, recordOutput } from './manifest-option.js';
-import { isContainer, openInput } from '../../source/open.js';
+import { isContainer, openInput, openStream } from '../../source/open.js';
+import type { ByteSource } from '../../source/byte-source.js';
+import { wantsGzip } from '../../io/gzip-output.js';
 import { SNIFF_BYTES, sniff } from '../../source/sniff.js';
 
 interface Args {
@@ -24,6 +26,8 @@ interface Args {
   'parent-id'?: string;
   name?: string;
   'backup-date'?: number;
+  gzip: boolean;
+  'decompress-with'?: string;
 }
 
 /**
@@ -90,6 +94,7 @@ export function redumpJson(r: RedumpResult) {
     mbPerSecond: Number(r.mbPerSecond.toFixed(1)),
     chunks: r.chunks,
     directIo: r.directIo,
+    ...(r.gzip ? { gzip: r.gzip } : {}),
     ...(r.inputPipe ? { inputPipe: r.inputPipe } : {}),
     header: r.verify.header ? { ...r.verify.header, name: displayString(r.verify.header.name) } : null,
     counts: r.verify.counts,
@@ -111,6 +116,7 @@ export function redumpLines(r: RedumpResult): string[] {
     `verdict:    ${r.verdict}`,
     `output:     ${r.path}`,
     `size:       ${r.bytes} bytes`,
+    ...(r.gzip ? [`gzip:       ${r.gzip.compressedBytes} compressed bytes (one gzip stream), read back: the same ${r.bytes} bytes`] : []),
     `sha256:     ${r.sha256}`,
     `throughput: ${r.mbPerSecond.toFixed(1)} MB/s (${r.seconds.toFixed(3)} s${r.directIo ? ', direct I/O' : ''})`,
     `chunks:     ${r.chunks.chunks} (largest ${r.chunks.largestChunk} bytes), every 32-bit offset checked` +
@@ -122,40 +128,84 @@ export function redumpLines(r: RedumpResult): string[] {
   return lines;
 }
 
-/**
- * Standard input: raw dump bytes go straight to the writer's ring ({ fd: 0 }).
- * When it is a regular file (`redump - < x.dump.gz`), its first bytes are
- * read in place (not consumed) and a compressed dump is decoded on the way
- * (src/source/open.ts). A pipe is taken as raw: decode before it (gzip -dc |).
- */
-async function stdinSource(): Promise<RedumpSource> {
-  let head = Buffer.alloc(0);
+/** Put a descriptor made blocking by blockingStdin() back into non-blocking mode (for process.stdin to read it). */
+function nonBlockingStdin(): void {
+  const handle = (process.stdin as unknown as { _handle?: { setBlocking?: (on: boolean) => number } })._handle;
+  handle?.setBlocking?.(false);
+}
+
+/** Up to `n` bytes from the start of a pipe (fewer only at its end); they are consumed. */
+async function readHead(fd: number, n: number): Promise<Buffer> {
+  const b = Buffer.alloc(n);
+  let got = 0;
+  while (got < n) {
+    let k: number;
+    try {
+      k = readSync(fd, b, got, n - got, null);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code !== 'EAGAIN') throw new DumpError('IO', `cannot read input: ${code ?? String(e)}`, got, '-');
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      continue;
+    }
+    if (k === 0) break;
+    got += k;
+  }
+  return b.subarray(0, got);
+}
+
+/** A decoded ByteSource as the chunks redump reads; a container error (cut member, bad CRC...) stops it with that error. */
+async function* decoded(src: ByteSource): AsyncGenerator<Buffer> {
+  const buf = Buffer.allocUnsafe(1 << 20);
+  let pos = 0;
   try {
-    if (fstatSync(0).isFile()) {
+    for (;;) {
+      const n = await src.read(buf, 0, buf.length, pos);
+      if (n === 0) break;
+      pos += n;
+      yield Buffer.from(buf.subarray(0, n));
+    }
+    const bad = src.container?.findings.find((f) => f.severity === 'error');
+    // Its offset is in the compressed bytes, not the dump stream: said in words.
+    if (bad) throw new DumpError(bad.code, `${bad.message} (at compressed byte ${bad.offset})`, undefined, bad.file ?? '-');
+  } finally {
+    await src.close();
+  }
+}
+
+/**
+ * Standard input, recognised by content like every other input: raw dump
+ * bytes go straight to the writer's ring ({ fd: 0 }); a compressed dump
+ * (gzip through zlib; bzip2, xz, zstd, .Z through their program or
+ * --decompress-with) is decoded on the way (src/source/open.ts). A regular
+ * file (`redump - < x.dump.gz`) is sniffed in place (its first bytes are
+ * read at offset 0, not consumed); from a pipe the first SNIFF_BYTES are
+ * read (blocking), sniffed, and then come first.
+ */
+async function stdinSource(decompressWith: string | undefined): Promise<RedumpSource> {
+  let isFile = false;
+  try {
+    isFile = fstatSync(0).isFile();
+  } catch {
+    isFile = false;
+  }
+  const opts = { decompressWith };
+  if (isFile) {
+    let head = Buffer.alloc(0);
+    try {
       const b = Buffer.alloc(SNIFF_BYTES);
       head = b.subarray(0, readSync(0, b, 0, b.length, 0));
+    } catch {
+      head = Buffer.alloc(0);
     }
-  } catch {
-    head = Buffer.alloc(0);
+    if (head.length === 0 || !isContainer(sniff(head), opts)) return { fd: 0 };
+    return decoded(await openInput('-', opts));
   }
-  if (head.length === 0 || !isContainer(sniff(head))) return { fd: 0 };
-  const src = await openInput('-');
-  return (async function* () {
-    const buf = Buffer.allocUnsafe(1 << 20);
-    let pos = 0;
-    try {
-      for (;;) {
-        const n = await src.read(buf, 0, buf.length, pos);
-        if (n === 0) break;
-        pos += n;
-        yield Buffer.from(buf.subarray(0, n));
-      }
-      const bad = src.container?.findings.find((f) => f.severity === 'error');
-      if (bad) throw new DumpError(bad.code, bad.message, bad.offset, '-');
-    } finally {
-      await src.close();
-    }
-  })();
+  const head = await readHead(0, SNIFF_BYTES);
+  if (head.length === 0 || !isContainer(sniff(head), opts)) return { fd: 0, head };
+  // Decoding runs on the event loop (zlib's callbacks, a decompressor's pipes): read the rest through process.stdin.
+  nonBlockingStdin();
+  return decoded(openStream('-', head, head.length < SNIFF_BYTES ? null : (process.stdin as AsyncIterable<Buffer>), opts));
 }
 
 export const redumpCommand = (ctx: Ctx): CommandModule<object, Args> => ({
@@ -173,6 +223,8 @@ export const redumpCommand = (ctx: Ctx): CommandModule<object, Args> => ({
         default: true,
         describe: 'write with O_DIRECT where the file system allows it, bypassing the page cache (--no-direct: ordinary writes)',
       })
+      .option('gzip', { type: 'boolean', default: false, describe: 'write gzip (also when the output name ends in .gz); read back through the decoder before it is kept' })
+      .option('decompress-with', { type: 'string', requiresArg: true, describe: '-: shell command that decodes a compressed standard input (stdin to stdout), for formats without a built-in or system decoder' })
       .option('exec', { type: 'string', describe: 'shell command that writes a dump to its standard output (e.g. volutil ... dump)' })
       .option('tree', { type: 'string', describe: 'directory tree to dump (as pack does)' })
       .option('volume-id', { type: 'string', describe: '--tree: volume id in hex (default 01000002)' })
@@ -199,10 +251,11 @@ export const redumpCommand = (ctx: Ctx): CommandModule<object, Args> => ({
     if (a.tree === undefined && Object.values(packOpts).some((v) => v !== undefined)) {
       throw new UsageError('--volume-id, --parent-id, --name and --backup-date go with --tree only');
     }
+    if (a['decompress-with'] !== undefined && a.input !== '-') throw new UsageError('--decompress-with goes with - (standard input) only');
     const failAfterBytes = failAfterFromEnv();
     if (a.input === '-') blockingStdin();
-    const source: RedumpSource =
-      a.exec !== undefined ? { exec: a.exec } : a.tree !== undefined ? { tree: a.tree, pack: packOpts } : await stdinSource();
+    const sourceFor = async (): Promise<RedumpSource> =>
+      a.exec !== undefined ? { exec: a.exec } : a.tree !== undefined ? { tree: a.tree, pack: packOpts } : stdinSource(a['decompress-with']);
 
     const bar = streamProgress('redump', !a.json);
     const passThrough = stderrPassThrough(() => bar.clear());
@@ -219,10 +272,11 @@ export const redumpCommand = (ctx: Ctx): CommandModule<object, Args> => ({
     process.once('SIGTERM', onSignal);
     let r: RedumpResult;
     try {
-      r = await redump(source, a.output, {
+      r = await redump(await sourceFor(), a.output, {
         force: a.force,
         direct: a.direct,
         failAfterBytes,
+        gzip: wantsGzip(a.output, a.gzip),
         onProgress: (p) => bar.update(p.bytes, p.vnodes, p.seconds),
         onStderr: (b) => passThrough.write(b),
       });

@@ -11,6 +11,8 @@ interface Args {
   'chunk-size': number;
   force: boolean;
   json: boolean;
+  tmpdir?: string;
+  'decompress-with'?: string;
 }
 
 export function simulateJson(r: SimulateResult) {
@@ -56,18 +58,20 @@ export const simulateCommand = (ctx: Ctx): CommandModule<object, Args> => ({
   describe: 'Replay a sound dump through a receiver model (A, B: the 4 GiB wraparound bug; append: the fix)',
   builder: (y: Argv) =>
     y
-      .positional('dump', { type: 'string', demandOption: true, describe: 'a sound dump file' })
+      .positional('dump', { type: 'string', demandOption: true, describe: 'a sound dump file (compressed ones are decoded first)' })
       .option('receiver', { type: 'string', demandOption: true, choices: ['A', 'B', 'append'], describe: 'receiver model' })
       .option('output', { alias: 'o', type: 'string', demandOption: true, describe: 'file the receiver writes' })
       .option('wrap-bits', { type: 'number', default: 32, describe: 'wrap size 2^N (32 is the real bug; smaller for tests)' })
       .option('chunk-size', { type: 'number', default: 512000, hidden: true, describe: 'server buffer size (testing)' })
       .option('force', { type: 'boolean', default: false, describe: 'replace an existing output file' })
-      .option('json', { type: 'boolean', default: false, describe: 'machine-readable output' }) as unknown as Argv<Args>,
+      .option('json', { type: 'boolean', default: false, describe: 'machine-readable output' })
+      .option('tmpdir', { type: 'string', requiresArg: true, describe: 'where a compressed input is decoded for positional reading (default: the system temporary directory)' })
+      .option('decompress-with', { type: 'string', requiresArg: true, describe: 'shell command that decodes a compressed input (stdin to stdout)' }) as unknown as Argv<Args>,
   handler: async (a) => {
     const cs = a['chunk-size'];
     if (!Number.isSafeInteger(cs) || cs < 4096) throw new UsageError('--chunk-size must be a whole number >= 4096');
     const r = await simulateFile(a.dump, a.output, {
-      receiver: a.receiver as ReceiverModel, wrapBits: a['wrap-bits'], chunkSize: cs, force: a.force,
+      receiver: a.receiver as ReceiverModel, wrapBits: a['wrap-bits'], chunkSize: cs, force: a.force, tmpdir: a.tmpdir, decompressWith: a['decompress-with'],
     });
     if (a.json) printJson(simulateJson(r));
     else for (const l of simulateText(r)) out(l);

@@ -226,7 +226,8 @@ export const verifyCommand = (ctx: Ctx): CommandModule<object, VerifyArgs> => ({
       if (a.manifest) out(`manifest written: ${a.manifest}`);
     }
     const unfixed = fixity ? fixity.changed.length + fixity.gone.length : 0;
-    const undecodable = report.dumps.filter((d) => d.problems.some((p) => p.code === 'DECOMPRESSOR_MISSING')).length;
+    // Read but not decodable here (no decompressor; an Amanda continuation piece given without its first): exit 1, not 2.
+    const undecodable = report.dumps.filter((d) => d.problems.some((p) => p.code === 'DECOMPRESSOR_MISSING' || p.code === 'AMANDA_ORPHAN_PIECE')).length;
     ctx.exitCode = verifyExitCode(s, { unrestorable, unfixed, undecodable });
   },
 });
