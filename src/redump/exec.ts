@@ -96,6 +96,10 @@ export class CommandInput {
         env: opts.env ? { ...process.env, ...opts.env } : process.env,
         detached: true,
       });
+    } catch (e) {
+      // spawn() throws at once for some failures (E2BIG: the command is longer than the kernel takes).
+      if (fifo) closeSync(fifo.read);
+      throw new DumpError('COMMAND_FAILED', `cannot run the dump command: ${(e as Error).message}`);
     } finally {
       // Only the command holds the write end now: its end (and its children's) is our end of file.
       if (fifo) closeSync(fifo.write);
