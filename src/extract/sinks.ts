@@ -166,7 +166,7 @@ export class DirSink implements ExtractSink {
       return;
     }
     for (const n of names) {
-      if (n.length < 30 || n[0] !== 0x2e || !isDeadWritersTemp(n.toString('latin1'))) continue;
+      if (n.length < 25 || n[0] !== 0x2e || !isDeadWritersTemp(n.toString('latin1'))) continue;
       await unlink(Buffer.concat([this.abs(p), SLASH, n])).catch(() => undefined);
     }
   }
