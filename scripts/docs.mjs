@@ -1,11 +1,21 @@
 #!/usr/bin/env node
-// Regenerates the generated parts of the docs from the built library:
-// the code table of docs/codes.md. Run `npm run docs` (builds first).
+// Regenerates the generated parts of the docs from the built library and
+// the test sources: the code table of docs/codes.md, and the verdict and
+// code tables of docs/reliability.md (which tests pin each; the scan is
+// test/contract/scan.mjs). Run `npm run docs` (builds first).
 import { readFileSync, writeFileSync } from 'node:fs';
 import { withCodesTable } from '../dist/diagnostics/table.js';
+import { CODES } from '../dist/diagnostics/codes.js';
+import { VERDICTS } from '../dist/diagnostics/verdict.js';
+import { withContractTables } from '../test/contract/scan.mjs';
 
-const file = new URL('../docs/codes.md', import.meta.url);
-const before = readFileSync(file, 'utf8');
-const after = withCodesTable(before);
-if (after !== before) writeFileSync(file, after);
-console.log(after === before ? 'docs/codes.md is up to date' : 'docs/codes.md regenerated');
+function regenerate(name, make) {
+  const file = new URL(`../docs/${name}`, import.meta.url);
+  const before = readFileSync(file, 'utf8');
+  const after = make(before);
+  if (after !== before) writeFileSync(file, after);
+  console.log(after === before ? `docs/${name} is up to date` : `docs/${name} regenerated`);
+}
+
+regenerate('codes.md', withCodesTable);
+regenerate('reliability.md', (doc) => withContractTables(doc, CODES, VERDICTS));

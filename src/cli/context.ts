@@ -1,6 +1,7 @@
 /** Exit codes, output helpers and error rendering shared by every command. */
 import chalk from 'chalk';
 import { DumpError } from '../format/errors.js';
+import { isSystemError } from '../diagnostics/errors.js';
 
 /** Documented exit codes. */
 export const EXIT_OK = 0;
@@ -33,9 +34,20 @@ export function printJson(v: unknown): void {
 export function describeError(e: unknown): string {
   if (e instanceof DumpError) return e.describe();
   if (e instanceof UsageError) return e.message;
-  const x = e as NodeJS.ErrnoException;
-  if (x && typeof x.code === 'string' && typeof x.message === 'string') return x.message;
-  return `internal error: ${x && x.stack ? x.stack : String(e)}`;
+  // A system error (ENOENT, EIO...) the library did not wrap says what it is; anything else is a bug.
+  if (isSystemError(e) && typeof (e as Error).message === 'string') return (e as Error).message;
+  return internalLine(e);
+}
+
+/**
+ * An unexpected exception (a bug in codadump, not in its input) as one line:
+ * what was thrown and the place it was thrown from, never the whole stack.
+ */
+export function internalLine(e: unknown): string {
+  const what = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+  const stack = e instanceof Error && typeof e.stack === 'string' ? e.stack : '';
+  const frame = /\n\s+at (?:[^\n]*\()?([^\s()]+:\d+:\d+)\)?/.exec(stack)?.[1];
+  return `internal error: ${what.replace(/\s*\n\s*/g, ' ')}${frame ? ` (at ${frame})` : ''}; a bug in codadump, not in its input: please report it`;
 }
 
 /** An error as data: what `--json` prints on standard output when a command fails. */
@@ -49,7 +61,7 @@ export function errorJson(e: unknown): ErrorJson {
   }
   if (e instanceof UsageError) return { error: { code: 'USAGE', message: e.message } };
   const x = e as NodeJS.ErrnoException;
-  if (x && typeof x.code === 'string' && typeof x.message === 'string') {
+  if (isSystemError(x) && typeof x.message === 'string') {
     return { error: { code: 'IO', message: x.message, ...(typeof x.path === 'string' ? { file: x.path } : {}) } };
   }
   return { error: { code: 'INTERNAL', message: `internal error: ${x && typeof x.message === 'string' ? x.message : String(e)}` } };

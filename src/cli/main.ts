@@ -1,7 +1,7 @@
 /** The codadump command line: parses arguments, calls the library, renders. */
 import { readFileSync } from 'node:fs';
 import { runExitCleanups } from '../io/exit-cleanup.js';
-import { EXIT_USAGE, UsageError, errorJson, jsonRequested, printJson, reportError, type Ctx } from './context.js';
+import { EXIT_USAGE, UsageError, errorJson, internalLine, jsonRequested, printJson, reportError, type Ctx } from './context.js';
 import type { CommandModule } from 'yargs';
 
 type CommandFactory = (ctx: Ctx) => CommandModule<object, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -98,6 +98,23 @@ export async function main(argv: string[]): Promise<number> {
   cleanupOnExit();
   exitOnSignals();
   const ctx: Ctx = { exitCode: 0 };
+  // A command whose work waits on something that can never come (a bug) would
+  // let the process end quietly with exit 0: it ends with one line and exit 2.
+  const onStall = () => {
+    const what = 'the command stopped before it finished (it waits for nothing that can still happen)';
+    if (ctx.json ?? jsonRequested(argv)) printJson({ error: { code: 'INTERNAL', message: `internal error: ${what}` } });
+    process.stderr.write(`codadump: error: ${internalLine(what)}\n`);
+    process.exitCode = EXIT_USAGE;
+  };
+  process.once('beforeExit', onStall);
+  try {
+    return await run(argv, ctx);
+  } finally {
+    process.off('beforeExit', onStall);
+  }
+}
+
+async function run(argv: string[], ctx: Ctx): Promise<number> {
   const named = argv.find((a) => !a.startsWith('-'));
   const wanted = named !== undefined && named in COMMANDS ? [named] : Object.keys(COMMANDS);
   const [{ default: yargs }, ...factories] = await Promise.all([import('yargs'), ...wanted.map((n) => COMMANDS[n]())]);

@@ -170,7 +170,7 @@ export const CODES = {
   INPUT_CHANGED: { area: 'run', severity: 'error', summary: 'the input file grew or shrank while it was read (verdict unreadable)' },
   SPECIAL_FILE: { area: 'archive', severity: 'error', summary: 'a FIFO, socket or device in a verified tree: named, counted, never opened' },
   // --- issue 11 (package API, errors as data) ---------------------------------
-  INTERNAL: { area: 'run', severity: 'error', summary: 'a bug in codadump, not in its input (--json prints it as an error document; the text carries the stack)' },
+  INTERNAL: { area: 'run', severity: 'error', summary: 'a bug in codadump, not in its input (exit 2; one line naming what was thrown and where; --json prints it as an error document)' },
   // --- #14 salvage -------------------------------------------------------------
   DONOR_MISMATCH: { area: 'repair', severity: 'error', summary: 'a --donor dump that is not of the damaged volume or a replica of it' },
   RESTORED_EXACT: { area: 'repair', severity: 'info', summary: 'a lost vnode put back from a donor that provably holds the lost version' },

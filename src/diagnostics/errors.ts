@@ -41,6 +41,17 @@ export function isDumpError(e: unknown): e is DumpError {
   return e instanceof DumpError;
 }
 
+/**
+ * A Node.js system error (an errno code such as ENOENT, EIO, ENOSPC): what
+ * the world does to a read or a write. Anything else thrown by a file-system
+ * call (a TypeError...) is a bug, to be reported as one (INTERNAL), not
+ * disguised as an I/O error.
+ */
+export function isSystemError(e: unknown): boolean {
+  const x = e as NodeJS.ErrnoException | null | undefined;
+  return typeof x?.code === 'string' && /^E[A-Z0-9]+$/.test(x.code);
+}
+
 /** Wrap a Node.js system error (ENOENT, EACCES, ENOSPC...) into a DumpError. */
 export function ioError(e: unknown, file: string, what = 'cannot read'): DumpError {
   if (e instanceof DumpError) {

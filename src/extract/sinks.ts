@@ -9,8 +9,15 @@
  * - a path is only used when its parent is a directory this run created, or
  *   one it found in place and checked with lstat (a real directory, not a
  *   link to one);
- * - files are created with O_CREAT|O_EXCL|O_NOFOLLOW (an existing name is
- *   never written through, whatever it is);
+ * - each file is written under a temporary name in its own directory,
+ *   `.<name>.<pid>.<12 hex>.partial` (as AtomicOutput names its), created
+ *   with O_CREAT|O_EXCL|O_NOFOLLOW, and renamed to its name only once it is
+ *   complete (data, mode, times): a kill never leaves a short file under a
+ *   final name. No fsync per file (a kill does not lose the page cache; a
+ *   power cut may). In a directory this run did not create, the rename is a
+ *   no-clobber link() then unlink() unless --force; the next run into such
+ *   a directory removes what a killed run left there; SIGINT and SIGTERM
+ *   remove the file being written at once (runExitCleanups);
  * - symbolic links are created last, after every file and directory, so
  *   no later write can pass through one; a link never replaces a directory;
  * - directory modes and times are set at the very end, deepest first,
@@ -19,12 +26,15 @@
  * scope: there is no openat() in Node to pin every parent.)
  */
 import { constants as C } from 'node:fs';
-import { lstat, link, lchown, lutimes, mkdir, open, stat, symlink, unlink, type FileHandle } from 'node:fs/promises';
+import { unlinkSync } from 'node:fs';
+import { lstat, link, lchown, lutimes, mkdir, open, readdir, rename, stat, symlink, unlink, type FileHandle } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { resolve } from 'node:path';
 import { pack as tarPack, type Pack as TarPack } from 'tar-stream';
 import { DumpError, ioError } from '../format/errors.js';
-import { AtomicOutput } from '../io/atomic-output.js';
+import { AtomicOutput, isDeadWritersTemp } from '../io/atomic-output.js';
+import { registerExitCleanup } from '../io/exit-cleanup.js';
 import { parentPath, type Meta, type PlannedDir, type ProblemCode, type ProblemReport } from './plan.js';
 
 export interface ExtractStats {
@@ -69,6 +79,10 @@ const SLASH = Buffer.from('/');
 const O_NOFOLLOW = C.O_NOFOLLOW ?? 0;
 const CREATE_FLAGS = C.O_WRONLY | C.O_CREAT | C.O_EXCL | O_NOFOLLOW;
 const DIR_FLAGS = C.O_RDONLY | (C.O_DIRECTORY ?? 0) | O_NOFOLLOW;
+/** Bytes of a file's name kept in its temporary name (a name may have 255: the suffix must fit too). */
+const TEMP_BASE_MAX = 200;
+/** link() not possible here (some file systems): the no-clobber commit checks, then renames. */
+const NO_LINK = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EXDEV', 'EMLINK']);
 
 function code(e: unknown): string | undefined {
   return (e as NodeJS.ErrnoException | undefined)?.code;
@@ -97,6 +111,13 @@ export class DirSink implements ExtractSink {
   private readonly links: { paths: string[]; target: string; meta: Meta }[] = [];
   private readonly chown: boolean;
   private readonly modeMask: number;
+  /** Directories this run created (nothing else was in them): a file is renamed into place without a check. */
+  private readonly fresh = new Set<string>();
+  /** The temporary file being written (removed at exit if the process ends before it is renamed). */
+  private pending: Buffer | null = null;
+  private readonly unregister: () => void;
+  /** Temporary names: `.<name>.<pid>.<12 hex>.partial`, the hex a per-run random start plus a counter. */
+  private nonce = randomBytes(6).readUIntBE(0, 6);
 
   private constructor(
     private readonly root: Buffer,
@@ -108,6 +129,10 @@ export class DirSink implements ExtractSink {
     // Set-id bits only make sense with the owner they were set for: as root without
     // --same-owner every file would be root's, so they are dropped.
     this.modeMask = isRoot() && !this.chown ? 0o1777 : 0o7777;
+    if (createdRoot) this.fresh.add('');
+    this.unregister = registerExitCleanup(() => {
+      if (this.pending) unlinkSync(this.pending);
+    });
   }
 
   /** Use DIR (created, with its parents, if missing; it must otherwise be a directory). */
@@ -127,7 +152,32 @@ export class DirSink implements ExtractSink {
       }
       created = true;
     }
-    return new DirSink(Buffer.from(abs), created, opts, ctx);
+    const sink = new DirSink(Buffer.from(abs), created, opts, ctx);
+    if (!created) await sink.removeLeftovers('');
+    return sink;
+  }
+
+  /** Remove the temporary files a killed run left in directory `p` (best effort: what cannot be listed or removed stays). */
+  private async removeLeftovers(p: string): Promise<void> {
+    let names: Buffer[];
+    try {
+      names = await readdir(this.abs(p), { encoding: 'buffer' });
+    } catch {
+      return;
+    }
+    for (const n of names) {
+      if (n.length < 25 || n[0] !== 0x2e || !isDeadWritersTemp(n.toString('latin1'))) continue;
+      await unlink(Buffer.concat([this.abs(p), SLASH, n])).catch(() => undefined);
+    }
+  }
+
+  /** The temporary name for file `p`, in p's directory. */
+  private tempFor(p: string): Buffer {
+    const parent = parentPath(p);
+    const base = Buffer.from(parent === '' ? p : p.slice(parent.length + 1), 'latin1').subarray(0, TEMP_BASE_MAX);
+    this.nonce = (this.nonce + 1) % 2 ** 48;
+    const suffix = `.${process.pid}.${this.nonce.toString(16).padStart(12, '0')}.partial`;
+    return Buffer.concat([this.abs(parent), SLASH, Buffer.from('.'), base, Buffer.from(suffix)]);
   }
 
   private abs(p: string): Buffer {
@@ -152,9 +202,11 @@ export class DirSink implements ExtractSink {
     if (!this.ready.has(parentPath(d.path))) return false;
     if (this.duplicate(d.path, d)) return false;
     const abs = this.abs(d.path);
+    let created = false;
     for (let attempt = 0; attempt < 2; attempt++) {
       try {
         await mkdir(abs, 0o700);
+        created = true;
         break;
       } catch (e) {
         if (code(e) !== 'EEXIST' || attempt > 0) {
@@ -182,6 +234,8 @@ export class DirSink implements ExtractSink {
         }
       }
     }
+    if (created) this.fresh.add(d.path);
+    else await this.removeLeftovers(d.path);
     this.ready.add(d.path);
     this.written.add(d.path);
     this.made.push(d);
@@ -196,24 +250,65 @@ export class DirSink implements ExtractSink {
     return true;
   }
 
-  /** Create `p` exclusively, never through a link; with --force an existing non-directory is removed first. */
-  private async create(p: string, meta: Meta): Promise<FileHandle | null> {
-    if (this.duplicate(p, meta)) return null;
-    const abs = this.abs(p);
-    for (let attempt = 0; attempt < 2; attempt++) {
-      try {
-        const fh = await open(abs, CREATE_FLAGS, 0o600);
-        if (remember(this.ctx, p)) this.written.add(p);
-        return fh;
-      } catch (e) {
-        if (code(e) !== 'EEXIST' || attempt > 0) {
-          this.problem(p, meta, 'IO', `cannot create: ${errText(e)}`);
-          return null;
-        }
-        if (!(await this.clear(p, meta))) return null;
-      }
+  /**
+   * May a file be written to `p`? Not a second time in one run; in a
+   * directory this run did not create, an existing entry only with --force,
+   * and never a directory. (Checked before the data is written; the commit
+   * checks again.)
+   */
+  private async mayWrite(p: string, meta: Meta): Promise<boolean> {
+    if (this.duplicate(p, meta)) return false;
+    if (this.fresh.has(parentPath(p))) return true;
+    let st;
+    try {
+      st = await lstat(this.abs(p));
+    } catch (e) {
+      if (code(e) === 'ENOENT') return true;
+      this.problem(p, meta, 'IO', `cannot check the existing entry: ${errText(e)}`);
+      return false;
     }
-    return null;
+    if (!this.opts.force) {
+      this.problem(p, meta, 'EXISTS', 'exists; not overwritten (--force replaces it)');
+      return false;
+    }
+    if (st.isDirectory()) {
+      this.problem(p, meta, 'EXISTS', 'exists and is a directory; not replaced');
+      return false;
+    }
+    return true;
+  }
+
+  /**
+   * Give the complete temporary file `tmp` its name `p`: a rename in a
+   * directory this run created or with --force (an existing file or link is
+   * replaced in one step), otherwise a no-clobber link() then unlink().
+   * False (reported, `tmp` removed) when it cannot.
+   */
+  private async commit(tmp: Buffer, p: string, meta: Meta): Promise<boolean> {
+    const abs = this.abs(p);
+    try {
+      if (this.fresh.has(parentPath(p)) || this.opts.force) {
+        await rename(tmp, abs);
+        return true;
+      }
+      try {
+        await link(tmp, abs);
+      } catch (e) {
+        if (!NO_LINK.has(code(e) ?? '')) throw e;
+        // No hard links here: check, then rename (a name that appears in between is replaced).
+        const there = await lstat(abs).then(() => true, (e2: unknown) => (code(e2) === 'ENOENT' ? false : Promise.reject(e2)));
+        if (there) throw Object.assign(new Error('exists'), { code: 'EEXIST' });
+        await rename(tmp, abs);
+        return true;
+      }
+      await unlink(tmp);
+      return true;
+    } catch (e) {
+      await unlink(tmp).catch(() => undefined);
+      if (code(e) === 'EEXIST') this.problem(p, meta, 'EXISTS', 'exists; not overwritten (--force replaces it)');
+      else this.problem(p, meta, 'IO', `cannot put the file in place: ${errText(e)}`);
+      return false;
+    }
   }
 
   /** Make room at `p` for a file or link: only with --force, never removing a directory. */
@@ -239,18 +334,26 @@ export class DirSink implements ExtractSink {
 
   async file(paths: string[], meta: Meta, data: AsyncIterable<Buffer>, size: number): Promise<void> {
     let primary: string | null = null;
-    let fh: FileHandle | null = null;
     const usable = paths.filter((p) => this.ready.has(parentPath(p)));
     for (const p of usable) {
-      fh = await this.create(p, meta);
-      if (fh) {
+      if (await this.mayWrite(p, meta)) {
         primary = p;
         break;
       }
     }
-    if (!fh || primary === null) return;
+    if (primary === null) return;
+    const tmp = this.tempFor(primary);
+    let fh: FileHandle;
+    try {
+      fh = await open(tmp, CREATE_FLAGS, 0o600);
+    } catch (e) {
+      this.problem(primary, meta, 'IO', `cannot create: ${errText(e)}`);
+      return;
+    }
+    this.pending = tmp;
     let got = 0;
     let cut: unknown = null;
+    let failed = false;
     try {
       try {
         for await (const piece of data) {
@@ -272,18 +375,23 @@ export class DirSink implements ExtractSink {
         await fh.utimes(meta.mtime, meta.mtime);
       }
     } catch (e) {
+      failed = true;
       this.problem(primary, meta, 'IO', `cannot write: ${errText(e)}`);
-      return;
     } finally {
       await fh.close();
     }
-    if (cut !== null) {
-      // Only whole files are extracted: the cut one is removed again.
-      await unlink(this.abs(primary)).catch(() => undefined);
-      this.written.delete(primary);
+    if (failed || cut !== null) {
+      // Only whole files are extracted: the temporary file goes.
+      await unlink(tmp).catch(() => undefined);
+      this.pending = null;
+      if (failed) return;
       this.problem(primary, meta, 'CUT', `its data was cut by the damage: ${got} of ${size} bytes arrived; not extracted`);
       throw cut;
     }
+    const placed = await this.commit(tmp, primary, meta);
+    this.pending = null;
+    if (!placed) return;
+    if (remember(this.ctx, primary)) this.written.add(primary);
     this.ctx.stats.files++;
     this.ctx.stats.bytes += size;
     for (const p of usable) {
@@ -315,6 +423,7 @@ export class DirSink implements ExtractSink {
   }
 
   async finish(): Promise<void> {
+    this.unregister(); // no file is being written any more
     // Symbolic links last: nothing is written after them, so none can redirect a write.
     for (const l of this.links) {
       for (const p of l.paths) {

@@ -106,6 +106,18 @@ function alive(pid: number): boolean {
 }
 
 /**
+ * Is `name` a temporary file made by tempName() (for any final name) whose
+ * writer's process no longer exists? (extract -C leaves one per directory
+ * at most; the next run into that directory removes it.)
+ */
+export function isDeadWritersTemp(name: string): boolean {
+  const m = TEMP_RE.exec(name);
+  if (!m) return false;
+  const pid = Number(m[2]);
+  return pid !== process.pid && !alive(pid);
+}
+
+/**
  * Remove temporary files a killed run (SIGKILL, power loss) left for the
  * same final name in `dir`: names made by tempName() for `base` whose
  * writer's process no longer exists. Best effort: a file that cannot be

@@ -73,6 +73,11 @@ function openFifo(): { read: number; write: number } | null {
   }
 }
 
+/** The command as messages name it: at most 60 characters. */
+function shortCommand(command: string): string {
+  return command.length <= 60 ? command : `${command.slice(0, 57)}...`;
+}
+
 export class CommandInput {
   readonly command: string;
   private readonly child: ChildProcess;
@@ -96,6 +101,10 @@ export class CommandInput {
         env: opts.env ? { ...process.env, ...opts.env } : process.env,
         detached: true,
       });
+    } catch (e) {
+      // spawn() throws at once for some failures (E2BIG: the command is longer than the kernel takes).
+      if (fifo) closeSync(fifo.read);
+      throw new DumpError('COMMAND_FAILED', `cannot run the dump command: ${(e as Error).message}`, undefined, shortCommand(command));
     } finally {
       // Only the command holds the write end now: its end (and its children's) is our end of file.
       if (fifo) closeSync(fifo.write);
@@ -144,7 +153,7 @@ export class CommandInput {
     }
     await this.exited;
     if (this.spawnError) {
-      throw new DumpError('COMMAND_FAILED', `cannot run the dump command: ${this.spawnError.message}`);
+      throw new DumpError('COMMAND_FAILED', `cannot run the dump command: ${this.spawnError.message}`, undefined, shortCommand(this.command));
     }
   }
 
@@ -171,7 +180,7 @@ export class CommandInput {
     if (!this.stopped) await this.closed;
     else this.child.stderr?.destroy();
     if (this.spawnError) {
-      throw new DumpError('COMMAND_FAILED', `cannot run the dump command: ${this.spawnError.message}`);
+      throw new DumpError('COMMAND_FAILED', `cannot run the dump command: ${this.spawnError.message}`, undefined, shortCommand(this.command));
     }
     return {
       command: this.command,

@@ -1,7 +1,7 @@
 /**
  * A file read at explicit 64-bit positions: skipping costs nothing.
  */
-import { DumpError, ioError } from '../diagnostics/errors.js';
+import { DumpError, ioError, isSystemError } from '../diagnostics/errors.js';
 import type { ByteSource } from './byte-source.js';
 import { fileSystem, type FileSystem, type ReadHandle } from './fs.js';
 
@@ -16,6 +16,12 @@ export interface FileSourceOptions {
   tap?: (chunk: Buffer) => void;
   /** The file-system seam (default node:fs; tests pass one that fails). */
   fs?: Partial<FileSystem>;
+}
+
+/** A failed file-system call as a DumpError; what is no system error (a bug) is thrown as it is. */
+function bugOrIoError(e: unknown, file: string): unknown {
+  if (e instanceof DumpError || isSystemError(e)) return ioError(e, file);
+  return e;
 }
 
 export class FileSource implements ByteSource {
@@ -50,7 +56,7 @@ export class FileSource implements ByteSource {
     try {
       fh = await fileSystem(opts.fs).open(path);
     } catch (e) {
-      throw ioError(e, path);
+      throw bugOrIoError(e, path);
     }
     try {
       const st = await fh.stat();
@@ -58,7 +64,7 @@ export class FileSource implements ByteSource {
       return new FileSource(opts.name ?? path, fh, st.size, opts.tap, st.isFile());
     } catch (e) {
       await fh.close();
-      throw ioError(e, path);
+      throw bugOrIoError(e, path);
     }
   }
 
@@ -76,7 +82,8 @@ export class FileSource implements ByteSource {
       return bytesRead;
     } catch (e) {
       // Name the byte the failed read started at (EIO on a bad sector).
-      const d = ioError(e, this.name);
+      const d = bugOrIoError(e, this.name);
+      if (!(d instanceof DumpError)) throw d;
       throw d.offset === undefined ? new DumpError(d.code, d.message, position, this.name) : d;
     }
   }

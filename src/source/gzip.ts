@@ -119,7 +119,19 @@ async function* members(input: RawInput, c: ContainerInfo): AsyncGenerator<Buffe
     let written = 0;
     let crc = 0;
     let size = 0;
-    const write = (b: Buffer) => new Promise<void>((res) => inf.write(b, () => res()));
+    // A write whose data does not decode gets no callback once the stream fails: 'error' (or 'close') ends the wait too.
+    const write = (b: Buffer) =>
+      new Promise<void>((res) => {
+        if (inf.destroyed || error) return res();
+        const done = () => {
+          inf.off('error', done);
+          inf.off('close', done);
+          res();
+        };
+        inf.once('error', done);
+        inf.once('close', done);
+        inf.write(b, done);
+      });
     let finished = false;
     let truncated = false;
     let chunk = await input.read(IN_CHUNK);

@@ -7,12 +7,14 @@
  * and the next run into the same directory removes it. SIGINT and SIGTERM
  * remove the temporary file at once.
  *
- * (extract -C writes a tree in place, each file under its own name; a kill
- * can leave the last file short. That is documented in docs/reliability.md,
- * not tested here.)
+ * extract -C writes a tree: each file under a temporary name in its own
+ * directory, renamed into place when complete. Killed the same way, no
+ * file under its final name is ever short (each equals the uninterrupted
+ * run's), what is left is named like the others, and the next run into the
+ * tree removes it.
  */
 import { spawn } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BIN, prng, runCli } from './engine.mjs';
@@ -49,11 +51,28 @@ const WRITERS: Writer[] = [
 
 const TEMP = (base: string) => new RegExp(`^\\.${base.replace(/\./g, '\\.')}\\.\\d+\\.[0-9a-f]{12}\\.partial$`);
 
+/** Any temporary name (of any output). */
+const ANY_TEMP = /^\..+\.\d+\.[0-9a-f]{12}\.partial$/;
+
+/** Every entry under `dir` (relative paths, directories first), with what it is. */
+function treeOf(dir: string, rel = '', out = new Map<string, string>()): Map<string, string> {
+  for (const n of readdirSync(join(dir, rel)).sort()) {
+    const r = rel ? `${rel}/${n}` : n;
+    const st = lstatSync(join(dir, r));
+    if (st.isDirectory()) {
+      out.set(r, 'dir');
+      treeOf(dir, r, out);
+    } else out.set(r, st.isSymbolicLink() ? `link ${readlinkSync(join(dir, r))}` : 'file');
+  }
+  return out;
+}
+
 /**
  * Start the command; kill it with `signal` after `delayMs`, or (delayMs < 0)
  * as soon as its temporary file exists plus a few random milliseconds.
+ * `tree` (extract -C): as soon as any file exists under `out`, whatever its name.
  */
-function runKilled(w: Writer, out: string, signal: NodeJS.Signals, delayMs: number, extraMs: number) {
+function runKilled(w: Writer, out: string, signal: NodeJS.Signals, delayMs: number, extraMs: number, tree = false) {
   return new Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string; killedAt: number; endedAt: number }>((resolve) => {
     const child = spawn(process.execPath, [BIN, ...w.args(out)], { cwd: ROOT, env: { ...process.env, NO_COLOR: '1' }, stdio: ['pipe', 'ignore', 'pipe'] });
     if (w.stdin) {
@@ -73,7 +92,13 @@ function runKilled(w: Writer, out: string, signal: NodeJS.Signals, delayMs: numb
     if (delayMs >= 0) setTimeout(kill, delayMs);
     else {
       poll = setInterval(() => {
-        if (readdirSync(dir).some((f) => TEMP(base).test(f))) {
+        let seen = false;
+        try {
+          seen = tree ? [...treeOf(out).values()].includes('file') : readdirSync(dir).some((f) => TEMP(base).test(f));
+        } catch {
+          /* the tree is changing under the walk: look again */
+        }
+        if (seen) {
           clearInterval(poll);
           setTimeout(kill, extraMs);
         }
@@ -122,6 +147,68 @@ describe(`SIGKILL at random points (seed ${SEED})`, () => {
       expect(readdirSync(dir).sort()).toEqual(['out.file', 'ref.out']);
     }, 180_000);
   }
+});
+
+describe(`extract -C killed with SIGKILL at random points (seed ${SEED})`, () => {
+  const rnd = prng(SEED + 1);
+  // A dump with big files (tens of ms each to write), so that kills land inside one.
+  const BIG = join(t.dir, 'big.dump');
+  const w: Writer = { name: 'extract -C', args: (o) => ['extract', '-C', o, BIG] };
+  beforeAll(async () => {
+    const src = join(t.dir, 'bigtree');
+    mkdirSync(join(src, 'd'), { recursive: true });
+    const one = readFileSync(FULL);
+    for (const [name, copies] of [['a', 12], ['d/b', 20], ['d/c', 1]] as const) writeFileSync(join(src, name), Buffer.concat(Array(copies).fill(one)));
+    const r = await runCli(['pack', '--backup-date', '1700000000', '-o', BIG, src]);
+    expect(r.code, r.stderr).toBe(0);
+  }, 60_000);
+
+  it('no file under its final name is short; leftovers are named .partial; the next run removes them', async () => {
+    const dir = join(t.dir, 'extract-C');
+    mkdirSync(dir);
+    const ref = join(dir, 'ref');
+    const t0 = Date.now();
+    const r0 = await runCli(w.args(ref));
+    const took = Date.now() - t0;
+    expect(r0.code, r0.stderr).toBe(0);
+    const want = treeOf(ref);
+    const out = join(dir, 'out');
+    // One kill at a random moment, four once the first file appeared (plus up to 40 ms).
+    for (const at of [Math.floor(rnd() * took), -1, -1, -1, -1]) {
+      await runKilled(w, out, 'SIGKILL', at, Math.floor(rnd() * 40), true);
+      if (!existsSync(out)) continue;
+      for (const [r, what] of treeOf(out)) {
+        const name = r.slice(r.lastIndexOf('/') + 1);
+        if (what === 'file' && ANY_TEMP.test(name)) {
+          // Named after the file it was to become, in that file's directory.
+          const final = r.slice(0, r.length - name.length) + name.replace(/^\.(.+)\.\d+\.[0-9a-f]{12}\.partial$/, '$1');
+          expect(want.get(final), `${r} is no file's temporary name`).toBe('file');
+          continue;
+        }
+        expect(want.get(r), `${r} is not in the uninterrupted run's tree`).toBe(what);
+        if (what === 'file') {
+          expect(readFileSync(join(out, r)).equals(readFileSync(join(ref, r))), `killed ${at < 0 ? 'mid-write' : `at ${at} ms`}: ${r} must be complete`).toBe(true);
+        }
+      }
+      // The next kill goes into the same tree: what is there stays, the rest is added (--force).
+      w.args = (o) => ['extract', '--force', '-C', o, BIG];
+    }
+    // The next run completes the tree and removes every leftover.
+    const r1 = await runCli(['extract', '--force', '-C', out, BIG]);
+    expect(r1.code, r1.stderr).toBe(0);
+    expect([...treeOf(out)]).toEqual([...want]);
+    for (const [r, what] of want) if (what === 'file') expect(readFileSync(join(out, r)).equals(readFileSync(join(ref, r)))).toBe(true);
+  }, 180_000);
+
+  it('SIGTERM while a file is written: exit 143 at once, no temporary file left', async () => {
+    const out = join(t.dir, 'extract-C-sigterm');
+    const k = await runKilled(w, out, 'SIGTERM', -1, 0, true);
+    if (k.code === 0) return; // it finished before the signal came: then the tree is whole
+    expect(k.code).toBe(143);
+    expect(k.stderr).toBe('codadump: interrupted by SIGTERM; unfinished output removed\n');
+    expect([...treeOf(out).keys()].filter((r) => ANY_TEMP.test(r.slice(r.lastIndexOf('/') + 1)))).toEqual([]);
+    expect(k.endedAt - k.killedAt).toBeLessThan(5000);
+  }, 60_000);
 });
 
 describe('SIGINT and SIGTERM remove the temporary file at once', () => {
