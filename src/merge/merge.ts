@@ -4,9 +4,11 @@
  *
  * Memory is bounded by the number of vnodes, never by file data:
  *
- * 1. Index pass over the full dump: per class, one small entry per vnode
- *    (uniquifier, which input holds it, the offset of its VNODE record),
- *    threaded per slot as Coda's table does (a stack: last seen first).
+ * 1. Index pass over the full dump (scan.ts: record by record, file data
+ *    skipped): per class, one small entry per vnode (uniquifier, which
+ *    input holds it, the offset of its VNODE record, the length of its file
+ *    data, and whether its bytes are already what codamergedump writes for
+ *    it), threaded per slot as Coda's table does (a stack: last seen first).
  * 2. One pass per incremental, in order: a changed vnode's entry is pointed
  *    at the incremental (it keeps its place), a new one is pushed on top of
  *    its slot, an RMVNODE unlinks one (or is only logged). Between two
@@ -14,21 +16,25 @@
  *    intermediate merged dump and reading it back as the next full dump
  *    does, so merging F I1 I2 in one run gives the same bytes as merging
  *    (F + I1) then that result + I2 with Coda's program.
- * 3. Write pass: slot by slot, each vnode's record is read again by
- *    position from whichever input holds it (through a 1 MiB read-ahead
- *    window per input: the inputs are mostly walked forwards, so one read
- *    serves many records; a directory's pages are in memory only while it
- *    is written), re-encoded in the server's field order, and its file
- *    data copied by position: small files from the window, files of 1 MiB
- *    and more range by range, in the kernel where it can
- *    (AtomicOutput.copyFrom). The output is written through AtomicOutput's
- *    buffer, in large writes. Inputs must therefore be files (not standard
- *    input).
+ * 3. Write pass, slot by slot. The header, the volume data and the index
+ *    headers are encoded. A vnode whose bytes are what codamergedump writes
+ *    (the usual case: a server wrote it) is not read again: vnodes that
+ *    follow each other in one input, with their file data, leave as one
+ *    range copied as it is (AtomicOutput.copyFrom: copy_file_range in the
+ *    kernel where it can), so most of a merged dump is a few thousand
+ *    copies of long runs of the full dump. Any other vnode is read again by
+ *    position (through a 1 MiB read-ahead window per input), re-encoded in
+ *    the server's field order, and its file data copied by position: small
+ *    files from the window, files of 1 MiB and more range by range with
+ *    copyFrom. The output is written through AtomicOutput's buffer, in
+ *    large writes. Inputs must therefore be files (not standard input).
+ *    mergedItems() (the item stream: gzip output, the library) decodes and
+ *    re-encodes every vnode, and gives the same bytes.
  */
 import type { FileSystem } from '../io/fs.js';
 import { finding, vnodeKey, type Finding } from '../diagnostics/finding.js';
 import { resolve } from 'node:path';
-import { closeSync, openSync, readSync, statSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync, statSync, type Stats } from 'node:fs';
 import { VOLUME_NAME_SIZE } from '../format/constants.js';
 import {
   encodeEnd, encodeHeader, encodeIndexHeader, encodeVnode, encodeVolume, type HeaderFields, type VolumeFields,
@@ -36,16 +42,16 @@ import {
 import { DumpError, ioError } from '../format/errors.js';
 import { item, type DumpItem } from '../format/items.js';
 import { Cursor, NEED_MORE, decodeRecord } from '../format/decoder.js';
-import { DumpReader } from '../format/reader.js';
 import {
-  displayString, vnodeClass, vnodeSlot, type DumpHeader, type DumpRecord, type IndexClass, type Vnode, type VolumeData,
+  displayString, vnodeClass, vnodeSlot, type DumpHeader, type DumpRecord, type IndexClass, type VolumeData,
 } from '../format/types.js';
-import { FileSource } from '../source/file.js';
+import type { FileSource } from '../source/file.js';
 import { isContainer, sniffPath } from '../source/open.js';
 import { openPositional, type PositionalInput } from '../io/positional-input.js';
 import { writeDumpFile } from '../io/write-dump.js';
 import { AtomicOutput } from '../io/atomic-output.js';
 import { codaVnode, codaVolume, cString } from './coda-fields.js';
+import { scanDump, type ScanRecord, type Stamp, type VnodeRef } from './scan.js';
 
 /** What a merge warns about (codes in src/diagnostics/codes.ts, area `merge`, plus TRAILING_DATA). */
 export type MergeWarningCode = 'NOT_AGAINST_BASE' | 'RMVNODE_MISSING' | 'NO_END_MARKER' | 'TRAILING_DATA' | 'COUNT_MISMATCH';
@@ -66,6 +72,10 @@ export interface Entry {
   offset: number;
   /** Its encoded size through the DIRPAGES pages or the FILEDATA count (one exact read when writing). */
   size: number;
+  /** File data bytes after the record (0 for a directory). */
+  data: number;
+  /** Its bytes are what codamergedump writes for it (scan.ts): copied as they are, with its file data. */
+  canonical: boolean;
 }
 
 export interface ClassTable {
@@ -108,6 +118,8 @@ export interface MergePlan {
   small: ClassTable;
   incrementals: IncrementalStats[];
   warnings: MergeWarning[];
+  /** Each input's size and modification time when it was read (the write pass refuses an input changed since). */
+  stamps?: (Stamp | undefined)[];
 }
 
 export interface IndexResult {
@@ -140,57 +152,24 @@ function requireFile(path: string, what: string): void {
   }
 }
 
-/**
- * Read a dump once (file data skipped, never read) and hand every record to
- * `visit`. For an incremental, a missing end marker after a complete record
- * is only a warning, as in Coda; anywhere else a truncation is an error.
- */
-async function scan(
-  path: string,
-  lenientEnd: boolean,
-  visit: (rec: DumpRecord) => void,
-  warn: (w: MergeWarning) => void,
-): Promise<void> {
-  const reader = new DumpReader(await openDecoded(path));
-  let lastEnd = 0;
-  try {
-    for (;;) {
-      let rec: DumpRecord | null;
-      try {
-        rec = await reader.next();
-      } catch (e) {
-        if (lenientEnd && e instanceof DumpError && e.code === 'TRUNCATED' && lastEnd > 0 && e.offset === lastEnd) {
-          warn(mergeWarning('NO_END_MARKER', path, lastEnd, `ends at byte ${lastEnd} without an end marker (merged anyway, as Coda does)`));
-          return;
-        }
-        throw e;
-      }
-      if (!rec) return;
-      visit(rec);
-      lastEnd = rec.kind === 'vnode' && rec.data.kind === 'filedata' ? rec.data.start + rec.data.length : rec.offset + rec.size;
-    }
-  } finally {
-    await reader.close();
-  }
-}
-
 /** The checks Coda's merge makes (or asserts) on a vnode before it can copy it. */
-function checkVnode(rec: Vnode | { kind: 'rmvnode'; vnode: number; unique: number; offset: number }, cls: IndexClass | null, t: ClassTable | null, file: string): number {
-  const what = rec.kind === 'rmvnode' ? `RMVNODE ${vnodeKey(rec.vnode, rec.unique)}` : `vnode ${vnodeKey(rec.vnode, rec.unique)}`;
-  if (!cls || !t) throw new DumpError('BAD_VALUE', `${what} before any index header`, rec.offset, file);
+function checkVnode(rec: VnodeRef | { kind: 'rmvnode'; vnode: number; unique: number; offset: number }, cls: IndexClass | null, t: ClassTable | null, file: string): number {
+  // Made only for a message (once per vnode, it would cost more than the rest of the check).
+  const what = () => (rec.kind === 'rmvnode' ? `RMVNODE ${vnodeKey(rec.vnode, rec.unique)}` : `vnode ${vnodeKey(rec.vnode, rec.unique)}`);
+  if (!cls || !t) throw new DumpError('BAD_VALUE', `${what()} before any index header`, rec.offset, file);
   const slot = vnodeSlot(rec.vnode);
   if (rec.vnode === 0 || vnodeClass(rec.vnode) !== cls) {
-    throw new DumpError('BAD_VALUE', `${what} is in the ${cls} index, but its number belongs to the ${vnodeClass(rec.vnode)} index`, rec.offset, file);
+    throw new DumpError('BAD_VALUE', `${what()} is in the ${cls} index, but its number belongs to the ${vnodeClass(rec.vnode)} index`, rec.offset, file);
   }
   if (slot >= t.lists) {
-    throw new DumpError('BAD_VALUE', `${what} is in slot ${slot}, beyond the ${t.lists} lists its index declares`, rec.offset, file);
+    throw new DumpError('BAD_VALUE', `${what()} is in slot ${slot}, beyond the ${t.lists} lists its index declares`, rec.offset, file);
   }
   if (rec.kind === 'vnode') {
-    if (rec.data.kind === 'badinode') {
+    if (rec.dataKind === 'badinode') {
       throw refuse(`vnode ${vnodeKey(rec.vnode, rec.unique)} has BADINODE (the server could not read its data): Coda's merge aborts on it, so no merged dump is written`, file);
     }
     const want = cls === 'large' ? 'dirpages' : 'filedata';
-    if (rec.data.kind !== want) {
+    if (rec.dataKind !== want) {
       throw new DumpError('BAD_VALUE', `vnode ${vnodeKey(rec.vnode, rec.unique)} in the ${cls} index has no ${want === 'dirpages' ? 'DIRPAGES' : 'FILEDATA'}, which Coda's merge requires`, rec.offset, file);
     }
   }
@@ -215,9 +194,11 @@ function sameInput(a: string, b: string): boolean {
  */
 const decodedCopies = new Map<string, string>();
 
-function openDecoded(path: string): Promise<FileSource> {
-  const real = decodedCopies.get(path);
-  return real ? FileSource.open(real, { name: path }) : FileSource.open(path);
+/** Read an input once (scan.ts), from its decoded copy where it has one; warnings go to `warn`. */
+function scan(path: string, lenientEnd: boolean, visit: (rec: ScanRecord) => void, warn: (w: MergeWarning) => void): Promise<Stamp | undefined> {
+  return scanDump(path, decodedCopies.get(path) ?? path, lenientEnd, visit, (at) =>
+    warn(mergeWarning('NO_END_MARKER', path, at, `ends at byte ${at} without an end marker (merged anyway, as Coda does)`)),
+  );
 }
 
 /**
@@ -241,7 +222,8 @@ export async function planMerge(full: string, incrementals: string[]): Promise<M
   const counts: Partial<Record<IndexClass, { records: number; offset: number }>> = {};
   let cls: IndexClass | null = null;
   let sawEnd = false;
-  await scan(full, false, (r) => {
+  const stamps: (Stamp | undefined)[] = [];
+  stamps.push(await scan(full, false, (r) => {
     switch (r.kind) {
       case 'header':
         if (r.incremental !== 0) throw refuse(`trying to merge onto an incremental dump: ${full} is incremental (level ${r.incremental}); the first dump must be a full dump`, full);
@@ -262,7 +244,7 @@ export async function planMerge(full: string, incrementals: string[]): Promise<M
         const t = cls ? tables[cls]! : null;
         const slot = checkVnode(r, cls, t, full);
         counts[cls!]!.records++;
-        slotList(t!, slot).push({ unique: r.unique, src: 0, offset: r.offset, size: r.size });
+        slotList(t!, slot).push({ unique: r.unique, src: 0, offset: r.offset, size: r.size, data: r.dataLength, canonical: r.canonical });
         break;
       }
       case 'rmvnode':
@@ -271,7 +253,7 @@ export async function planMerge(full: string, incrementals: string[]): Promise<M
       case 'trailing':
         throw new DumpError('TRAILING_DATA', `${r.size} bytes after the end marker (Coda's merge refuses a full dump with an improper postamble)`, r.offset, full);
     }
-  }, warn);
+  }, warn));
   const header = fh as DumpHeader | null;
   const fullVolume = fv as VolumeData | null;
   if (!header) throw new DumpError('NOT_A_DUMP', 'no dump header', 0, full);
@@ -306,7 +288,7 @@ export async function planMerge(full: string, incrementals: string[]): Promise<M
     let iv: VolumeData | null = null;
     const seenIdx = new Set<IndexClass>();
     let icls: IndexClass | null = null;
-    await scan(file, true, (r) => {
+    stamps.push(await scan(file, true, (r) => {
       switch (r.kind) {
         case 'header': {
           if (r.incremental === 0) throw refuse(`trying to merge from a full dump: ${file} is a full dump, not an incremental`, file);
@@ -350,9 +332,11 @@ export async function planMerge(full: string, incrementals: string[]): Promise<M
             e.src = src;
             e.offset = r.offset;
             e.size = r.size;
+            e.data = r.dataLength;
+            e.canonical = r.canonical;
             st.changed++;
           } else {
-            list.unshift({ unique: r.unique, src, offset: r.offset, size: r.size });
+            list.unshift({ unique: r.unique, src, offset: r.offset, size: r.size, data: r.dataLength, canonical: r.canonical });
             t!.declared++;
             st.added++;
           }
@@ -378,7 +362,7 @@ export async function planMerge(full: string, incrementals: string[]): Promise<M
           warn(mergeWarning('TRAILING_DATA', file, r.offset, `${r.size} bytes after the end marker (ignored, as Coda does)`));
           break;
       }
-    }, warn);
+    }, warn));
     const incHeader = ih as DumpHeader | null;
     const incVolume = iv as VolumeData | null;
     if (!incHeader) throw new DumpError('NOT_A_DUMP', 'no dump header', 0, file);
@@ -405,6 +389,7 @@ export async function planMerge(full: string, incrementals: string[]): Promise<M
     small,
     incrementals: stats,
     warnings,
+    stamps,
   };
 }
 
@@ -479,23 +464,49 @@ class Window {
   }
 }
 
-/** What the write pass puts out: items, or a range of an input to copy as it is. */
-type Piece = DumpItem | { kind: 'copy'; fd: number; file: string; vnode: string; position: number; length: number };
+/**
+ * What the write pass puts out: items, or a range of an input to copy as it
+ * is (a run of records and their file data, or one file's long data).
+ */
+type Piece = DumpItem | { kind: 'copy'; fd: number; file: string; vnode?: string; position: number; length: number };
 
 /**
  * The merged dump as pieces, in order: encoded records, file data of up to
  * COPY_DIRECT bytes as views of a window (valid until the next piece), and
- * longer file data as ranges to copy.
+ * longer file data as ranges to copy. With `runs`, every vnode whose bytes
+ * are what codamergedump writes for it (Entry.canonical) is not decoded
+ * again: consecutive ones that follow each other in one input leave as one
+ * range to copy, its records and file data as they are.
  */
-function* mergedPieces(plan: MergePlan, windows: Window[]): Generator<Piece> {
+function* mergedPieces(plan: MergePlan, windows: Window[], runs: boolean): Generator<Piece> {
   const c = new Cursor(Buffer.alloc(0));
   yield item(encodeHeader(plan.header));
   yield item(encodeVolume(plan.volume));
+  /** The run being gathered: input `src`, bytes [start, end). */
+  let src = -1;
+  let start = 0;
+  let end = 0;
+  const run = (): Piece => {
+    const piece: Piece = { kind: 'copy', fd: windows[src].fd, file: plan.inputs[src], position: start, length: end - start };
+    src = -1;
+    return piece;
+  };
   for (const t of [plan.large, plan.small]) {
     yield item(encodeIndexHeader(t.cls, t.declared >>> 0, t.lists));
     // Slot order; only the slots that hold vnodes (the others write nothing).
     for (const slot of [...t.slots.keys()].sort((a, b) => a - b)) {
       for (const e of t.slots.get(slot)!) {
+        if (runs && e.canonical) {
+          if (e.src === src && e.offset === end) end += e.size + e.data;
+          else {
+            if (src >= 0) yield run();
+            src = e.src;
+            start = e.offset;
+            end = e.offset + e.size + e.data;
+          }
+          continue;
+        }
+        if (src >= 0) yield run();
         const w = windows[e.src];
         const file = plan.inputs[e.src];
         // Read and decode the record of `e` again: exactly its bytes.
@@ -519,13 +530,13 @@ function* mergedPieces(plan: MergePlan, windows: Window[]): Generator<Piece> {
         if (rec.data.kind === 'dirpages') {
           yield item(encodeVnode(fields, { kind: 'dirpages', pages: rec.data.pages }));
         } else if (rec.data.kind === 'filedata') {
-          const { start, length } = rec.data;
+          const { start: at, length } = rec.data;
           yield item(encodeVnode(fields, { kind: 'filedata', length }));
           if (length >= COPY_DIRECT) {
-            yield { kind: 'copy', fd: w.fd, file, vnode: vnodeKey(rec.vnode, rec.unique), position: start, length };
+            yield { kind: 'copy', fd: w.fd, file, vnode: vnodeKey(rec.vnode, rec.unique), position: at, length };
           } else if (length > 0) {
-            const data = w.view(start, length);
-            if (data.length < length) throw truncatedData(file, vnodeKey(rec.vnode, rec.unique), start + data.length, length - data.length);
+            const data = w.view(at, length);
+            if (data.length < length) throw truncatedData(file, vnodeKey(rec.vnode, rec.unique), at + data.length, length - data.length);
             yield { kind: 'filedata', data };
           }
         } else {
@@ -533,11 +544,13 @@ function* mergedPieces(plan: MergePlan, windows: Window[]): Generator<Piece> {
         }
       }
     }
+    if (src >= 0) yield run();
   }
   yield item(encodeEnd());
 }
 
-function truncatedData(file: string, vnode: string, at: number, missing: number): DumpError {
+function truncatedData(file: string, vnode: string | undefined, at: number, missing: number): DumpError {
+  if (vnode === undefined) return changed(file, at, 'it is shorter now');
   return new DumpError('TRUNCATED', `file ends inside the file data of vnode ${vnode} (${missing} bytes missing)`, at, file);
 }
 
@@ -552,11 +565,33 @@ function openInputs(plan: MergePlan, fds: number[]): void {
   }
 }
 
+/**
+ * The write pass copies runs of an input as they are, without decoding them
+ * again: refuse an input whose size or modification time is not what the
+ * scan saw.
+ */
+function unchanged(plan: MergePlan, fds: number[]): void {
+  for (let i = 0; i < fds.length; i++) {
+    const was = plan.stamps?.[i];
+    if (!was) continue;
+    let now: Stats;
+    try {
+      now = fstatSync(fds[i]);
+    } catch (e) {
+      throw ioError(e, plan.inputs[i]);
+    }
+    if (now.size !== was.size || now.mtimeMs !== was.mtimeMs) {
+      throw new DumpError('IO', `the input changed while it was being merged (its size or modification time is not what was read)`, undefined, plan.inputs[i]);
+    }
+  }
+}
+
 /** Open every input for the write pass (read only), run `body`, close them. */
 function withInputs<T>(plan: MergePlan, body: (windows: Window[]) => T): T {
   const fds: number[] = [];
   try {
     openInputs(plan, fds);
+    unchanged(plan, fds);
     return body(fds.map((fd, i) => new Window(fd, plan.inputs[i])));
   } finally {
     for (const fd of fds) closeSync(fd);
@@ -573,7 +608,7 @@ export async function* mergedItems(plan: MergePlan): AsyncGenerator<DumpItem> {
     openInputs(plan, fds);
     const windows = fds.map((fd, i) => new Window(fd, plan.inputs[i]));
     let buf: Buffer | undefined;
-    for (const piece of mergedPieces(plan, windows)) {
+    for (const piece of mergedPieces(plan, windows, false)) {
       if (piece.kind !== 'copy') {
         yield piece;
         continue;
@@ -604,7 +639,7 @@ export async function* mergedItems(plan: MergePlan): AsyncGenerator<DumpItem> {
  */
 export function writeMerged(plan: MergePlan, out: AtomicOutput): void {
   withInputs(plan, (windows) => {
-    for (const piece of mergedPieces(plan, windows)) {
+    for (const piece of mergedPieces(plan, windows, true)) {
       if (piece.kind !== 'copy') {
         out.write(piece.data);
         continue;
