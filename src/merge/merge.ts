@@ -65,6 +65,8 @@ function mergeWarning(code: MergeWarningCode, file: string, offset: number | und
 
 /** One vnode of the merged table: which input holds its record, and where. */
 export interface Entry {
+  /** Its slot in its index (the vnode number follows from slot and class). */
+  slot: number;
   unique: number;
   /** 0 = the full dump, k = the k-th incremental. */
   src: number;
@@ -84,17 +86,75 @@ export interface ClassTable {
   declared: number;
   lists: number;
   /**
-   * Per slot that holds vnodes, head (first written) first. Sparse: 'lists'
-   * comes from the input (up to 2^32-1), so nothing is sized by it.
+   * The full dump's vnodes by slot (ascending), each slot's in the order
+   * they are written (head first: Coda's table is a stack), except the
+   * slots in `touched`, whose entries here are stale. One flat array: a
+   * full dump of a million vnodes needs no object per slot.
    */
-  slots: Map<number, Entry[]>;
+  base: Entry[];
+  /**
+   * The slots an incremental changed, added to or removed from: their
+   * vnodes, head first. Sparse: 'lists' comes from the input (up to
+   * 2^32-1), so nothing is sized by it.
+   */
+  touched: Map<number, Entry[]>;
 }
 
-/** The entries of `slot` (made empty on first use). */
+/** Index in `t.base` of the first entry of `slot` or of a later slot (binary search). */
+function baseIndex(t: ClassTable, slot: number): number {
+  let lo = 0;
+  let hi = t.base.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (t.base[mid].slot < slot) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** The entries of `slot`, head first, as a list an incremental may change (moved to `touched` on first use). */
 function slotList(t: ClassTable, slot: number): Entry[] {
-  let l = t.slots.get(slot);
-  if (!l) t.slots.set(slot, (l = []));
+  let l = t.touched.get(slot);
+  if (!l) {
+    l = [];
+    for (let i = baseIndex(t, slot); i < t.base.length && t.base[i].slot === slot; i++) l.push(t.base[i]);
+    t.touched.set(slot, l);
+  }
   return l;
+}
+
+/**
+ * Reverse the vnodes of every slot (what writing a merged dump and reading
+ * it back as the next base does): in `base`, every run of one slot.
+ */
+function reverseSlots(t: ClassTable): void {
+  for (const l of t.touched.values()) l.reverse();
+  const b = t.base;
+  for (let i = 0; i < b.length; ) {
+    let j = i + 1;
+    while (j < b.length && b[j].slot === b[i].slot) j++;
+    for (let lo = i, hi = j - 1; lo < hi; lo++, hi--) [b[lo], b[hi]] = [b[hi], b[lo]];
+    i = j;
+  }
+}
+
+/** The merged table's vnodes of one class in the order they are written: slot by slot, head first. */
+export function* tableOrder(t: ClassTable): Generator<Entry> {
+  const b = t.base;
+  const touched = [...t.touched.keys()].sort((x, y) => x - y);
+  let i = 0;
+  let j = 0;
+  while (i < b.length || j < touched.length) {
+    const bs = i < b.length ? b[i].slot : Infinity;
+    const ts = j < touched.length ? touched[j] : Infinity;
+    if (ts <= bs) {
+      yield* t.touched.get(ts)!;
+      j++;
+      if (ts === bs) while (i < b.length && b[i].slot === bs) i++;
+    } else {
+      yield b[i++];
+    }
+  }
 }
 
 export interface IncrementalStats {
@@ -220,6 +280,8 @@ export async function planMerge(full: string, incrementals: string[]): Promise<M
   let fv: VolumeData | null = null;
   const tables: Partial<Record<IndexClass, ClassTable>> = {};
   const counts: Partial<Record<IndexClass, { records: number; offset: number }>> = {};
+  /** The classes whose vnodes did not come in ascending slots, one per slot. */
+  const unsorted = new Set<IndexClass>();
   let cls: IndexClass | null = null;
   let sawEnd = false;
   const stamps: (Stamp | undefined)[] = [];
@@ -234,7 +296,7 @@ export async function planMerge(full: string, incrementals: string[]): Promise<M
         if (tables[r.index]) throw new DumpError('BAD_VALUE', `a second ${r.index} index`, r.offset, full);
         if (r.lists === 0) throw new DumpError('BAD_VALUE', `the ${r.index} index declares 0 lists (Coda requires at least one)`, r.offset, full);
         cls = r.index;
-        tables[cls] = { cls, declared: r.declared, lists: r.lists, slots: new Map() };
+        tables[cls] = { cls, declared: r.declared, lists: r.lists, base: [], touched: new Map() };
         counts[cls] = { records: 0, offset: r.offset };
         break;
       case 'nullvnode':
@@ -244,7 +306,9 @@ export async function planMerge(full: string, incrementals: string[]): Promise<M
         const t = cls ? tables[cls]! : null;
         const slot = checkVnode(r, cls, t, full);
         counts[cls!]!.records++;
-        slotList(t!, slot).push({ unique: r.unique, src: 0, offset: r.offset, size: r.size, data: r.dataLength, canonical: r.canonical });
+        const base = t!.base;
+        if (base.length > 0 && base[base.length - 1].slot >= slot) unsorted.add(cls!);
+        base.push({ slot, unique: r.unique, src: 0, offset: r.offset, size: r.size, data: r.dataLength, canonical: r.canonical });
         break;
       }
       case 'rmvnode':
@@ -264,8 +328,12 @@ export async function planMerge(full: string, incrementals: string[]): Promise<M
     if (n.records !== tables[c]!.declared) {
       warn(mergeWarning('COUNT_MISMATCH', full, n.offset, `the ${c} index declares ${tables[c]!.declared} vnodes but ${n.records} follow (Coda's merge reads exactly the declared number)`));
     }
+    // By slot (a stable sort: a slot's vnodes in the order seen; a server writes them sorted), and
     // Coda's table is a stack: the full dump's vnodes of a slot come out last seen first.
-    for (const s of tables[c]!.slots.values()) s.reverse();
+    if (unsorted.has(c)) {
+      tables[c]!.base.sort((a, b) => a.slot - b.slot);
+      reverseSlots(tables[c]!);
+    }
   }
   if (!sawEnd) throw new DumpError('TRUNCATED', 'no end marker', undefined, full);
   const large = tables.large!;
@@ -336,7 +404,7 @@ export async function planMerge(full: string, incrementals: string[]): Promise<M
             e.canonical = r.canonical;
             st.changed++;
           } else {
-            list.unshift({ unique: r.unique, src, offset: r.offset, size: r.size, data: r.dataLength, canonical: r.canonical });
+            list.unshift({ slot, unique: r.unique, src, offset: r.offset, size: r.size, data: r.dataLength, canonical: r.canonical });
             t!.declared++;
             st.added++;
           }
@@ -375,7 +443,7 @@ export async function planMerge(full: string, incrementals: string[]): Promise<M
     latest = incHeader.latest;
     stats.push(st);
     // Writing a merged dump and reading it back as the next base reverses every slot.
-    if (k < incrementals.length - 1) for (const t of [large, small]) for (const s of t.slots.values()) s.reverse();
+    if (k < incrementals.length - 1) for (const t of [large, small]) reverseSlots(t);
   }
 
   return {
@@ -494,54 +562,53 @@ function* mergedPieces(plan: MergePlan, windows: Window[], runs: boolean): Gener
   for (const t of [plan.large, plan.small]) {
     yield item(encodeIndexHeader(t.cls, t.declared >>> 0, t.lists));
     // Slot order; only the slots that hold vnodes (the others write nothing).
-    for (const slot of [...t.slots.keys()].sort((a, b) => a - b)) {
-      for (const e of t.slots.get(slot)!) {
-        if (runs && e.canonical) {
-          if (e.src === src && e.offset === end) end += e.size + e.data;
-          else {
-            if (src >= 0) yield run();
-            src = e.src;
-            start = e.offset;
-            end = e.offset + e.size + e.data;
-          }
-          continue;
+    for (const e of tableOrder(t)) {
+      const slot = e.slot;
+      if (runs && e.canonical) {
+        if (e.src === src && e.offset === end) end += e.size + e.data;
+        else {
+          if (src >= 0) yield run();
+          src = e.src;
+          start = e.offset;
+          end = e.offset + e.size + e.data;
         }
-        if (src >= 0) yield run();
-        const w = windows[e.src];
-        const file = plan.inputs[e.src];
-        // Read and decode the record of `e` again: exactly its bytes.
-        const bytes = w.view(e.offset, e.size);
-        if (bytes.length < e.size) throw changed(file, e.offset, 'it is shorter now');
-        c.buf = bytes;
-        c.base = e.offset;
-        c.pos = 0;
-        c.end = e.size;
-        let rec: DumpRecord;
-        try {
-          rec = decodeRecord(c);
-        } catch (x) {
-          if (x === NEED_MORE) throw changed(file, e.offset, 'a record is longer now');
-          throw x;
+        continue;
+      }
+      if (src >= 0) yield run();
+      const w = windows[e.src];
+      const file = plan.inputs[e.src];
+      // Read and decode the record of `e` again: exactly its bytes.
+      const bytes = w.view(e.offset, e.size);
+      if (bytes.length < e.size) throw changed(file, e.offset, 'it is shorter now');
+      c.buf = bytes;
+      c.base = e.offset;
+      c.pos = 0;
+      c.end = e.size;
+      let rec: DumpRecord;
+      try {
+        rec = decodeRecord(c);
+      } catch (x) {
+        if (x === NEED_MORE) throw changed(file, e.offset, 'a record is longer now');
+        throw x;
+      }
+      if (rec.kind !== 'vnode' || rec.unique !== e.unique || vnodeSlot(rec.vnode) !== slot) {
+        throw changed(file, e.offset, `no vnode of slot ${slot} with uniquifier ${e.unique} there any more`);
+      }
+      const fields = codaVnode(rec, slot, t.cls);
+      if (rec.data.kind === 'dirpages') {
+        yield item(encodeVnode(fields, { kind: 'dirpages', pages: rec.data.pages }));
+      } else if (rec.data.kind === 'filedata') {
+        const { start: at, length } = rec.data;
+        yield item(encodeVnode(fields, { kind: 'filedata', length }));
+        if (length >= COPY_DIRECT) {
+          yield { kind: 'copy', fd: w.fd, file, vnode: vnodeKey(rec.vnode, rec.unique), position: at, length };
+        } else if (length > 0) {
+          const data = w.view(at, length);
+          if (data.length < length) throw truncatedData(file, vnodeKey(rec.vnode, rec.unique), at + data.length, length - data.length);
+          yield { kind: 'filedata', data };
         }
-        if (rec.kind !== 'vnode' || rec.unique !== e.unique || vnodeSlot(rec.vnode) !== slot) {
-          throw changed(file, e.offset, `no vnode of slot ${slot} with uniquifier ${e.unique} there any more`);
-        }
-        const fields = codaVnode(rec, slot, t.cls);
-        if (rec.data.kind === 'dirpages') {
-          yield item(encodeVnode(fields, { kind: 'dirpages', pages: rec.data.pages }));
-        } else if (rec.data.kind === 'filedata') {
-          const { start: at, length } = rec.data;
-          yield item(encodeVnode(fields, { kind: 'filedata', length }));
-          if (length >= COPY_DIRECT) {
-            yield { kind: 'copy', fd: w.fd, file, vnode: vnodeKey(rec.vnode, rec.unique), position: at, length };
-          } else if (length > 0) {
-            const data = w.view(at, length);
-            if (data.length < length) throw truncatedData(file, vnodeKey(rec.vnode, rec.unique), at + data.length, length - data.length);
-            yield { kind: 'filedata', data };
-          }
-        } else {
-          throw new DumpError('BAD_VALUE', `vnode ${vnodeKey(rec.vnode, rec.unique)} has no data to copy`, rec.offset, file);
-        }
+      } else {
+        throw new DumpError('BAD_VALUE', `vnode ${vnodeKey(rec.vnode, rec.unique)} has no data to copy`, rec.offset, file);
       }
     }
     if (src >= 0) yield run();
@@ -651,7 +718,12 @@ export function writeMerged(plan: MergePlan, out: AtomicOutput): void {
 }
 
 function indexResult(t: ClassTable): IndexResult {
-  return { declared: t.declared >>> 0, lists: t.lists, vnodes: [...t.slots.values()].reduce((n, s) => n + s.length, 0) };
+  let vnodes = t.base.length;
+  for (const [slot, l] of t.touched) {
+    vnodes += l.length;
+    for (let i = baseIndex(t, slot); i < t.base.length && t.base[i].slot === slot; i++) vnodes--;
+  }
+  return { declared: t.declared >>> 0, lists: t.lists, vnodes };
 }
 
 /**
