@@ -46,9 +46,8 @@ import {
   displayString, vnodeClass, vnodeSlot, type DumpHeader, type DumpRecord, type IndexClass, type VolumeData,
 } from '../format/types.js';
 import type { FileSource } from '../source/file.js';
-import { isContainer, sniffPath } from '../source/open.js';
-import { openPositional, type PositionalInput } from '../io/positional-input.js';
-import { writeDumpFile } from '../io/write-dump.js';
+import { DUMP_HEAD } from '../source/sniff.js';
+import type { PositionalInput } from '../io/positional-input.js';
 import { AtomicOutput } from '../io/atomic-output.js';
 import { codaVnode, codaVolume, cString } from './coda-fields.js';
 import { scanDump, type ScanRecord, type Stamp, type VnodeRef } from './scan.js';
@@ -727,6 +726,25 @@ function indexResult(t: ClassTable): IndexResult {
 }
 
 /**
+ * True when `path` starts with a dump header (then it is no container: the
+ * sniffer says 'dump' for these bytes). False for anything else, and when
+ * it cannot be read: sniffPath then looks again and says why. Saves loading
+ * the containers' code (source/open.js) for the usual raw dump.
+ */
+function startsAsDump(path: string): boolean {
+  let fd: number | undefined;
+  try {
+    fd = openSync(path, 'r');
+    const b = Buffer.alloc(DUMP_HEAD.length);
+    return readSync(fd, b, 0, b.length, 0) === b.length && b.equals(DUMP_HEAD);
+  } catch {
+    return false;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+/**
  * Merge `incrementals` (in order) onto `full` and write the result to `out`
  * atomically (never replacing an existing file unless `force`, never one of
  * the inputs).
@@ -739,7 +757,11 @@ export async function mergeDumps(full: string, incrementals: string[], out: stri
   const opened: PositionalInput[] = [];
   try {
     for (const f of [full, ...incrementals]) {
-      if (f === '-' || !isContainer(await sniffPath(f))) continue;
+      if (f === '-' || startsAsDump(f)) continue;
+      // Not a dump from its first byte: sniffed, and decoded when a container (gzip, Amanda...).
+      const { isContainer, sniffPath } = await import('../source/open.js');
+      if (!isContainer(await sniffPath(f))) continue;
+      const { openPositional } = await import('../io/positional-input.js');
       const p = await openPositional(f, { tmpdir: opts.tmpdir });
       opened.push(p);
       decodedCopies.set(f, p.path);
@@ -756,6 +778,7 @@ export async function mergeDumps(full: string, incrementals: string[], out: stri
 async function mergeOpened(full: string, incrementals: string[], out: string, opts: { force?: boolean; gzip?: boolean; fs?: Partial<FileSystem> }): Promise<MergeResult> {
   const plan = await planMerge(full, incrementals);
   if (opts.gzip || out.endsWith('.gz')) {
+    const { writeDumpFile } = await import('../io/write-dump.js');
     const res = await writeDumpFile(out, mergedItems(plan), { force: opts.force ?? false, gzip: opts.gzip, fs: opts.fs });
     return {
       output: out, bytes: res.bytes, header: plan.header, large: indexResult(plan.large), small: indexResult(plan.small),
