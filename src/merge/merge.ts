@@ -43,14 +43,14 @@ import { DumpError, ioError } from '../format/errors.js';
 import { item, type DumpItem } from '../format/items.js';
 import { Cursor, NEED_MORE, decodeRecord } from '../format/decoder.js';
 import {
-  displayString, vnodeClass, vnodeSlot, type DumpHeader, type DumpRecord, type IndexClass, type VolumeData,
+  displayString, vnodeClass, vnodeSlot, type DumpHeader, type DumpRecord, type IndexClass, type Vnode, type VolumeData,
 } from '../format/types.js';
 import type { FileSource } from '../source/file.js';
 import { DUMP_HEAD } from '../source/sniff.js';
 import type { PositionalInput } from '../io/positional-input.js';
 import { AtomicOutput } from '../io/atomic-output.js';
 import { codaVnode, codaVolume, cString } from './coda-fields.js';
-import { scanDump, type ScanRecord, type Stamp, type VnodeRef } from './scan.js';
+import { scanDump, type Stamp, type VnodeRef } from './scan.js';
 
 /** What a merge warns about (codes in src/diagnostics/codes.ts, area `merge`, plus TRAILING_DATA). */
 export type MergeWarningCode = 'NOT_AGAINST_BASE' | 'RMVNODE_MISSING' | 'NO_END_MARKER' | 'TRAILING_DATA' | 'COUNT_MISMATCH';
@@ -211,17 +211,20 @@ function requireFile(path: string, what: string): void {
   }
 }
 
+/** How a message names a vnode or an RMVNODE (made only for a message: once per vnode, it would cost more than the check). */
+function what(rec: { kind: 'vnode' | 'rmvnode'; vnode: number; unique: number }): string {
+  return rec.kind === 'rmvnode' ? `RMVNODE ${vnodeKey(rec.vnode, rec.unique)}` : `vnode ${vnodeKey(rec.vnode, rec.unique)}`;
+}
+
 /** The checks Coda's merge makes (or asserts) on a vnode before it can copy it. */
 function checkVnode(rec: VnodeRef | { kind: 'rmvnode'; vnode: number; unique: number; offset: number }, cls: IndexClass | null, t: ClassTable | null, file: string): number {
-  // Made only for a message (once per vnode, it would cost more than the rest of the check).
-  const what = () => (rec.kind === 'rmvnode' ? `RMVNODE ${vnodeKey(rec.vnode, rec.unique)}` : `vnode ${vnodeKey(rec.vnode, rec.unique)}`);
-  if (!cls || !t) throw new DumpError('BAD_VALUE', `${what()} before any index header`, rec.offset, file);
+  if (!cls || !t) throw new DumpError('BAD_VALUE', `${what(rec)} before any index header`, rec.offset, file);
   const slot = vnodeSlot(rec.vnode);
   if (rec.vnode === 0 || vnodeClass(rec.vnode) !== cls) {
-    throw new DumpError('BAD_VALUE', `${what()} is in the ${cls} index, but its number belongs to the ${vnodeClass(rec.vnode)} index`, rec.offset, file);
+    throw new DumpError('BAD_VALUE', `${what(rec)} is in the ${cls} index, but its number belongs to the ${vnodeClass(rec.vnode)} index`, rec.offset, file);
   }
   if (slot >= t.lists) {
-    throw new DumpError('BAD_VALUE', `${what()} is in slot ${slot}, beyond the ${t.lists} lists its index declares`, rec.offset, file);
+    throw new DumpError('BAD_VALUE', `${what(rec)} is in slot ${slot}, beyond the ${t.lists} lists its index declares`, rec.offset, file);
   }
   if (rec.kind === 'vnode') {
     if (rec.dataKind === 'badinode') {
@@ -253,9 +256,19 @@ function sameInput(a: string, b: string): boolean {
  */
 const decodedCopies = new Map<string, string>();
 
-/** Read an input once (scan.ts), from its decoded copy where it has one; warnings go to `warn`. */
-function scan(path: string, lenientEnd: boolean, visit: (rec: ScanRecord) => void, warn: (w: MergeWarning) => void): Promise<Stamp | undefined> {
-  return scanDump(path, decodedCopies.get(path) ?? path, lenientEnd, visit, (at) =>
+/**
+ * Read an input once (scan.ts), from its decoded copy where it has one:
+ * every vnode to `vnode` (valid only during the call), every other record to
+ * `record`; warnings go to `warn`.
+ */
+function scan(
+  path: string,
+  lenientEnd: boolean,
+  record: (rec: Exclude<DumpRecord, Vnode>) => void,
+  vnode: (r: VnodeRef) => void,
+  warn: (w: MergeWarning) => void,
+): Promise<Stamp | undefined> {
+  return scanDump(path, decodedCopies.get(path) ?? path, lenientEnd, { record, vnode }, (at) =>
     warn(mergeWarning('NO_END_MARKER', path, at, `ends at byte ${at} without an end marker (merged anyway, as Coda does)`)),
   );
 }
@@ -301,21 +314,20 @@ export async function planMerge(full: string, incrementals: string[]): Promise<M
       case 'nullvnode':
         if (cls) counts[cls]!.records++;
         break;
-      case 'vnode': {
-        const t = cls ? tables[cls]! : null;
-        const slot = checkVnode(r, cls, t, full);
-        counts[cls!]!.records++;
-        const base = t!.base;
-        if (base.length > 0 && base[base.length - 1].slot >= slot) unsorted.add(cls!);
-        base.push({ slot, unique: r.unique, src: 0, offset: r.offset, size: r.size, data: r.dataLength, canonical: r.canonical });
-        break;
-      }
       case 'rmvnode':
         throw refuse(`the full dump holds an RMVNODE record (${vnodeKey(r.vnode, r.unique)}), which only incrementals can`, full);
       case 'end': sawEnd = true; break;
       case 'trailing':
         throw new DumpError('TRAILING_DATA', `${r.size} bytes after the end marker (Coda's merge refuses a full dump with an improper postamble)`, r.offset, full);
     }
+  }, (r) => {
+    // Every vnode of the full dump: kept short (it runs once per vnode, most of the scan's time).
+    const t = cls ? tables[cls]! : null;
+    const slot = checkVnode(r, cls, t, full);
+    counts[cls!]!.records++;
+    const base = t!.base;
+    if (base.length > 0 && base[base.length - 1].slot >= slot) unsorted.add(cls!);
+    base.push({ slot, unique: r.unique, src: 0, offset: r.offset, size: r.size, data: r.dataLength, canonical: r.canonical });
   }, warn));
   const header = fh as DumpHeader | null;
   const fullVolume = fv as VolumeData | null;
@@ -390,25 +402,6 @@ export async function planMerge(full: string, incrementals: string[]): Promise<M
           break;
         }
         case 'nullvnode': break;
-        case 'vnode': {
-          const t = icls ? tables[icls]! : null;
-          const slot = checkVnode(r, icls, t, file);
-          const list = slotList(t!, slot);
-          const e = list.find((x) => x.unique === r.unique);
-          if (e) {
-            e.src = src;
-            e.offset = r.offset;
-            e.size = r.size;
-            e.data = r.dataLength;
-            e.canonical = r.canonical;
-            st.changed++;
-          } else {
-            list.unshift({ slot, unique: r.unique, src, offset: r.offset, size: r.size, data: r.dataLength, canonical: r.canonical });
-            t!.declared++;
-            st.added++;
-          }
-          break;
-        }
         case 'rmvnode': {
           const t = icls ? tables[icls]! : null;
           const slot = checkVnode(r, icls, t, file);
@@ -428,6 +421,23 @@ export async function planMerge(full: string, incrementals: string[]): Promise<M
         case 'trailing':
           warn(mergeWarning('TRAILING_DATA', file, r.offset, `${r.size} bytes after the end marker (ignored, as Coda does)`));
           break;
+      }
+    }, (r) => {
+      const t = icls ? tables[icls]! : null;
+      const slot = checkVnode(r, icls, t, file);
+      const list = slotList(t!, slot);
+      const e = list.find((x) => x.unique === r.unique);
+      if (e) {
+        e.src = src;
+        e.offset = r.offset;
+        e.size = r.size;
+        e.data = r.dataLength;
+        e.canonical = r.canonical;
+        st.changed++;
+      } else {
+        list.unshift({ slot, unique: r.unique, src, offset: r.offset, size: r.size, data: r.dataLength, canonical: r.canonical });
+        t!.declared++;
+        st.added++;
       }
     }, warn));
     const incHeader = ih as DumpHeader | null;

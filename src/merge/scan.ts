@@ -43,9 +43,6 @@ export interface VnodeRef {
   canonical: boolean;
 }
 
-/** A record as the scan hands it over: vnodes as VnodeRef, the others decoded. */
-export type ScanRecord = Exclude<DumpRecord, Vnode> | VnodeRef;
-
 /** An input's size and modification time when it was read (the write pass checks them again). */
 export interface Stamp {
   size: number;
@@ -60,7 +57,8 @@ export interface Stamp {
  * decodes (decodeVnode) to fields that encode back to the same bytes.
  */
 const FILE_VNODE_SIZE = 114;
-const FILE_VNODE_TAGS: readonly (readonly [number, number])[] = (() => {
+/** Where the usual vnode has its tag bytes, and which (the table the check below is written out from; tests use it). */
+export const FILE_VNODE_TAGS: readonly (readonly [number, number])[] = (() => {
   const t: [number, number][] = [];
   const ch = (s: string) => s.charCodeAt(0);
   t.push([0, D_VNODE], [9, ch('t')], [11, ch('b')], [14, ch('l')], [17, ch('L')], [22, ch('v')], [27, ch('V')]);
@@ -70,13 +68,21 @@ const FILE_VNODE_TAGS: readonly (readonly [number, number])[] = (() => {
   return t;
 })();
 
-/** True when the FILE_VNODE_SIZE bytes at `at` are the usual vnode's (the caller checks they are there). */
+/**
+ * True when the FILE_VNODE_SIZE bytes at `at` are the usual vnode's (the
+ * caller checks they are there): FILE_VNODE_TAGS, written out (once per
+ * vnode of every input: a loop over the table costs more than the scan).
+ */
 export function isUsualFileVnode(b: Buffer, at: number): boolean {
-  for (let i = 0; i < FILE_VNODE_TAGS.length; i++) {
-    const [off, byte] = FILE_VNODE_TAGS[i];
-    if (b[at + off] !== byte) return false;
-  }
-  return true;
+  return (
+    b[at] === 5 && b[at + 9] === 0x74 && b[at + 11] === 0x62 && b[at + 14] === 0x6c && b[at + 17] === 0x4c &&
+    b[at + 22] === 0x76 && b[at + 27] === 0x56 &&
+    b[at + 28] === 0x30 && b[at + 33] === 0x31 && b[at + 38] === 0x32 && b[at + 43] === 0x33 &&
+    b[at + 48] === 0x34 && b[at + 53] === 0x35 && b[at + 58] === 0x36 && b[at + 63] === 0x37 &&
+    b[at + 68] === 0x73 && b[at + 73] === 0x75 && b[at + 78] === 0x66 && b[at + 83] === 7 &&
+    b[at + 84] === 0x6d && b[at + 89] === 0x61 && b[at + 94] === 0x6f && b[at + 99] === 0x70 &&
+    b[at + 104] === 0x71 && b[at + 109] === 12
+  );
 }
 
 /**
@@ -100,123 +106,179 @@ const WINDOW = 1 << 20;
 /** The longest record the fast path decodes (the reader's own limit: it hands the rest over). */
 const MAX_WINDOW = 8 << 20;
 
+/** What a scan hands its records to: `vnode` for every vnode, `record` for the others. */
+export interface ScanVisitor {
+  /** A vnode: `ref` is valid only during the call (take its numbers, keep nothing of it). */
+  vnode(ref: VnodeRef): void;
+  record(rec: Exclude<DumpRecord, Vnode>): void;
+}
+
 /**
  * Read `path` (its dump stream in `real`: itself, or a decoded copy) once
  * and hand every record to `visit`. For an incremental (`lenientEnd`), a
  * missing end marker after a complete record is only a warning, as in Coda
  * (NO_END_MARKER, made by `noEnd`); anywhere else a truncation is an error.
- * Returns the input's size and modification time.
+ * Returns the input's size and modification time (undefined when the fast
+ * path could not open it: the reader then failed).
  */
 export async function scanDump(
   path: string,
   real: string,
   lenientEnd: boolean,
-  visit: (rec: ScanRecord) => void,
+  visit: ScanVisitor,
   noEnd: (at: number) => void,
 ): Promise<Stamp | undefined> {
   const fast = fastScan(path, real, visit);
-  await slowScan(path, real, fast.handover, fast.lastEnd, lenientEnd, visit, noEnd);
+  await slowScan(path, real, fast.handover, lenientEnd, visit, noEnd);
   return fast.stamp;
+}
+
+/** The fast path's window: buf[0, len) holds the input's bytes from `base`. */
+class ScanWindow {
+  buf = Buffer.allocUnsafe(WINDOW);
+  base = 0;
+  len = 0;
+
+  constructor(
+    readonly fd: number,
+    readonly size: number,
+    readonly path: string,
+  ) {}
+
+  /** Read the window again from `pos`, into a buffer of at least `want` bytes. */
+  fill(pos: number, want: number): void {
+    if (this.buf.length < want) this.buf = Buffer.allocUnsafe(want);
+    const buf = this.buf;
+    let got = 0;
+    try {
+      while (got < buf.length && pos + got < this.size) {
+        const n = readSync(this.fd, buf, got, Math.min(buf.length - got, this.size - pos - got), pos + got);
+        if (n === 0) break;
+        got += n;
+      }
+    } catch (e) {
+      throw ioError(e, this.path);
+    }
+    this.base = pos;
+    this.len = got;
+  }
+}
+
+/**
+ * The usual vnodes from `pos` on, as long as the window holds them (the
+ * hot loop: kept small, so that it is compiled early and cheaply). Returns
+ * the position of the first record it leaves to the caller.
+ */
+function usualVnodes(w: ScanWindow, pos: number, usual: VnodeRef, visit: ScanVisitor): number {
+  const b = w.buf;
+  const base = w.base;
+  const lim = base + w.len;
+  const size = w.size;
+  while (pos + FILE_VNODE_SIZE <= lim) {
+    const at = pos - base;
+    if (!isUsualFileVnode(b, at)) break;
+    const length = ((b[at + 110] << 24) | (b[at + 111] << 16) | (b[at + 112] << 8) | b[at + 113]) >>> 0;
+    const end = pos + FILE_VNODE_SIZE + length;
+    if (end > size) break; // its data runs past the end: the caller hands it over
+    usual.vnode = ((b[at + 1] << 24) | (b[at + 2] << 16) | (b[at + 3] << 8) | b[at + 4]) >>> 0;
+    usual.unique = ((b[at + 5] << 24) | (b[at + 6] << 16) | (b[at + 7] << 8) | b[at + 8]) >>> 0;
+    usual.offset = pos;
+    usual.dataLength = length;
+    visit.vnode(usual);
+    pos = end;
+  }
+  return pos;
 }
 
 /**
  * The fast path: records from the start while it can; returns where the
- * reader takes over (a record's offset) and where the last record visited
- * ended (its file data included).
+ * reader takes over (a record's offset: the end of the last record
+ * visited, its file data included).
  */
-function fastScan(path: string, real: string, visit: (rec: ScanRecord) => void): { handover: number; lastEnd: number; stamp?: Stamp } {
+function fastScan(path: string, real: string, visit: ScanVisitor): { handover: number; stamp?: Stamp } {
   let fd: number;
   try {
     fd = openSync(real, 'r');
   } catch {
-    return { handover: 0, lastEnd: 0 }; // the reader opens it and says why it cannot
+    return { handover: 0 }; // the reader opens it and says why it cannot
   }
   try {
     const st = fstatSync(fd);
-    if (!st.isFile()) return { handover: 0, lastEnd: 0 };
-    const size = st.size;
-    const stamp = { size, mtimeMs: st.mtimeMs };
-    let buf = Buffer.allocUnsafe(WINDOW);
-    /** The window: buf[0, len) holds the input's bytes from `base`. */
-    let base = 0;
-    let len = 0;
-    const c = new Cursor(buf);
-    /** Read the window again from `pos` (at least `want` bytes of buffer). */
-    const fill = (pos: number, want: number) => {
-      if (buf.length < want) buf = Buffer.allocUnsafe(want);
-      let got = 0;
-      try {
-        while (got < buf.length && pos + got < size) {
-          const n = readSync(fd, buf, got, Math.min(buf.length - got, size - pos - got), pos + got);
-          if (n === 0) break;
-          got += n;
-        }
-      } catch (e) {
-        throw ioError(e, path);
-      }
-      base = pos;
-      len = got;
-    };
+    if (!st.isFile()) return { handover: 0 };
+    const stamp = { size: st.size, mtimeMs: st.mtimeMs };
+    const w = new ScanWindow(fd, st.size, path);
+    const c = new Cursor(w.buf);
+    /** The one VnodeRef of every usual vnode. */
+    const usual: VnodeRef = { kind: 'vnode', vnode: 0, unique: 0, offset: 0, size: FILE_VNODE_SIZE, dataKind: 'filedata', dataLength: 0, canonical: true };
     let pos = 0;
-    let lastEnd = 0;
     for (;;) {
+      pos = usualVnodes(w, pos, usual, visit);
       // At least the usual vnode's bytes in the window (fewer only at the end of the input).
-      if (pos + FILE_VNODE_SIZE > base + len && base + len < size) fill(pos, WINDOW);
-      if (pos < base || pos >= base + len) return { handover: pos, lastEnd, stamp };
-      const at = pos - base;
-      const tag = buf[at];
-      let rec: ScanRecord;
-      if (tag === D_VNODE && pos + FILE_VNODE_SIZE <= base + len && isUsualFileVnode(buf, at)) {
-        rec = {
-          kind: 'vnode', vnode: buf.readUInt32BE(at + 1), unique: buf.readUInt32BE(at + 5), offset: pos, size: FILE_VNODE_SIZE,
-          dataKind: 'filedata', dataLength: buf.readUInt32BE(at + 110), canonical: true,
-        };
-      } else {
-        if (tag === D_DUMPEND) return { handover: pos, lastEnd, stamp };
-        if (pos === 0 && !(len >= 5 && tag === D_DUMPHEADER && buf.readUInt32BE(1) === DUMP_BEGIN_MAGIC)) return { handover: 0, lastEnd, stamp };
-        let decoded: DumpRecord | undefined;
-        for (;;) {
-          c.buf = buf;
-          c.base = base;
-          c.pos = pos - base;
-          c.end = len;
-          try {
-            decoded = decodeRecord(c);
-            break;
-          } catch (e) {
-            if (e !== NEED_MORE) return { handover: pos, lastEnd, stamp }; // the reader meets it again, and says it
-            // More of the record: the window from it on, larger if it was already there.
-            if (base + len >= size) return { handover: pos, lastEnd, stamp };
-            const want = base === pos ? 2 * buf.length : Math.max(buf.length, WINDOW);
-            if (want > MAX_WINDOW) return { handover: pos, lastEnd, stamp };
-            fill(pos, want);
-          }
-        }
-        rec = decoded.kind === 'vnode' ? vnodeRef(decoded, buf.subarray(pos - base, pos - base + decoded.size)) : decoded;
+      if (pos + FILE_VNODE_SIZE > w.base + w.len && w.base + w.len < w.size) {
+        w.fill(pos, WINDOW);
+        continue;
       }
-      const end = pos + rec.size + (rec.kind === 'vnode' ? rec.dataLength : 0);
-      // File data past the end: the reader reports it (after visiting the vnode).
-      if (end > size) return { handover: pos, lastEnd, stamp };
-      visit(rec);
-      pos = lastEnd = end;
+      if (pos < w.base || pos >= w.base + w.len) return { handover: pos, stamp };
+      const end = otherRecord(w, c, pos, visit);
+      if (end < 0) return { handover: pos, stamp };
+      pos = end;
     }
   } finally {
     closeSync(fd);
   }
 }
 
-/** The reader from `start` on (nothing to do when the fast path read through the end marker: it never does). */
+/**
+ * The record at `pos` when it is not the usual vnode: decoded, and visited
+ * unless the reader should take it (the first bytes not a dump header, the
+ * end marker, damage, a record too long for the window, file data past the
+ * end: then -1). Returns where the next record starts.
+ */
+function otherRecord(w: ScanWindow, c: Cursor, pos: number, visit: ScanVisitor): number {
+  const tag = w.buf[pos - w.base];
+  if (tag === D_DUMPEND) return -1;
+  if (pos === 0 && !(w.len >= 5 && tag === D_DUMPHEADER && w.buf.readUInt32BE(1) === DUMP_BEGIN_MAGIC)) return -1;
+  let rec: DumpRecord;
+  for (;;) {
+    c.buf = w.buf;
+    c.base = w.base;
+    c.pos = pos - w.base;
+    c.end = w.len;
+    try {
+      rec = decodeRecord(c);
+      break;
+    } catch (e) {
+      if (e !== NEED_MORE) return -1; // the reader meets it again, and says it
+      // More of the record: the window from it on, larger if it already started there.
+      if (w.base + w.len >= w.size) return -1;
+      const want = w.base === pos ? 2 * w.buf.length : Math.max(w.buf.length, WINDOW);
+      if (want > MAX_WINDOW) return -1;
+      w.fill(pos, want);
+    }
+  }
+  if (rec.kind !== 'vnode') {
+    visit.record(rec);
+    return pos + rec.size;
+  }
+  const ref = vnodeRef(rec, w.buf.subarray(pos - w.base, pos - w.base + rec.size));
+  const end = pos + rec.size + ref.dataLength;
+  // File data past the end: the reader reports it (after visiting the vnode).
+  if (end > w.size) return -1;
+  visit.vnode(ref);
+  return end;
+}
+
+/** The reader from `start` on (the fast path never reads the end marker: this does). */
 async function slowScan(
   path: string,
   real: string,
   start: number,
-  lastEndBefore: number,
   lenientEnd: boolean,
-  visit: (rec: ScanRecord) => void,
+  visit: ScanVisitor,
   noEnd: (at: number) => void,
 ): Promise<void> {
   const reader = new DumpReader(await FileSource.open(real, { name: path }), { start, expectHeader: start === 0 });
-  let lastEnd = lastEndBefore;
+  let lastEnd = start;
   try {
     for (;;) {
       let rec: DumpRecord | null | undefined;
@@ -231,11 +293,11 @@ async function slowScan(
       }
       if (!rec) return;
       if (rec.kind === 'vnode') {
-        visit({
+        visit.vnode({
           kind: 'vnode', vnode: rec.vnode, unique: rec.unique, offset: rec.offset, size: rec.size, dataKind: rec.data.kind,
           dataLength: rec.data.kind === 'filedata' ? rec.data.length : 0, canonical: false,
         });
-      } else visit(rec);
+      } else visit.record(rec);
       lastEnd = rec.kind === 'vnode' && rec.data.kind === 'filedata' ? rec.data.start + rec.data.length : rec.offset + rec.size;
     }
   } finally {
