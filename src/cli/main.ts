@@ -135,6 +135,12 @@ async function run(argv: string[], ctx: Ctx): Promise<number> {
     .fail((msg, e) => {
       throw e ?? new UsageError(msg);
     });
+  // Once a command's handler has started, yargs renders the whole help text
+  // (cacheHelpMessage) to print it should the handler fail later; the fail
+  // handler above throws instead of printing help, so that text is never
+  // used. Not making it saves a sixth of the CPU time of a small merge.
+  const usage = (cli as unknown as { getInternalMethods(): { getUsageInstance(): { cacheHelpMessage(): void } } }).getInternalMethods().getUsageInstance();
+  usage.cacheHelpMessage = () => {};
   try {
     await cli.parseAsync();
   } catch (e) {

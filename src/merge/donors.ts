@@ -14,7 +14,7 @@ import type { DumpHeader, VolumeData } from '../format/types.js';
 import { FileSource } from '../io/source.js';
 import { openPositional, type PositionalInput } from '../io/positional-input.js';
 import type { Donor, DonorVnode } from '../repair/donors.js';
-import { planMerge, recordAt } from './merge.js';
+import { planMerge, recordAt, tableOrder } from './merge.js';
 
 export interface LoadedDonors {
   donors: Donor[];
@@ -95,12 +95,10 @@ export async function loadDonors(paths: readonly string[], opts: { tmpdir?: stri
         }
         const cursor = new Cursor(Buffer.allocUnsafe(64 << 10));
         for (const t of [plan.large, plan.small]) {
-          for (const slot of t.slots.values()) {
-            for (const e of slot) {
-              const r = await recordAt(srcs[e.src], cursor, e, plan.inputs[e.src]);
-              if (r.kind !== 'vnode') continue;
-              vnodes.set(`${r.vnode}.${r.unique}`, { rec: r, source: srcs[e.src] });
-            }
+          for (const e of tableOrder(t)) {
+            const r = await recordAt(srcs[e.src], cursor, e, plan.inputs[e.src]);
+            if (r.kind !== 'vnode') continue;
+            vnodes.set(`${r.vnode}.${r.unique}`, { rec: r, source: srcs[e.src] });
           }
         }
       }

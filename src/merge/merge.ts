@@ -4,9 +4,11 @@
  *
  * Memory is bounded by the number of vnodes, never by file data:
  *
- * 1. Index pass over the full dump: per class, one small entry per vnode
- *    (uniquifier, which input holds it, the offset of its VNODE record),
- *    threaded per slot as Coda's table does (a stack: last seen first).
+ * 1. Index pass over the full dump (scan.ts: record by record, file data
+ *    skipped): per class, one small entry per vnode (uniquifier, which
+ *    input holds it, the offset of its VNODE record, the length of its file
+ *    data, and whether its bytes are already what codamergedump writes for
+ *    it), threaded per slot as Coda's table does (a stack: last seen first).
  * 2. One pass per incremental, in order: a changed vnode's entry is pointed
  *    at the incremental (it keeps its place), a new one is pushed on top of
  *    its slot, an RMVNODE unlinks one (or is only logged). Between two
@@ -14,21 +16,25 @@
  *    intermediate merged dump and reading it back as the next full dump
  *    does, so merging F I1 I2 in one run gives the same bytes as merging
  *    (F + I1) then that result + I2 with Coda's program.
- * 3. Write pass: slot by slot, each vnode's record is read again by
- *    position from whichever input holds it (through a 1 MiB read-ahead
- *    window per input: the inputs are mostly walked forwards, so one read
- *    serves many records; a directory's pages are in memory only while it
- *    is written), re-encoded in the server's field order, and its file
- *    data copied by position: small files from the window, files of 1 MiB
- *    and more range by range, in the kernel where it can
- *    (AtomicOutput.copyFrom). The output is written through AtomicOutput's
- *    buffer, in large writes. Inputs must therefore be files (not standard
- *    input).
+ * 3. Write pass, slot by slot. The header, the volume data and the index
+ *    headers are encoded. A vnode whose bytes are what codamergedump writes
+ *    (the usual case: a server wrote it) is not read again: vnodes that
+ *    follow each other in one input, with their file data, leave as one
+ *    range copied as it is (AtomicOutput.copyFrom: copy_file_range in the
+ *    kernel where it can), so most of a merged dump is a few thousand
+ *    copies of long runs of the full dump. Any other vnode is read again by
+ *    position (through a 1 MiB read-ahead window per input), re-encoded in
+ *    the server's field order, and its file data copied by position: small
+ *    files from the window, files of 1 MiB and more range by range with
+ *    copyFrom. The output is written through AtomicOutput's buffer, in
+ *    large writes. Inputs must therefore be files (not standard input).
+ *    mergedItems() (the item stream: gzip output, the library) decodes and
+ *    re-encodes every vnode, and gives the same bytes.
  */
 import type { FileSystem } from '../io/fs.js';
 import { finding, vnodeKey, type Finding } from '../diagnostics/finding.js';
 import { resolve } from 'node:path';
-import { closeSync, openSync, readSync, statSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync, statSync, type Stats } from 'node:fs';
 import { VOLUME_NAME_SIZE } from '../format/constants.js';
 import {
   encodeEnd, encodeHeader, encodeIndexHeader, encodeVnode, encodeVolume, type HeaderFields, type VolumeFields,
@@ -36,16 +42,15 @@ import {
 import { DumpError, ioError } from '../format/errors.js';
 import { item, type DumpItem } from '../format/items.js';
 import { Cursor, NEED_MORE, decodeRecord } from '../format/decoder.js';
-import { DumpReader } from '../format/reader.js';
 import {
   displayString, vnodeClass, vnodeSlot, type DumpHeader, type DumpRecord, type IndexClass, type Vnode, type VolumeData,
 } from '../format/types.js';
-import { FileSource } from '../source/file.js';
-import { isContainer, sniffPath } from '../source/open.js';
-import { openPositional, type PositionalInput } from '../io/positional-input.js';
-import { writeDumpFile } from '../io/write-dump.js';
+import type { FileSource } from '../source/file.js';
+import { DUMP_HEAD } from '../source/sniff.js';
+import type { PositionalInput } from '../io/positional-input.js';
 import { AtomicOutput } from '../io/atomic-output.js';
 import { codaVnode, codaVolume, cString } from './coda-fields.js';
+import { scanDump, type Stamp, type VnodeRef } from './scan.js';
 
 /** What a merge warns about (codes in src/diagnostics/codes.ts, area `merge`, plus TRAILING_DATA). */
 export type MergeWarningCode = 'NOT_AGAINST_BASE' | 'RMVNODE_MISSING' | 'NO_END_MARKER' | 'TRAILING_DATA' | 'COUNT_MISMATCH';
@@ -59,6 +64,8 @@ function mergeWarning(code: MergeWarningCode, file: string, offset: number | und
 
 /** One vnode of the merged table: which input holds its record, and where. */
 export interface Entry {
+  /** Its slot in its index (the vnode number follows from slot and class). */
+  slot: number;
   unique: number;
   /** 0 = the full dump, k = the k-th incremental. */
   src: number;
@@ -66,6 +73,10 @@ export interface Entry {
   offset: number;
   /** Its encoded size through the DIRPAGES pages or the FILEDATA count (one exact read when writing). */
   size: number;
+  /** File data bytes after the record (0 for a directory). */
+  data: number;
+  /** Its bytes are what codamergedump writes for it (scan.ts): copied as they are, with its file data. */
+  canonical: boolean;
 }
 
 export interface ClassTable {
@@ -74,17 +85,75 @@ export interface ClassTable {
   declared: number;
   lists: number;
   /**
-   * Per slot that holds vnodes, head (first written) first. Sparse: 'lists'
-   * comes from the input (up to 2^32-1), so nothing is sized by it.
+   * The full dump's vnodes by slot (ascending), each slot's in the order
+   * they are written (head first: Coda's table is a stack), except the
+   * slots in `touched`, whose entries here are stale. One flat array: a
+   * full dump of a million vnodes needs no object per slot.
    */
-  slots: Map<number, Entry[]>;
+  base: Entry[];
+  /**
+   * The slots an incremental changed, added to or removed from: their
+   * vnodes, head first. Sparse: 'lists' comes from the input (up to
+   * 2^32-1), so nothing is sized by it.
+   */
+  touched: Map<number, Entry[]>;
 }
 
-/** The entries of `slot` (made empty on first use). */
+/** Index in `t.base` of the first entry of `slot` or of a later slot (binary search). */
+function baseIndex(t: ClassTable, slot: number): number {
+  let lo = 0;
+  let hi = t.base.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (t.base[mid].slot < slot) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** The entries of `slot`, head first, as a list an incremental may change (moved to `touched` on first use). */
 function slotList(t: ClassTable, slot: number): Entry[] {
-  let l = t.slots.get(slot);
-  if (!l) t.slots.set(slot, (l = []));
+  let l = t.touched.get(slot);
+  if (!l) {
+    l = [];
+    for (let i = baseIndex(t, slot); i < t.base.length && t.base[i].slot === slot; i++) l.push(t.base[i]);
+    t.touched.set(slot, l);
+  }
   return l;
+}
+
+/**
+ * Reverse the vnodes of every slot (what writing a merged dump and reading
+ * it back as the next base does): in `base`, every run of one slot.
+ */
+function reverseSlots(t: ClassTable): void {
+  for (const l of t.touched.values()) l.reverse();
+  const b = t.base;
+  for (let i = 0; i < b.length; ) {
+    let j = i + 1;
+    while (j < b.length && b[j].slot === b[i].slot) j++;
+    for (let lo = i, hi = j - 1; lo < hi; lo++, hi--) [b[lo], b[hi]] = [b[hi], b[lo]];
+    i = j;
+  }
+}
+
+/** The merged table's vnodes of one class in the order they are written: slot by slot, head first. */
+export function* tableOrder(t: ClassTable): Generator<Entry> {
+  const b = t.base;
+  const touched = [...t.touched.keys()].sort((x, y) => x - y);
+  let i = 0;
+  let j = 0;
+  while (i < b.length || j < touched.length) {
+    const bs = i < b.length ? b[i].slot : Infinity;
+    const ts = j < touched.length ? touched[j] : Infinity;
+    if (ts <= bs) {
+      yield* t.touched.get(ts)!;
+      j++;
+      if (ts === bs) while (i < b.length && b[i].slot === bs) i++;
+    } else {
+      yield b[i++];
+    }
+  }
 }
 
 export interface IncrementalStats {
@@ -108,6 +177,8 @@ export interface MergePlan {
   small: ClassTable;
   incrementals: IncrementalStats[];
   warnings: MergeWarning[];
+  /** Each input's size and modification time when it was read (the write pass refuses an input changed since). */
+  stamps?: (Stamp | undefined)[];
 }
 
 export interface IndexResult {
@@ -140,57 +211,27 @@ function requireFile(path: string, what: string): void {
   }
 }
 
-/**
- * Read a dump once (file data skipped, never read) and hand every record to
- * `visit`. For an incremental, a missing end marker after a complete record
- * is only a warning, as in Coda; anywhere else a truncation is an error.
- */
-async function scan(
-  path: string,
-  lenientEnd: boolean,
-  visit: (rec: DumpRecord) => void,
-  warn: (w: MergeWarning) => void,
-): Promise<void> {
-  const reader = new DumpReader(await openDecoded(path));
-  let lastEnd = 0;
-  try {
-    for (;;) {
-      let rec: DumpRecord | null;
-      try {
-        rec = await reader.next();
-      } catch (e) {
-        if (lenientEnd && e instanceof DumpError && e.code === 'TRUNCATED' && lastEnd > 0 && e.offset === lastEnd) {
-          warn(mergeWarning('NO_END_MARKER', path, lastEnd, `ends at byte ${lastEnd} without an end marker (merged anyway, as Coda does)`));
-          return;
-        }
-        throw e;
-      }
-      if (!rec) return;
-      visit(rec);
-      lastEnd = rec.kind === 'vnode' && rec.data.kind === 'filedata' ? rec.data.start + rec.data.length : rec.offset + rec.size;
-    }
-  } finally {
-    await reader.close();
-  }
+/** How a message names a vnode or an RMVNODE (made only for a message: once per vnode, it would cost more than the check). */
+function what(rec: { kind: 'vnode' | 'rmvnode'; vnode: number; unique: number }): string {
+  return rec.kind === 'rmvnode' ? `RMVNODE ${vnodeKey(rec.vnode, rec.unique)}` : `vnode ${vnodeKey(rec.vnode, rec.unique)}`;
 }
 
 /** The checks Coda's merge makes (or asserts) on a vnode before it can copy it. */
-function checkVnode(rec: Vnode | { kind: 'rmvnode'; vnode: number; unique: number; offset: number }, cls: IndexClass | null, t: ClassTable | null, file: string): number {
-  const what = rec.kind === 'rmvnode' ? `RMVNODE ${vnodeKey(rec.vnode, rec.unique)}` : `vnode ${vnodeKey(rec.vnode, rec.unique)}`;
-  if (!cls || !t) throw new DumpError('BAD_VALUE', `${what} before any index header`, rec.offset, file);
+function checkVnode(rec: VnodeRef | { kind: 'rmvnode'; vnode: number; unique: number; offset: number }, cls: IndexClass | null, t: ClassTable | null, file: string): number {
+  if (!cls || !t) throw new DumpError('BAD_VALUE', `${what(rec)} before any index header`, rec.offset, file);
   const slot = vnodeSlot(rec.vnode);
   if (rec.vnode === 0 || vnodeClass(rec.vnode) !== cls) {
-    throw new DumpError('BAD_VALUE', `${what} is in the ${cls} index, but its number belongs to the ${vnodeClass(rec.vnode)} index`, rec.offset, file);
+    throw new DumpError('BAD_VALUE', `${what(rec)} is in the ${cls} index, but its number belongs to the ${vnodeClass(rec.vnode)} index`, rec.offset, file);
   }
   if (slot >= t.lists) {
-    throw new DumpError('BAD_VALUE', `${what} is in slot ${slot}, beyond the ${t.lists} lists its index declares`, rec.offset, file);
+    throw new DumpError('BAD_VALUE', `${what(rec)} is in slot ${slot}, beyond the ${t.lists} lists its index declares`, rec.offset, file);
   }
   if (rec.kind === 'vnode') {
-    if (rec.data.kind === 'badinode') {
+    if (rec.dataKind === 'badinode') {
       throw refuse(`vnode ${vnodeKey(rec.vnode, rec.unique)} has BADINODE (the server could not read its data): Coda's merge aborts on it, so no merged dump is written`, file);
     }
     const want = cls === 'large' ? 'dirpages' : 'filedata';
-    if (rec.data.kind !== want) {
+    if (rec.dataKind !== want) {
       throw new DumpError('BAD_VALUE', `vnode ${vnodeKey(rec.vnode, rec.unique)} in the ${cls} index has no ${want === 'dirpages' ? 'DIRPAGES' : 'FILEDATA'}, which Coda's merge requires`, rec.offset, file);
     }
   }
@@ -215,9 +256,21 @@ function sameInput(a: string, b: string): boolean {
  */
 const decodedCopies = new Map<string, string>();
 
-function openDecoded(path: string): Promise<FileSource> {
-  const real = decodedCopies.get(path);
-  return real ? FileSource.open(real, { name: path }) : FileSource.open(path);
+/**
+ * Read an input once (scan.ts), from its decoded copy where it has one:
+ * every vnode to `vnode` (valid only during the call), every other record to
+ * `record`; warnings go to `warn`.
+ */
+function scan(
+  path: string,
+  lenientEnd: boolean,
+  record: (rec: Exclude<DumpRecord, Vnode>) => void,
+  vnode: (r: VnodeRef) => void,
+  warn: (w: MergeWarning) => void,
+): Promise<Stamp | undefined> {
+  return scanDump(path, decodedCopies.get(path) ?? path, lenientEnd, { record, vnode }, (at) =>
+    warn(mergeWarning('NO_END_MARKER', path, at, `ends at byte ${at} without an end marker (merged anyway, as Coda does)`)),
+  );
 }
 
 /**
@@ -239,9 +292,12 @@ export async function planMerge(full: string, incrementals: string[]): Promise<M
   let fv: VolumeData | null = null;
   const tables: Partial<Record<IndexClass, ClassTable>> = {};
   const counts: Partial<Record<IndexClass, { records: number; offset: number }>> = {};
+  /** The classes whose vnodes did not come in ascending slots, one per slot. */
+  const unsorted = new Set<IndexClass>();
   let cls: IndexClass | null = null;
   let sawEnd = false;
-  await scan(full, false, (r) => {
+  const stamps: (Stamp | undefined)[] = [];
+  stamps.push(await scan(full, false, (r) => {
     switch (r.kind) {
       case 'header':
         if (r.incremental !== 0) throw refuse(`trying to merge onto an incremental dump: ${full} is incremental (level ${r.incremental}); the first dump must be a full dump`, full);
@@ -252,26 +308,27 @@ export async function planMerge(full: string, incrementals: string[]): Promise<M
         if (tables[r.index]) throw new DumpError('BAD_VALUE', `a second ${r.index} index`, r.offset, full);
         if (r.lists === 0) throw new DumpError('BAD_VALUE', `the ${r.index} index declares 0 lists (Coda requires at least one)`, r.offset, full);
         cls = r.index;
-        tables[cls] = { cls, declared: r.declared, lists: r.lists, slots: new Map() };
+        tables[cls] = { cls, declared: r.declared, lists: r.lists, base: [], touched: new Map() };
         counts[cls] = { records: 0, offset: r.offset };
         break;
       case 'nullvnode':
         if (cls) counts[cls]!.records++;
         break;
-      case 'vnode': {
-        const t = cls ? tables[cls]! : null;
-        const slot = checkVnode(r, cls, t, full);
-        counts[cls!]!.records++;
-        slotList(t!, slot).push({ unique: r.unique, src: 0, offset: r.offset, size: r.size });
-        break;
-      }
       case 'rmvnode':
         throw refuse(`the full dump holds an RMVNODE record (${vnodeKey(r.vnode, r.unique)}), which only incrementals can`, full);
       case 'end': sawEnd = true; break;
       case 'trailing':
         throw new DumpError('TRAILING_DATA', `${r.size} bytes after the end marker (Coda's merge refuses a full dump with an improper postamble)`, r.offset, full);
     }
-  }, warn);
+  }, (r) => {
+    // Every vnode of the full dump: kept short (it runs once per vnode, most of the scan's time).
+    const t = cls ? tables[cls]! : null;
+    const slot = checkVnode(r, cls, t, full);
+    counts[cls!]!.records++;
+    const base = t!.base;
+    if (base.length > 0 && base[base.length - 1].slot >= slot) unsorted.add(cls!);
+    base.push({ slot, unique: r.unique, src: 0, offset: r.offset, size: r.size, data: r.dataLength, canonical: r.canonical });
+  }, warn));
   const header = fh as DumpHeader | null;
   const fullVolume = fv as VolumeData | null;
   if (!header) throw new DumpError('NOT_A_DUMP', 'no dump header', 0, full);
@@ -282,8 +339,12 @@ export async function planMerge(full: string, incrementals: string[]): Promise<M
     if (n.records !== tables[c]!.declared) {
       warn(mergeWarning('COUNT_MISMATCH', full, n.offset, `the ${c} index declares ${tables[c]!.declared} vnodes but ${n.records} follow (Coda's merge reads exactly the declared number)`));
     }
+    // By slot (a stable sort: a slot's vnodes in the order seen; a server writes them sorted), and
     // Coda's table is a stack: the full dump's vnodes of a slot come out last seen first.
-    for (const s of tables[c]!.slots.values()) s.reverse();
+    if (unsorted.has(c)) {
+      tables[c]!.base.sort((a, b) => a.slot - b.slot);
+      reverseSlots(tables[c]!);
+    }
   }
   if (!sawEnd) throw new DumpError('TRUNCATED', 'no end marker', undefined, full);
   const large = tables.large!;
@@ -306,7 +367,7 @@ export async function planMerge(full: string, incrementals: string[]): Promise<M
     let iv: VolumeData | null = null;
     const seenIdx = new Set<IndexClass>();
     let icls: IndexClass | null = null;
-    await scan(file, true, (r) => {
+    stamps.push(await scan(file, true, (r) => {
       switch (r.kind) {
         case 'header': {
           if (r.incremental === 0) throw refuse(`trying to merge from a full dump: ${file} is a full dump, not an incremental`, file);
@@ -341,23 +402,6 @@ export async function planMerge(full: string, incrementals: string[]): Promise<M
           break;
         }
         case 'nullvnode': break;
-        case 'vnode': {
-          const t = icls ? tables[icls]! : null;
-          const slot = checkVnode(r, icls, t, file);
-          const list = slotList(t!, slot);
-          const e = list.find((x) => x.unique === r.unique);
-          if (e) {
-            e.src = src;
-            e.offset = r.offset;
-            e.size = r.size;
-            st.changed++;
-          } else {
-            list.unshift({ unique: r.unique, src, offset: r.offset, size: r.size });
-            t!.declared++;
-            st.added++;
-          }
-          break;
-        }
         case 'rmvnode': {
           const t = icls ? tables[icls]! : null;
           const slot = checkVnode(r, icls, t, file);
@@ -378,7 +422,24 @@ export async function planMerge(full: string, incrementals: string[]): Promise<M
           warn(mergeWarning('TRAILING_DATA', file, r.offset, `${r.size} bytes after the end marker (ignored, as Coda does)`));
           break;
       }
-    }, warn);
+    }, (r) => {
+      const t = icls ? tables[icls]! : null;
+      const slot = checkVnode(r, icls, t, file);
+      const list = slotList(t!, slot);
+      const e = list.find((x) => x.unique === r.unique);
+      if (e) {
+        e.src = src;
+        e.offset = r.offset;
+        e.size = r.size;
+        e.data = r.dataLength;
+        e.canonical = r.canonical;
+        st.changed++;
+      } else {
+        list.unshift({ slot, unique: r.unique, src, offset: r.offset, size: r.size, data: r.dataLength, canonical: r.canonical });
+        t!.declared++;
+        st.added++;
+      }
+    }, warn));
     const incHeader = ih as DumpHeader | null;
     const incVolume = iv as VolumeData | null;
     if (!incHeader) throw new DumpError('NOT_A_DUMP', 'no dump header', 0, file);
@@ -391,7 +452,7 @@ export async function planMerge(full: string, incrementals: string[]): Promise<M
     latest = incHeader.latest;
     stats.push(st);
     // Writing a merged dump and reading it back as the next base reverses every slot.
-    if (k < incrementals.length - 1) for (const t of [large, small]) for (const s of t.slots.values()) s.reverse();
+    if (k < incrementals.length - 1) for (const t of [large, small]) reverseSlots(t);
   }
 
   return {
@@ -405,6 +466,7 @@ export async function planMerge(full: string, incrementals: string[]): Promise<M
     small,
     incrementals: stats,
     warnings,
+    stamps,
   };
 }
 
@@ -479,65 +541,92 @@ class Window {
   }
 }
 
-/** What the write pass puts out: items, or a range of an input to copy as it is. */
-type Piece = DumpItem | { kind: 'copy'; fd: number; file: string; vnode: string; position: number; length: number };
+/**
+ * What the write pass puts out: items, or a range of an input to copy as it
+ * is (a run of records and their file data, or one file's long data).
+ */
+type Piece = DumpItem | { kind: 'copy'; fd: number; file: string; vnode?: string; position: number; length: number };
 
 /**
  * The merged dump as pieces, in order: encoded records, file data of up to
  * COPY_DIRECT bytes as views of a window (valid until the next piece), and
- * longer file data as ranges to copy.
+ * longer file data as ranges to copy. With `runs`, every vnode whose bytes
+ * are what codamergedump writes for it (Entry.canonical) is not decoded
+ * again: consecutive ones that follow each other in one input leave as one
+ * range to copy, its records and file data as they are.
  */
-function* mergedPieces(plan: MergePlan, windows: Window[]): Generator<Piece> {
+function* mergedPieces(plan: MergePlan, windows: Window[], runs: boolean): Generator<Piece> {
   const c = new Cursor(Buffer.alloc(0));
   yield item(encodeHeader(plan.header));
   yield item(encodeVolume(plan.volume));
+  /** The run being gathered: input `src`, bytes [start, end). */
+  let src = -1;
+  let start = 0;
+  let end = 0;
+  const run = (): Piece => {
+    const piece: Piece = { kind: 'copy', fd: windows[src].fd, file: plan.inputs[src], position: start, length: end - start };
+    src = -1;
+    return piece;
+  };
   for (const t of [plan.large, plan.small]) {
     yield item(encodeIndexHeader(t.cls, t.declared >>> 0, t.lists));
     // Slot order; only the slots that hold vnodes (the others write nothing).
-    for (const slot of [...t.slots.keys()].sort((a, b) => a - b)) {
-      for (const e of t.slots.get(slot)!) {
-        const w = windows[e.src];
-        const file = plan.inputs[e.src];
-        // Read and decode the record of `e` again: exactly its bytes.
-        const bytes = w.view(e.offset, e.size);
-        if (bytes.length < e.size) throw changed(file, e.offset, 'it is shorter now');
-        c.buf = bytes;
-        c.base = e.offset;
-        c.pos = 0;
-        c.end = e.size;
-        let rec: DumpRecord;
-        try {
-          rec = decodeRecord(c);
-        } catch (x) {
-          if (x === NEED_MORE) throw changed(file, e.offset, 'a record is longer now');
-          throw x;
+    for (const e of tableOrder(t)) {
+      const slot = e.slot;
+      if (runs && e.canonical) {
+        if (e.src === src && e.offset === end) end += e.size + e.data;
+        else {
+          if (src >= 0) yield run();
+          src = e.src;
+          start = e.offset;
+          end = e.offset + e.size + e.data;
         }
-        if (rec.kind !== 'vnode' || rec.unique !== e.unique || vnodeSlot(rec.vnode) !== slot) {
-          throw changed(file, e.offset, `no vnode of slot ${slot} with uniquifier ${e.unique} there any more`);
+        continue;
+      }
+      if (src >= 0) yield run();
+      const w = windows[e.src];
+      const file = plan.inputs[e.src];
+      // Read and decode the record of `e` again: exactly its bytes.
+      const bytes = w.view(e.offset, e.size);
+      if (bytes.length < e.size) throw changed(file, e.offset, 'it is shorter now');
+      c.buf = bytes;
+      c.base = e.offset;
+      c.pos = 0;
+      c.end = e.size;
+      let rec: DumpRecord;
+      try {
+        rec = decodeRecord(c);
+      } catch (x) {
+        if (x === NEED_MORE) throw changed(file, e.offset, 'a record is longer now');
+        throw x;
+      }
+      if (rec.kind !== 'vnode' || rec.unique !== e.unique || vnodeSlot(rec.vnode) !== slot) {
+        throw changed(file, e.offset, `no vnode of slot ${slot} with uniquifier ${e.unique} there any more`);
+      }
+      const fields = codaVnode(rec, slot, t.cls);
+      if (rec.data.kind === 'dirpages') {
+        yield item(encodeVnode(fields, { kind: 'dirpages', pages: rec.data.pages }));
+      } else if (rec.data.kind === 'filedata') {
+        const { start: at, length } = rec.data;
+        yield item(encodeVnode(fields, { kind: 'filedata', length }));
+        if (length >= COPY_DIRECT) {
+          yield { kind: 'copy', fd: w.fd, file, vnode: vnodeKey(rec.vnode, rec.unique), position: at, length };
+        } else if (length > 0) {
+          const data = w.view(at, length);
+          if (data.length < length) throw truncatedData(file, vnodeKey(rec.vnode, rec.unique), at + data.length, length - data.length);
+          yield { kind: 'filedata', data };
         }
-        const fields = codaVnode(rec, slot, t.cls);
-        if (rec.data.kind === 'dirpages') {
-          yield item(encodeVnode(fields, { kind: 'dirpages', pages: rec.data.pages }));
-        } else if (rec.data.kind === 'filedata') {
-          const { start, length } = rec.data;
-          yield item(encodeVnode(fields, { kind: 'filedata', length }));
-          if (length >= COPY_DIRECT) {
-            yield { kind: 'copy', fd: w.fd, file, vnode: vnodeKey(rec.vnode, rec.unique), position: start, length };
-          } else if (length > 0) {
-            const data = w.view(start, length);
-            if (data.length < length) throw truncatedData(file, vnodeKey(rec.vnode, rec.unique), start + data.length, length - data.length);
-            yield { kind: 'filedata', data };
-          }
-        } else {
-          throw new DumpError('BAD_VALUE', `vnode ${vnodeKey(rec.vnode, rec.unique)} has no data to copy`, rec.offset, file);
-        }
+      } else {
+        throw new DumpError('BAD_VALUE', `vnode ${vnodeKey(rec.vnode, rec.unique)} has no data to copy`, rec.offset, file);
       }
     }
+    if (src >= 0) yield run();
   }
   yield item(encodeEnd());
 }
 
-function truncatedData(file: string, vnode: string, at: number, missing: number): DumpError {
+function truncatedData(file: string, vnode: string | undefined, at: number, missing: number): DumpError {
+  if (vnode === undefined) return changed(file, at, 'it is shorter now');
   return new DumpError('TRUNCATED', `file ends inside the file data of vnode ${vnode} (${missing} bytes missing)`, at, file);
 }
 
@@ -552,11 +641,33 @@ function openInputs(plan: MergePlan, fds: number[]): void {
   }
 }
 
+/**
+ * The write pass copies runs of an input as they are, without decoding them
+ * again: refuse an input whose size or modification time is not what the
+ * scan saw.
+ */
+function unchanged(plan: MergePlan, fds: number[]): void {
+  for (let i = 0; i < fds.length; i++) {
+    const was = plan.stamps?.[i];
+    if (!was) continue;
+    let now: Stats;
+    try {
+      now = fstatSync(fds[i]);
+    } catch (e) {
+      throw ioError(e, plan.inputs[i]);
+    }
+    if (now.size !== was.size || now.mtimeMs !== was.mtimeMs) {
+      throw new DumpError('IO', `the input changed while it was being merged (its size or modification time is not what was read)`, undefined, plan.inputs[i]);
+    }
+  }
+}
+
 /** Open every input for the write pass (read only), run `body`, close them. */
 function withInputs<T>(plan: MergePlan, body: (windows: Window[]) => T): T {
   const fds: number[] = [];
   try {
     openInputs(plan, fds);
+    unchanged(plan, fds);
     return body(fds.map((fd, i) => new Window(fd, plan.inputs[i])));
   } finally {
     for (const fd of fds) closeSync(fd);
@@ -573,7 +684,7 @@ export async function* mergedItems(plan: MergePlan): AsyncGenerator<DumpItem> {
     openInputs(plan, fds);
     const windows = fds.map((fd, i) => new Window(fd, plan.inputs[i]));
     let buf: Buffer | undefined;
-    for (const piece of mergedPieces(plan, windows)) {
+    for (const piece of mergedPieces(plan, windows, false)) {
       if (piece.kind !== 'copy') {
         yield piece;
         continue;
@@ -604,7 +715,7 @@ export async function* mergedItems(plan: MergePlan): AsyncGenerator<DumpItem> {
  */
 export function writeMerged(plan: MergePlan, out: AtomicOutput): void {
   withInputs(plan, (windows) => {
-    for (const piece of mergedPieces(plan, windows)) {
+    for (const piece of mergedPieces(plan, windows, true)) {
       if (piece.kind !== 'copy') {
         out.write(piece.data);
         continue;
@@ -616,7 +727,31 @@ export function writeMerged(plan: MergePlan, out: AtomicOutput): void {
 }
 
 function indexResult(t: ClassTable): IndexResult {
-  return { declared: t.declared >>> 0, lists: t.lists, vnodes: [...t.slots.values()].reduce((n, s) => n + s.length, 0) };
+  let vnodes = t.base.length;
+  for (const [slot, l] of t.touched) {
+    vnodes += l.length;
+    for (let i = baseIndex(t, slot); i < t.base.length && t.base[i].slot === slot; i++) vnodes--;
+  }
+  return { declared: t.declared >>> 0, lists: t.lists, vnodes };
+}
+
+/**
+ * True when `path` starts with a dump header (then it is no container: the
+ * sniffer says 'dump' for these bytes). False for anything else, and when
+ * it cannot be read: sniffPath then looks again and says why. Saves loading
+ * the containers' code (source/open.js) for the usual raw dump.
+ */
+function startsAsDump(path: string): boolean {
+  let fd: number | undefined;
+  try {
+    fd = openSync(path, 'r');
+    const b = Buffer.alloc(DUMP_HEAD.length);
+    return readSync(fd, b, 0, b.length, 0) === b.length && b.equals(DUMP_HEAD);
+  } catch {
+    return false;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
 }
 
 /**
@@ -632,7 +767,11 @@ export async function mergeDumps(full: string, incrementals: string[], out: stri
   const opened: PositionalInput[] = [];
   try {
     for (const f of [full, ...incrementals]) {
-      if (f === '-' || !isContainer(await sniffPath(f))) continue;
+      if (f === '-' || startsAsDump(f)) continue;
+      // Not a dump from its first byte: sniffed, and decoded when a container (gzip, Amanda...).
+      const { isContainer, sniffPath } = await import('../source/open.js');
+      if (!isContainer(await sniffPath(f))) continue;
+      const { openPositional } = await import('../io/positional-input.js');
       const p = await openPositional(f, { tmpdir: opts.tmpdir });
       opened.push(p);
       decodedCopies.set(f, p.path);
@@ -649,6 +788,7 @@ export async function mergeDumps(full: string, incrementals: string[], out: stri
 async function mergeOpened(full: string, incrementals: string[], out: string, opts: { force?: boolean; gzip?: boolean; fs?: Partial<FileSystem> }): Promise<MergeResult> {
   const plan = await planMerge(full, incrementals);
   if (opts.gzip || out.endsWith('.gz')) {
+    const { writeDumpFile } = await import('../io/write-dump.js');
     const res = await writeDumpFile(out, mergedItems(plan), { force: opts.force ?? false, gzip: opts.gzip, fs: opts.fs });
     return {
       output: out, bytes: res.bytes, header: plan.header, large: indexResult(plan.large), small: indexResult(plan.small),

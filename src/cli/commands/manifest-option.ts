@@ -1,5 +1,9 @@
-/** `--manifest FILE` on the commands that write dumps: append the entry of what they wrote to a fixity manifest. */
-import { recordDump } from '../../archive/manifest.js';
+/**
+ * `--manifest FILE` on the commands that write dumps: append the entry of
+ * what they wrote to a fixity manifest. The manifest code (and the checker
+ * it verifies with) is loaded only when the option is given: a run without
+ * it does not pay for loading it.
+ */
 
 export const manifestOption = {
   type: 'string',
@@ -9,5 +13,5 @@ export const manifestOption = {
 
 /** Record OUT in the manifest, if one was asked for and OUT was written. */
 export async function recordOutput(manifest: string | undefined, output: string): Promise<void> {
-  if (manifest) await recordDump(manifest, output);
+  if (manifest) await (await import('../../archive/manifest.js')).recordDump(manifest, output);
 }
