@@ -28,7 +28,6 @@ import { DumpError } from '../format/errors.js';
 import { vnodeKey } from '../format/paths.js';
 import { DirEntryList, ObjectSource, VolumeTree } from '../format/tree.js';
 import { vnodeSlot, type Vnode } from '../format/types.js';
-import { AtomicOutput } from '../io/atomic-output.js';
 import type { FileSystem } from '../io/fs.js';
 import { openDumpOutput, type DumpOutput } from '../io/gzip-output.js';
 import { openPositional } from '../io/positional-input.js';
@@ -39,6 +38,7 @@ import { analyzeSource, withContainer, type Analysis, type DiagnoseOptions, type
 import type { FoundRecord } from '../diagnose/walk.js';
 import type { FileRange } from '../diagnose/vstream.js';
 import { refuseSameFile } from './guard.js';
+import { RangeCopier } from './copy-ranges.js';
 import { finding, type Finding } from '../diagnostics/finding.js';
 import { pickDonor, relateDonors, type Donor, type DonorUse, type Outcome, type Relation } from './donors.js';
 
@@ -189,7 +189,7 @@ export async function repairFile(input: string, output: string, opts: RepairOpti
     out = openDumpOutput(output, { force: opts.force, sparse: true, gzip: opts.gzip, fs: opts.fs });
     const a = withContainer(await analyzeSource(src, opts), input_.container);
     const plan = planRepair(a, opts);
-    await writePlan(plan, src, out);
+    await writePlan(plan, src, out, opts.fs === undefined);
     const bytesWritten = out.bytesWritten;
     out.commit();
     const v = await verifyFile(output, { fs: opts.fs });
@@ -818,8 +818,21 @@ function encodeDirectoryChecked(list: DirEntry[], p: Planned): Buffer {
 
 const COPY_BUFFER = 1 << 20;
 
-/** A piece of the repaired dump: encoded bytes, or a range of file data to copy from an input. */
-type PlanPiece = Buffer | { from: FileSource | undefined; start: number; end: number; vnode: string };
+/**
+ * A piece of the repaired dump: encoded bytes, or a range of file data to
+ * copy from an input; with `record`, an encoded record that was decoded
+ * from that range of the input (the same bytes when nothing changed it).
+ */
+type PlanPiece = Buffer | { from: FileSource | undefined; start: number; end: number; vnode: string; record?: Buffer };
+
+/** A survivor's encoded record, with the input range it was read from where its layout allows it to be the same bytes. */
+function recordPiece(p: Planned, rec: Buffer): PlanPiece {
+  if (p.origin !== 'survivor' || p.source !== undefined || p.from.length !== 1) return rec;
+  const start = p.from[0].start;
+  const recEnd = p.data.length > 0 ? p.data[0].start : p.from[0].end;
+  if (recEnd - start !== rec.length) return rec;
+  return { from: undefined, start, end: recEnd, vnode: `${p.fields.vnode}.${p.fields.unique}`, record: rec };
+}
 
 /**
  * The repaired dump in order, as encoded records and the file-data ranges
@@ -837,7 +850,7 @@ function* planPieces(plan: Plan): Generator<PlanPiece> {
   };
   yield encodeIndexHeader('large', plan.declared.large, plan.lists.large);
   for (const it of items(true)) {
-    yield it.rm ? encodeRmVnode(it.rm.vnode, it.rm.unique) : encodeVnode(it.vnode!.fields, { kind: 'dirpages', pages: it.vnode!.pages! });
+    yield it.rm ? encodeRmVnode(it.rm.vnode, it.rm.unique) : recordPiece(it.vnode!, encodeVnode(it.vnode!.fields, { kind: 'dirpages', pages: it.vnode!.pages! }));
   }
   yield encodeIndexHeader('small', plan.declared.small, plan.lists.small);
   for (const it of items(false)) {
@@ -847,13 +860,13 @@ function* planPieces(plan: Plan): Generator<PlanPiece> {
     }
     const p = it.vnode!;
     if (p.kind === 'badinode') {
-      yield encodeVnode(p.fields, { kind: 'badinode' });
+      yield recordPiece(p, encodeVnode(p.fields, { kind: 'badinode' }));
       continue;
     }
     const vnode = `${p.fields.vnode}.${p.fields.unique}`;
     const planned = p.data.reduce((n, r) => n + (r.end - r.start), 0);
     if (planned !== p.length) throw new DumpError('BAD_VALUE', `internal: vnode ${vnode} has ${planned} bytes of data, planned ${p.length}`);
-    yield encodeVnode(p.fields, { kind: 'filedata', length: p.length });
+    yield recordPiece(p, encodeVnode(p.fields, { kind: 'filedata', length: p.length }));
     for (const r of p.data) yield { from: p.source, start: r.start, end: r.end, vnode };
   }
   yield encodeEnd();
@@ -876,6 +889,10 @@ export async function* repairedBytes(plan: Plan, src: FileSource): AsyncGenerato
       yield piece;
       continue;
     }
+    if (piece.record) {
+      yield piece.record;
+      continue;
+    }
     const from = piece.from ?? src;
     for (let pos = piece.start; pos < piece.end; ) {
       const buf = Buffer.allocUnsafe(Math.min(COPY_BUFFER, piece.end - pos));
@@ -887,26 +904,18 @@ export async function* repairedBytes(plan: Plan, src: FileSource): AsyncGenerato
   }
 }
 
-async function writePlan(plan: Plan, src: FileSource, out: DumpOutput): Promise<void> {
-  const buf = Buffer.allocUnsafe(COPY_BUFFER);
+/**
+ * Write the plan: records and file data through a RangeCopier (adjacent
+ * input ranges joined, unchanged records taken from the input, big ranges
+ * copied by the kernel, small ones through a read-ahead window). `direct`:
+ * no file-system seam, so the inputs may be read by descriptor.
+ */
+async function writePlan(plan: Plan, src: FileSource, out: DumpOutput, direct: boolean): Promise<void> {
+  const copier = new RangeCopier(out, direct, (pos, vnode) => inputEnded(pos, vnode, src));
   for (const piece of planPieces(plan)) {
-    if (Buffer.isBuffer(piece)) {
-      out.write(piece);
-      continue;
-    }
-    const from = piece.from ?? src;
-    for (let pos = piece.start; pos < piece.end; ) {
-      // Big ranges are copied in the kernel where it can (AtomicOutput.copyFrom), small ones through buf.
-      const left = piece.end - pos;
-      let n: number;
-      if (left >= buf.length && out instanceof AtomicOutput && from.hasFd) {
-        n = out.copyFrom(from.fd, pos, left);
-      } else {
-        n = await from.read(buf, 0, Math.min(buf.length, left), pos);
-        out.write(buf.subarray(0, n));
-      }
-      if (n === 0) throw inputEnded(pos, piece.vnode, src);
-      pos += n;
-    }
+    if (Buffer.isBuffer(piece)) await copier.bytes(piece);
+    else if (piece.record) await copier.record(piece.record, piece.from ?? src, piece.start, piece.end, piece.vnode);
+    else await copier.range(piece.from ?? src, piece.start, piece.end, piece.vnode);
   }
+  await copier.finish();
 }
