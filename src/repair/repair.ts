@@ -21,7 +21,7 @@
  * The input is only ever read.
  */
 import { DEFAULT_ACL, formatAcl } from '../acl/acl.js';
-import { creationOrder, decodeDirectory, encodeDirectory, validateDirectory, type DirEntry } from '../dir/pages.js';
+import { creationOrder, decodeDirectory, encodeDirectory, entriesThatFit, validateDirectory, type DirEntry } from '../dir/pages.js';
 import { VNODE_DIR } from '../format/constants.js';
 import { encodeEnd, encodeHeader, encodeIndexHeader, encodeRmVnode, encodeVnode, encodeVolume, type HeaderFields, type VnodeFields, type VolumeFields } from '../format/encoder.js';
 import { DumpError } from '../format/errors.js';
@@ -539,22 +539,47 @@ function homeOrphans(w: Work): void {
     const lfVnode = maxDir + 2;
     const lfUnique = w.nextUnique++;
     const rf = root.fields;
-    const dir: Planned = {
+    const newDir = (vnode: number, unique: number, parent: { vnode: number; unique: number }, change: string): Planned => ({
       fields: {
-        vnode: lfVnode, unique: lfUnique, type: VNODE_DIR, mode: 0o700, linkCount: 2, length: 0, dataVersion: 1,
-        vv: { versions: [1, 0, 0, 0, 0, 0, 0, 0], storeHost: rf.vv.storeHost || storeHost, storeUniq: lfUnique, flags: 0 },
-        mtime: latestMtime, author: rf.author, owner: rf.owner, parent: 1, parentUnique: rf.unique,
+        vnode, unique, type: VNODE_DIR, mode: 0o700, linkCount: 2, length: 0, dataVersion: 1,
+        vv: { versions: [1, 0, 0, 0, 0, 0, 0, 0], storeHost: rf.vv.storeHost || storeHost, storeUniq: unique, flags: 0 },
+        mtime: latestMtime, author: rf.author, owner: rf.owner, parent: parent.vnode, parentUnique: parent.unique,
         ...(rf.acl !== undefined ? { acl: rf.acl } : { acl: formatAcl(DEFAULT_ACL) }),
       },
       kind: 'dir', length: 0, data: [], origin: 'lost+found', from: [], streamOffset: null,
-      entries: [{ name: '.', vnode: lfVnode, unique: lfUnique }, { name: '..', vnode: 1, unique: rf.unique }],
-      rebuilt: true, changes: ['created for vnodes whose directory was lost'], oldPath: null, seq: Number.MAX_SAFE_INTEGER,
-    };
-    for (const o of tops) {
-      const entryName = `#${o.fields.vnode}.${o.fields.unique}`;
-      dir.entries!.push({ name: entryName, vnode: o.fields.vnode, unique: o.fields.unique });
-      if (o.kind === 'dir') dir.fields.linkCount++;
-      rehomed.push({ vnode: o.fields.vnode, unique: o.fields.unique, name: `${name}/${entryName}`, oldParent: vnodeKey(o.fields.parent, o.fields.parentUnique) });
+      entries: [{ name: '.', vnode, unique }, { name: '..', vnode: parent.vnode, unique: parent.unique }],
+      rebuilt: true, changes: [change], oldPath: null, seq: Number.MAX_SAFE_INTEGER,
+    });
+    const dir = newDir(lfVnode, lfUnique, { vnode: 1, unique: rf.unique }, 'created for vnodes whose directory was lost');
+    const entryNames = tops.map((o) => `#${o.fields.vnode}.${o.fields.unique}`);
+    // More than one directory's 128 pages hold: numbered subdirectories (1, 2, ...), each filled to what it holds, in order.
+    const groups: { name: string; dir: Planned; from: number; to: number }[] = [];
+    if (entriesThatFit(['.', '..', ...entryNames]) - 2 < tops.length) {
+      const bounds: [number, number][] = [];
+      for (let i = 0; i < tops.length; ) {
+        const n = Math.max(1, entriesThatFit(['.', '..', ...entryNames.slice(i)]) - 2);
+        bounds.push([i, i + n]);
+        i += n;
+      }
+      const width = String(bounds.length).length;
+      for (const [k, [from, to]] of bounds.entries()) {
+        const sub = newDir(lfVnode + 2 * (k + 1), w.nextUnique++, dir.fields, `created for ${to - from} of the vnodes whose directory was lost`);
+        const subName = String(k + 1).padStart(width, '0');
+        dir.entries!.push({ name: subName, vnode: sub.fields.vnode, unique: sub.fields.unique });
+        dir.fields.linkCount++;
+        groups.push({ name: subName, dir: sub, from, to });
+      }
+    } else {
+      groups.push({ name: '', dir, from: 0, to: tops.length });
+    }
+    for (const g of groups) {
+      const at = g.name === '' ? name : `${name}/${g.name}`;
+      for (let i = g.from; i < g.to; i++) {
+        const o = tops[i];
+        g.dir.entries!.push({ name: entryNames[i], vnode: o.fields.vnode, unique: o.fields.unique });
+        if (o.kind === 'dir') g.dir.fields.linkCount++;
+        rehomed.push({ vnode: o.fields.vnode, unique: o.fields.unique, name: `${at}/${entryNames[i]}`, oldParent: vnodeKey(o.fields.parent, o.fields.parentUnique) });
+      }
     }
     rootEntries.push({ name, vnode: lfVnode, unique: lfUnique });
     root.rebuilt = true;
@@ -562,7 +587,18 @@ function homeOrphans(w: Work): void {
     root.changes.push(`entry ${name} added`);
     planned.push(dir);
     byKey.set(key(dir.fields), dir);
-    synthesized.push(`directory ${name} (vnode ${lfVnode}.${lfUnique}) for ${tops.length} vnode${tops.length === 1 ? '' : 's'} whose directory was lost`);
+    const split = groups[0].dir !== dir;
+    synthesized.push(
+      `directory ${name} (vnode ${lfVnode}.${lfUnique}) for ${tops.length} vnode${tops.length === 1 ? '' : 's'} whose directory was lost` +
+        (split ? `, in ${groups.length} numbered subdirectories (more than one directory holds)` : ''),
+    );
+    if (split) {
+      for (const g of groups) {
+        planned.push(g.dir);
+        byKey.set(key(g.dir.fields), g.dir);
+        synthesized.push(`directory ${name}/${g.name} (vnode ${g.dir.fields.vnode}.${g.dir.fields.unique}) for ${g.to - g.from} of them`);
+      }
+    }
     walk();
   }
 }
