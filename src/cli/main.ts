@@ -87,6 +87,20 @@ function cleanupOnExit(): void {
   process.on('exit', runExitCleanups);
 }
 
+/**
+ * yargs renders the whole help text after it starts a command's handler
+ * (usage.cacheHelpMessage, kept for a handler that would show help later;
+ * none of ours does): 0.1 to 0.2 s of CPU in every run, most of it
+ * measuring string widths. --help and usage errors still render it, when
+ * they need it. Best effort: a yargs without that internal method is left as it is.
+ */
+function skipHelpCache(cli: unknown): void {
+  type Usage = { cacheHelpMessage?: () => void };
+  const internal = (cli as { getInternalMethods?: () => { getUsageInstance?: () => Usage } }).getInternalMethods?.();
+  const usage = internal?.getUsageInstance?.();
+  if (usage && typeof usage.cacheHelpMessage === 'function') usage.cacheHelpMessage = () => {};
+}
+
 export async function main(argv: string[]): Promise<number> {
   // `codadump --version` alone needs neither yargs nor a command (a third of
   // the start-up time is loading yargs): the same line, without them.
@@ -118,6 +132,7 @@ export async function main(argv: string[]): Promise<number> {
     .fail((msg, e) => {
       throw e ?? new UsageError(msg);
     });
+  skipHelpCache(cli);
   try {
     await cli.parseAsync();
   } catch (e) {

@@ -186,7 +186,7 @@ export async function repairFile(input: string, output: string, opts: RepairOpti
   const src = input_.source;
   let out: DumpOutput | null = null;
   try {
-    out = openDumpOutput(output, { force: opts.force, sparse: true, gzip: opts.gzip, fs: opts.fs });
+    out = openDumpOutput(output, { force: opts.force, sparse: true, gzip: opts.gzip, fs: opts.fs, writeBehind: true });
     const a = withContainer(await analyzeSource(src, opts), input_.container);
     const plan = planRepair(a, opts);
     await writePlan(plan, src, out, opts.fs === undefined);
