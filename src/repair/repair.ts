@@ -377,14 +377,25 @@ function rebuildLostDirectories(w: Work, donors: readonly Donor[]): void {
     const parent = donorDir ? { vnode: donorDir.parent, unique: donorDir.parentUnique } : { vnode: 1, unique: planned.find((p) => p.fields.vnode === 1)?.fields.unique ?? 1 };
     const entries: DirEntry[] = [{ name: '.', vnode, unique }, { name: '..', vnode: parent.vnode, unique: parent.unique }];
     const used = new Set<string>();
-    let named = 0;
+    const byDonor: boolean[] = [];
     for (const k of kids) {
       let name = names.get(key(k.fields));
-      if (name === undefined || used.has(name)) name = `#${k.fields.vnode}.${k.fields.unique}`;
-      else named++;
-      used.add(name);
-      entries.push({ name, vnode: k.fields.vnode, unique: k.fields.unique });
+      const known = name !== undefined && !used.has(name);
+      if (!known) name = `#${k.fields.vnode}.${k.fields.unique}`;
+      byDonor.push(known);
+      used.add(name!);
+      entries.push({ name: name!, vnode: k.fields.vnode, unique: k.fields.unique });
     }
+    // Names by number can be longer than the names they stand for: the entries that do not fit
+    // in 128 pages are left out, and their vnodes go to lost+found (stage 4) like other orphans.
+    const fit = entriesThatFit(entries.map((e) => e.name));
+    const left = entries.length - fit;
+    if (left > 0) {
+      entries.length = fit;
+      kids.length = fit - 2;
+      byDonor.length = fit - 2;
+    }
+    const named = byDonor.filter(Boolean).length;
     const first = kids[0].fields;
     const mtime = kids.reduce((m, k) => Math.max(m, k.fields.mtime), 0);
     planned.push({
@@ -401,7 +412,8 @@ function rebuildLostDirectories(w: Work, donors: readonly Donor[]): void {
     numbers.add(vnode);
     w.synthesized.push(
       `directory ${pk} rebuilt from the parent links of ${kids.length} vnode${kids.length === 1 ? '' : 's'}` +
-        (donorDir ? `, ${named} name${named === 1 ? '' : 's'} from ${from}` : ', named by number (no donor has it)'),
+        (donorDir ? `, ${named} name${named === 1 ? '' : 's'} from ${from}` : ', named by number (no donor has it)') +
+        (left > 0 ? `; ${left} more did not fit in its 128 pages (they go to lost+found)` : ''),
     );
   }
 }

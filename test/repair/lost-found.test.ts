@@ -30,40 +30,54 @@ function fields(vnode: number, unique: number, type: number, length: number, par
   };
 }
 
-/** File k (1-based): vnode 2k, uniquifier k + 10, in directory d1 (3.2) for the first half, d2 (5.3) for the rest. */
-const file = (k: number) => ({ vnode: 2 * k, unique: k + 10, name: `f${k}`, data: Buffer.from(`data of file ${k}\n`), dir: k <= FILES / 2 ? ([3, 2] as [number, number]) : ([5, 3] as [number, number]) });
+interface F {
+  vnode: number;
+  unique: number;
+  name: string;
+  data: Buffer;
+  dir: [number, number];
+}
 
-/** A full dump of root 1.1 {d1 3.2, d2 5.3} and FILES files; the offsets of the two directory records. */
-function buildDump(): { bytes: Buffer; dirOffsets: number[] } {
+/** File k (1-based): vnode 2k, uniquifier k + 10, in directory d1 (3.2) for the first half, d2 (5.3) for the rest. */
+const file = (k: number): F => ({ vnode: 2 * k, unique: k + 10, name: `f${k}`, data: Buffer.from(`data of file ${k}\n`), dir: k <= FILES / 2 ? [3, 2] : [5, 3] });
+
+/**
+ * A full dump of volume 0x01000002 as of `backupDate`: the root 1.1 naming
+ * each directory of `dirs` (`d<i>`, numbered 3, 5, ... with uniquifier 2, 3, ...),
+ * each directory naming the files of `files` that are in it; the offsets of
+ * the directory records (not the root's).
+ */
+function buildDump(dirs: number, files: F[], backupDate = date): { bytes: Buffer; dirOffsets: number[] } {
   const parts: Buffer[] = [];
   let at = 0;
   const push = (b: Buffer) => {
     parts.push(b);
     at += b.length;
   };
-  push(encodeHeader({ volumeId: 0x01000002, parentId: 0x01000001, name: 'orphans.backup', backupDate: date, incremental: 0, oldest: 1, latest: 1 }));
+  const next = Math.max(11, ...files.map((f) => f.unique + 1));
+  push(encodeHeader({ volumeId: 0x01000002, parentId: 0x01000001, name: 'orphans.backup', backupDate, incremental: 0, oldest: 1, latest: 1 }));
   push(encodeVolume({
-    id: 0x01000002, stampVersion: 1, name: 'orphans.backup', partition: '/vicepa', inService: 1, blessed: 1, nextUniquifier: FILES + 11, type: 2,
-    parentId: 0x01000001, groupId: 0, cloneId: 0, backupId: 0, maxQuota: 0, minQuota: 0, maxFiles: 0, diskUsed: 0, fileCount: FILES, linkCount: 0,
-    accountNumber: 0, owner: 0, creationDate: date, accessDate: date, updateDate: date, expirationDate: 0, backupDate: date, offlineMessage: '', motd: '',
+    id: 0x01000002, stampVersion: 1, name: 'orphans.backup', partition: '/vicepa', inService: 1, blessed: 1, nextUniquifier: next, type: 2,
+    parentId: 0x01000001, groupId: 0, cloneId: 0, backupId: 0, maxQuota: 0, minQuota: 0, maxFiles: 0, diskUsed: 0, fileCount: files.length, linkCount: 0,
+    accountNumber: 0, owner: 0, creationDate: backupDate, accessDate: backupDate, updateDate: backupDate, expirationDate: 0, backupDate, offlineMessage: '', motd: '',
     weekUse: [0, 0, 0, 0, 0, 0, 0], dayUseDate: 0, dayUse: 0, vv: emptyVV(),
   }));
-  const files = Array.from({ length: FILES }, (_, i) => file(i + 1));
   const dir = (self: [number, number], parent: [number, number], children: DirEntry[]): Buffer =>
     encodeDirectory([{ name: '.', vnode: self[0], unique: self[1] }, { name: '..', vnode: parent[0], unique: parent[1] }, ...children]);
-  const dirs: [[number, number], [number, number], DirEntry[]][] = [
-    [[1, 1], [1, 1], [{ name: 'd1', vnode: 3, unique: 2 }, { name: 'd2', vnode: 5, unique: 3 }]],
-    ...([[3, 2], [5, 3]] as [number, number][]).map((d): [[number, number], [number, number], DirEntry[]] =>
+  const ids = Array.from({ length: dirs }, (_, i): [number, number] => [3 + 2 * i, 2 + i]);
+  const all: [[number, number], [number, number], DirEntry[]][] = [
+    [[1, 1], [1, 1], ids.map(([vnode, unique], i) => ({ name: `d${i + 1}`, vnode, unique }))],
+    ...ids.map((d): [[number, number], [number, number], DirEntry[]] =>
       [d, [1, 1], files.filter((f) => f.dir[0] === d[0]).map((f) => ({ name: f.name, vnode: f.vnode, unique: f.unique }))]),
   ];
-  push(encodeIndexHeader('large', dirs.length, 8));
+  push(encodeIndexHeader('large', all.length, 8));
   const dirOffsets: number[] = [];
-  for (const [self, parent, children] of dirs) {
+  for (const [self, parent, children] of all) {
     const pages = dir(self, parent, children);
     if (self[0] !== 1) dirOffsets.push(at);
     push(encodeVnode(fields(self[0], self[1], 2, pages.length, parent), { kind: 'dirpages', pages }));
   }
-  push(encodeIndexHeader('small', FILES, FILES + 1));
+  push(encodeIndexHeader('small', files.length, Math.max(1, ...files.map((f) => (f.vnode >> 1) + 1))));
   for (const f of files) {
     push(encodeVnode(fields(f.vnode, f.unique, 1, f.data.length, f.dir), { kind: 'filedata', length: f.data.length }));
     push(f.data);
@@ -77,7 +91,7 @@ let bad: string;
 
 beforeAll(() => {
   t = tempDir('codadump-lostfound-');
-  const { bytes, dirOffsets } = buildDump();
+  const { bytes, dirOffsets } = buildDump(2, Array.from({ length: FILES }, (_, i) => file(i + 1)));
   // Both directory records made undecodable (a tag byte no record has): their 8200 files lose their directory.
   for (const off of dirOffsets) bytes[off + 9] = 0x99;
   bad = path.join(t.dir, 'orphans-bad.dump');
@@ -136,5 +150,42 @@ describe('repair: more orphans than one lost+found directory holds', () => {
     const files = fixed.records.filter((x) => x.sha !== undefined);
     expect(files.length).toBe(FILES);
     for (const x of files) expect(x.sha).toBe(sha256(file(x.unique! - 10).data));
+  }, 60_000);
+});
+
+describe('repair --donor: a rebuilt directory whose names by number do not fit', () => {
+  it('the entries that fit stay in the rebuilt directory, the rest go to lost+found; all reachable; verify ok; exit 0', async () => {
+    // 4100 files whose numbers make 16-byte names (#2000002.1000001: two blobs each), named f1..f4100 (one blob) in d1 (3.2).
+    const K = 4100;
+    const kids: F[] = Array.from({ length: K }, (_, i) => ({
+      vnode: 2_000_000 + 2 * (i + 1), unique: 1_000_000 + i + 1, name: `f${i + 1}`, data: Buffer.from(`kid ${i + 1}\n`), dir: [3, 2],
+    }));
+    // The donor: a week older, when d1 was still empty (its names cannot help).
+    const donor = path.join(t.dir, 'donor.dump');
+    fs.writeFileSync(donor, buildDump(1, [], date - 7 * 86_400).bytes);
+    const { bytes, dirOffsets } = buildDump(1, kids);
+    bytes[dirOffsets[0] + 9] = 0x99;
+    const damaged = path.join(t.dir, 'kids-bad.dump');
+    fs.writeFileSync(damaged, bytes);
+    const out = path.join(t.dir, 'kids-fixed.dump');
+    const r = run(['repair', '--json', '--exact-only', damaged, '-o', out, '--donor', donor]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const rep = JSON.parse(r.stdout);
+    expect(rep.verify.verdict).toBe('ok');
+    expect(run(['verify', out]).code).toBe(0);
+    // Two-blob entries: page 0 has 51 free blobs, 2 taken by '.' and '..': 24 entries; 127 more pages of 63: 31 each.
+    const fit = 24 + 127 * 31;
+    expect(fit).toBe(3961);
+    expect(rep.synthesized).toEqual([
+      `directory 3.2 rebuilt from the parent links of ${fit} vnodes, 0 names from ${donor}; ${K - fit} more did not fit in its 128 pages (they go to lost+found)`,
+      `directory lost+found (vnode 5.1004101) for ${K - fit} vnodes whose directory was lost`,
+    ]);
+    const fixed = await layoutOf(out);
+    const paths = pathsOf(fixed.records);
+    kids.forEach((k, i) => {
+      const name = `#${k.vnode}.${k.unique}`;
+      expect(paths.get(`${k.vnode}.${k.unique}`)).toBe(i < fit ? `d1/${name}` : `lost+found/${name}`);
+    });
   }, 60_000);
 });
