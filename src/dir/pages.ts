@@ -492,3 +492,15 @@ export function creationOrder(pages: Buffer): DirEntry[] | null {
   }
   return order;
 }
+
+/**
+ * How many of `names`, created in this order in a fresh directory (pass
+ * `.` and `..` first), fit in its 128 pages: encodeDirectory takes the
+ * first `n` of them and is full at the next one (first-fit allocation, as
+ * Coda's DIR_Create). Names are not checked here.
+ */
+export function entriesThatFit(names: readonly string[]): number {
+  const { allo, bits } = freshState();
+  for (let i = 0; i < names.length; i++) if (findBlobs(allo, bits, nameBlobs(names[i].length), true) < 0) return i;
+  return names.length;
+}

@@ -3,7 +3,8 @@
  * fcntl(F_SETPIPE_SZ) to grow an input pipe (io/pipe.ts),
  * madvise(MADV_HUGEPAGE) for the writer's ring (io/ring-writer.ts), and
  * copy_file_range with lseek(SEEK_DATA/SEEK_HOLE) to copy file ranges in
- * the kernel (io/copy-range.ts: merge and repair). All are
+ * the kernel, and sync_file_range to start writing them to disk early
+ * (AtomicOutput.copyFrom: merge and repair). All are
  * called through koffi, a foreign function interface for Node with prebuilt
  * binaries, which is an *optional* dependency.
  *
@@ -32,6 +33,8 @@ export interface Libc {
    * (0 at the end of the input), or -1 on error (see errno()).
    */
   copyFileRange(fdIn: number, posIn: number, fdOut: number, posOut: number, length: number): number;
+  /** sync_file_range(fd, offset, nbytes, flags): 0, or -1 on error (see errno()). */
+  syncFileRange(fd: number, offset: number, nbytes: number, flags: number): number;
   /** lseek(fd, offset, whence): the new offset, or -1 on error (see errno()). */
   lseek(fd: number, offset: number, whence: number): number;
   /** errno of the last failed call made here. */
@@ -57,12 +60,14 @@ export function libc(): Libc | null {
       'int64_t copy_file_range(int fd_in, _Inout_ int64_t *off_in, int fd_out, _Inout_ int64_t *off_out, size_t len, unsigned int flags)',
     ) as (fdIn: number, posIn: number[], fdOut: number, posOut: number[], len: number, flags: number) => number | bigint;
     const lseek = lib.func('int64_t lseek(int fd, int64_t offset, int whence)') as (fd: number, off: number, whence: number) => number | bigint;
+    const sfr = lib.func('int sync_file_range(int fd, int64_t offset, int64_t nbytes, unsigned int flags)') as (fd: number, off: number, n: number, flags: number) => number;
     bound = {
       fcntl: (fd, cmd, arg) => fcntl(fd, cmd, 'int', arg),
       madvise: (address, length, advice) => madvise(address, length, advice),
       address: (view) => koffi.address(view),
       copyFileRange: (fdIn, posIn, fdOut, posOut, length) => Number(cfr(fdIn, [posIn], fdOut, [posOut], length, 0)),
       lseek: (fd, offset, whence) => Number(lseek(fd, offset, whence)),
+      syncFileRange: (fd, offset, nbytes, flags) => sfr(fd, offset, nbytes, flags),
       errno: () => koffi.errno(),
     };
   } catch {

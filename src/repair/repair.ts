@@ -21,14 +21,13 @@
  * The input is only ever read.
  */
 import { DEFAULT_ACL, formatAcl } from '../acl/acl.js';
-import { creationOrder, decodeDirectory, encodeDirectory, validateDirectory, type DirEntry } from '../dir/pages.js';
+import { creationOrder, decodeDirectory, encodeDirectory, entriesThatFit, validateDirectory, type DirEntry } from '../dir/pages.js';
 import { VNODE_DIR } from '../format/constants.js';
 import { encodeEnd, encodeHeader, encodeIndexHeader, encodeRmVnode, encodeVnode, encodeVolume, type HeaderFields, type VnodeFields, type VolumeFields } from '../format/encoder.js';
 import { DumpError } from '../format/errors.js';
 import { vnodeKey } from '../format/paths.js';
 import { DirEntryList, ObjectSource, VolumeTree } from '../format/tree.js';
 import { vnodeSlot, type Vnode } from '../format/types.js';
-import { AtomicOutput } from '../io/atomic-output.js';
 import type { FileSystem } from '../io/fs.js';
 import { openDumpOutput, type DumpOutput } from '../io/gzip-output.js';
 import { openPositional } from '../io/positional-input.js';
@@ -39,6 +38,7 @@ import { analyzeSource, withContainer, type Analysis, type DiagnoseOptions, type
 import type { FoundRecord } from '../diagnose/walk.js';
 import type { FileRange } from '../diagnose/vstream.js';
 import { refuseSameFile } from './guard.js';
+import { RangeCopier } from './copy-ranges.js';
 import { finding, type Finding } from '../diagnostics/finding.js';
 import { pickDonor, relateDonors, type Donor, type DonorUse, type Outcome, type Relation } from './donors.js';
 
@@ -186,10 +186,10 @@ export async function repairFile(input: string, output: string, opts: RepairOpti
   const src = input_.source;
   let out: DumpOutput | null = null;
   try {
-    out = openDumpOutput(output, { force: opts.force, sparse: true, gzip: opts.gzip, fs: opts.fs });
+    out = openDumpOutput(output, { force: opts.force, sparse: true, gzip: opts.gzip, fs: opts.fs, writeBehind: true });
     const a = withContainer(await analyzeSource(src, opts), input_.container);
     const plan = planRepair(a, opts);
-    await writePlan(plan, src, out);
+    await writePlan(plan, src, out, opts.fs === undefined);
     const bytesWritten = out.bytesWritten;
     out.commit();
     const v = await verifyFile(output, { fs: opts.fs });
@@ -377,14 +377,25 @@ function rebuildLostDirectories(w: Work, donors: readonly Donor[]): void {
     const parent = donorDir ? { vnode: donorDir.parent, unique: donorDir.parentUnique } : { vnode: 1, unique: planned.find((p) => p.fields.vnode === 1)?.fields.unique ?? 1 };
     const entries: DirEntry[] = [{ name: '.', vnode, unique }, { name: '..', vnode: parent.vnode, unique: parent.unique }];
     const used = new Set<string>();
-    let named = 0;
+    const byDonor: boolean[] = [];
     for (const k of kids) {
       let name = names.get(key(k.fields));
-      if (name === undefined || used.has(name)) name = `#${k.fields.vnode}.${k.fields.unique}`;
-      else named++;
-      used.add(name);
-      entries.push({ name, vnode: k.fields.vnode, unique: k.fields.unique });
+      const known = name !== undefined && !used.has(name);
+      if (!known) name = `#${k.fields.vnode}.${k.fields.unique}`;
+      byDonor.push(known);
+      used.add(name!);
+      entries.push({ name: name!, vnode: k.fields.vnode, unique: k.fields.unique });
     }
+    // Names by number can be longer than the names they stand for: the entries that do not fit
+    // in 128 pages are left out, and their vnodes go to lost+found (stage 4) like other orphans.
+    const fit = entriesThatFit(entries.map((e) => e.name));
+    const left = entries.length - fit;
+    if (left > 0) {
+      entries.length = fit;
+      kids.length = fit - 2;
+      byDonor.length = fit - 2;
+    }
+    const named = byDonor.filter(Boolean).length;
     const first = kids[0].fields;
     const mtime = kids.reduce((m, k) => Math.max(m, k.fields.mtime), 0);
     planned.push({
@@ -401,7 +412,8 @@ function rebuildLostDirectories(w: Work, donors: readonly Donor[]): void {
     numbers.add(vnode);
     w.synthesized.push(
       `directory ${pk} rebuilt from the parent links of ${kids.length} vnode${kids.length === 1 ? '' : 's'}` +
-        (donorDir ? `, ${named} name${named === 1 ? '' : 's'} from ${from}` : ', named by number (no donor has it)'),
+        (donorDir ? `, ${named} name${named === 1 ? '' : 's'} from ${from}` : ', named by number (no donor has it)') +
+        (left > 0 ? `; ${left} more did not fit in its 128 pages (they go to lost+found)` : ''),
     );
   }
 }
@@ -539,22 +551,47 @@ function homeOrphans(w: Work): void {
     const lfVnode = maxDir + 2;
     const lfUnique = w.nextUnique++;
     const rf = root.fields;
-    const dir: Planned = {
+    const newDir = (vnode: number, unique: number, parent: { vnode: number; unique: number }, change: string): Planned => ({
       fields: {
-        vnode: lfVnode, unique: lfUnique, type: VNODE_DIR, mode: 0o700, linkCount: 2, length: 0, dataVersion: 1,
-        vv: { versions: [1, 0, 0, 0, 0, 0, 0, 0], storeHost: rf.vv.storeHost || storeHost, storeUniq: lfUnique, flags: 0 },
-        mtime: latestMtime, author: rf.author, owner: rf.owner, parent: 1, parentUnique: rf.unique,
+        vnode, unique, type: VNODE_DIR, mode: 0o700, linkCount: 2, length: 0, dataVersion: 1,
+        vv: { versions: [1, 0, 0, 0, 0, 0, 0, 0], storeHost: rf.vv.storeHost || storeHost, storeUniq: unique, flags: 0 },
+        mtime: latestMtime, author: rf.author, owner: rf.owner, parent: parent.vnode, parentUnique: parent.unique,
         ...(rf.acl !== undefined ? { acl: rf.acl } : { acl: formatAcl(DEFAULT_ACL) }),
       },
       kind: 'dir', length: 0, data: [], origin: 'lost+found', from: [], streamOffset: null,
-      entries: [{ name: '.', vnode: lfVnode, unique: lfUnique }, { name: '..', vnode: 1, unique: rf.unique }],
-      rebuilt: true, changes: ['created for vnodes whose directory was lost'], oldPath: null, seq: Number.MAX_SAFE_INTEGER,
-    };
-    for (const o of tops) {
-      const entryName = `#${o.fields.vnode}.${o.fields.unique}`;
-      dir.entries!.push({ name: entryName, vnode: o.fields.vnode, unique: o.fields.unique });
-      if (o.kind === 'dir') dir.fields.linkCount++;
-      rehomed.push({ vnode: o.fields.vnode, unique: o.fields.unique, name: `${name}/${entryName}`, oldParent: vnodeKey(o.fields.parent, o.fields.parentUnique) });
+      entries: [{ name: '.', vnode, unique }, { name: '..', vnode: parent.vnode, unique: parent.unique }],
+      rebuilt: true, changes: [change], oldPath: null, seq: Number.MAX_SAFE_INTEGER,
+    });
+    const dir = newDir(lfVnode, lfUnique, { vnode: 1, unique: rf.unique }, 'created for vnodes whose directory was lost');
+    const entryNames = tops.map((o) => `#${o.fields.vnode}.${o.fields.unique}`);
+    // More than one directory's 128 pages hold: numbered subdirectories (1, 2, ...), each filled to what it holds, in order.
+    const groups: { name: string; dir: Planned; from: number; to: number }[] = [];
+    if (entriesThatFit(['.', '..', ...entryNames]) - 2 < tops.length) {
+      const bounds: [number, number][] = [];
+      for (let i = 0; i < tops.length; ) {
+        const n = Math.max(1, entriesThatFit(['.', '..', ...entryNames.slice(i)]) - 2);
+        bounds.push([i, i + n]);
+        i += n;
+      }
+      const width = String(bounds.length).length;
+      for (const [k, [from, to]] of bounds.entries()) {
+        const sub = newDir(lfVnode + 2 * (k + 1), w.nextUnique++, dir.fields, `created for ${to - from} of the vnodes whose directory was lost`);
+        const subName = String(k + 1).padStart(width, '0');
+        dir.entries!.push({ name: subName, vnode: sub.fields.vnode, unique: sub.fields.unique });
+        dir.fields.linkCount++;
+        groups.push({ name: subName, dir: sub, from, to });
+      }
+    } else {
+      groups.push({ name: '', dir, from: 0, to: tops.length });
+    }
+    for (const g of groups) {
+      const at = g.name === '' ? name : `${name}/${g.name}`;
+      for (let i = g.from; i < g.to; i++) {
+        const o = tops[i];
+        g.dir.entries!.push({ name: entryNames[i], vnode: o.fields.vnode, unique: o.fields.unique });
+        if (o.kind === 'dir') g.dir.fields.linkCount++;
+        rehomed.push({ vnode: o.fields.vnode, unique: o.fields.unique, name: `${at}/${entryNames[i]}`, oldParent: vnodeKey(o.fields.parent, o.fields.parentUnique) });
+      }
     }
     rootEntries.push({ name, vnode: lfVnode, unique: lfUnique });
     root.rebuilt = true;
@@ -562,7 +599,18 @@ function homeOrphans(w: Work): void {
     root.changes.push(`entry ${name} added`);
     planned.push(dir);
     byKey.set(key(dir.fields), dir);
-    synthesized.push(`directory ${name} (vnode ${lfVnode}.${lfUnique}) for ${tops.length} vnode${tops.length === 1 ? '' : 's'} whose directory was lost`);
+    const split = groups[0].dir !== dir;
+    synthesized.push(
+      `directory ${name} (vnode ${lfVnode}.${lfUnique}) for ${tops.length} vnode${tops.length === 1 ? '' : 's'} whose directory was lost` +
+        (split ? `, in ${groups.length} numbered subdirectories (more than one directory holds)` : ''),
+    );
+    if (split) {
+      for (const g of groups) {
+        planned.push(g.dir);
+        byKey.set(key(g.dir.fields), g.dir);
+        synthesized.push(`directory ${name}/${g.name} (vnode ${g.dir.fields.vnode}.${g.dir.fields.unique}) for ${g.to - g.from} of them`);
+      }
+    }
     walk();
   }
 }
@@ -818,8 +866,21 @@ function encodeDirectoryChecked(list: DirEntry[], p: Planned): Buffer {
 
 const COPY_BUFFER = 1 << 20;
 
-/** A piece of the repaired dump: encoded bytes, or a range of file data to copy from an input. */
-type PlanPiece = Buffer | { from: FileSource | undefined; start: number; end: number; vnode: string };
+/**
+ * A piece of the repaired dump: encoded bytes, or a range of file data to
+ * copy from an input; with `record`, an encoded record that was decoded
+ * from that range of the input (the same bytes when nothing changed it).
+ */
+type PlanPiece = Buffer | { from: FileSource | undefined; start: number; end: number; vnode: string; record?: Buffer };
+
+/** A survivor's encoded record, with the input range it was read from where its layout allows it to be the same bytes. */
+function recordPiece(p: Planned, rec: Buffer): PlanPiece {
+  if (p.origin !== 'survivor' || p.source !== undefined || p.from.length !== 1) return rec;
+  const start = p.from[0].start;
+  const recEnd = p.data.length > 0 ? p.data[0].start : p.from[0].end;
+  if (recEnd - start !== rec.length) return rec;
+  return { from: undefined, start, end: recEnd, vnode: `${p.fields.vnode}.${p.fields.unique}`, record: rec };
+}
 
 /**
  * The repaired dump in order, as encoded records and the file-data ranges
@@ -837,7 +898,7 @@ function* planPieces(plan: Plan): Generator<PlanPiece> {
   };
   yield encodeIndexHeader('large', plan.declared.large, plan.lists.large);
   for (const it of items(true)) {
-    yield it.rm ? encodeRmVnode(it.rm.vnode, it.rm.unique) : encodeVnode(it.vnode!.fields, { kind: 'dirpages', pages: it.vnode!.pages! });
+    yield it.rm ? encodeRmVnode(it.rm.vnode, it.rm.unique) : recordPiece(it.vnode!, encodeVnode(it.vnode!.fields, { kind: 'dirpages', pages: it.vnode!.pages! }));
   }
   yield encodeIndexHeader('small', plan.declared.small, plan.lists.small);
   for (const it of items(false)) {
@@ -847,13 +908,13 @@ function* planPieces(plan: Plan): Generator<PlanPiece> {
     }
     const p = it.vnode!;
     if (p.kind === 'badinode') {
-      yield encodeVnode(p.fields, { kind: 'badinode' });
+      yield recordPiece(p, encodeVnode(p.fields, { kind: 'badinode' }));
       continue;
     }
     const vnode = `${p.fields.vnode}.${p.fields.unique}`;
     const planned = p.data.reduce((n, r) => n + (r.end - r.start), 0);
     if (planned !== p.length) throw new DumpError('BAD_VALUE', `internal: vnode ${vnode} has ${planned} bytes of data, planned ${p.length}`);
-    yield encodeVnode(p.fields, { kind: 'filedata', length: p.length });
+    yield recordPiece(p, encodeVnode(p.fields, { kind: 'filedata', length: p.length }));
     for (const r of p.data) yield { from: p.source, start: r.start, end: r.end, vnode };
   }
   yield encodeEnd();
@@ -876,6 +937,10 @@ export async function* repairedBytes(plan: Plan, src: FileSource): AsyncGenerato
       yield piece;
       continue;
     }
+    if (piece.record) {
+      yield piece.record;
+      continue;
+    }
     const from = piece.from ?? src;
     for (let pos = piece.start; pos < piece.end; ) {
       const buf = Buffer.allocUnsafe(Math.min(COPY_BUFFER, piece.end - pos));
@@ -887,26 +952,18 @@ export async function* repairedBytes(plan: Plan, src: FileSource): AsyncGenerato
   }
 }
 
-async function writePlan(plan: Plan, src: FileSource, out: DumpOutput): Promise<void> {
-  const buf = Buffer.allocUnsafe(COPY_BUFFER);
+/**
+ * Write the plan: records and file data through a RangeCopier (adjacent
+ * input ranges joined, unchanged records taken from the input, big ranges
+ * copied by the kernel, small ones through a read-ahead window). `direct`:
+ * no file-system seam, so the inputs may be read by descriptor.
+ */
+async function writePlan(plan: Plan, src: FileSource, out: DumpOutput, direct: boolean): Promise<void> {
+  const copier = new RangeCopier(out, direct, (pos, vnode) => inputEnded(pos, vnode, src));
   for (const piece of planPieces(plan)) {
-    if (Buffer.isBuffer(piece)) {
-      out.write(piece);
-      continue;
-    }
-    const from = piece.from ?? src;
-    for (let pos = piece.start; pos < piece.end; ) {
-      // Big ranges are copied in the kernel where it can (AtomicOutput.copyFrom), small ones through buf.
-      const left = piece.end - pos;
-      let n: number;
-      if (left >= buf.length && out instanceof AtomicOutput && from.hasFd) {
-        n = out.copyFrom(from.fd, pos, left);
-      } else {
-        n = await from.read(buf, 0, Math.min(buf.length, left), pos);
-        out.write(buf.subarray(0, n));
-      }
-      if (n === 0) throw inputEnded(pos, piece.vnode, src);
-      pos += n;
-    }
+    if (Buffer.isBuffer(piece)) await copier.bytes(piece);
+    else if (piece.record) await copier.record(piece.record, piece.from ?? src, piece.start, piece.end, piece.vnode);
+    else await copier.range(piece.from ?? src, piece.start, piece.end, piece.vnode);
   }
+  await copier.finish();
 }

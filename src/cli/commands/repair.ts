@@ -134,7 +134,7 @@ export const repairCommand = (ctx: Ctx): CommandModule<object, Args> => ({
     }
     await recordOutput(a.manifest, a.output);
     if (a.json) printJson(repairJson(r));
-    else for (const line of repairText(r, a.verbose)) out(line);
+    else out(repairText(r, a.verbose).join('\n')); // one write: a report can run to thousands of lines
     ctx.exitCode = r.verify.verdict === 'ok' ? EXIT_OK : EXIT_DAMAGED;
   },
 });

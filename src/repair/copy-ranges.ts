@@ -1,0 +1,151 @@
+/**
+ * repair's write path: encoded records and ranges of an input file,
+ * appended in order to the output.
+ *
+ * - Adjacent input ranges (the same file, one starting where the last one
+ *   ended) are joined into one.
+ * - An encoded record that equals the input bytes it was decoded from is
+ *   taken as a range of the input, so a run of unchanged records and their
+ *   file data becomes one range.
+ * - A joined range of KERNEL_MIN bytes or more is copied by the kernel
+ *   (AtomicOutput.copyFrom: copy_file_range, the input's holes kept as
+ *   holes; a plain read and write where the kernel cannot).
+ * - Smaller ranges are read through a 1 MiB read-ahead window with
+ *   synchronous positional reads (one read serves many small files) into
+ *   the output's own 1 MiB buffer: a few large writes.
+ *
+ * With a file-system seam (tests that make reads fail) or an input without
+ * a descriptor, small ranges are read through the source as before
+ * (asynchronously, through the seam). The bytes written are the same
+ * either way.
+ */
+import * as nodeFs from 'node:fs';
+import { DumpError, ioError } from '../format/errors.js';
+import { AtomicOutput } from '../io/atomic-output.js';
+import type { DumpOutput } from '../io/gzip-output.js';
+import type { FileSource } from '../source/file.js';
+
+/** Joined ranges from this size on are copied by the kernel; smaller ones through the window. */
+export const KERNEL_MIN = 64 * 1024;
+const WINDOW = 1 << 20;
+
+interface Pending {
+  src: FileSource;
+  start: number;
+  end: number;
+  /** The vnode each joined piece belongs to (its end), for the message when the input ends early. */
+  owners: { end: number; vnode: string }[];
+}
+
+export class RangeCopier {
+  private pending: Pending | null = null;
+  private readonly win = Buffer.allocUnsafe(WINDOW);
+  private winSrc: FileSource | null = null;
+  private winStart = 0;
+  private winEnd = 0;
+
+  /**
+   * @param out where the bytes go
+   * @param direct positional reads on the inputs' descriptors are allowed (no file-system seam)
+   * @param inputEnded the error for an input that ends before a range does
+   */
+  constructor(
+    private readonly out: DumpOutput,
+    private readonly direct: boolean,
+    private readonly inputEnded: (pos: number, vnode: string) => DumpError,
+  ) {}
+
+  /** Encoded bytes (a record that changed, or one not read from an input). */
+  async bytes(b: Buffer): Promise<void> {
+    await this.flush();
+    this.out.write(b);
+  }
+
+  /**
+   * An encoded record that was decoded from `src` at [start, end): where the
+   * input holds exactly these bytes there, it joins the ranges copied.
+   */
+  async record(b: Buffer, src: FileSource, start: number, end: number, vnode: string): Promise<void> {
+    if (this.direct && src.hasFd && end - start === b.length && b.length <= WINDOW && this.inWindow(src, start, end) && b.equals(this.win.subarray(start - this.winStart, end - this.winStart))) {
+      await this.range(src, start, end, vnode);
+      return;
+    }
+    await this.bytes(b);
+  }
+
+  /** A range of an input (file data, or an unchanged record). */
+  async range(src: FileSource, start: number, end: number, vnode: string): Promise<void> {
+    if (end <= start) return;
+    const p = this.pending;
+    if (p && p.src === src && p.end === start) {
+      p.end = end;
+      p.owners.push({ end, vnode });
+      return;
+    }
+    await this.flush();
+    this.pending = { src, start, end, owners: [{ end, vnode }] };
+  }
+
+  /** Write what is pending; call once at the end. */
+  async finish(): Promise<void> {
+    await this.flush();
+  }
+
+  private owner(p: Pending, pos: number): string {
+    return (p.owners.find((o) => o.end > pos) ?? p.owners[p.owners.length - 1]).vnode;
+  }
+
+  private async flush(): Promise<void> {
+    const p = this.pending;
+    if (!p) return;
+    this.pending = null;
+    const { src } = p;
+    let pos = p.start;
+    if (p.end - pos >= KERNEL_MIN && this.out instanceof AtomicOutput && src.hasFd) {
+      const n = this.out.copyFrom(src.fd, pos, p.end - pos);
+      if (n < p.end - pos) throw this.inputEnded(pos + n, this.owner(p, pos + n));
+      return;
+    }
+    if (this.direct && src.hasFd) {
+      while (pos < p.end) {
+        if (!this.inWindow(src, pos, pos + 1)) throw this.inputEnded(pos, this.owner(p, pos));
+        const upTo = Math.min(p.end, this.winEnd);
+        this.out.write(this.win.subarray(pos - this.winStart, upTo - this.winStart));
+        pos = upTo;
+      }
+      return;
+    }
+    // Through the source (and its file-system seam), a new read each time.
+    this.winSrc = null;
+    while (pos < p.end) {
+      const n = await src.read(this.win, 0, Math.min(WINDOW, p.end - pos), pos);
+      if (n === 0) throw this.inputEnded(pos, this.owner(p, pos));
+      this.out.write(this.win.subarray(0, n));
+      pos += n;
+    }
+  }
+
+  /**
+   * True when the window holds [start, end) of `src` (reading the 1 MiB
+   * from `start` when it does not); false where the input ends first.
+   */
+  private inWindow(src: FileSource, start: number, end: number): boolean {
+    if (this.winSrc === src && start >= this.winStart && end <= this.winEnd) return true;
+    let n = 0;
+    try {
+      while (n < WINDOW) {
+        const r = nodeFs.readSync(src.fd, this.win, n, WINDOW - n, start + n);
+        if (r === 0) break;
+        n += r;
+      }
+    } catch (e) {
+      const d = ioError(e, src.name);
+      throw d.offset === undefined ? new DumpError(d.code, d.message, start + n, src.name) : d;
+    } finally {
+      this.winSrc = src;
+      this.winStart = start;
+      this.winEnd = start + n;
+    }
+    return end <= this.winEnd;
+  }
+}

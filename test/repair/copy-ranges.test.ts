@@ -1,0 +1,99 @@
+/**
+ * RangeCopier, repair's write path: adjacent input ranges joined into one,
+ * a record equal to its input bytes taken from the input, joined ranges of
+ * 64 KiB and more copied by the kernel (one copy_file_range for a run),
+ * smaller ones through the read-ahead window; the bytes always those of
+ * the pieces in order.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { AtomicOutput } from '../../src/io/atomic-output.js';
+import { libc } from '../../src/io/native.js';
+import { DumpError } from '../../src/format/errors.js';
+import { FileSource } from '../../src/source/file.js';
+import { KERNEL_MIN, RangeCopier } from '../../src/repair/copy-ranges.js';
+import { tempDir } from '../helpers.js';
+import { noise } from '../tree.js';
+
+let t: { dir: string; cleanup: () => void };
+beforeEach(() => {
+  t = tempDir();
+});
+afterEach(() => {
+  vi.restoreAllMocks();
+  t.cleanup();
+});
+
+const N = 300_000;
+
+async function setup(direct = true) {
+  const data = noise(N, 5);
+  const inPath = join(t.dir, 'in.bin');
+  writeFileSync(inPath, data);
+  const src = await FileSource.open(inPath);
+  const outPath = join(t.dir, 'out.bin');
+  const out = new AtomicOutput(outPath, { sparse: true });
+  const ended = (pos: number, vnode: string) => new DumpError('IO', `input ended at ${pos} while copying vnode ${vnode}`, pos, inPath);
+  const copier = new RangeCopier(out, direct, ended);
+  const spy = vi.spyOn(libc()!, 'copyFileRange');
+  return { data, src, out, outPath, copier, spy };
+}
+
+describe('RangeCopier', () => {
+  it('is 64 KiB', () => {
+    expect(KERNEL_MIN).toBe(65536);
+  });
+
+  it('unchanged records and the data between them: one kernel copy of the whole run', async () => {
+    const { data, src, out, outPath, copier, spy } = await setup();
+    try {
+      await copier.record(Buffer.from(data.subarray(0, 100)), src, 0, 100, '2.1');
+      await copier.range(src, 100, 200_000, '2.1');
+      await copier.record(Buffer.from(data.subarray(200_000, 200_100)), src, 200_000, 200_100, '4.2');
+      await copier.range(src, 200_100, N, '4.2');
+      await copier.finish();
+      out.commit();
+    } finally {
+      await src.close();
+    }
+    expect(spy.mock.calls.map((c) => [c[1], c[4]])).toEqual([[0, N]]);
+    expect(readFileSync(outPath).equals(data)).toBe(true);
+  });
+
+  it('a changed record is written, and splits the run; ranges under 64 KiB go through the window', async () => {
+    const { data, src, out, outPath, copier, spy } = await setup();
+    const changed = Buffer.from(data.subarray(200_000, 200_100));
+    changed[7] ^= 0xff;
+    try {
+      await copier.record(Buffer.from(data.subarray(0, 100)), src, 0, 100, '2.1');
+      await copier.range(src, 100, 200_000, '2.1');
+      await copier.record(changed, src, 200_000, 200_100, '4.2');
+      await copier.range(src, 200_100, 250_000, '4.2');
+      await copier.bytes(Buffer.from('end'));
+      await copier.finish();
+      out.commit();
+    } finally {
+      await src.close();
+    }
+    expect(spy.mock.calls.map((c) => [c[1], c[4]])).toEqual([[0, 200_000]]);
+    expect(readFileSync(outPath).equals(Buffer.concat([data.subarray(0, 200_000), changed, data.subarray(200_100, 250_000), Buffer.from('end')]))).toBe(true);
+  });
+
+  for (const direct of [true, false]) {
+    it(`an input that ends inside a joined run names the vnode whose range it ended in (${direct ? 'window' : 'reads through the source'})`, async () => {
+      const { src, out, copier } = await setup(direct);
+      try {
+        await copier.range(src, N - 1000, N - 10, '2.1');
+        await copier.range(src, N - 10, N + 5, '4.2');
+        const e = await copier.finish().then(() => null, (x: unknown) => x);
+        expect(e).toBeInstanceOf(DumpError);
+        expect((e as DumpError).message).toBe(`input ended at ${N} while copying vnode 4.2`);
+        expect((e as DumpError).offset).toBe(N);
+      } finally {
+        out.abort();
+        await src.close();
+      }
+    });
+  }
+});
