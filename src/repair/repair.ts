@@ -35,8 +35,8 @@ import { openPositional } from '../io/positional-input.js';
 import type { FileSource } from '../source/file.js';
 import { verifyFile } from '../check/verify.js';
 import type { Problem, Verdict } from '../check/problems.js';
-import { analyzeSource, withContainer, type Analysis, type DiagnoseOptions, type Survivor } from '../diagnose/diagnose.js';
-import type { FoundRecord } from '../diagnose/walk.js';
+import { analyzeSource, withContainer, type Analysis, type DiagnoseOptions } from '../diagnose/diagnose.js';
+import { K_RMVNODE, K_VNODE } from '../diagnose/records.js';
 import type { FileRange } from '../diagnose/vstream.js';
 import { refuseSameFile } from './guard.js';
 import { finding, type Finding } from '../diagnostics/finding.js';
@@ -220,7 +220,6 @@ interface Work {
   /** The vnodes to write. */
   planned: Planned[];
   byKey: Map<string, Planned>;
-  survivorOf: Map<FoundRecord, Survivor>;
   /** RMVNODE records of an incremental dump, with their stream order. */
   removed: Plan['removed'];
   root: Planned | undefined;
@@ -253,7 +252,7 @@ function entriesOf(p: Planned): DirEntry[] {
  */
 export function planRepair(a: Analysis, opts: RepairOptions = {}): Plan {
   const w: Work = {
-    a, opts, incremental: a.incremental, planned: [], byKey: new Map(), survivorOf: new Map(a.survivors.map((s) => [s.found, s])),
+    a, opts, incremental: a.incremental, planned: [], byKey: new Map(),
     removed: [], root: undefined, nextUnique: 0, maxDir: 1, latestMtime: 0, storeHost: 0, named: new Map(),
     synthesized: [], dropped: [], keptPartial: [], removedEntries: [], rehomed: [], volumeChanges: [],
   };
@@ -279,21 +278,32 @@ export function planRepair(a: Analysis, opts: RepairOptions = {}): Plan {
   return finish(w, header, volume, donorStage);
 }
 
+/** The survivor that record i is (-1: it is not one). */
+function survivorAt(a: Analysis, i: number): number {
+  const recs = a.walk.records;
+  const j = a.survivors.find(recs.vnode(i), recs.unique(i));
+  return j >= 0 && a.survivors.record(j) === i ? j : -1;
+}
+
 /** 1. The vnodes to write, in stream order (survivors; with keepPartial, files cut short). */
 function collectVnodes(w: Work): void {
-  const { a, opts, planned, keptPartial, removed, survivorOf } = w;
+  const { a, opts, planned, keptPartial, removed } = w;
   const vs = a.vs;
+  const recs = a.walk.records;
   const seen = new Set<string>();
   const lostPath = new Map(a.lost.vnodes.map((l) => [key(l), l.path]));
-  for (let seq = 0; seq < a.walk.records.length; seq++) {
-    const f = a.walk.records[seq];
-    if (f.rec.kind === 'rmvnode' && a.incremental && !f.afterEnd) removed.push({ vnode: f.rec.vnode, unique: f.rec.unique, seq });
-    if (f.rec.kind !== 'vnode') continue;
-    const v = f.rec;
+  for (let seq = 0; seq < recs.length; seq++) {
+    const kind = recs.kind(seq);
+    if (kind === K_RMVNODE && a.incremental && !recs.afterEnd(seq)) removed.push({ vnode: recs.vnode(seq), unique: recs.unique(seq), seq });
+    if (kind !== K_VNODE) continue;
+    const j = survivorAt(a, seq);
+    if (j < 0 && recs.complete(seq)) continue;
+    const f = recs.get(seq);
+    const v = f.rec as Vnode;
     const k = key(v);
     if (seen.has(k)) continue;
-    const s = survivorOf.get(f);
-    if (s) {
+    if (j >= 0) {
+      const s = { from: a.survivors.from(j), path: a.survivors.path(j) };
       seen.add(k);
       const p: Planned = {
         fields: fieldsOf(v), kind: v.type === VNODE_DIR ? 'dir' : v.data.kind === 'badinode' ? 'badinode' : 'file',
@@ -408,7 +418,7 @@ function rebuildLostDirectories(w: Work, donors: readonly Donor[]): void {
 
 /** 1c. What is not written, and why. */
 function listDropped(w: Work): void {
-  const { a, planned, dropped, survivorOf } = w;
+  const { a, planned, dropped } = w;
   const plannedKeys = new Set(planned.map((p) => key(p.fields)));
   for (const l of a.lost.vnodes) {
     if (plannedKeys.has(key(l))) continue;
@@ -425,9 +435,11 @@ function listDropped(w: Work): void {
   }
   // Whole records that decode but cannot be written as they are.
   const droppedKeys = new Set(dropped.map((d) => key(d)));
-  for (const f of a.walk.records) {
-    const r = f.rec;
-    if (r.kind !== 'vnode' || !f.complete || survivorOf.has(f) || plannedKeys.has(key(r)) || droppedKeys.has(key(r))) continue;
+  const recs = a.walk.records;
+  for (let i = 0; i < recs.length; i++) {
+    if (recs.kind(i) !== K_VNODE || !recs.complete(i) || survivorAt(a, i) >= 0) continue;
+    const r = { vnode: recs.vnode(i), unique: recs.unique(i) };
+    if (plannedKeys.has(key(r)) || droppedKeys.has(key(r))) continue;
     droppedKeys.add(key(r));
     dropped.push({ vnode: r.vnode, unique: r.unique, path: null, reason: 'unusable record (type, class or data do not agree)' });
   }
@@ -745,7 +757,8 @@ function restoreFromDonors(a: Analysis, opts: RepairOptions, planned: Planned[])
   const byKey = new Map(planned.map((p) => [key(p.fields), p]));
   const numbers = new Set(planned.filter((p) => p.origin !== 'partial').map((p) => p.fields.vnode));
   const own = new Map<string, Vnode>();
-  for (const f of a.walk.records) if (f.rec.kind === 'vnode' && !f.complete) own.set(key(f.rec), f.rec);
+  const recs = a.walk.records;
+  for (let i = 0; i < recs.length; i++) if (recs.kind(i) === K_VNODE && !recs.complete(i)) own.set(key(recs.vnodeRec(i)), recs.vnodeRec(i));
   const queue = a.lost.vnodes.map((l) => ({ vnode: l.vnode, unique: l.unique, path: l.path }));
   const queued = new Set(queue.map(key));
   for (let i = 0; i < queue.length; i++) {
