@@ -5,13 +5,16 @@
  * each is a dozen objects and strings (the record, its version vector, its
  * data, the walk's own note of it), half a kilobyte a record. The table
  * keeps, of a plain vnode record (a file or symbolic link), only the
- * numbers diagnosis and repair plan with, 40 bytes a record in chunks that
- * grow without copying; the record itself is decoded again from the input
- * when it is asked for (`get`, through VStream.decodeAtSync, from a
- * read-ahead window: cheap in stream order). Directories (their pages are
- * what the tree is made of), the other records, and every record of a
- * stream that cannot be read again synchronously are kept as decoded.
+ * numbers diagnosis and repair plan with, 44 bytes a record in chunks that
+ * grow without copying, and of a directory its entries packed (12 bytes an
+ * entry and the bytes of its name); the record itself is decoded again from
+ * the input when it is asked for (`get`, through VStream.decodeAtSync, from
+ * a read-ahead window: cheap in stream order). The other records, and every
+ * record of a stream that cannot be read again synchronously, are kept as
+ * decoded.
  */
+import { NameArena, PackedEntries } from '../check/checker.js';
+import { scanDirectory } from '../dir/pages.js';
 import type { DumpRecord, Vnode } from '../format/types.js';
 import type { VStream } from './vstream.js';
 import { usableVnode } from './resync.js';
@@ -75,6 +78,9 @@ export class FoundRecords implements Iterable<FoundRecord> {
   private readonly kept = new Map<number, DumpRecord>();
   /** dataReadable where it is not the whole data (records that are not complete). */
   private readonly readable = new Map<number, number>();
+  /** The entries of usable directory records, packed (their pages are not kept). */
+  private readonly dirs = new Map<number, PackedEntries>();
+  private readonly arena = new NameArena();
 
   /** @param vs the stream the records were decoded from (to decode them again). */
   constructor(private readonly vs: VStream | null) {}
@@ -100,8 +106,11 @@ export class FoundRecords implements Iterable<FoundRecord> {
       c.type[j] = r.type;
       c.dataKind[j] = DATA_KIND[r.data.kind];
       c.dataLength[j] = r.data.kind === 'filedata' ? r.data.length : r.data.kind === 'dirpages' ? r.data.count : 0;
-      if (usableVnode(r)) flags |= F_USABLE;
-      keep = this.vs === null || !this.vs.canReadSync || r.data.kind === 'dirpages' || !fits(r);
+      if (usableVnode(r)) {
+        flags |= F_USABLE;
+        if (r.data.kind === 'dirpages') this.dirs.set(i, new PackedEntries(r.data.pages, scanDirectory(r.data.pages), this.arena));
+      }
+      keep = this.vs === null || !this.vs.canReadSync || !fits(r);
     } else if (r.kind === 'rmvnode') {
       c.vnode[j] = r.vnode;
       c.unique[j] = r.unique;
@@ -178,6 +187,11 @@ export class FoundRecords implements Iterable<FoundRecord> {
     const r = this.readable.get(i);
     if (r !== undefined) return r;
     return this.kind(i) === K_VNODE && this.dataKind(i) === D_FILEDATA ? this.dataLength(i) : undefined;
+  }
+
+  /** The entries of a usable directory record, in its pages' chain order. */
+  entries(i: number): PackedEntries | undefined {
+    return this.dirs.get(i);
   }
 
   /** Mark record i as not to be trusted (its data overlaps the next record, or may run across a seam). */

@@ -6,8 +6,7 @@
  * made when asked for. A Survivor object is made only when one is read
  * whole (`get`, iteration).
  */
-import { NameArena, PackedEntries } from '../check/checker.js';
-import { scanDirectory } from '../dir/pages.js';
+import type { PackedEntries } from '../check/checker.js';
 import { VolumeTree, type EntryList, type TreeSource } from '../format/tree.js';
 import type { Vnode } from '../format/types.js';
 import type { FoundRecords } from './records.js';
@@ -27,23 +26,26 @@ const MAX_RESERVE = 1 << 21;
 
 /**
  * (vnode, uniquifier) -> a non-negative number, in typed arrays (open
- * addressing, linear probing): 12 bytes a slot, no string key per vnode.
- * Both numbers must be 32-bit unsigned (decoded ones always are).
+ * addressing, linear probing), no string key per vnode: a slot holds the
+ * value and the vnode number (8 bytes); the uniquifier of a value is read
+ * through `uniqueOf` (the caller's columns). Both numbers of a pair must be
+ * 32-bit unsigned (decoded ones always are).
  */
 export class PairMap {
   private vnodes: Uint32Array;
-  private uniques: Uint32Array;
   /** -1: empty. */
   private values: Int32Array;
   private mask: number;
   size = 0;
 
-  constructor(expected = 0) {
+  constructor(
+    private readonly uniqueOf: (value: number) => number,
+    expected = 0,
+  ) {
     let cap = 1024;
     const want = Math.min(expected, MAX_RESERVE);
     while (want * 8 > cap * 5) cap *= 2;
     this.vnodes = new Uint32Array(cap);
-    this.uniques = new Uint32Array(cap);
     this.values = new Int32Array(cap).fill(-1);
     this.mask = cap - 1;
   }
@@ -57,45 +59,35 @@ export class PairMap {
   /** The value of the pair, or -1. */
   get(vnode: number, unique: number): number {
     if (vnode >>> 0 !== vnode || unique >>> 0 !== unique) return -1;
-    const { vnodes, uniques, values, mask } = this;
+    const { vnodes, values, mask } = this;
     for (let s = this.slot(vnode, unique); ; s = (s + 1) & mask) {
       const v = values[s];
       if (v < 0) return -1;
-      if (vnodes[s] === vnode && uniques[s] === unique) return v;
+      if (vnodes[s] === vnode && this.uniqueOf(v) === unique) return v;
     }
   }
 
-  /** Set the pair's value (value >= 0). */
-  set(vnode: number, unique: number, value: number): void {
-    const { vnodes, uniques, values, mask } = this;
-    for (let s = this.slot(vnode, unique); ; s = (s + 1) & mask) {
-      if (values[s] < 0) {
-        vnodes[s] = vnode;
-        uniques[s] = unique;
-        values[s] = value;
-        if (++this.size * 8 > mask * 5) this.grow();
-        return;
-      }
-      if (vnodes[s] === vnode && uniques[s] === unique) {
-        values[s] = value;
-        return;
-      }
-    }
+  /** Give a pair that is not in the map a value (value >= 0; its uniquifier is uniqueOf(value)). */
+  add(vnode: number, value: number): void {
+    const { vnodes, values, mask } = this;
+    let s = this.slot(vnode, this.uniqueOf(value));
+    while (values[s] >= 0) s = (s + 1) & mask;
+    vnodes[s] = vnode;
+    values[s] = value;
+    if (++this.size * 8 > mask * 5) this.grow();
   }
 
   private grow(): void {
-    const { vnodes, uniques, values } = this;
+    const { vnodes, values } = this;
     const cap = values.length * 2;
     this.vnodes = new Uint32Array(cap);
-    this.uniques = new Uint32Array(cap);
     this.values = new Int32Array(cap).fill(-1);
     this.mask = cap - 1;
     for (let i = 0; i < values.length; i++) {
       if (values[i] < 0) continue;
-      let s = this.slot(vnodes[i], uniques[i]);
+      let s = this.slot(vnodes[i], this.uniqueOf(values[i]));
       while (this.values[s] >= 0) s = (s + 1) & this.mask;
       this.vnodes[s] = vnodes[i];
-      this.uniques[s] = uniques[i];
       this.values[s] = values[i];
     }
   }
@@ -107,7 +99,6 @@ export class SurvivorList implements Iterable<Survivor>, TreeSource {
   size = 0;
   private readonly pairs: PairMap;
   private readonly dirs = new Map<number, PackedEntries>();
-  private readonly arena = new NameArena();
   private tree: VolumeTree | null = null;
   readonly distinct = true;
 
@@ -116,7 +107,7 @@ export class SurvivorList implements Iterable<Survivor>, TreeSource {
     private readonly vs: VStream,
   ) {
     this.recordOf = new Uint32Array(Math.min(records.length, 1 << 16) || 1);
-    this.pairs = new PairMap(records.length);
+    this.pairs = new PairMap((j) => records.unique(this.recordOf[j]), records.length);
   }
 
   get length(): number {
@@ -136,10 +127,10 @@ export class SurvivorList implements Iterable<Survivor>, TreeSource {
       this.recordOf = more;
     }
     this.recordOf[j] = i;
-    this.pairs.set(v, u, j);
-    if (r.type(i) === 2 && r.dataKind(i) === 1) {
-      const rec = r.vnodeRec(i);
-      if (rec.data.kind === 'dirpages') this.dirs.set(j, new PackedEntries(rec.data.pages, scanDirectory(rec.data.pages), this.arena));
+    this.pairs.add(v, j);
+    if (r.type(i) === 2) {
+      const e = r.entries(i);
+      if (e) this.dirs.set(j, e);
     }
     return true;
   }
