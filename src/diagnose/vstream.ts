@@ -131,7 +131,8 @@ export class VStream {
       if (prev && prev.end === start) prev.end = end;
       else out.push({ start, end });
     }
-    return out;
+    // An array grown by push keeps room for more; repair keeps two of these a vnode.
+    return out.length === 1 ? [out[0]] : out.length === 0 ? [] : out.slice();
   }
 
   /** Bytes of virtual [vs, ve) that are readable. */

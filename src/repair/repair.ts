@@ -290,7 +290,8 @@ function collectVnodes(w: Work): void {
   const { a, opts, planned, keptPartial, removed } = w;
   const vs = a.vs;
   const recs = a.walk.records;
-  const seen = new Set<string>();
+  // Pairs written from a partial record (few): a later record of the pair is not written again.
+  const partialSeen = new Set<string>();
   const lostPath = new Map(a.lost.vnodes.map((l) => [key(l), l.path]));
   for (let seq = 0; seq < recs.length; seq++) {
     const kind = recs.kind(seq);
@@ -298,13 +299,17 @@ function collectVnodes(w: Work): void {
     if (kind !== K_VNODE) continue;
     const j = survivorAt(a, seq);
     if (j < 0 && recs.complete(seq)) continue;
+    const k = vnodeKey(recs.vnode(seq), recs.unique(seq));
+    // Written already: from an earlier partial record, or (for a partial one) as the survivor of an earlier record.
+    if (partialSeen.has(k)) continue;
+    if (j < 0) {
+      const sj = a.survivors.find(recs.vnode(seq), recs.unique(seq));
+      if (sj >= 0 && a.survivors.record(sj) < seq) continue;
+    }
     const f = recs.get(seq);
     const v = f.rec as Vnode;
-    const k = key(v);
-    if (seen.has(k)) continue;
     if (j >= 0) {
       const s = { from: a.survivors.from(j), path: a.survivors.path(j) };
-      seen.add(k);
       const p: Planned = {
         fields: fieldsOf(v), kind: v.type === VNODE_DIR ? 'dir' : v.data.kind === 'badinode' ? 'badinode' : 'file',
         length: 0, data: [], origin: 'survivor', from: s.from, streamOffset: a.wraparound?.model === 'A1' ? f.at : null,
@@ -329,7 +334,7 @@ function collectVnodes(w: Work): void {
       const partialFile = v.data.kind === 'filedata' && v.type !== VNODE_DIR && (v.type === 1 || v.type === 3) && !isDirNumber(v.vnode)
         && f.suspect !== 'overlap' && !(f.suspect === 'seam' && (f.dataReadable ?? 0) === 0);
       if (opts.keepPartial && partialFile && v.data.kind === 'filedata') {
-        seen.add(k);
+        partialSeen.add(k);
         const kept = f.dataReadable ?? 0;
         const p: Planned = {
           fields: { ...fieldsOf(v), length: kept }, kind: 'file', length: kept,
