@@ -77,6 +77,18 @@ export class PairMap {
     if (++this.size * 8 > mask * 5) this.grow();
   }
 
+  /** Set the pair's value, replacing the one it has (value >= 0; its uniquifier is uniqueOf(value)). */
+  set(vnode: number, unique: number, value: number): void {
+    const { vnodes, values, mask } = this;
+    for (let s = this.slot(vnode, unique); values[s] >= 0; s = (s + 1) & mask) {
+      if (vnodes[s] === vnode && this.uniqueOf(values[s]) === unique) {
+        values[s] = value;
+        return;
+      }
+    }
+    this.add(vnode, value);
+  }
+
   private grow(): void {
     const { vnodes, values } = this;
     const cap = values.length * 2;

@@ -26,13 +26,15 @@ import { VNODE_DIR } from '../format/constants.js';
 import { encodeEnd, encodeHeader, encodeIndexHeader, encodeRmVnode, encodeVnode, encodeVolume, type HeaderFields, type VnodeFields, type VolumeFields } from '../format/encoder.js';
 import { DumpError } from '../format/errors.js';
 import { vnodeKey } from '../format/paths.js';
-import { DirEntryList, ObjectSource, VolumeTree } from '../format/tree.js';
+import { DirEntryList, ObjectSource, VolumeTree, type EntryList, type TreeSource } from '../format/tree.js';
+import { PairMap } from '../diagnose/survivors.js';
 import { vnodeSlot, type Vnode } from '../format/types.js';
 import { AtomicOutput } from '../io/atomic-output.js';
 import type { FileSystem } from '../io/fs.js';
 import { openDumpOutput, type DumpOutput } from '../io/gzip-output.js';
 import { openPositional } from '../io/positional-input.js';
 import type { FileSource } from '../source/file.js';
+import type { ContainerInfo } from '../source/container.js';
 import { verifyFile } from '../check/verify.js';
 import type { Problem, Verdict } from '../check/problems.js';
 import { analyzeSource, withContainer, type Analysis, type DiagnoseOptions } from '../diagnose/diagnose.js';
@@ -167,10 +169,55 @@ function orderedEntries(pages: Buffer): DirEntry[] {
   return [...dot.slice(0, 1), ...dotdot.slice(0, 1), ...rest].map((e) => ({ name: e.name, vnode: e.vnode, unique: e.unique }));
 }
 
-/** The planned vnodes as the one volume tree model sees them (directories with their entries as they are now). */
+/**
+ * The planned vnodes as the one volume tree model sees them (directories
+ * with their entries as they are now), found by pair through a table of
+ * typed arrays (the last vnode with a pair stands for it, as in
+ * ObjectSource, which is used only for pairs that are not two 32-bit
+ * numbers).
+ */
 function plannedTree(planned: readonly Planned[]): VolumeTree {
-  const vs = planned.map((p) => ({ vnode: p.fields.vnode, unique: p.fields.unique, p }));
-  return new VolumeTree(new ObjectSource(vs, vs.length, (v) => (v.p.kind === 'dir' ? new DirEntryList(entriesOf(v.p)) : undefined)));
+  const u32 = (x: number) => x >>> 0 === x;
+  if (!planned.every((p) => u32(p.fields.vnode) && u32(p.fields.unique))) {
+    const vs = planned.map((p) => ({ vnode: p.fields.vnode, unique: p.fields.unique, p }));
+    return new VolumeTree(new ObjectSource(vs, vs.length, (v) => (v.p.kind === 'dir' ? new DirEntryList(entriesOf(v.p)) : undefined)));
+  }
+  return new VolumeTree(new PlannedSource(planned));
+}
+
+class PlannedSource implements TreeSource {
+  readonly size: number;
+  private readonly pairs: PairMap;
+  private readonly lists = new Map<number, EntryList>();
+
+  constructor(private readonly planned: readonly Planned[]) {
+    this.size = planned.length;
+    this.pairs = new PairMap((i) => planned[i].fields.unique, planned.length);
+    for (let i = 0; i < planned.length; i++) {
+      const p = planned[i];
+      this.pairs.set(p.fields.vnode, p.fields.unique, i);
+      if (p.kind === 'dir') this.lists.set(i, new DirEntryList(entriesOf(p)));
+    }
+  }
+
+  vnode(i: number): number {
+    return this.planned[i].fields.vnode;
+  }
+  unique(i: number): number {
+    return this.planned[i].fields.unique;
+  }
+  find(vnode: number, unique: number): number {
+    return this.pairs.get(vnode, unique);
+  }
+  entries(i: number): EntryList | undefined {
+    return this.lists.get(i);
+  }
+  parent(i: number): number {
+    return this.planned[i].fields.parent;
+  }
+  parentUnique(i: number): number {
+    return this.planned[i].fields.parentUnique;
+  }
 }
 
 function pathJoin(base: string | null, name: string): string | null {
@@ -187,17 +234,23 @@ export async function repairFile(input: string, output: string, opts: RepairOpti
   let out: DumpOutput | null = null;
   try {
     out = openDumpOutput(output, { force: opts.force, sparse: true, gzip: opts.gzip, fs: opts.fs });
-    const a = withContainer(await analyzeSource(src, opts), input_.container);
-    const plan = planRepair(a, opts);
-    await writePlan(plan, src, out);
+    const report = await analyzePlanWrite(src, input_.container, out, opts);
     const bytesWritten = out.bytesWritten;
     out.commit();
+    // The analysis and the plan are garbage by now: verify's own tables do not come on top of them.
     const v = await verifyFile(output, { fs: opts.fs });
-    return { ...plan.report, input, output, bytesWritten, verify: { verdict: v.verdict, problems: v.problems } };
+    return { ...report, input, output, bytesWritten, verify: { verdict: v.verdict, problems: v.problems } };
   } finally {
     out?.abort();
     await input_.close();
   }
+}
+
+/** Diagnose, plan and write; only the report outlives this. */
+async function analyzePlanWrite(src: FileSource, container: ContainerInfo | undefined, out: DumpOutput, opts: RepairOptions): Promise<Plan['report']> {
+  const plan = planRepair(withContainer(await analyzeSource(src, opts), container), opts);
+  await writePlan(plan, src, out);
+  return plan.report;
 }
 
 export interface Plan {
@@ -227,8 +280,8 @@ interface Work {
   maxDir: number;
   latestMtime: number;
   storeHost: number;
-  /** Child key -> the first directory (in reach order from the root) naming it. */
-  named: Map<string, Planned>;
+  /** By index in `planned` (as of the last walk): the first directory (in reach order from the root) naming it. */
+  homes: (Planned | undefined)[];
   synthesized: string[];
   dropped: RepairReport['dropped'];
   keptPartial: RepairReport['keptPartial'];
@@ -253,7 +306,7 @@ function entriesOf(p: Planned): DirEntry[] {
 export function planRepair(a: Analysis, opts: RepairOptions = {}): Plan {
   const w: Work = {
     a, opts, incremental: a.incremental, planned: [], byKey: new Map(),
-    removed: [], root: undefined, nextUnique: 0, maxDir: 1, latestMtime: 0, storeHost: 0, named: new Map(),
+    removed: [], root: undefined, nextUnique: 0, maxDir: 1, latestMtime: 0, storeHost: 0, homes: [],
     synthesized: [], dropped: [], keptPartial: [], removedEntries: [], rehomed: [], volumeChanges: [],
   };
   collectVnodes(w);
@@ -530,17 +583,17 @@ function pruneEntries(w: Work): void {
 
 /** 4. Homes: what the root does not reach goes under a new lost+found directory (only the tops of orphaned subtrees). */
 function homeOrphans(w: Work): void {
-  const { opts, planned, byKey, named, rehomed, synthesized, storeHost, latestMtime, maxDir } = w;
+  const { opts, planned, byKey, rehomed, synthesized, storeHost, latestMtime, maxDir } = w;
   const root = w.root!;
   // The one tree model (format/tree.ts), walked from the (possibly re-created) root:
-  // `named` keeps, for each vnode reached, the directory whose entry reached it.
+  // `homes` keeps, for each vnode reached, the directory whose entry reached it.
   const walk = (): VolumeTree => {
     const tree = plannedTree(planned);
     tree.walk(planned.indexOf(root));
-    named.clear();
+    const homes: (Planned | undefined)[] = (w.homes = new Array(planned.length));
     for (let i = 0; i < planned.length; i++) {
       const h = tree.home(i);
-      if (h) named.set(key(planned[i].fields), planned[h.dir]);
+      homes[i] = h ? planned[h.dir] : undefined;
     }
     return tree;
   };
@@ -586,7 +639,7 @@ function homeOrphans(w: Work): void {
 
 /** 5. Parent fields (and `..`) must name a directory that is written and names the vnode. */
 function fixParents(w: Work): void {
-  const { planned, byKey, named, root } = w;
+  const { planned, byKey, homes, root } = w;
   const childrenOf = new Map<Planned, Set<string>>();
   const names = (d: Planned): Set<string> => {
     let c = childrenOf.get(d);
@@ -596,9 +649,10 @@ function fixParents(w: Work): void {
     }
     return c;
   };
-  for (const p of planned) {
+  for (let i = 0; i < planned.length; i++) {
+    const p = planned[i];
     if (p === root) continue;
-    const home = named.get(key(p.fields));
+    const home = homes[i];
     if (!home) continue;
     const f = p.fields;
     const parentKey = vnodeKey(f.parent, f.parentUnique);
