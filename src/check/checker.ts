@@ -479,7 +479,7 @@ class VnodeColumns implements Columns {
  * The bytes of directory entry names, outside the JavaScript heap: in
  * buffers of 1 MiB (or one name list's size), filled in turn.
  */
-class NameArena {
+export class NameArena {
   private buf = Buffer.alloc(0);
   private used = 0;
 
@@ -501,7 +501,7 @@ class NameArena {
  * bytes of a name arena, 12 bytes an entry and its name, where 100 entries
  * would otherwise take 100 objects and 100 strings.
  */
-class PackedEntries implements EntryList {
+export class PackedEntries implements EntryList {
   readonly count: number;
   /** vnode, uniquifier, and blob | name length << 13 | 1 << 21 for `.` and `..`: three per entry. */
   private readonly ids: Uint32Array;

@@ -27,9 +27,8 @@ import type { Code } from '../diagnostics/codes.js';
 import { finding, type DumpFinding } from '../diagnostics/finding.js';
 import { END_MARKER, VNODE_DIR } from '../format/constants.js';
 import { DumpError } from '../format/errors.js';
-import { validateDirectory, type DirEntry } from '../dir/pages.js';
-import { resolvePaths, vnodeKey } from '../format/paths.js';
-import type { DumpHeader, DumpRecord, IndexClass, IndexHeader, VolumeData, Vnode } from '../format/types.js';
+import { vnodeKey } from '../format/paths.js';
+import type { DumpHeader, IndexClass, IndexHeader, VolumeData } from '../format/types.js';
 import { FileSource } from '../source/file.js';
 import type { ContainerInfo } from '../source/container.js';
 import { openPositional } from '../io/positional-input.js';
@@ -40,10 +39,12 @@ import { verdictOf, type Problem, type Verdict } from '../check/problems.js';
 import { declaredModulo } from '../check/backup-log.js';
 import { SERVER_CHUNK_SIZE } from '../io/chunker.js';
 import { VStream, type FileRange } from './vstream.js';
-import { walkStream, type FoundRecord, type WalkResult } from './walk.js';
+import { walkStream, type WalkResult } from './walk.js';
 import { usableVnode } from './resync.js';
+import { D_FILEDATA, K_END, K_HEADER, K_INDEX, K_VNODE, K_VOLUME } from './records.js';
+import { SurvivorList, type Survivor } from './survivors.js';
 
-export { usableVnode };
+export { usableVnode, SurvivorList, type Survivor };
 
 export type WrapModel = 'A1' | 'A2' | 'B';
 
@@ -122,14 +123,6 @@ function damageReport(code: Code, offset: number, message: string, fileRanges: F
   return { ...finding(code, offset, message, { severity: 'error', ...(vnode ? { vnode } : {}) }), fileRanges };
 }
 
-/** A vnode that survives whole, with where its record came from. */
-export interface Survivor {
-  found: FoundRecord;
-  vnode: Vnode;
-  path: string | null;
-  from: FileRange[];
-}
-
 export interface Analysis {
   path: string;
   size: number;
@@ -148,7 +141,8 @@ export interface Analysis {
   volume: VolumeData | null;
   indexes: Record<IndexClass, IndexHeader | null>;
   incremental: boolean;
-  survivors: Survivor[];
+  /** The vnodes that survive whole, in stream order (see survivors.ts). */
+  survivors: SurvivorList;
   lost: { count: number; exact: boolean; vnodes: LostVnode[] };
   index: Record<IndexClass, IndexLoss | null>;
   damage: DamageReport[];
@@ -186,9 +180,10 @@ export const MIN_TAIL_RECORDS = 1;
 function tailEvidence(w: WalkResult): boolean {
   const tail = w.runs.find((r) => r.endedBy === 'end' && r.end === w.endAt);
   if (!tail) return false;
+  const recs = w.records;
   let n = 0;
-  for (const f of w.records) {
-    if (f.run === tail.index && !f.afterEnd && (f.rec.kind === 'vnode' || f.rec.kind === 'index')) n++;
+  for (let i = 0; i < recs.length; i++) {
+    if (recs.run(i) === tail.index && !recs.afterEnd(i) && (recs.kind(i) === K_VNODE || recs.kind(i) === K_INDEX)) n++;
   }
   return n >= MIN_TAIL_RECORDS;
 }
@@ -247,6 +242,9 @@ export async function analyzeSource(src: FileSource, opts: DiagnoseOptions = {})
     if (kind !== 'unknown') throw new DumpError('NOT_A_DUMP', `not a Coda dump: ${kind === 'archive' ? 'an archive of another format' : kind === 'amanda-other' ? 'an Amanda header that holds no dump' : `${kind} data`}`, 0, src.name);
   }
 
+  // verify's straight parse first: its working memory is given back before
+  // the walk's tables grow (the peak is the larger of the two, not their sum).
+  const straight = (await verifySource(borrowed(src))).problems;
   let vs = VStream.identity(src);
   let walk: WalkResult;
   let wrap: WrapInfo | null = null;
@@ -275,7 +273,8 @@ export async function analyzeSource(src: FileSource, opts: DiagnoseOptions = {})
       }
       // Candidates for e: end markers that chains of records lead to, after s.
       const cands = new Set<number>();
-      for (const f of walk.records) if (f.rec.kind === 'end' && f.end > s && f.end <= F) cands.add(f.end);
+      const recs = walk.records;
+      for (let i = 0; i < recs.length; i++) if (recs.kind(i) === K_END && recs.end(i) > s && recs.end(i) <= F) cands.add(recs.end(i));
       for (const e of [...cands].sort((a, b) => a - b)) {
         const t = await tryA1(src, W, e);
         if (t && t.confirmedBy) {
@@ -315,7 +314,10 @@ export async function analyzeSource(src: FileSource, opts: DiagnoseOptions = {})
     // hold sound records before it (a vnode or an index header), not just
     // five bytes that happen to spell an end marker.
     const evidence = walk.endAt !== null && tailEvidence(walk);
-    if (!evidence && !walk.records.some((f) => f.rec.kind === 'vnode' || f.rec.kind === 'index' || f.rec.kind === 'volume')) {
+    const recs = walk.records;
+    let sound = false;
+    for (let i = 0; i < recs.length && !sound; i++) sound = recs.kind(i) === K_VNODE || recs.kind(i) === K_INDEX || recs.kind(i) === K_VOLUME;
+    if (!evidence && !sound) {
       throw new DumpError('NOT_A_DUMP', 'not a Coda dump: no dump header and no chain of sound records', 0, src.name);
     }
     if (evidence && walk.endAt !== null) {
@@ -366,15 +368,13 @@ export async function analyzeSource(src: FileSource, opts: DiagnoseOptions = {})
     // Unconfirmed, but the structure breaks and the size says where the seam
     // would be: a record that runs across it cannot be trusted past it.
     const s = suspect.seamStart;
-    for (const f of walk.records) {
-      if (f.complete && f.at < s && f.end > s && f.rec.kind === 'vnode') {
-        f.complete = false;
-        f.suspect = 'seam';
-        if (f.rec.data.kind === 'filedata') f.dataReadable = Math.max(0, s - f.rec.data.start);
+    const recs = walk.records;
+    for (let i = 0; i < recs.length; i++) {
+      if (recs.complete(i) && recs.at(i) < s && recs.end(i) > s && recs.kind(i) === K_VNODE) {
+        recs.setSuspect(i, 'seam', recs.dataKind(i) === D_FILEDATA ? Math.max(0, s - recs.dataStart(i)) : undefined);
       }
     }
   }
-  const straight = (await verifySource(borrowed(src))).problems;
   return finishAnalysis({ src, vs, walk, wrap, suspect, W, wrapBits, chunkSize, declared, problems, straight, notes });
 }
 
@@ -404,27 +404,27 @@ function firstFilePos(vs: VStream, v: number): number {
 function finishAnalysis(x: FinishInput): Analysis {
   const { src, vs, walk, wrap } = x;
   const F = src.size;
+  const recs = walk.records;
   let header: DumpHeader | null = null;
   let volume: VolumeData | null = null;
   const indexes: Record<IndexClass, IndexHeader | null> = { large: null, small: null };
-  const survivors: Survivor[] = [];
-  const survivorKeys = new Set<string>();
+  const survivors = new SurvivorList(recs, vs);
   const partial = new Map<string, LostVnode>();
-  for (const f of walk.records) {
-    const r: DumpRecord = f.rec;
-
-    if (r.kind === 'header' && !header) header = r;
-    else if (r.kind === 'volume' && !volume) volume = r;
-    else if (r.kind === 'index' && !indexes[r.index]) indexes[r.index] = r;
-    else if (r.kind === 'vnode') {
-      const key = vnodeKey(r.vnode, r.unique);
-      if (f.complete && usableVnode(r)) {
-        if (!survivorKeys.has(key)) {
-          survivorKeys.add(key);
-          survivors.push({ found: f, vnode: r, path: null, from: vs.fileRanges(f.at, f.end) });
-        }
-      } else if (!f.complete) {
-        partial.set(key, { vnode: r.vnode, unique: r.unique, path: null, partial: true, knownBy: 'record', damage: f.suspect ? 'suspect' : 'cut', offset: firstFilePos(vs, f.at) });
+  for (let i = 0; i < recs.length; i++) {
+    const kind = recs.kind(i);
+    if (kind === K_HEADER) {
+      if (!header) header = recs.rec(i) as DumpHeader;
+    } else if (kind === K_VOLUME) {
+      if (!volume) volume = recs.rec(i) as VolumeData;
+    } else if (kind === K_INDEX) {
+      const r = recs.rec(i) as IndexHeader;
+      if (!indexes[r.index]) indexes[r.index] = r;
+    } else if (kind === K_VNODE) {
+      if (recs.complete(i) && recs.usable(i)) survivors.add(i);
+      else if (!recs.complete(i)) {
+        const vnode = recs.vnode(i);
+        const unique = recs.unique(i);
+        partial.set(vnodeKey(vnode, unique), { vnode, unique, path: null, partial: true, knownBy: 'record', damage: recs.suspect(i) ? 'suspect' : 'cut', offset: firstFilePos(vs, recs.at(i)) });
       }
     }
   }
@@ -439,44 +439,41 @@ function finishAnalysis(x: FinishInput): Analysis {
     }
   }
   const incremental = (header?.incremental ?? 0) !== 0;
-  const present = new Set(survivors.map((s) => vnodeKey(s.vnode.vnode, s.vnode.unique)));
-  for (const k of present) partial.delete(k);
-
-  // Paths of the survivors, from the surviving directories.
-  const entriesOf = new Map<string, DirEntry[]>();
-  for (const s of survivors) {
-    const v = s.vnode;
-    if (v.type === VNODE_DIR && v.data.kind === 'dirpages') entriesOf.set(vnodeKey(v.vnode, v.unique), validateDirectory(v.data.pages).entries);
-  }
-  const { paths } = resolvePaths(survivors.map((s) => ({ vnode: s.vnode.vnode, unique: s.vnode.unique, entries: entriesOf.get(vnodeKey(s.vnode.vnode, s.vnode.unique)) })));
-  for (const s of survivors) s.path = paths.get(vnodeKey(s.vnode.vnode, s.vnode.unique)) ?? null;
+  for (const [k, l] of partial) if (survivors.has(l.vnode, l.unique)) partial.delete(k);
 
   // What was lost: partial records, entries of surviving directories, parents named by survivors.
+  // (Paths of the survivors come from the surviving directories: survivors.path.)
   const lost = new Map<string, LostVnode>(partial);
   if (!incremental) {
-    for (const s of survivors) {
-      const entries = entriesOf.get(vnodeKey(s.vnode.vnode, s.vnode.unique));
+    for (let j = 0; j < survivors.length; j++) {
+      const entries = survivors.entries(j);
       if (!entries) continue;
-      const base = s.path;
-      for (const e of entries) {
-        if (e.name === '.' || e.name === '..') continue;
-        const key = vnodeKey(e.vnode, e.unique);
-        if (present.has(key)) continue;
-        const path = base === null ? null : base === '.' ? e.name : `${base}/${e.name}`;
+      let base: string | null | undefined;
+      for (let k = 0; k < entries.count; k++) {
+        if (entries.isDot(k)) continue;
+        const ev = entries.vnode(k);
+        const eu = entries.unique(k);
+        if (survivors.has(ev, eu)) continue;
+        if (base === undefined) base = survivors.path(j);
+        const name = entries.name(k);
+        const key = vnodeKey(ev, eu);
+        const path = base === null ? null : base === '.' ? name : `${base}/${name}`;
         const had = lost.get(key);
         if (had) {
           if (had.path === null) had.path = path;
         } else {
-          lost.set(key, { vnode: e.vnode, unique: e.unique, path, partial: false, knownBy: 'entry' });
+          lost.set(key, { vnode: ev, unique: eu, path, partial: false, knownBy: 'entry' });
         }
       }
     }
-    for (const s of survivors) {
-      const v = s.vnode;
-      if (v.vnode === 1) continue;
-      const key = vnodeKey(v.parent, v.parentUnique);
-      if (present.has(key) || lost.has(key) || v.parent < 1) continue;
-      lost.set(key, { vnode: v.parent, unique: v.parentUnique, path: v.parent === 1 ? '.' : null, partial: false, knownBy: 'parent' });
+    for (let j = 0; j < survivors.length; j++) {
+      if (survivors.vnode(j) === 1) continue;
+      const parent = survivors.parent(j);
+      const parentUnique = survivors.parentUnique(j);
+      if (survivors.has(parent, parentUnique) || parent < 1) continue;
+      const key = vnodeKey(parent, parentUnique);
+      if (lost.has(key)) continue;
+      lost.set(key, { vnode: parent, unique: parentUnique, path: parent === 1 ? '.' : null, partial: false, knownBy: 'parent' });
     }
   }
   const lostList = [...lost.values()].sort((a, b) => a.vnode - b.vnode || a.unique - b.unique);
@@ -485,7 +482,7 @@ function finishAnalysis(x: FinishInput): Analysis {
   for (const cls of ['large', 'small'] as const) {
     const h = indexes[cls];
     if (!h || incremental) continue;
-    const surviving = survivors.filter((s) => (s.vnode.vnode % 2 === 1 ? 'large' : 'small') === cls).length;
+    const surviving = survivors.count((j) => (survivors.vnode(j) % 2 === 1 ? 'large' : 'small') === cls);
     index[cls] = { declared: h.declared, lists: h.lists, surviving, lost: Math.max(0, h.declared - surviving) };
   }
   let count = 0;
@@ -511,19 +508,22 @@ function finishAnalysis(x: FinishInput): Analysis {
       vs.fileRanges(c.at, c.readableEnd),
     ));
   }
-  for (const f of walk.records) {
-    if (f.complete || f.rec.kind !== 'vnode') continue;
-    const atEnd = f.end > vs.length;
-    const v = f.rec;
-    const total = v.data.kind === 'filedata' ? v.data.length : 0;
+  for (let i = 0; i < recs.length; i++) {
+    if (recs.complete(i) || recs.kind(i) !== K_VNODE) continue;
+    const at = recs.at(i);
+    const end = recs.end(i);
+    const atEnd = end > vs.length;
+    const id = `${recs.vnode(i)}.${recs.unique(i)}`;
+    const total = recs.dataKind(i) === D_FILEDATA ? recs.dataLength(i) : 0;
+    const suspectWhy = recs.suspect(i);
     damage.push(damageReport(
-      f.suspect ? 'SUSPECT' : atEnd ? 'TRUNCATED' : 'CUT', firstFilePos(vs, f.at),
-      f.suspect === 'overlap'
-        ? `vnode ${v.vnode}.${v.unique}: a sound record starts inside its ${total} bytes of data; its data cannot be trusted`
-        : f.suspect === 'seam'
-          ? `vnode ${v.vnode}.${v.unique}: the record chain breaks right after it; its data may run across the seam`
-          : `vnode ${v.vnode}.${v.unique}: ${f.dataReadable ?? 0} of ${total} bytes of file data survive`,
-      vs.fileRanges(f.at, Math.min(f.end, vs.length)),
+      suspectWhy ? 'SUSPECT' : atEnd ? 'TRUNCATED' : 'CUT', firstFilePos(vs, at),
+      suspectWhy === 'overlap'
+        ? `vnode ${id}: a sound record starts inside its ${total} bytes of data; its data cannot be trusted`
+        : suspectWhy === 'seam'
+          ? `vnode ${id}: the record chain breaks right after it; its data may run across the seam`
+          : `vnode ${id}: ${recs.dataReadable(i) ?? 0} of ${total} bytes of file data survive`,
+      vs.fileRanges(at, Math.min(end, vs.length)),
     ));
   }
   if (wrap && wrap.model === 'A1') {

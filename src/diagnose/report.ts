@@ -30,8 +30,8 @@ export function diagnosisJson(a: Analysis) {
     lost: { count: a.lost.count, exact: a.lost.exact, vnodes: a.lost.vnodes.map(lostJson) },
     survivors: {
       count: a.survivors.length,
-      directories: a.survivors.filter((s) => s.vnode.type === 2).length,
-      files: a.survivors.filter((s) => s.vnode.type !== 2).length,
+      directories: a.survivors.count((j) => a.survivors.type(j) === 2),
+      files: a.survivors.count((j) => a.survivors.type(j) !== 2),
     },
     damage: a.damage,
     problems: a.problems,
@@ -80,7 +80,7 @@ export function diagnosisText(a: Analysis, verbose = false): string[] {
     const i = a.index[cls];
     const pad = ' '.repeat(5 - cls.length);
     if (i) out.push(`  ${cls} index ${pad}declared ${i.declared}, ${i.surviving} survive${i.lost ? `, ${i.lost} lost` : ''}`);
-    else out.push(`  ${cls} index ${pad}${a.indexes[cls] ? 'present' : 'header lost'}; ${a.survivors.filter((s) => (s.vnode.vnode % 2 === 1) === (cls === 'large')).length} vnodes survive`);
+    else out.push(`  ${cls} index ${pad}${a.indexes[cls] ? 'present' : 'header lost'}; ${a.survivors.count((j) => (a.survivors.vnode(j) % 2 === 1) === (cls === 'large'))} vnodes survive`);
   }
   const lost = a.lost;
   if (lost.count === 0 && lost.vnodes.length === 0) out.push('  lost        nothing');

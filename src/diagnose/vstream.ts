@@ -16,6 +16,7 @@ import { Cursor, DEFAULT_LIMITS, NEED_MORE, decodeRecord } from '../format/decod
 import { DumpError } from '../format/errors.js';
 import type { DumpRecord } from '../format/types.js';
 import type { FileSource } from '../source/file.js';
+import { readSync } from 'node:fs';
 
 export interface Segment {
   /** Virtual (stream) start. */
@@ -130,7 +131,8 @@ export class VStream {
       if (prev && prev.end === start) prev.end = end;
       else out.push({ start, end });
     }
-    return out;
+    // An array grown by push keeps room for more; repair keeps two of these a vnode.
+    return out.length === 1 ? [out[0]] : out.length === 0 ? [] : out.slice();
   }
 
   /** Bytes of virtual [vs, ve) that are readable. */
@@ -248,5 +250,85 @@ export class VStream {
         throw e;
       }
     }
+  }
+
+  /**
+   * True when records can be decoded again later, synchronously, from the
+   * file's descriptor (decodeAtSync): the walk then keeps only a few numbers
+   * of each plain vnode record instead of the decoded object.
+   */
+  get canReadSync(): boolean {
+    return this.src.hasFd;
+  }
+
+  /** read(), synchronously through the file's descriptor (canReadSync). */
+  readSync(buf: Buffer, at: number, len: number, v: number): number {
+    const fd = this.src.fd;
+    if (fd < 0) throw new DumpError('IO', 'internal: a record was asked for after its input was closed', v, this.name);
+    let got = 0;
+    let i = this.segIndex(v);
+    while (got < len && i >= 0 && i < this.segments.length) {
+      const s = this.segments[i];
+      const pos = v + got;
+      if (pos < s.vstart || pos >= s.vstart + s.length) break;
+      const n = Math.min(len - got, s.vstart + s.length - pos);
+      const fpos = s.fstart + (pos - s.vstart);
+      let done = 0;
+      while (done < n) {
+        const k = readSync(fd, buf, at + got + done, n - done, fpos + done);
+        if (k === 0) return got + done;
+        done += k;
+      }
+      got += n;
+      if (v + got === s.vstart + s.length) {
+        if (i + 1 < this.segments.length && this.segments[i + 1].vstart === v + got) i++;
+        else break;
+      }
+    }
+    return got;
+  }
+
+  /** decodeAtSync's own window (separate from decodeAt's). */
+  private sBuf: Buffer | null = null;
+  private sBase = 0;
+  private sLen = 0;
+  private sShort = false;
+  private readonly sCursor = new Cursor(Buffer.alloc(0), DEFAULT_LIMITS);
+
+  /**
+   * Decode again, synchronously, a record decodeAt decoded whole at `v`
+   * (the same bytes give the same record). Consecutive records come from
+   * one read-ahead window. Throws when it no longer decodes (the file
+   * changed under us).
+   */
+  decodeAtSync(v: number): DumpRecord {
+    const c = this.sCursor;
+    let want = WINDOW;
+    this.sBuf ??= Buffer.allocUnsafe(WINDOW);
+    if (!(v >= this.sBase && v < this.sBase + this.sLen)) this.fillSync(v, want);
+    for (;;) {
+      c.buf = this.sBuf;
+      c.base = this.sBase;
+      c.pos = v - this.sBase;
+      c.end = this.sLen;
+      try {
+        return decodeRecord(c);
+      } catch (e) {
+        if (e === NEED_MORE && !this.sShort && want < MAX_WINDOW) {
+          want = Math.min(Math.max(want, this.sBase + this.sLen - v) * 4, MAX_WINDOW);
+          this.fillSync(v, want);
+          continue;
+        }
+        throw new DumpError('IO', `internal: the record at ${v} no longer decodes (was the file changed?)`, v, this.name);
+      }
+    }
+  }
+
+  private fillSync(v: number, size: number): void {
+    if (this.sBuf!.length < size) this.sBuf = Buffer.allocUnsafe(size);
+    this.sLen = 0;
+    this.sLen = this.readSync(this.sBuf!, 0, size, v);
+    this.sBase = v;
+    this.sShort = this.sLen < size;
   }
 }

@@ -16,6 +16,9 @@ import { DUMP_BEGIN_MAGIC, DUMP_END_MAGIC } from '../format/constants.js';
 import type { DumpRecord, Vnode } from '../format/types.js';
 import { canFollow, findResync, soundIndex, usableVnode } from './resync.js';
 import type { VStream } from './vstream.js';
+import { D_FILEDATA, FoundRecords, K_HEADER, K_VNODE } from './records.js';
+
+export { FoundRecords };
 
 export interface FoundRecord {
   rec: DumpRecord;
@@ -75,7 +78,8 @@ export interface BrokenRecord {
 }
 
 export interface WalkResult {
-  records: FoundRecord[];
+  /** Every record found, in stream order (columns: see records.ts). */
+  records: FoundRecords;
   cuts: CutRecord[];
   broken: BrokenRecord[];
   runs: Run[];
@@ -115,7 +119,7 @@ export function walkStream(vs: VStream, opts: WalkOptions = {}): Promise<WalkRes
  * walk is past the end marker, with the steps that move them. Used once.
  */
 class StreamWalk {
-  private readonly res: WalkResult = { records: [], cuts: [], broken: [], runs: [], damage: [], sawHeader: false, endAt: null, trailing: 0 };
+  private readonly res: WalkResult;
   private readonly start: number;
   /** Where the chain stands: the next record boundary to decode. */
   private pos: number;
@@ -131,6 +135,7 @@ class StreamWalk {
   ) {
     this.start = opts.start ?? 0;
     this.pos = this.start;
+    this.res = { records: new FoundRecords(vs), cuts: [], broken: [], runs: [], damage: [], sawHeader: false, endAt: null, trailing: 0 };
   }
 
   async walk(): Promise<WalkResult> {
@@ -249,10 +254,11 @@ class StreamWalk {
     this.opts.onRecord?.(f);
   }
 
-  /** The last record found, when it belongs to the run being followed. */
-  private lastInRun(): FoundRecord | undefined {
-    const prev = this.res.records[this.res.records.length - 1];
-    return prev !== undefined && this.run !== null && prev.run === this.run.index ? prev : undefined;
+  /** The index of the last record found, when it belongs to the run being followed (else -1). */
+  private lastInRun(): number {
+    const recs = this.res.records;
+    const prev = recs.length - 1;
+    return prev >= 0 && this.run !== null && recs.run(prev) === this.run.index ? prev : -1;
   }
 
   /** Where resynchronisation may expect the end marker (nowhere in particular once past the first). */
@@ -290,7 +296,7 @@ class StreamWalk {
       case 'header':
         return at === this.start ? null : 'a dump header in the middle of the stream';
       case 'volume':
-        return prev !== undefined && prev.rec.kind === 'header' ? null : 'volume data out of place';
+        return prev >= 0 && this.res.records.kind(prev) === K_HEADER ? null : 'volume data out of place';
       case 'index':
         return soundIndex(r) ? null : 'an index header that is not sound';
       case 'vnode':
@@ -317,25 +323,23 @@ class StreamWalk {
    */
   private async breakAt(code: Code, message: string): Promise<void> {
     const { vs, opts, res } = this;
+    const recs = res.records;
     const pos = this.pos;
     const prev = this.lastInRun();
-    if (prev !== undefined && prev.rec.kind === 'vnode' && prev.rec.data.kind === 'filedata' && prev.complete && !prev.afterEnd) {
-      const dataStart = prev.rec.data.start;
+    const prevVnode = prev >= 0 && recs.kind(prev) === K_VNODE && !recs.afterEnd(prev);
+    if (prevVnode && recs.dataKind(prev) === D_FILEDATA && recs.complete(prev)) {
+      const dataStart = recs.dataStart(prev);
       const t = await findResync(vs, dataStart, this.resyncOptions());
       if (t !== null && t < pos) {
-        prev.complete = false;
-        prev.suspect = 'overlap';
-        prev.dataReadable = 0;
+        recs.setSuspect(prev, 'overlap', 0);
         this.closeRun(dataStart, 'error');
-        res.damage.push({ start: dataStart, end: t, code: 'OVERLAP', message: `vnode ${prev.rec.vnode}.${prev.rec.unique}: a sound record starts at ${t}, inside its data (which would end at ${prev.end}); ${message}` });
+        res.damage.push({ start: dataStart, end: t, code: 'OVERLAP', message: `vnode ${recs.vnode(prev)}.${recs.unique(prev)}: a sound record starts at ${t}, inside its data (which would end at ${recs.end(prev)}); ${message}` });
         this.pos = t;
         this.openRun(t, true);
         return;
       }
       if (opts.suspectBeforeBreak) {
-        prev.complete = false;
-        prev.suspect = 'seam';
-        prev.dataReadable = 0;
+        recs.setSuspect(prev, 'seam', 0);
       } else {
         await this.noteBroken(prev);
       }
@@ -349,21 +353,19 @@ class StreamWalk {
       this.openRun(t, true);
       return;
     }
-    if (prev !== undefined && opts.suspectBeforeBreak && prev.rec.kind === 'vnode' && !prev.afterEnd) {
-      prev.complete = false;
-      prev.suspect = 'seam';
-    }
+    if (opts.suspectBeforeBreak && prevVnode) recs.setSuspect(prev, 'seam');
     if (!opts.suspectBeforeBreak) await this.noteBroken(prev);
     this.closeRun(pos, 'error');
     await this.resync(pos + 1, code, message, pos);
   }
 
   /** The record that fails at pos may still name itself (tag, vnode, uniquifier intact). */
-  private async noteBroken(prev: FoundRecord | undefined): Promise<void> {
+  private async noteBroken(prev: number): Promise<void> {
     const head = await this.vs.bytes(this.pos, 9);
     if (head.length < 9 || head[0] !== 5) return;
     const vnode = head.readUInt32BE(1);
-    const lastVnode = prev !== undefined && prev.rec.kind === 'vnode' ? prev.rec.vnode : 0;
+    const recs = this.res.records;
+    const lastVnode = prev >= 0 && recs.kind(prev) === K_VNODE ? recs.vnode(prev) : 0;
     if (vnode >= 1 && vnode < 2 ** 31 && vnode >= lastVnode) this.res.broken.push({ at: this.pos, vnode, unique: head.readUInt32BE(5) });
   }
 }

@@ -26,16 +26,18 @@ import { VNODE_DIR } from '../format/constants.js';
 import { encodeEnd, encodeHeader, encodeIndexHeader, encodeRmVnode, encodeVnode, encodeVolume, type HeaderFields, type VnodeFields, type VolumeFields } from '../format/encoder.js';
 import { DumpError } from '../format/errors.js';
 import { vnodeKey } from '../format/paths.js';
-import { DirEntryList, ObjectSource, VolumeTree } from '../format/tree.js';
+import { DirEntryList, ObjectSource, VolumeTree, type EntryList, type TreeSource } from '../format/tree.js';
+import { PairMap } from '../diagnose/survivors.js';
 import { vnodeSlot, type Vnode } from '../format/types.js';
 import type { FileSystem } from '../io/fs.js';
 import { openDumpOutput, type DumpOutput } from '../io/gzip-output.js';
 import { openPositional } from '../io/positional-input.js';
 import type { FileSource } from '../source/file.js';
+import type { ContainerInfo } from '../source/container.js';
 import { verifyFile } from '../check/verify.js';
 import type { Problem, Verdict } from '../check/problems.js';
-import { analyzeSource, withContainer, type Analysis, type DiagnoseOptions, type Survivor } from '../diagnose/diagnose.js';
-import type { FoundRecord } from '../diagnose/walk.js';
+import { analyzeSource, withContainer, type Analysis, type DiagnoseOptions } from '../diagnose/diagnose.js';
+import { K_RMVNODE, K_VNODE } from '../diagnose/records.js';
 import type { FileRange } from '../diagnose/vstream.js';
 import { refuseSameFile } from './guard.js';
 import { RangeCopier } from './copy-ranges.js';
@@ -167,10 +169,55 @@ function orderedEntries(pages: Buffer): DirEntry[] {
   return [...dot.slice(0, 1), ...dotdot.slice(0, 1), ...rest].map((e) => ({ name: e.name, vnode: e.vnode, unique: e.unique }));
 }
 
-/** The planned vnodes as the one volume tree model sees them (directories with their entries as they are now). */
+/**
+ * The planned vnodes as the one volume tree model sees them (directories
+ * with their entries as they are now), found by pair through a table of
+ * typed arrays (the last vnode with a pair stands for it, as in
+ * ObjectSource, which is used only for pairs that are not two 32-bit
+ * numbers).
+ */
 function plannedTree(planned: readonly Planned[]): VolumeTree {
-  const vs = planned.map((p) => ({ vnode: p.fields.vnode, unique: p.fields.unique, p }));
-  return new VolumeTree(new ObjectSource(vs, vs.length, (v) => (v.p.kind === 'dir' ? new DirEntryList(entriesOf(v.p)) : undefined)));
+  const u32 = (x: number) => x >>> 0 === x;
+  if (!planned.every((p) => u32(p.fields.vnode) && u32(p.fields.unique))) {
+    const vs = planned.map((p) => ({ vnode: p.fields.vnode, unique: p.fields.unique, p }));
+    return new VolumeTree(new ObjectSource(vs, vs.length, (v) => (v.p.kind === 'dir' ? new DirEntryList(entriesOf(v.p)) : undefined)));
+  }
+  return new VolumeTree(new PlannedSource(planned));
+}
+
+class PlannedSource implements TreeSource {
+  readonly size: number;
+  private readonly pairs: PairMap;
+  private readonly lists = new Map<number, EntryList>();
+
+  constructor(private readonly planned: readonly Planned[]) {
+    this.size = planned.length;
+    this.pairs = new PairMap((i) => planned[i].fields.unique, planned.length);
+    for (let i = 0; i < planned.length; i++) {
+      const p = planned[i];
+      this.pairs.set(p.fields.vnode, p.fields.unique, i);
+      if (p.kind === 'dir') this.lists.set(i, new DirEntryList(entriesOf(p)));
+    }
+  }
+
+  vnode(i: number): number {
+    return this.planned[i].fields.vnode;
+  }
+  unique(i: number): number {
+    return this.planned[i].fields.unique;
+  }
+  find(vnode: number, unique: number): number {
+    return this.pairs.get(vnode, unique);
+  }
+  entries(i: number): EntryList | undefined {
+    return this.lists.get(i);
+  }
+  parent(i: number): number {
+    return this.planned[i].fields.parent;
+  }
+  parentUnique(i: number): number {
+    return this.planned[i].fields.parentUnique;
+  }
 }
 
 function pathJoin(base: string | null, name: string): string | null {
@@ -187,17 +234,23 @@ export async function repairFile(input: string, output: string, opts: RepairOpti
   let out: DumpOutput | null = null;
   try {
     out = openDumpOutput(output, { force: opts.force, sparse: true, gzip: opts.gzip, fs: opts.fs, writeBehind: true });
-    const a = withContainer(await analyzeSource(src, opts), input_.container);
-    const plan = planRepair(a, opts);
-    await writePlan(plan, src, out, opts.fs === undefined);
+    const report = await analyzePlanWrite(src, input_.container, out, opts);
     const bytesWritten = out.bytesWritten;
     out.commit();
+    // The analysis and the plan are garbage by now: verify's own tables do not come on top of them.
     const v = await verifyFile(output, { fs: opts.fs });
-    return { ...plan.report, input, output, bytesWritten, verify: { verdict: v.verdict, problems: v.problems } };
+    return { ...report, input, output, bytesWritten, verify: { verdict: v.verdict, problems: v.problems } };
   } finally {
     out?.abort();
     await input_.close();
   }
+}
+
+/** Diagnose, plan and write; only the report outlives this. */
+async function analyzePlanWrite(src: FileSource, container: ContainerInfo | undefined, out: DumpOutput, opts: RepairOptions): Promise<Plan['report']> {
+  const plan = planRepair(withContainer(await analyzeSource(src, opts), container), opts);
+  await writePlan(plan, src, out, opts.fs === undefined);
+  return plan.report;
 }
 
 export interface Plan {
@@ -220,7 +273,6 @@ interface Work {
   /** The vnodes to write. */
   planned: Planned[];
   byKey: Map<string, Planned>;
-  survivorOf: Map<FoundRecord, Survivor>;
   /** RMVNODE records of an incremental dump, with their stream order. */
   removed: Plan['removed'];
   root: Planned | undefined;
@@ -228,8 +280,8 @@ interface Work {
   maxDir: number;
   latestMtime: number;
   storeHost: number;
-  /** Child key -> the first directory (in reach order from the root) naming it. */
-  named: Map<string, Planned>;
+  /** By index in `planned` (as of the last walk): the first directory (in reach order from the root) naming it. */
+  homes: (Planned | undefined)[];
   synthesized: string[];
   dropped: RepairReport['dropped'];
   keptPartial: RepairReport['keptPartial'];
@@ -253,8 +305,8 @@ function entriesOf(p: Planned): DirEntry[] {
  */
 export function planRepair(a: Analysis, opts: RepairOptions = {}): Plan {
   const w: Work = {
-    a, opts, incremental: a.incremental, planned: [], byKey: new Map(), survivorOf: new Map(a.survivors.map((s) => [s.found, s])),
-    removed: [], root: undefined, nextUnique: 0, maxDir: 1, latestMtime: 0, storeHost: 0, named: new Map(),
+    a, opts, incremental: a.incremental, planned: [], byKey: new Map(),
+    removed: [], root: undefined, nextUnique: 0, maxDir: 1, latestMtime: 0, storeHost: 0, homes: [],
     synthesized: [], dropped: [], keptPartial: [], removedEntries: [], rehomed: [], volumeChanges: [],
   };
   collectVnodes(w);
@@ -279,22 +331,38 @@ export function planRepair(a: Analysis, opts: RepairOptions = {}): Plan {
   return finish(w, header, volume, donorStage);
 }
 
+/** The survivor that record i is (-1: it is not one). */
+function survivorAt(a: Analysis, i: number): number {
+  const recs = a.walk.records;
+  const j = a.survivors.find(recs.vnode(i), recs.unique(i));
+  return j >= 0 && a.survivors.record(j) === i ? j : -1;
+}
+
 /** 1. The vnodes to write, in stream order (survivors; with keepPartial, files cut short). */
 function collectVnodes(w: Work): void {
-  const { a, opts, planned, keptPartial, removed, survivorOf } = w;
+  const { a, opts, planned, keptPartial, removed } = w;
   const vs = a.vs;
-  const seen = new Set<string>();
+  const recs = a.walk.records;
+  // Pairs written from a partial record (few): a later record of the pair is not written again.
+  const partialSeen = new Set<string>();
   const lostPath = new Map(a.lost.vnodes.map((l) => [key(l), l.path]));
-  for (let seq = 0; seq < a.walk.records.length; seq++) {
-    const f = a.walk.records[seq];
-    if (f.rec.kind === 'rmvnode' && a.incremental && !f.afterEnd) removed.push({ vnode: f.rec.vnode, unique: f.rec.unique, seq });
-    if (f.rec.kind !== 'vnode') continue;
-    const v = f.rec;
-    const k = key(v);
-    if (seen.has(k)) continue;
-    const s = survivorOf.get(f);
-    if (s) {
-      seen.add(k);
+  for (let seq = 0; seq < recs.length; seq++) {
+    const kind = recs.kind(seq);
+    if (kind === K_RMVNODE && a.incremental && !recs.afterEnd(seq)) removed.push({ vnode: recs.vnode(seq), unique: recs.unique(seq), seq });
+    if (kind !== K_VNODE) continue;
+    const j = survivorAt(a, seq);
+    if (j < 0 && recs.complete(seq)) continue;
+    const k = vnodeKey(recs.vnode(seq), recs.unique(seq));
+    // Written already: from an earlier partial record, or (for a partial one) as the survivor of an earlier record.
+    if (partialSeen.has(k)) continue;
+    if (j < 0) {
+      const sj = a.survivors.find(recs.vnode(seq), recs.unique(seq));
+      if (sj >= 0 && a.survivors.record(sj) < seq) continue;
+    }
+    const f = recs.get(seq);
+    const v = f.rec as Vnode;
+    if (j >= 0) {
+      const s = { from: a.survivors.from(j), path: a.survivors.path(j) };
       const p: Planned = {
         fields: fieldsOf(v), kind: v.type === VNODE_DIR ? 'dir' : v.data.kind === 'badinode' ? 'badinode' : 'file',
         length: 0, data: [], origin: 'survivor', from: s.from, streamOffset: a.wraparound?.model === 'A1' ? f.at : null,
@@ -319,7 +387,7 @@ function collectVnodes(w: Work): void {
       const partialFile = v.data.kind === 'filedata' && v.type !== VNODE_DIR && (v.type === 1 || v.type === 3) && !isDirNumber(v.vnode)
         && f.suspect !== 'overlap' && !(f.suspect === 'seam' && (f.dataReadable ?? 0) === 0);
       if (opts.keepPartial && partialFile && v.data.kind === 'filedata') {
-        seen.add(k);
+        partialSeen.add(k);
         const kept = f.dataReadable ?? 0;
         const p: Planned = {
           fields: { ...fieldsOf(v), length: kept }, kind: 'file', length: kept,
@@ -420,7 +488,7 @@ function rebuildLostDirectories(w: Work, donors: readonly Donor[]): void {
 
 /** 1c. What is not written, and why. */
 function listDropped(w: Work): void {
-  const { a, planned, dropped, survivorOf } = w;
+  const { a, planned, dropped } = w;
   const plannedKeys = new Set(planned.map((p) => key(p.fields)));
   for (const l of a.lost.vnodes) {
     if (plannedKeys.has(key(l))) continue;
@@ -437,9 +505,11 @@ function listDropped(w: Work): void {
   }
   // Whole records that decode but cannot be written as they are.
   const droppedKeys = new Set(dropped.map((d) => key(d)));
-  for (const f of a.walk.records) {
-    const r = f.rec;
-    if (r.kind !== 'vnode' || !f.complete || survivorOf.has(f) || plannedKeys.has(key(r)) || droppedKeys.has(key(r))) continue;
+  const recs = a.walk.records;
+  for (let i = 0; i < recs.length; i++) {
+    if (recs.kind(i) !== K_VNODE || !recs.complete(i) || survivorAt(a, i) >= 0) continue;
+    const r = { vnode: recs.vnode(i), unique: recs.unique(i) };
+    if (plannedKeys.has(key(r)) || droppedKeys.has(key(r))) continue;
     droppedKeys.add(key(r));
     dropped.push({ vnode: r.vnode, unique: r.unique, path: null, reason: 'unusable record (type, class or data do not agree)' });
   }
@@ -525,17 +595,17 @@ function pruneEntries(w: Work): void {
 
 /** 4. Homes: what the root does not reach goes under a new lost+found directory (only the tops of orphaned subtrees). */
 function homeOrphans(w: Work): void {
-  const { opts, planned, byKey, named, rehomed, synthesized, storeHost, latestMtime, maxDir } = w;
+  const { opts, planned, byKey, rehomed, synthesized, storeHost, latestMtime, maxDir } = w;
   const root = w.root!;
   // The one tree model (format/tree.ts), walked from the (possibly re-created) root:
-  // `named` keeps, for each vnode reached, the directory whose entry reached it.
+  // `homes` keeps, for each vnode reached, the directory whose entry reached it.
   const walk = (): VolumeTree => {
     const tree = plannedTree(planned);
     tree.walk(planned.indexOf(root));
-    named.clear();
+    const homes: (Planned | undefined)[] = (w.homes = new Array(planned.length));
     for (let i = 0; i < planned.length; i++) {
       const h = tree.home(i);
-      if (h) named.set(key(planned[i].fields), planned[h.dir]);
+      homes[i] = h ? planned[h.dir] : undefined;
     }
     return tree;
   };
@@ -617,7 +687,7 @@ function homeOrphans(w: Work): void {
 
 /** 5. Parent fields (and `..`) must name a directory that is written and names the vnode. */
 function fixParents(w: Work): void {
-  const { planned, byKey, named, root } = w;
+  const { planned, byKey, homes, root } = w;
   const childrenOf = new Map<Planned, Set<string>>();
   const names = (d: Planned): Set<string> => {
     let c = childrenOf.get(d);
@@ -627,9 +697,10 @@ function fixParents(w: Work): void {
     }
     return c;
   };
-  for (const p of planned) {
+  for (let i = 0; i < planned.length; i++) {
+    const p = planned[i];
     if (p === root) continue;
-    const home = named.get(key(p.fields));
+    const home = homes[i];
     if (!home) continue;
     const f = p.fields;
     const parentKey = vnodeKey(f.parent, f.parentUnique);
@@ -793,7 +864,8 @@ function restoreFromDonors(a: Analysis, opts: RepairOptions, planned: Planned[])
   const byKey = new Map(planned.map((p) => [key(p.fields), p]));
   const numbers = new Set(planned.filter((p) => p.origin !== 'partial').map((p) => p.fields.vnode));
   const own = new Map<string, Vnode>();
-  for (const f of a.walk.records) if (f.rec.kind === 'vnode' && !f.complete) own.set(key(f.rec), f.rec);
+  const recs = a.walk.records;
+  for (let i = 0; i < recs.length; i++) if (recs.kind(i) === K_VNODE && !recs.complete(i)) own.set(key(recs.vnodeRec(i)), recs.vnodeRec(i));
   const queue = a.lost.vnodes.map((l) => ({ vnode: l.vnode, unique: l.unique, path: l.path }));
   const queued = new Set(queue.map(key));
   for (let i = 0; i < queue.length; i++) {

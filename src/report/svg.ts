@@ -11,6 +11,8 @@
  */
 import type { Analysis } from '../diagnose/diagnose.js';
 import type { FileRange } from '../diagnose/vstream.js';
+import { K_HEADER, K_INDEX, K_NULLVNODE, K_RMVNODE, K_VNODE, K_VOLUME } from '../diagnose/records.js';
+import type { IndexHeader } from '../format/types.js';
 import { displayString } from '../format/types.js';
 import { esc, groupDigits } from './common.js';
 
@@ -180,28 +182,30 @@ export function diagnoseMap(a: Analysis): DumpMap {
   // Record layout (file positions) and surviving vnodes by top-level directory.
   const layout: MapBand = { id: 'layout', label: 'records', length: F, regions: [], marks: [], open: false };
   let cls: 'large' | 'small' | null = null;
-  for (const f of a.walk.records) {
-    const r = f.rec;
+  const recs = a.walk.records;
+  for (let i = 0; i < recs.length; i++) {
+    const k = recs.kind(i);
     let kind: RegionKind;
     let label: string;
-    if (r.kind === 'index') {
+    if (k === K_INDEX) {
+      const r = recs.rec(i) as IndexHeader;
       cls = r.index;
       kind = r.index;
       label = r.index === 'large' ? 'large index: directories' : 'small index: files and links';
-    } else if (r.kind === 'vnode' || r.kind === 'rmvnode' || r.kind === 'nullvnode') {
-      kind = cls ?? (r.kind !== 'nullvnode' && r.vnode % 2 === 1 ? 'large' : 'small');
+    } else if (k === K_VNODE || k === K_RMVNODE || k === K_NULLVNODE) {
+      kind = cls ?? (k !== K_NULLVNODE && recs.vnode(i) % 2 === 1 ? 'large' : 'small');
       label = kind === 'large' ? 'large index: directories' : 'small index: files and links';
-    } else if (r.kind === 'header') {
+    } else if (k === K_HEADER) {
       kind = 'header';
       label = 'dump header';
-    } else if (r.kind === 'volume') {
+    } else if (k === K_VOLUME) {
       kind = 'volume';
       label = 'volume header';
     } else {
       kind = 'end';
       label = 'end marker';
     }
-    for (const fr of a.vs.fileRanges(f.at, Math.min(f.end, a.vs.length))) push(layout.regions, { start: fr.start, end: fr.end, kind, label });
+    for (const fr of a.vs.fileRanges(recs.at(i), Math.min(recs.end(i), a.vs.length))) push(layout.regions, { start: fr.start, end: fr.end, kind, label });
   }
   layout.regions.sort((x, y) => x.start - y.start);
   // Bytes no record accounts for (damage, trailing data, a seam's debris): shown as such.
@@ -221,9 +225,11 @@ export function diagnoseMap(a: Analysis): DumpMap {
   const top = new Map<string, number>();
   const byDir = new Map<string, DirLayout>();
   const pieces: MapRegion[] = [];
-  for (const s of a.survivors) {
+  const survivors = a.survivors;
+  for (let j = 0; j < survivors.length; j++) {
+    const s = { path: survivors.path(j), from: survivors.from(j) };
     const p = s.path === null ? null : displayString(s.path);
-    const first = p === null ? '(path unknown)' : p === '.' ? '.' : p.includes('/') ? p.slice(0, p.indexOf('/')) : s.vnode.type === 2 ? p : '.';
+    const first = p === null ? '(path unknown)' : p === '.' ? '.' : p.includes('/') ? p.slice(0, p.indexOf('/')) : survivors.type(j) === 2 ? p : '.';
     if (!top.has(first)) top.set(first, top.size);
     const ti = top.get(first)!;
     const colour = first === '(path unknown)' ? '#adb5bd' : ti < DIR_PALETTE.length ? DIR_PALETTE[ti] : '#ced4da';
