@@ -51,7 +51,7 @@ export const inspectCommand = (ctx: Ctx): CommandModule<object, Args> => ({
   handler: async (a) => {
     const reader = await openDump(a.dump);
     const fileSize = reader.source.size ?? null;
-    const s = await summarizeDump(reader);
+    const s = await summarizeDump(reader, { vnodes: a.vnodes });
     if (a.json) {
       printJson(inspectJson(s, fileSize, a.vnodes));
       ctx.exitCode = EXIT_OK;
