@@ -2,7 +2,7 @@ import type { Argv, CommandModule } from 'yargs';
 import { openDump } from '../../format/open.js';
 import { forEachListed, type ListEntry } from '../../format/listing.js';
 import { displayString } from '../../format/types.js';
-import { EXIT_OK, isoDate, modeString, type Ctx } from '../context.js';
+import { EXIT_OK, isoDate, modeString, type Ctx, favourMemory } from '../context.js';
 
 interface Args {
   dump: string;
@@ -17,6 +17,7 @@ export const lsCommand = (ctx: Ctx): CommandModule<object, Args> => ({
       .positional('dump', { type: 'string', demandOption: true, describe: 'dump file, or - for standard input' })
       .option('json', { type: 'boolean', default: false, describe: 'machine-readable output' }) as Argv<Args>,
   handler: async (a) => {
+    favourMemory();
     // Printed as the listing is made (never all of it in memory), in blocks of about 64 KB.
     let buf = '';
     const write = (s: string) => {

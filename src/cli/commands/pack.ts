@@ -1,7 +1,7 @@
 import type { Argv, CommandModule } from 'yargs';
 import { packDirectory } from '../../pack/pack-file.js';
 import { displayString } from '../../format/types.js';
-import { EXIT_OK, err, out, parseHexId, printJson, type Ctx } from '../context.js';
+import { EXIT_OK, err, out, parseHexId, printJson, type Ctx, favourMemory } from '../context.js';
 import { manifestOption, recordOutput } from './manifest-option.js';
 
 interface Args {
@@ -38,6 +38,7 @@ export const packCommand = (ctx: Ctx): CommandModule<object, Args> => ({
         describe: 'write an incremental dump against BASE, a full dump of an earlier state of DIR (ids and name default to BASE\'s)',
       }) as unknown as Argv<Args>,
   handler: async (a) => {
+    favourMemory();
     const r = await packDirectory(a.dir, a.output, {
       volumeId: parseHexId(a['volume-id'], '--volume-id'),
       parentId: parseHexId(a['parent-id'], '--parent-id'),

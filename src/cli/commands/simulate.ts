@@ -1,7 +1,7 @@
 import type { Argv, CommandModule } from 'yargs';
 import { simulateFile, type SimulateResult } from '../../simulate/simulate.js';
 import type { ReceiverModel } from '../../io/receivers.js';
-import { EXIT_OK, UsageError, out, printJson, type Ctx } from '../context.js';
+import { EXIT_OK, UsageError, out, printJson, type Ctx, favourMemory } from '../context.js';
 
 interface Args {
   dump: string;
@@ -64,6 +64,7 @@ export const simulateCommand = (ctx: Ctx): CommandModule<object, Args> => ({
       .option('force', { type: 'boolean', default: false, describe: 'replace an existing output file' })
       .option('json', { type: 'boolean', default: false, describe: 'machine-readable output' }) as unknown as Argv<Args>,
   handler: async (a) => {
+    favourMemory();
     const cs = a['chunk-size'];
     if (!Number.isSafeInteger(cs) || cs < 4096) throw new UsageError('--chunk-size must be a whole number >= 4096');
     const r = await simulateFile(a.dump, a.output, {
