@@ -97,8 +97,8 @@ const isU32 = (x: number): boolean => x >>> 0 === x;
 
 /**
  * (vnode, uniquifier) -> two bits of flags and a number (-1 until set), by
- * open addressing in typed arrays:
- * 13 bytes a slot, grown by doubling as pairs are added (never sized from a
+ * open addressing in typed arrays: 13 bytes a slot, at most three quarters
+ * of them used, grown by doubling as pairs are added (never sized from a
  * count the input declares). Pairs that are not two 32-bit numbers (never
  * decoded, possible in hand-made records) go to an ordinary map.
  */
@@ -127,7 +127,7 @@ export class PairTable {
         this.uniques[s] = unique;
         this.values[s] = -1;
         this.flags[s] = 4;
-        if (++this.count * 2 > this.mask) {
+        if (++this.count * 4 > this.mask * 3) {
           this.grow();
           return this.slot(vnode, unique, false);
         }
