@@ -28,6 +28,8 @@
  *   --out DIR     where the dumps are kept (default bench/out)
  *   --rss-dumps L peak-RSS table on these dumps only (small,sparse)
  *   --rss-skip L  leave these commands out of it (e.g. "extract -C,pack": 1M files on disk take long)
+ *   --scratch DIR where the measured commands write their outputs (default: a directory of this run's own under --out;
+ *                 give one when --out is a shared, read-only set of dumps)
  *   --cli PATH    the codadump to measure (default bin/codadump here; e.g. another checkout's, for before/after)
  *
  * Exit status: 0 when every target is met, 1 when one is missed, 2 on error.
@@ -59,6 +61,7 @@ function parseArgs(argv) {
     else if (a === '--cli') CLI = resolve(value());
     else if (a === '--rss-dumps') o.rssDumps = value().split(',');
     else if (a === '--rss-skip') o.rssSkip = value().split(',');
+    else if (a === '--scratch') o.scratch = resolve(value());
     else if (a === '--help' || a === '-h') {
       process.stdout.write(readFileSync(fileURLToPath(import.meta.url), 'utf8').split('*/')[0].replace(/^#!.*\n\/\*\*\n/, '').replace(/^ \* ?/gm, ''));
       process.exit(0);
@@ -280,7 +283,7 @@ async function mainBench() {
   if (!existsSync('/usr/bin/time')) throw new Error('needs GNU time (/usr/bin/time) for CPU time and peak RSS');
   const d = ensureData(o.out);
   // Outputs of the measured commands go to a directory of this run's own (two runs may share bench/out).
-  const scratch = join(o.out, `scratch-${process.pid}`);
+  const scratch = join(o.scratch ?? o.out, `scratch-${process.pid}`);
   mkdirSync(scratch, { recursive: true });
   let missed = 0;
   const tools = ['codamergedump', 'codadump2tar'].map((t) => `${t}: ${which(t) ?? 'absent'}`).join(', ');

@@ -1,5 +1,6 @@
 /** Exit codes, output helpers and error rendering shared by every command. */
 import chalk from 'chalk';
+import { setFlagsFromString } from 'node:v8';
 import { DumpError } from '../format/errors.js';
 import { isSystemError } from '../diagnostics/errors.js';
 
@@ -16,6 +17,18 @@ export interface Ctx {
   exitCode: number;
   /** --json was given (known once the arguments parsed): errors are then printed as a JSON document too. */
   json?: boolean;
+}
+
+/**
+ * For commands whose memory grows with the dump (ls, inspect, extract,
+ * verify, simulate, redump, pack): V8 grows its heap less eagerly
+ * (`--optimize-for-size`), so that the garbage a long stream of small
+ * records leaves is collected before the heap is several times what is
+ * live. Issue #17: on 300,000 files `extract --tar` 155 -> 112 MB peak RSS,
+ * CPU time within the machine's noise.
+ */
+export function favourMemory(): void {
+  setFlagsFromString('--optimize-for-size');
 }
 
 export function out(line = ''): void {

@@ -15,15 +15,17 @@
  * are written as `#orphans/<vnode>.<uniquifier>`), a directory record that
  * arrives after file data began.
  */
-import { decodeDirectory } from '../dir/pages.js';
+import { decodeDirectory, type DirEntry } from '../dir/pages.js';
 import { VNODE_DIR, VNODE_SYMLINK } from '../format/constants.js';
 import { DumpError } from '../format/errors.js';
 import type { DumpReader } from '../format/reader.js';
 import type { Vnode } from '../format/types.js';
 import {
-  Selection, fidKey, joinPath, orphanContainer, parentPath, planTree, type DirInfo, type ExtractProblem, type Meta, extractProblem,
+  Selection, fidKey, joinPath, orphanContainer, parentPath, planPaths, planTree, type DirInfo, type ExtractProblem, type Meta, extractProblem,
   type TreePlan,
 } from './plan.js';
+import { NAMED, SEEN } from './compact.js';
+import { NameStore, PackedEntries } from '../format/packed.js';
 import { DirSink, TarSink, type ExtractSink, type ExtractStats, type SinkContext } from './sinks.js';
 
 export interface ExtractOptions {
@@ -173,7 +175,7 @@ async function run(
   let root: DirInfo | undefined;
   let plan: TreePlan | null = null;
   let container: boolean | null = null; // the orphans directory: made, failed, or not yet tried
-  const seen = new Set<string>();
+  const names = new NameStore();
 
   const makePlan = async (): Promise<TreePlan> => {
     if (!root) {
@@ -191,27 +193,28 @@ async function run(
     const repeated = new Set<string>();
     const planned = new Map(p.dirs.map((d) => [fidKey(d.vnode, d.unique), d.path]));
     for (const [key, d] of dirs) {
-      const names = new Set<string>();
-      for (const e of d.entries) {
-        if (!names.has(e.name)) names.add(e.name);
-        else if (planned.has(key)) repeated.add(joinPath(planned.get(key)!, e.name));
-      }
+      const at = planned.get(key);
+      if (at === undefined) continue;
+      // Sorted by name: a name that comes twice is next to itself.
+      for (let k = 1; k < d.entries.count; k++) if (d.entries.sameNameAsPrevious(k)) repeated.add(joinPath(at, d.entries.name(k)));
     }
     ctx.mayRepeat = (path) => repeated.has(path);
-    dirs.clear(); // the entries are not needed any more
+    dirs.clear(); // the plan keeps the directories it needs
     return p;
   };
 
   const fileVnode = async (r: Vnode, p: TreePlan): Promise<void> => {
     const key = fidKey(r.vnode, r.unique);
-    if (seen.has(key)) {
+    const flags = p.files.flagsOf(r.vnode, r.unique);
+    if ((flags & SEEN) !== 0) {
       report({ code: 'DUPLICATE', vnode: r.vnode, unique: r.unique, message: `a second record for vnode ${key}; ignored` });
       return;
     }
-    seen.add(key);
-    let paths = p.files.get(key);
+    p.files.mark(r.vnode, r.unique, SEEN);
+    const last = p.files.value(r.vnode, r.unique);
+    let paths = last >= 0 ? planPaths(p, last) : undefined;
     if (!paths) {
-      if (p.named.has(key)) return; // named, but not selected
+      if ((flags & NAMED) !== 0) return; // named, but not selected
       if (!opts.orphans) {
         if (selection.all) report({ code: 'UNREACHABLE', vnode: r.vnode, unique: r.unique, message: `file ${key} is not named by any directory reachable from the root; not extracted (use --orphans)` });
         return;
@@ -223,7 +226,6 @@ async function run(
       result.orphans.push({ vnode: r.vnode, unique: r.unique, path });
       paths = [path];
     }
-    p.files.delete(key); // its paths are not needed after this (seen says it came)
     const meta: Meta = { vnode: r.vnode, unique: r.unique, mode: r.mode, mtime: r.mtime, owner: r.owner };
     if (r.type === VNODE_SYMLINK) {
       if (r.data.kind !== 'filedata') {
@@ -271,7 +273,7 @@ async function run(
         report({ code: 'DUPLICATE', vnode: r.vnode, unique: r.unique, message: `a second record for directory ${key}; ignored` });
         continue;
       }
-      let entries: DirInfo['entries'] = [];
+      let entries: DirEntry[] = [];
       if (r.data.kind === 'dirpages') {
         try {
           entries = decodeDirectory(r.data.pages);
@@ -281,7 +283,7 @@ async function run(
       } else {
         report({ code: 'NO_DATA', vnode: r.vnode, unique: r.unique, message: `directory ${key} has no pages; extracted empty` });
       }
-      const info: DirInfo = { vnode: r.vnode, unique: r.unique, mode: r.mode, mtime: r.mtime, owner: r.owner, entries };
+      const info: DirInfo = { vnode: r.vnode, unique: r.unique, mode: r.mode, mtime: r.mtime, owner: r.owner, entries: new PackedEntries(entries, names, true) };
       dirs.set(key, info);
       if (r.vnode === 1 && !root) root = info;
       continue;
@@ -290,10 +292,17 @@ async function run(
     await fileVnode(r, plan);
   }
   if (!plan) plan = await makePlan();
-  for (const [key, paths] of plan.files) {
-    if (seen.has(key)) continue;
-    const [vnode, unique] = key.split('.').map(Number);
-    for (const path of paths) report({ code: 'DANGLING', path, vnode, unique, message: `names file vnode ${key}, which is not in the dump` });
+  // Selected files that never came, in the order the walk first named them.
+  const { refs, list } = plan;
+  for (let i = 0; i < refs.length; i++) {
+    const d = list[refs.dir(i)].entries;
+    const vnode = d.vnode(refs.entry(i));
+    const unique = d.unique(refs.entry(i));
+    if ((plan.files.flagsOf(vnode, unique) & SEEN) !== 0) continue;
+    const last = plan.files.value(vnode, unique);
+    if (refs.next(last) !== i) continue; // not the file's first reference
+    const key = fidKey(vnode, unique);
+    for (const path of planPaths(plan, last)) report({ code: 'DANGLING', path, vnode, unique, message: `names file vnode ${key}, which is not in the dump` });
   }
   for (const s of selection.unmatched()) report({ code: 'NOT_FOUND', path: s, message: 'not in the dump' });
 }

@@ -6,10 +6,11 @@
  */
 import type { Code } from '../diagnostics/codes.js';
 import { finding, vnodeKey, type Finding } from '../diagnostics/finding.js';
-import type { DirEntry } from '../dir/pages.js';
 import { DumpError } from '../format/errors.js';
-import { DirEntryList, ObjectSource, VolumeTree, type TreeVisitor } from '../format/tree.js';
+import { ObjectSource, VolumeTree, type TreeVisitor } from '../format/tree.js';
 import { vnodeClass } from '../format/types.js';
+import { PairTable, type PackedEntries } from '../format/packed.js';
+import { EntryRefs, NAMED } from './compact.js';
 
 /** What extract reports (codes in src/diagnostics/codes.ts, areas `extract`, `tree` and `run`). */
 export type ProblemCode =
@@ -42,14 +43,14 @@ export function extractProblem(p: ProblemReport): ExtractProblem {
   }) as ExtractProblem;
 }
 
-/** A directory vnode as the extractor keeps it (entries, never pages). */
+/** A directory vnode as the extractor keeps it (entries sorted by name and packed, never pages). */
 export interface DirInfo {
   vnode: number;
   unique: number;
   mode: number;
   mtime: number;
   owner: number;
-  entries: DirEntry[];
+  entries: PackedEntries;
 }
 
 export interface Meta {
@@ -144,17 +145,34 @@ export interface PlanOptions {
 export interface TreePlan {
   /** Directories to create, parents first (the root, '', first when there is one). */
   dirs: PlannedDir[];
-  /** Small vnode key -> the selected paths naming it (the first is where its data goes). */
-  files: Map<string, string[]>;
-  /** Small vnode keys named by some placed directory (selected or not). */
-  named: Set<string>;
+  /**
+   * Small vnode pairs: NAMED by some placed directory (selected or not);
+   * `value(vnode, unique)`: the last of the references (in `refs`) to the
+   * entries naming a selected file, or -1.
+   */
+  files: PairTable;
+  /** Entries naming selected files, in the order the walk met them (see `paths`). */
+  refs: EntryRefs;
+  /** The directories the plan was made from (their index is a reference's `dir`). */
+  list: readonly DirInfo[];
+  /** Path of each placed directory, by index in `list`. */
+  pathAt: readonly string[];
   /** Name of the orphans directory under the root (only with --orphans). */
   orphanDir: string | null;
   problems: ExtractProblem[];
 }
 
-function byName(a: DirEntry, b: DirEntry): number {
-  return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
+/** The selected paths of the file whose last reference is `last`, in the order the walk met them (the first is where its data goes). */
+export function planPaths(plan: TreePlan, last: number): string[] {
+  const out: string[] = [];
+  const first = plan.refs.next(last);
+  let r = first;
+  do {
+    const d = plan.refs.dir(r);
+    out.push(joinPath(plan.pathAt[d], plan.list[d].entries.name(plan.refs.entry(r))));
+    r = plan.refs.next(r);
+  } while (r !== first);
+  return out;
 }
 
 /**
@@ -165,25 +183,24 @@ function byName(a: DirEntry, b: DirEntry): number {
  */
 export function planTree(dirs: Map<string, DirInfo>, root: DirInfo | undefined, opts: PlanOptions): TreePlan {
   const sel = opts.selection;
-  const plan: TreePlan = { dirs: [], files: new Map(), named: new Set(), orphanDir: null, problems: [] };
-  const report = (p: ProblemReport) => plan.problems.push(extractProblem(p));
-
   // The volume tree over the directories, entries by name. (A root that a
   // later directory with its pair replaced in `dirs` is walked all the same.)
   const list = [...dirs.values()];
   const indexed = list.length;
   let rootAt = root ? list.indexOf(root) : -1;
   if (root && rootAt < 0) rootAt = list.push(root) - 1;
-  const tree = new VolumeTree(new ObjectSource(list, indexed, (d) => new DirEntryList([...d.entries].sort(byName))));
+  const tree = new VolumeTree(new ObjectSource(list.map((d) => ({ vnode: d.vnode, unique: d.unique, d })), indexed, (x) => x.d.entries));
   /** Path of each directory placed (by index; a walk's start also under its pair's index). */
   const pathAt: string[] = [];
+  const plan: TreePlan = { dirs: [], files: new PairTable(), refs: new EntryRefs(), list, pathAt, orphanDir: null, problems: [] };
+  const report = (p: ProblemReport) => plan.problems.push(extractProblem(p));
 
   const visitor: TreeVisitor = {
     dot(dir, e, k) {
       // Every directory has them; they are never extracted. Naming a file is hostile.
       const vnode = e.vnode(k);
       if (vnodeClass(vnode) === 'small' && vnode !== 0) {
-        plan.named.add(vnodeKey(vnode, e.unique(k)));
+        plan.files.mark(vnode, e.unique(k), NAMED);
         report({ code: 'UNSAFE_NAME', path: joinPath(pathAt[dir], e.name(k)), vnode, unique: e.unique(k), message: `entry "${e.name(k)}" names a file; not extracted` });
       }
     },
@@ -195,18 +212,14 @@ export function planTree(dirs: Map<string, DirInfo>, root: DirInfo | undefined, 
       const bad = unsafeName(e.name(k));
       const childPath = joinPath(pathAt[dir], e.name(k));
       if (bad) {
-        if (small) plan.named.add(key);
+        if (small) plan.files.mark(vnode, unique, NAMED);
         report({ code: 'UNSAFE_NAME', path: childPath, vnode, unique, message: `${bad}; not extracted` });
         return false;
       }
       const wanted = sel.includes(childPath);
       if (small) {
-        plan.named.add(key);
-        if (wanted) {
-          const l = plan.files.get(key);
-          if (l) l.push(childPath);
-          else plan.files.set(key, [childPath]);
-        }
+        plan.files.mark(vnode, unique, NAMED);
+        if (wanted) plan.files.setValue(vnode, unique, plan.refs.add(dir, k, plan.files.value(vnode, unique)));
         return false;
       }
       if (child < 0) {
@@ -235,7 +248,8 @@ export function planTree(dirs: Map<string, DirInfo>, root: DirInfo | undefined, 
   const lost: number[] = [];
   for (let i = 0; i < indexed; i++) if (!tree.isReached(i)) lost.push(i);
   if (opts.orphans) {
-    const taken = new Set((root?.entries ?? []).map((e) => e.name));
+    const taken = new Set<string>();
+    if (root) for (let k = 0; k < root.entries.count; k++) taken.add(root.entries.name(k));
     let name = '#orphans';
     for (let k = 1; taken.has(name); k++) name = `#orphans.${k}`;
     plan.orphanDir = name;

@@ -1,7 +1,10 @@
 /** `ls`: every vnode with its path, in path order, like `tar tv`. */
-import { resolvePaths, vnodeKey } from './paths.js';
+import { decodeDirectory } from '../dir/pages.js';
+import { VNODE_DIR, VNODE_SYMLINK } from './constants.js';
+import { DumpError } from './errors.js';
+import { NameStore, PackedEntries, PairTable } from './packed.js';
 import type { DumpReader } from './reader.js';
-import { summarizeDump } from './summary.js';
+import { VolumeTree, type EntryList, type TreeSource } from './tree.js';
 import { typeName, type VnodeTypeName } from './types.js';
 
 export interface ListEntry {
@@ -21,20 +24,232 @@ export interface Listing {
   unreachable: { vnode: number; unique: number }[];
 }
 
+/** The whole listing in memory (paths sorted); `forEachListed` gives the same entries one at a time. */
 export async function listDump(reader: DumpReader): Promise<Listing> {
-  const s = await summarizeDump(reader);
-  const { paths, unreachable } = resolvePaths(s.vnodes);
   const entries: ListEntry[] = [];
-  for (const v of s.vnodes) {
-    const path = paths.get(vnodeKey(v.vnode, v.unique));
-    if (path === undefined) continue;
-    const e: ListEntry = {
-      path, vnode: v.vnode, unique: v.unique, type: typeName(v.type),
-      mode: v.mode, size: v.size, mtime: v.mtime, owner: v.owner,
-    };
-    if (v.target !== undefined) e.target = v.target;
+  const unreachable = await forEachListed(reader, (e) => {
     entries.push(e);
+  });
+  return { entries, unreachable };
+}
+
+/** Largest symbolic link target read into memory. */
+const MAX_TARGET = 64 << 10;
+
+const isU32 = (x: number): boolean => x >>> 0 === x;
+
+const CHUNK_BITS = 13;
+const CHUNK = 1 << CHUNK_BITS;
+const IN_CHUNK = CHUNK - 1;
+
+/** What a listing shows of 8,192 vnodes, in columns (25 bytes a vnode). */
+class ListChunk {
+  readonly vnode = new Uint32Array(CHUNK);
+  readonly unique = new Uint32Array(CHUNK);
+  readonly mode = new Uint32Array(CHUNK);
+  readonly mtime = new Uint32Array(CHUNK);
+  readonly owner = new Uint32Array(CHUNK);
+  readonly size = new Uint32Array(CHUNK);
+  readonly type = new Uint8Array(CHUNK);
+}
+
+interface Row {
+  vnode: number;
+  unique: number;
+  type: number;
+  mode: number;
+  size: number;
+  mtime: number;
+  owner: number;
+}
+
+/**
+ * Every vnode of a dump as `ls` shows it, in typed arrays (a million vnodes
+ * take about 25 MB, where objects took hundreds), with the directories'
+ * entries packed and a (vnode, uniquifier) table: the tree model's source.
+ */
+class ListedVnodes implements TreeSource {
+  size = 0;
+  private readonly chunks: ListChunk[] = [];
+  /** Rows with a value the columns cannot hold (never a decoded record), as given. */
+  private readonly odd = new Map<number, Row>();
+  private readonly dirs = new Map<number, EntryList>();
+  readonly targets = new Map<number, string>();
+  private readonly pairs = new PairTable();
+  private readonly names = new NameStore();
+  /** Some pair came twice. */
+  duplicates = false;
+
+  push(r: Row): number {
+    const i = this.size++;
+    if ((i & IN_CHUNK) === 0) this.chunks.push(new ListChunk());
+    const c = this.chunks[i >> CHUNK_BITS];
+    const j = i & IN_CHUNK;
+    c.vnode[j] = r.vnode;
+    c.unique[j] = r.unique;
+    c.mode[j] = r.mode;
+    c.mtime[j] = r.mtime;
+    c.owner[j] = r.owner;
+    c.size[j] = r.size;
+    c.type[j] = r.type;
+    if (!isU32(r.vnode) || !isU32(r.unique) || !isU32(r.size) || !isU32(r.mode) || !isU32(r.mtime) || !isU32(r.owner) || (r.type & 255) !== r.type) {
+      this.odd.set(i, { ...r });
+    }
+    if (this.pairs.value(r.vnode, r.unique) >= 0) this.duplicates = true;
+    this.pairs.setValue(r.vnode, r.unique, i);
+    return i;
   }
-  entries.sort((a, b) => (a.path === '.' ? -1 : b.path === '.' ? 1 : a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-  return { entries, unreachable: unreachable.map((u) => ({ vnode: u.vnode, unique: u.unique })) };
+
+  setEntries(i: number, entries: EntryList): void {
+    this.dirs.set(i, entries);
+  }
+
+  packEntries(i: number, pages: Buffer, count: number): void {
+    this.dirs.set(i, new PackedEntries(count > 0 ? decodeDirectory(pages) : [], this.names));
+  }
+
+  row(i: number): Row {
+    const o = this.odd.get(i);
+    if (o) return o;
+    const c = this.chunks[i >> CHUNK_BITS];
+    const j = i & IN_CHUNK;
+    return { vnode: c.vnode[j], unique: c.unique[j], type: c.type[j], mode: c.mode[j], size: c.size[j], mtime: c.mtime[j], owner: c.owner[j] };
+  }
+
+  vnode(i: number): number {
+    return this.odd.get(i)?.vnode ?? this.chunks[i >> CHUNK_BITS].vnode[i & IN_CHUNK];
+  }
+
+  unique(i: number): number {
+    return this.odd.get(i)?.unique ?? this.chunks[i >> CHUNK_BITS].unique[i & IN_CHUNK];
+  }
+
+  find(vnode: number, unique: number): number {
+    return this.pairs.value(vnode, unique);
+  }
+
+  entries(i: number): EntryList | undefined {
+    return this.dirs.get(i);
+  }
+
+  get distinct(): boolean {
+    return !this.duplicates;
+  }
+}
+
+/**
+ * Read the dump to its end and call `each` for every vnode a chain of
+ * directory entries from the root reaches, in path order (the root, '.',
+ * first), as `listDump` lists them; returns the vnodes none reaches, in dump
+ * order. What is kept while the dump is read is packed (columns, entries,
+ * pair table); the paths are made as they are given out, a directory at a
+ * time, never all at once. Throws DumpError on damage.
+ */
+export async function forEachListed(reader: DumpReader, each: (e: ListEntry) => void): Promise<{ vnode: number; unique: number }[]> {
+  const src = new ListedVnodes();
+  let header = false;
+  try {
+    for await (const r of reader.records()) {
+      if (r.kind === 'header') header = true;
+      if (r.kind !== 'vnode') continue;
+      const size = r.data.kind === 'dirpages' ? r.data.pages.length : r.data.kind === 'filedata' ? r.data.length : 0;
+      const i = src.push({ vnode: r.vnode, unique: r.unique, type: r.type, mode: r.mode, size, mtime: r.mtime, owner: r.owner });
+      if (r.data.kind === 'dirpages') {
+        // A directory with no pages has no entries (verify reports it); don't fail the listing.
+        if (r.type === VNODE_DIR) src.packEntries(i, r.data.pages, r.data.count);
+      } else if (r.data.kind === 'filedata' && r.type === VNODE_SYMLINK && r.data.length <= MAX_TARGET) {
+        src.targets.set(i, (await reader.readFileData()).toString('latin1'));
+      }
+    }
+  } finally {
+    await reader.close();
+  }
+  if (!header) throw new DumpError('NOT_A_DUMP', 'no dump header', 0, reader.source.name);
+
+  const tree = new VolumeTree(src);
+  tree.walkFromRoot();
+  const entry = (i: number, path: string): ListEntry => {
+    const r = src.row(i);
+    const e: ListEntry = { path, vnode: r.vnode, unique: r.unique, type: typeName(r.type), mode: r.mode, size: r.size, mtime: r.mtime, owner: r.owner };
+    const t = src.targets.get(i);
+    if (t !== undefined) e.target = t;
+    return e;
+  };
+  if (tree.root >= 0 && !inPathOrder(tree, src, entry, each)) {
+    // Names that a walk in name order cannot put in path order (a `/` in a
+    // name, an empty name, two entries of a directory with one name, a pair
+    // that comes twice): every path made, then sorted, as before.
+    const all: ListEntry[] = [];
+    for (let i = 0; i < src.size; i++) {
+      if (!tree.isReached(i)) continue;
+      const c = tree.canonical(i);
+      all.push(entry(i, c === tree.root ? '.' : tree.path(c)!));
+    }
+    all.sort((a, b) => (a.path === '.' ? -1 : b.path === '.' ? 1 : a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+    for (const e of all) each(e);
+  }
+  const unreachable: { vnode: number; unique: number }[] = [];
+  tree.forEachUnreached((i) => unreachable.push({ vnode: src.vnode(i), unique: src.unique(i) }));
+  return unreachable;
+}
+
+/**
+ * The reached vnodes in path order, made a directory at a time: a
+ * directory's own line sorts by its name, what is below it by its name and
+ * `/` (every path below starts with that), so the children of each
+ * directory are sorted by those keys and what is below a directory is
+ * given out in its place. First checks that this order is the order of the
+ * paths (see the caller); false, and nothing given out, when it is not.
+ */
+function inPathOrder(tree: VolumeTree, src: ListedVnodes, entry: (i: number, path: string) => ListEntry, each: (e: ListEntry) => void): boolean {
+  if (!src.distinct) return false;
+  // The children each directory is home to (the entries that reached them), checked.
+  const kids = (dir: number): { name: string; child: number; dir: boolean }[] | null => {
+    const list = src.entries(dir);
+    if (!list) return [];
+    const out: { name: string; child: number; dir: boolean }[] = [];
+    for (let k = 0; k < list.count; k++) {
+      if (list.isDot(k)) continue;
+      const c = src.find(list.vnode(k), list.unique(k));
+      if (c < 0) continue;
+      const h = tree.home(c);
+      if (!h || h.dir !== dir || h.entry !== k) continue;
+      const name = list.name(k);
+      if (name === '' || name.includes('/')) return null;
+      out.push({ name, child: c, dir: src.entries(c) !== undefined });
+    }
+    out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.child - b.child));
+    for (let j = 1; j < out.length; j++) if (out[j].name === out[j - 1].name) return null;
+    return out;
+  };
+  // Check every directory first: nothing is given out unless the whole order holds.
+  const queue = [tree.root];
+  for (let q = 0; q < queue.length; q++) {
+    const k = kids(queue[q]);
+    if (k === null) return false;
+    for (const c of k) if (c.dir) queue.push(c.child);
+  }
+  // Keys: `name` for a child's own line, `name/` for what is below a directory child.
+  const unitsOf = (dir: number): { key: string; child: number; sub: boolean }[] => {
+    const units: { key: string; child: number; sub: boolean }[] = [];
+    for (const c of kids(dir)!) {
+      units.push({ key: c.name, child: c.child, sub: false });
+      if (c.dir) units.push({ key: `${c.name}/`, child: c.child, sub: true });
+    }
+    return units.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  };
+  each(entry(tree.root, '.'));
+  // Depth first without recursion (a chain of directories may be deep): one frame a directory open.
+  const stack = [{ units: unitsOf(tree.root), at: 0, prefix: '' }];
+  while (stack.length > 0) {
+    const f = stack[stack.length - 1];
+    if (f.at === f.units.length) {
+      stack.pop();
+      continue;
+    }
+    const u = f.units[f.at++];
+    if (u.sub) stack.push({ units: unitsOf(u.child), at: 0, prefix: f.prefix + u.key });
+    else each(entry(u.child, f.prefix + u.key));
+  }
+  return true;
 }

@@ -42,8 +42,19 @@ export interface DumpSummary {
 /** Largest symbolic link target read into memory. */
 const MAX_TARGET = 64 << 10;
 
+export interface SummaryOptions {
+  /**
+   * Keep one VnodeSummary per vnode in `vnodes` (default true). False: the
+   * vnodes are counted in their index only, `vnodes` stays empty, and no
+   * directory page is decoded nor link target read: what `inspect` without
+   * `--vnodes` needs, in memory that does not grow with the dump.
+   */
+  vnodes?: boolean;
+}
+
 /** Read the dump to its end. Throws DumpError on damage (with the file and offset). */
-export async function summarizeDump(reader: DumpReader): Promise<DumpSummary> {
+export async function summarizeDump(reader: DumpReader, opts: SummaryOptions = {}): Promise<DumpSummary> {
+  const keep = opts.vnodes ?? true;
   let header: DumpHeader | null = null;
   let volume: VolumeData | null = null;
   const idx: Record<IndexClass, IndexSummary | null> = { large: null, small: null };
@@ -63,6 +74,7 @@ export async function summarizeDump(reader: DumpReader): Promise<DumpSummary> {
           break;
         case 'vnode': {
           if (current) current.records++;
+          if (!keep) break;
           const s: VnodeSummary = {
             vnode: r.vnode, unique: r.unique, type: r.type, mode: r.mode, linkCount: r.linkCount, length: r.length,
             mtime: r.mtime, owner: r.owner, author: r.author, parent: r.parent, parentUnique: r.parentUnique,

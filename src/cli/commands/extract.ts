@@ -5,7 +5,7 @@ import { resolveDeclared } from '../../diagnose/declared.js';
 import type { ExtractProblem } from '../../extract/plan.js';
 import { openDump } from '../../format/open.js';
 import { displayString } from '../../format/types.js';
-import { EXIT_DAMAGED, EXIT_OK, UsageError, err, out, printJson, type Ctx } from '../context.js';
+import { EXIT_DAMAGED, EXIT_OK, UsageError, err, out, printJson, type Ctx, favourMemory } from '../context.js';
 
 interface Args {
   dump: string;
@@ -57,6 +57,7 @@ export const extractCommand = (ctx: Ctx): CommandModule<object, Args> => ({
       .option('wrap-bits', { type: 'number', default: 32, hidden: true, describe: 'wrap size 2^N (testing)' })
       .conflicts('log', 'declared') as unknown as Argv<Args>,
   handler: async (a) => {
+    favourMemory();
     if ((a.directory === undefined) === (a.tar === undefined)) throw new UsageError('extract needs exactly one of -C DIR or --tar FILE');
     if (a.tar === '-' && a.json) throw new UsageError('--json cannot be used with --tar - (standard output carries the archive)');
     if (a['same-owner'] && !(typeof process.getuid === 'function' && process.getuid() === 0)) {

@@ -3,7 +3,7 @@ import { openDump } from '../../format/open.js';
 import { describeContainer } from '../../source/container.js';
 import { summarizeDump, type DumpSummary } from '../../format/summary.js';
 import { displayString } from '../../format/types.js';
-import { EXIT_OK, hex8, isoDate, modeString, out, printJson, typeName, type Ctx } from '../context.js';
+import { EXIT_OK, hex8, isoDate, modeString, out, printJson, typeName, type Ctx, favourMemory } from '../context.js';
 
 interface Args {
   dump: string;
@@ -49,9 +49,10 @@ export const inspectCommand = (ctx: Ctx): CommandModule<object, Args> => ({
       .option('json', { type: 'boolean', default: false, describe: 'machine-readable output' })
       .option('vnodes', { type: 'boolean', default: false, describe: 'one line per vnode' }) as Argv<Args>,
   handler: async (a) => {
+    favourMemory();
     const reader = await openDump(a.dump);
     const fileSize = reader.source.size ?? null;
-    const s = await summarizeDump(reader);
+    const s = await summarizeDump(reader, { vnodes: a.vnodes });
     if (a.json) {
       printJson(inspectJson(s, fileSize, a.vnodes));
       ctx.exitCode = EXIT_OK;

@@ -1,8 +1,8 @@
 import type { Argv, CommandModule } from 'yargs';
 import { openDump } from '../../format/open.js';
-import { listDump } from '../../format/listing.js';
+import { forEachListed, type ListEntry } from '../../format/listing.js';
 import { displayString } from '../../format/types.js';
-import { EXIT_OK, isoDate, modeString, out, printJson, type Ctx } from '../context.js';
+import { EXIT_OK, isoDate, modeString, type Ctx, favourMemory } from '../context.js';
 
 interface Args {
   dump: string;
@@ -17,17 +17,33 @@ export const lsCommand = (ctx: Ctx): CommandModule<object, Args> => ({
       .positional('dump', { type: 'string', demandOption: true, describe: 'dump file, or - for standard input' })
       .option('json', { type: 'boolean', default: false, describe: 'machine-readable output' }) as Argv<Args>,
   handler: async (a) => {
-    const listing = await listDump(await openDump(a.dump));
+    favourMemory();
+    // Printed as the listing is made (never all of it in memory), in blocks of about 64 KB.
+    let buf = '';
+    const write = (s: string) => {
+      buf += s;
+      if (buf.length >= 1 << 16) {
+        process.stdout.write(buf);
+        buf = '';
+      }
+    };
     if (a.json) {
-      printJson(listing.entries.map((e) => ({ ...e, path: displayString(e.path), ...(e.target !== undefined ? { target: displayString(e.target) } : {}) })));
+      // The text JSON.stringify(array, null, 2) gives, an element at a time.
+      let n = 0;
+      const json = (e: ListEntry) => ({ ...e, path: displayString(e.path), ...(e.target !== undefined ? { target: displayString(e.target) } : {}) });
+      await forEachListed(await openDump(a.dump), (e) => {
+        write(`${n++ === 0 ? '[\n' : ',\n'}  ${JSON.stringify(json(e), null, 2).replaceAll('\n', '\n  ')}`);
+      });
+      write(n === 0 ? '[]\n' : '\n]\n');
     } else {
-      for (const e of listing.entries) {
+      const unreachable = await forEachListed(await openDump(a.dump), (e) => {
         const t = e.type === 'dir' ? 2 : e.type === 'symlink' ? 3 : 1;
         const link = e.target !== undefined ? ` -> ${displayString(e.target)}` : '';
-        out(`${modeString(t, e.mode)} ${String(e.owner).padStart(5)} ${String(e.size).padStart(10)} ${isoDate(e.mtime).replace('T', ' ').replace('Z', '')} ${displayString(e.path)}${link}`);
-      }
-      for (const u of listing.unreachable) out(`# unreachable: vnode ${u.vnode}.${u.unique} (no directory names it)`);
+        write(`${modeString(t, e.mode)} ${String(e.owner).padStart(5)} ${String(e.size).padStart(10)} ${isoDate(e.mtime).replace('T', ' ').replace('Z', '')} ${displayString(e.path)}${link}\n`);
+      });
+      for (const u of unreachable) write(`# unreachable: vnode ${u.vnode}.${u.unique} (no directory names it)\n`);
     }
+    process.stdout.write(buf);
     ctx.exitCode = EXIT_OK;
   },
 });

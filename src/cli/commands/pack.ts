@@ -1,7 +1,7 @@
 import type { Argv, CommandModule } from 'yargs';
 import { packDirectory } from '../../pack/pack-file.js';
 import { displayString } from '../../format/types.js';
-import { EXIT_OK, UsageError, err, out, parseHexId, printJson, type Ctx } from '../context.js';
+import { EXIT_OK, UsageError, err, out, parseHexId, printJson, type Ctx, favourMemory } from '../context.js';
 import { manifestOption, recordOutput } from './manifest-option.js';
 
 interface Args {
@@ -45,6 +45,7 @@ export const packCommand = (ctx: Ctx): CommandModule<object, Args> => ({
     if (a['incremental-from'] === undefined && (a.tmpdir !== undefined || a['decompress-with'] !== undefined)) {
       throw new UsageError('--tmpdir and --decompress-with go with --incremental-from only');
     }
+    favourMemory();
     const r = await packDirectory(a.dir, a.output, {
       volumeId: parseHexId(a['volume-id'], '--volume-id'),
       parentId: parseHexId(a['parent-id'], '--parent-id'),

@@ -5,7 +5,7 @@ import { DumpError } from '../../format/errors.js';
 import { displayString } from '../../format/types.js';
 import { describeStatus } from '../../redump/exec.js';
 import { redump, type RedumpResult, type RedumpSource } from '../../redump/redump.js';
-import { EXIT_DAMAGED, EXIT_OK, EXIT_USAGE, UsageError, describeError, err, errorJson, out, parseHexId, printJson, type Ctx } from '../context.js';
+import { EXIT_DAMAGED, EXIT_OK, EXIT_USAGE, UsageError, describeError, err, errorJson, out, parseHexId, printJson, type Ctx, favourMemory } from '../context.js';
 import { streamProgress } from '../progress.js';
 import { manifestOption, recordOutput } from './manifest-option.js';
 import { isContainer, openInput, openStream } from '../../source/open.js';
@@ -237,6 +237,7 @@ export const redumpCommand = (ctx: Ctx): CommandModule<object, Args> => ({
           '1 the stream did not verify or the dump command failed; 2 usage, existing output, or read/write error.',
       ) as unknown as Argv<Args>,
   handler: async (a) => {
+    favourMemory();
     const given = [a.exec !== undefined, a.tree !== undefined, a.input !== undefined].filter(Boolean).length;
     if (given !== 1) throw new UsageError('redump needs exactly one input: --exec CMD, --tree DIR, or - (standard input)');
     if (a.input !== undefined && a.input !== '-') throw new UsageError(`redump reads a dump from standard input only ('-'), not '${a.input}'; use verify to check a file`);

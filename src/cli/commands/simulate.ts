@@ -1,7 +1,7 @@
 import type { Argv, CommandModule } from 'yargs';
 import { simulateFile, type SimulateResult } from '../../simulate/simulate.js';
 import type { ReceiverModel } from '../../io/receivers.js';
-import { EXIT_OK, UsageError, out, printJson, type Ctx } from '../context.js';
+import { EXIT_OK, UsageError, out, printJson, type Ctx, favourMemory } from '../context.js';
 
 interface Args {
   dump: string;
@@ -68,6 +68,7 @@ export const simulateCommand = (ctx: Ctx): CommandModule<object, Args> => ({
       .option('tmpdir', { type: 'string', requiresArg: true, describe: 'where a compressed input is decoded for positional reading (default: the system temporary directory)' })
       .option('decompress-with', { type: 'string', requiresArg: true, describe: 'shell command that decodes a compressed input (stdin to stdout)' }) as unknown as Argv<Args>,
   handler: async (a) => {
+    favourMemory();
     const cs = a['chunk-size'];
     if (!Number.isSafeInteger(cs) || cs < 4096) throw new UsageError('--chunk-size must be a whole number >= 4096');
     const r = await simulateFile(a.dump, a.output, {

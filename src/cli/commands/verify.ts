@@ -8,7 +8,7 @@ import type { Verdict } from '../../check/problems.js';
 import { CODES, type Code } from '../../diagnostics/codes.js';
 import { displayString } from '../../format/types.js';
 import { describeContainer } from '../../source/container.js';
-import { EXIT_DAMAGED, EXIT_OK, EXIT_USAGE, UsageError, out, printJson, type Ctx } from '../context.js';
+import { EXIT_DAMAGED, EXIT_OK, EXIT_USAGE, UsageError, out, printJson, type Ctx, favourMemory } from '../context.js';
 import { byteProgress, humanBytes } from '../progress.js';
 import { checkAgainst, entryOf, openManifest, readManifest } from '../../archive/manifest.js';
 import { findingLines, fixityLines, replicaLines, volumeTable, volumesJson } from './verify-volumes.js';
@@ -143,6 +143,7 @@ export const verifyCommand = (ctx: Ctx): CommandModule<object, VerifyArgs> => ({
       .option('tmpdir', { type: 'string', requiresArg: true, describe: 'where a damaged compressed dump is decoded for the wraparound diagnosis (default: the system temporary directory)' })
       .option('wrap-bits', { type: 'number', default: 32, hidden: true, describe: 'wrap size 2^N for the wraparound diagnosis (testing)' }) as unknown as Argv<VerifyArgs>,
   handler: async (a) => {
+    favourMemory();
     const jobs = a.jobs ?? defaultJobs();
     if (!Number.isInteger(jobs) || jobs < 1) throw new UsageError('--jobs must be a whole number >= 1');
     const relocate = relocations(a.relocate ?? []);

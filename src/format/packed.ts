@@ -1,0 +1,199 @@
+/**
+ * Packed forms of what the tree model reads, for dumps of a million vnodes
+ * (issue #17): directory entries in typed arrays with their names in shared
+ * buffers, and a table from (vnode, uniquifier) pairs to flags and a number,
+ * in typed arrays: no string key, no object and no string per entry.
+ */
+import type { DirEntry } from '../dir/pages.js';
+import type { EntryList } from './tree.js';
+
+/** Bytes of names in one buffer of a NameStore (a longer list of names gets a buffer of its own). */
+const NAME_CHUNK = 1 << 20;
+
+/** Directory entry names, one after another, in buffers of 1 MiB. */
+export class NameStore {
+  private buf = Buffer.alloc(0);
+  private used = 0;
+
+  /** Room for `n` bytes: the buffer, and where they go in it. */
+  take(n: number): [Buffer, number] {
+    if (this.used + n > this.buf.length) {
+      this.buf = Buffer.allocUnsafe(Math.max(NAME_CHUNK, n));
+      this.used = 0;
+    }
+    const at = this.used;
+    this.used += n;
+    return [this.buf, at];
+  }
+}
+
+export function byName(a: DirEntry, b: DirEntry): number {
+  return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
+}
+
+/**
+ * A directory's entries, packed: vnode, uniquifier and where the name is,
+ * four numbers an entry, and the names' bytes in a NameStore. `sorted`:
+ * sorted by name (a stable sort: equal names keep their order in the
+ * pages); else in the order given.
+ */
+export class PackedEntries implements EntryList {
+  readonly count: number;
+  /** vnode, uniquifier, name start in `names`, name length | 1 << 31 for `.` and `..`. */
+  private readonly ids: Uint32Array;
+  private readonly names: Buffer;
+
+  constructor(entries: readonly DirEntry[], store: NameStore, sort = false) {
+    const sorted = sort ? [...entries].sort(byName) : entries;
+    const count = (this.count = sorted.length);
+    const ids = (this.ids = new Uint32Array(4 * count));
+    let bytes = 0;
+    for (const e of sorted) bytes += e.name.length;
+    const [names, start] = store.take(bytes);
+    this.names = names;
+    let at = start;
+    for (let k = 0; k < count; k++) {
+      const e = sorted[k];
+      const n = e.name;
+      names.write(n, at, 'latin1');
+      ids[4 * k] = e.vnode;
+      ids[4 * k + 1] = e.unique;
+      ids[4 * k + 2] = at;
+      ids[4 * k + 3] = (n.length | (n === '.' || n === '..' ? 0x80000000 : 0)) >>> 0;
+      at += n.length;
+    }
+  }
+
+  vnode(k: number): number {
+    return this.ids[4 * k];
+  }
+
+  unique(k: number): number {
+    return this.ids[4 * k + 1];
+  }
+
+  name(k: number): string {
+    const at = this.ids[4 * k + 2];
+    return this.names.toString('latin1', at, at + (this.ids[4 * k + 3] & 0x7fffffff));
+  }
+
+  isDot(k: number): boolean {
+    return this.ids[4 * k + 3] >>> 31 === 1;
+  }
+
+  /** True when entry k has the same name as entry k - 1 (names that come twice are next to each other). */
+  sameNameAsPrevious(k: number): boolean {
+    if (k === 0) return false;
+    const len = this.ids[4 * k + 3] & 0x7fffffff;
+    if ((this.ids[4 * k - 1] & 0x7fffffff) !== len) return false;
+    const a = this.ids[4 * k + 2];
+    const b = this.ids[4 * k - 2];
+    return this.names.compare(this.names, b, b + len, a, a + len) === 0;
+  }
+}
+
+
+const isU32 = (x: number): boolean => x >>> 0 === x;
+
+/**
+ * (vnode, uniquifier) -> two bits of flags and a number (-1 until set), by
+ * open addressing in typed arrays: 13 bytes a slot, at most three quarters
+ * of them used, grown by doubling as pairs are added (never sized from a
+ * count the input declares). Pairs that are not two 32-bit numbers (never
+ * decoded, possible in hand-made records) go to an ordinary map.
+ */
+export class PairTable {
+  private vnodes = new Uint32Array(1024);
+  private uniques = new Uint32Array(1024);
+  private values = new Int32Array(1024).fill(-1);
+  /** 0: an empty slot; else flags | 4 (in use). */
+  private flags = new Uint8Array(1024);
+  private mask = 1023;
+  private count = 0;
+  private other: Map<string, { flags: number; value: number }> | undefined;
+
+  private hash(vnode: number, unique: number): number {
+    let h = Math.imul(vnode, 0x9e3779b1) ^ Math.imul(unique ^ (unique >>> 15), 0x85ebca6b);
+    h ^= h >>> 16;
+    return h & this.mask;
+  }
+
+  /** The slot of the pair, or -1 (`add`: made when missing). */
+  private slot(vnode: number, unique: number, add: boolean): number {
+    for (let s = this.hash(vnode, unique); ; s = (s + 1) & this.mask) {
+      if (this.flags[s] === 0) {
+        if (!add) return -1;
+        this.vnodes[s] = vnode;
+        this.uniques[s] = unique;
+        this.values[s] = -1;
+        this.flags[s] = 4;
+        if (++this.count * 4 > this.mask * 3) {
+          this.grow();
+          return this.slot(vnode, unique, false);
+        }
+        return s;
+      }
+      if (this.vnodes[s] === vnode && this.uniques[s] === unique) return s;
+    }
+  }
+
+  private grow(): void {
+    const { vnodes, uniques, values, flags } = this;
+    const size = flags.length * 2;
+    this.vnodes = new Uint32Array(size);
+    this.uniques = new Uint32Array(size);
+    this.values = new Int32Array(size).fill(-1);
+    this.flags = new Uint8Array(size);
+    this.mask = size - 1;
+    for (let i = 0; i < flags.length; i++) {
+      if (flags[i] === 0) continue;
+      let s = this.hash(vnodes[i], uniques[i]);
+      while (this.flags[s] !== 0) s = (s + 1) & this.mask;
+      this.vnodes[s] = vnodes[i];
+      this.uniques[s] = uniques[i];
+      this.values[s] = values[i];
+      this.flags[s] = flags[i];
+    }
+  }
+
+  private odd(vnode: number, unique: number, add: boolean): { flags: number; value: number } | undefined {
+    const key = `${vnode}.${unique}`;
+    let e = this.other?.get(key);
+    if (!e && add) (this.other ??= new Map()).set(key, (e = { flags: 0, value: -1 }));
+    return e;
+  }
+
+  /** The pair's flags (0: never added). */
+  flagsOf(vnode: number, unique: number): number {
+    if (!isU32(vnode) || !isU32(unique)) return this.odd(vnode, unique, false)?.flags ?? 0;
+    const s = this.slot(vnode, unique, false);
+    return s < 0 ? 0 : this.flags[s] & 3;
+  }
+
+  /** Set flags on the pair (added if missing). */
+  mark(vnode: number, unique: number, flags: number): void {
+    if (!isU32(vnode) || !isU32(unique)) {
+      this.odd(vnode, unique, true)!.flags |= flags;
+      return;
+    }
+    const s = this.slot(vnode, unique, true); // first: adding may grow the arrays
+    this.flags[s] |= flags;
+  }
+
+  /** The pair's number (-1: none set, or never added). */
+  value(vnode: number, unique: number): number {
+    if (!isU32(vnode) || !isU32(unique)) return this.odd(vnode, unique, false)?.value ?? -1;
+    const s = this.slot(vnode, unique, false);
+    return s < 0 ? -1 : this.values[s];
+  }
+
+  /** Set the pair's number (added if missing). */
+  setValue(vnode: number, unique: number, value: number): void {
+    if (!isU32(vnode) || !isU32(unique)) {
+      this.odd(vnode, unique, true)!.value = value;
+      return;
+    }
+    const s = this.slot(vnode, unique, true); // first: adding may grow the arrays
+    this.values[s] = value;
+  }
+}
