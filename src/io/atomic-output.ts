@@ -409,7 +409,7 @@ export class AtomicOutput {
    * fsync still writes everything).
    */
   private writeBack(): void {
-    if (!this.writeBehind) return;
+    if (!this.writeBehind || this.flushed - this.behind < WRITE_BEHIND) return;
     if (this.kernel === undefined) this.kernel = process.platform === 'linux' ? libc() : null;
     const c = this.kernel;
     if (c === null) return;
