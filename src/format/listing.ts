@@ -38,6 +38,9 @@ const MAX_TARGET = 64 << 10;
 
 const isU32 = (x: number): boolean => x >>> 0 === x;
 
+/** Runs of increasing vnode numbers searched before a pair table is made instead. */
+const MAX_RUNS = 8;
+
 const CHUNK_BITS = 13;
 const CHUNK = 1 << CHUNK_BITS;
 const IN_CHUNK = CHUNK - 1;
@@ -75,12 +78,20 @@ class ListedVnodes implements TreeSource {
   private readonly odd = new Map<number, Row>();
   private readonly dirs = new Map<number, EntryList>();
   readonly targets = new Map<number, string>();
-  private readonly pairs = new PairTable();
+  /**
+   * Where each run of increasing vnode numbers starts (a sound full dump
+   * has two: its large and its small index): a pair is found by a binary
+   * search in each. More runs than MAX_RUNS (an incremental or damaged
+   * dump): a pair table instead, made then.
+   */
+  private readonly runs: number[] = [];
+  private pairs: PairTable | null = null;
   private readonly names = new NameStore();
   /** Some pair came twice. */
   duplicates = false;
 
   push(r: Row): number {
+    if (this.find(r.vnode, r.unique) >= 0) this.duplicates = true;
     const i = this.size++;
     if ((i & IN_CHUNK) === 0) this.chunks.push(new ListChunk());
     const c = this.chunks[i >> CHUNK_BITS];
@@ -95,8 +106,14 @@ class ListedVnodes implements TreeSource {
     if (!isU32(r.vnode) || !isU32(r.unique) || !isU32(r.size) || !isU32(r.mode) || !isU32(r.mtime) || !isU32(r.owner) || (r.type & 255) !== r.type) {
       this.odd.set(i, { ...r });
     }
-    if (this.pairs.value(r.vnode, r.unique) >= 0) this.duplicates = true;
-    this.pairs.setValue(r.vnode, r.unique, i);
+    if (this.pairs) this.pairs.setValue(r.vnode, r.unique, i);
+    else if (i === 0 || this.odd.has(i) || r.vnode <= this.vnode(i - 1)) {
+      this.runs.push(i);
+      if (this.runs.length > MAX_RUNS || this.odd.size > 0) {
+        this.pairs = new PairTable();
+        for (let k = 0; k <= i; k++) this.pairs.setValue(this.vnode(k), this.unique(k), k);
+      }
+    }
     return i;
   }
 
@@ -124,8 +141,25 @@ class ListedVnodes implements TreeSource {
     return this.odd.get(i)?.unique ?? this.chunks[i >> CHUNK_BITS].unique[i & IN_CHUNK];
   }
 
+  /** The index of the last vnode with the pair, or -1. */
   find(vnode: number, unique: number): number {
-    return this.pairs.value(vnode, unique);
+    if (this.pairs) return this.pairs.value(vnode, unique);
+    // Later runs first: the last vnode with a pair stands for it.
+    for (let r = this.runs.length - 1; r >= 0; r--) {
+      let lo = this.runs[r];
+      let hi = (r + 1 < this.runs.length ? this.runs[r + 1] : this.size) - 1;
+      while (lo <= hi) {
+        const mid = (lo + hi) >>> 1;
+        const v = this.vnode(mid);
+        if (v < vnode) lo = mid + 1;
+        else if (v > vnode) hi = mid - 1;
+        else {
+          if (this.unique(mid) === unique) return mid;
+          break;
+        }
+      }
+    }
+    return -1;
   }
 
   entries(i: number): EntryList | undefined {
@@ -143,9 +177,10 @@ class ListedVnodes implements TreeSource {
  * first), as `listDump` lists them; returns the vnodes none reaches, in dump
  * order. What is kept while the dump is read is packed (columns, entries,
  * pair table); the paths are made as they are given out, a directory at a
- * time, never all at once. Throws DumpError on damage.
+ * time, never all at once. When `each` returns a promise (a full output
+ * pipe), the next entry waits for it. Throws DumpError on damage.
  */
-export async function forEachListed(reader: DumpReader, each: (e: ListEntry) => void): Promise<{ vnode: number; unique: number }[]> {
+export async function forEachListed(reader: DumpReader, each: (e: ListEntry) => void | Promise<void>): Promise<{ vnode: number; unique: number }[]> {
   const src = new ListedVnodes();
   let header = false;
   try {
@@ -175,7 +210,7 @@ export async function forEachListed(reader: DumpReader, each: (e: ListEntry) => 
     if (t !== undefined) e.target = t;
     return e;
   };
-  if (tree.root >= 0 && !inPathOrder(tree, src, entry, each)) {
+  if (tree.root >= 0 && !(await inPathOrder(tree, src, entry, each))) {
     // Names that a walk in name order cannot put in path order (a `/` in a
     // name, an empty name, two entries of a directory with one name, a pair
     // that comes twice): every path made, then sorted, as before.
@@ -186,7 +221,7 @@ export async function forEachListed(reader: DumpReader, each: (e: ListEntry) => 
       all.push(entry(i, c === tree.root ? '.' : tree.path(c)!));
     }
     all.sort((a, b) => (a.path === '.' ? -1 : b.path === '.' ? 1 : a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-    for (const e of all) each(e);
+    for (const e of all) await each(e);
   }
   const unreachable: { vnode: number; unique: number }[] = [];
   tree.forEachUnreached((i) => unreachable.push({ vnode: src.vnode(i), unique: src.unique(i) }));
@@ -201,7 +236,9 @@ export async function forEachListed(reader: DumpReader, each: (e: ListEntry) => 
  * given out in its place. First checks that this order is the order of the
  * paths (see the caller); false, and nothing given out, when it is not.
  */
-function inPathOrder(tree: VolumeTree, src: ListedVnodes, entry: (i: number, path: string) => ListEntry, each: (e: ListEntry) => void): boolean {
+async function inPathOrder(
+  tree: VolumeTree, src: ListedVnodes, entry: (i: number, path: string) => ListEntry, each: (e: ListEntry) => void | Promise<void>,
+): Promise<boolean> {
   if (!src.distinct) return false;
   // The children each directory is home to (the entries that reached them), checked.
   const kids = (dir: number): { name: string; child: number; dir: boolean }[] | null => {
@@ -238,7 +275,7 @@ function inPathOrder(tree: VolumeTree, src: ListedVnodes, entry: (i: number, pat
     }
     return units.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   };
-  each(entry(tree.root, '.'));
+  await each(entry(tree.root, '.'));
   // Depth first without recursion (a chain of directories may be deep): one frame a directory open.
   const stack = [{ units: unitsOf(tree.root), at: 0, prefix: '' }];
   while (stack.length > 0) {
@@ -249,7 +286,10 @@ function inPathOrder(tree: VolumeTree, src: ListedVnodes, entry: (i: number, pat
     }
     const u = f.units[f.at++];
     if (u.sub) stack.push({ units: unitsOf(u.child), at: 0, prefix: f.prefix + u.key });
-    else each(entry(u.child, f.prefix + u.key));
+    else {
+      const w = each(entry(u.child, f.prefix + u.key));
+      if (w) await w;
+    }
   }
   return true;
 }

@@ -55,7 +55,9 @@ describe('ls in path order', () => {
       [{ vnode: 2, unique: 2, data: 'f' }, { vnode: 4, unique: 3, data: 'lost' }],
     );
     const seen: string[] = [];
-    const lost = await forEachListed(streamReader(dump), (e) => seen.push(e.path));
+    const lost = await forEachListed(streamReader(dump), (e) => {
+      seen.push(e.path);
+    });
     expect(seen).toEqual(['.', 'f']);
     expect(lost).toEqual([{ vnode: 3, unique: 9 }, { vnode: 4, unique: 3 }]);
     const noRoot = craftDump([{ vnode: 3, unique: 9, pages: dirPages([3, 9], [1, 1], [['f', 2, 2]]) }], [{ vnode: 2, unique: 2, data: 'f' }]);
