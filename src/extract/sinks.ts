@@ -297,18 +297,27 @@ export class DirSink implements ExtractSink {
         if (!NO_LINK.has(code(e) ?? '')) throw e;
         // No hard links here: check, then rename (a name that appears in between is replaced).
         const there = await lstat(abs).then(() => true, (e2: unknown) => (code(e2) === 'ENOENT' ? false : Promise.reject(e2)));
-        if (there) throw Object.assign(new Error('exists'), { code: 'EEXIST' });
-        await rename(tmp, abs);
-        return true;
+        if (!there) {
+          await rename(tmp, abs);
+          return true;
+        }
+        return this.refuse(tmp, p, meta);
       }
       await unlink(tmp);
       return true;
     } catch (e) {
+      if (code(e) === 'EEXIST') return this.refuse(tmp, p, meta);
       await unlink(tmp).catch(() => undefined);
-      if (code(e) === 'EEXIST') this.problem(p, meta, 'EXISTS', 'exists; not overwritten (--force replaces it)');
-      else this.problem(p, meta, 'IO', `cannot put the file in place: ${errText(e)}`);
+      this.problem(p, meta, 'IO', `cannot put the file in place: ${errText(e)}`);
       return false;
     }
+  }
+
+  /** The name is taken (and no --force): the temporary file goes, the name is reported. */
+  private async refuse(tmp: Buffer, p: string, meta: Meta): Promise<false> {
+    await unlink(tmp).catch(() => undefined);
+    this.problem(p, meta, 'EXISTS', 'exists; not overwritten (--force replaces it)');
+    return false;
   }
 
   /** Make room at `p` for a file or link: only with --force, never removing a directory. */
