@@ -29,7 +29,6 @@ describe.skipIf(skip)('a real > 4 GiB dump wrapped by receiver A (W = 2^32)', ()
   });
 
   it('diagnose: exact seam and lost vnodes; repair: verify ok, survivors byte-identical', async () => {
-    const t0 = Date.now();
     // The tree: small distinctive files first (they survive in the head),
     // a 150 MB file cut by the seam, ten 10 MB files in the lost range (the
     // one across e loses its header), three 1.42 GB files (the last one runs
@@ -126,6 +125,5 @@ describe.skipIf(skip)('a real > 4 GiB dump wrapped by receiver A (W = 2^32)', ()
     const files = got.records.filter((x) => x.sha !== undefined);
     expect(files.map((x) => gotPaths.get(`${x.vnode}.${x.unique}`)).sort()).toEqual(survivors);
     for (const x of files) expect(x.sha).toBe(content.get(gotPaths.get(`${x.vnode}.${x.unique}`)!));
-    expect(Date.now() - t0).toBeLessThan(90_000);
   }, 180_000);
 });
