@@ -27,14 +27,14 @@ describe('verdict contract', () => {
     expect(missing, `codes no test pins (add a test that produces each and asserts its code): ${missing.join(', ')}`).toEqual([]);
   });
 
-  it('the table in docs/reliability.md has a row for every code, none of them without a test', () => {
-    const doc = readFileSync(join(ROOT, 'docs', 'reliability.md'), 'utf8');
+  it.each([['docs/reliability.md'], ['README.md']])('the table in %s has a row for every code, none of them without a test', (name) => {
+    const doc = readFileSync(join(ROOT, name), 'utf8');
     const rows = new Map(doc.split('\n').filter((l) => l.startsWith('| `')).map((l) => [l.slice(0, l.lastIndexOf('| ', l.length - 3) + 2), l]));
     const stale = Object.entries(CODES).filter(([c, info]) => {
       const row = rows.get(contractRowStart(c, info));
       return row === undefined || row.includes('**none**');
     }).map(([c]) => c);
-    expect(stale, `codes whose row in docs/reliability.md is missing or out of date (run \`npm run docs\`): ${stale.join(', ')}`).toEqual([]);
+    expect(stale, `codes whose row in ${name} is missing or out of date (run \`npm run docs\`): ${stale.join(', ')}`).toEqual([]);
   });
 
   it('every verdict is asserted by at least one test', () => {
