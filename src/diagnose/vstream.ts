@@ -146,26 +146,38 @@ export class VStream {
    */
   async read(buf: Buffer, at: number, len: number, v: number): Promise<number> {
     let got = 0;
+    for (const p of this.pieces(v, len)) {
+      let done = 0;
+      while (done < p.n) {
+        const k = await this.src.read(buf, at + p.got + done, p.n - done, p.fpos + done);
+        if (k === 0) return p.got + done;
+        done += k;
+      }
+      got = p.got + p.n;
+    }
+    return got;
+  }
+
+  /**
+   * The file ranges behind virtual [v, v+len), in order: `n` bytes at file
+   * position `fpos` for the virtual bytes from v+got on; contiguous, ending
+   * at a gap or at the virtual end (read() and readSync() walk them).
+   */
+  private *pieces(v: number, len: number): Generator<{ got: number; n: number; fpos: number }> {
+    let got = 0;
     let i = this.segIndex(v);
     while (got < len && i >= 0 && i < this.segments.length) {
       const s = this.segments[i];
       const pos = v + got;
       if (pos < s.vstart || pos >= s.vstart + s.length) break;
       const n = Math.min(len - got, s.vstart + s.length - pos);
-      const fpos = s.fstart + (pos - s.vstart);
-      let done = 0;
-      while (done < n) {
-        const k = await this.src.read(buf, at + got + done, n - done, fpos + done);
-        if (k === 0) return got + done;
-        done += k;
-      }
+      yield { got, n, fpos: s.fstart + (pos - s.vstart) };
       got += n;
       if (v + got === s.vstart + s.length) {
         if (i + 1 < this.segments.length && this.segments[i + 1].vstart === v + got) i++;
         else break;
       }
     }
-    return got;
   }
 
   /** Read exactly what is readable of [v, v+len) (shorter at a gap). */
@@ -266,24 +278,14 @@ export class VStream {
     const fd = this.src.fd;
     if (fd < 0) throw new DumpError('IO', 'internal: a record was asked for after its input was closed', v, this.name);
     let got = 0;
-    let i = this.segIndex(v);
-    while (got < len && i >= 0 && i < this.segments.length) {
-      const s = this.segments[i];
-      const pos = v + got;
-      if (pos < s.vstart || pos >= s.vstart + s.length) break;
-      const n = Math.min(len - got, s.vstart + s.length - pos);
-      const fpos = s.fstart + (pos - s.vstart);
+    for (const p of this.pieces(v, len)) {
       let done = 0;
-      while (done < n) {
-        const k = readSync(fd, buf, at + got + done, n - done, fpos + done);
-        if (k === 0) return got + done;
+      while (done < p.n) {
+        const k = readSync(fd, buf, at + p.got + done, p.n - done, p.fpos + done);
+        if (k === 0) return p.got + done;
         done += k;
       }
-      got += n;
-      if (v + got === s.vstart + s.length) {
-        if (i + 1 < this.segments.length && this.segments[i + 1].vstart === v + got) i++;
-        else break;
-      }
+      got = p.got + p.n;
     }
     return got;
   }
