@@ -72,7 +72,7 @@ export class StructureChecker {
    * (vnode, uniquifier) -> 2 * index in `vnodes` of the last vnode with the
    * pair, + 1 once the pair was seen inside an index (for VNODE_DUPLICATE).
    */
-  private readonly pairs = new PairIndex(this.cols);
+  private readonly pairs = new PairLookup(this.cols);
   /** Vnodes whose (vnode, uniquifier) pair a later vnode had again: 0 in a sound dump. */
   private superseded = 0;
   private readonly perCode = new Map<string, number>();
@@ -182,8 +182,6 @@ export class StructureChecker {
     }
     if (r.lists === 0) this.add('INDEX_LISTS', 'error', r.offset, `${r.index} index has 0 vnode lists ('s' must be > 0)`);
     this.index[r.index] = { declared: r.declared, lists: r.lists, records: 0, removed: 0, offset: r.offset };
-    // A full dump declares how many vnodes follow: make room for them at once.
-    if (!this.incremental) this.pairs.reserve(r.declared);
     this.current = r.index;
     this.lastVnode = 0;
   }
@@ -203,7 +201,7 @@ export class StructureChecker {
     if (v.notes) this.notes(v, fid(v));
     if (!this.current) {
       this.requireIndex(v.offset, `vnode ${fid(v)}`);
-      if (this.pairs.set(v.vnode, v.unique, 2 * at) >= 0) this.superseded++;
+      if (this.pairs.add(at, v.vnode, v.unique, 0) >= 0) this.superseded++;
       return;
     }
     const cls = this.current!;
@@ -217,7 +215,7 @@ export class StructureChecker {
     } else if ((v.type === VNODE_DIR) !== (cls === 'large')) {
       this.add('VNODE_CLASS', 'error', v.offset, `${v.type === VNODE_DIR ? 'directory' : 'file'} vnode in the ${cls} index`, fid(v));
     }
-    const prev = this.pairs.set(v.vnode, v.unique, 2 * at + 1);
+    const prev = this.pairs.add(at, v.vnode, v.unique, 1);
     if (prev >= 0) this.superseded++;
     if (!this.incremental) {
       if (v.vnode < this.lastVnode) this.add('VNODE_ORDER', 'error', v.offset, `vnode ${v.vnode} after vnode ${this.lastVnode}: numbers must not decrease in a full dump`, fid(v));
@@ -326,7 +324,7 @@ class CheckedTree implements TreeSource {
     readonly size: number,
     private readonly cols: Columns,
     private readonly dirs: Map<number, PackedEntries>,
-    private readonly pairs: PairIndex,
+    private readonly pairs: PairLookup,
     /** Some pair came twice: the vnode that stands for index i's pair may be a later one. */
     private readonly superseded: boolean,
   ) {
@@ -398,12 +396,15 @@ class ColumnChunk {
   readonly parentUnique = new Uint32Array(CHUNK);
   readonly size = new Uint32Array(CHUNK);
   readonly type = new Uint8Array(CHUNK);
+  /** 1: the vnode came inside an index (PairLookup's flag). */
+  readonly inIndex = new Uint8Array(CHUNK);
   readonly offset = new Float64Array(CHUNK);
-  readonly end = new Float64Array(CHUNK);
+  /** end - offset: the record's length with its data. */
+  readonly length = new Uint32Array(CHUNK);
 }
 
 /**
- * What the checker keeps of each vnode, in typed arrays: 37 bytes a vnode
+ * What the checker keeps of each vnode, in typed arrays: 34 bytes a vnode
  * (objects take three times that and keep the garbage collector busy, with
  * hundreds of thousands of files), in chunks so that growing copies nothing.
  */
@@ -429,8 +430,12 @@ class VnodeColumns implements Columns {
     c.size[j] = size;
     c.type[j] = type;
     c.offset[j] = offset;
-    c.end[j] = end;
-    if (!isU32(vnode) || !isU32(unique) || !isU32(parent) || !isU32(parentUnique) || !isU32(size) || (type & 255) !== type) {
+    const length = end - offset;
+    c.length[j] = length;
+    if (
+      !isU32(vnode) || !isU32(unique) || !isU32(parent) || !isU32(parentUnique) || !isU32(size) || (type & 255) !== type ||
+      !isU32(length) || offset + length !== end
+    ) {
       this.odd.set(i, checkedVnode(vnode, unique, type, parent, parentUnique, offset, end, size));
     }
     return i;
@@ -456,6 +461,24 @@ class VnodeColumns implements Columns {
     return this.chunks[i >> CHUNK_BITS].offset[i & IN_CHUNK];
   }
 
+  /** Whether vnode i came inside an index (as set by setInIndex). */
+  inIndexOf(i: number): number {
+    return this.chunks[i >> CHUNK_BITS].inIndex[i & IN_CHUNK];
+  }
+
+  setInIndex(i: number, flag: number): void {
+    this.chunks[i >> CHUNK_BITS].inIndex[i & IN_CHUNK] = flag;
+  }
+
+  /** The vnode number and uniquifier of vnode i as given (the columns hold them unless odd). */
+  exactVnode(i: number): number {
+    return this.odd.get(i)?.vnode ?? this.vnode(i);
+  }
+
+  exactUnique(i: number): number {
+    return this.odd.get(i)?.unique ?? this.unique(i);
+  }
+
   typeOf(i: number): number {
     return this.odd.size === 0 ? this.chunks[i >> CHUNK_BITS].type[i & IN_CHUNK] : (this.odd.get(i)?.type ?? this.chunks[i >> CHUNK_BITS].type[i & IN_CHUNK]);
   }
@@ -468,7 +491,7 @@ class VnodeColumns implements Columns {
   object(i: number): CheckedVnode {
     const c = this.chunks[i >> CHUNK_BITS];
     const j = i & IN_CHUNK;
-    const cv = this.odd.get(i) ?? checkedVnode(c.vnode[j], c.unique[j], c.type[j], c.parent[j], c.parentUnique[j], c.offset[j], c.end[j], c.size[j]);
+    const cv = this.odd.get(i) ?? checkedVnode(c.vnode[j], c.unique[j], c.type[j], c.parent[j], c.parentUnique[j], c.offset[j], c.offset[j] + c.length[j], c.size[j]);
     const e = this.entries.get(i);
     if (e) cv.entries = e.unpack();
     return cv;
@@ -566,6 +589,83 @@ export class PackedEntries implements EntryList {
     const out: DirEntry[] = [];
     for (let k = 0; k < this.count; k++) out.push({ name: this.name(k), vnode: this.vnode(k), unique: this.unique(k), blob: this.blob(k) });
     return out;
+  }
+}
+
+/** Runs of increasing vnode numbers PairLookup searches before it turns to a hash table. */
+const MAX_RUNS = 8;
+
+/**
+ * (vnode, uniquifier) -> 2 * index of the last vnode with the pair + its
+ * in-index flag, for vnodes added in order. While the vnodes form at most
+ * MAX_RUNS runs of strictly increasing vnode numbers (a full dump has two:
+ * the large index's, then the small one's), a pair is found by a binary
+ * search in each run, from the last (a number comes at most once in a run):
+ * no memory beyond the columns. Past that (an incremental dump, a disordered
+ * one) or with a pair that is not two 32-bit numbers, it builds a PairIndex
+ * from the vnodes so far and uses it from then on.
+ */
+class PairLookup {
+  private table: PairIndex | undefined;
+  /** First index of each run; the last run ends at `added`. */
+  private readonly runs: number[] = [];
+  private added = 0;
+  private last = -1;
+
+  constructor(private readonly cols: VnodeColumns) {}
+
+  /** Add vnode `at` (the next index) with its pair; returns the value of the last vnode with the pair before it, or -1. */
+  add(at: number, vnode: number, unique: number, inIndex: 0 | 1): number {
+    this.cols.setInIndex(at, inIndex);
+    if (!this.table && (!isU32(vnode) || !isU32(unique))) this.toTable();
+    if (this.table) {
+      this.added = at + 1;
+      return this.table.set(vnode, unique, 2 * at + inIndex);
+    }
+    const prev = this.get(vnode, unique);
+    if (this.runs.length === 0 || vnode <= this.last) {
+      this.runs.push(at);
+      if (this.runs.length > MAX_RUNS) {
+        this.added = at;
+        this.toTable();
+        this.added = at + 1;
+        this.table!.set(vnode, unique, 2 * at + inIndex);
+        return prev;
+      }
+    }
+    this.last = vnode;
+    this.added = at + 1;
+    return prev;
+  }
+
+  /** The value for the pair, or -1. */
+  get(vnode: number, unique: number): number {
+    if (this.table) return this.table.get(vnode, unique);
+    if (!isU32(vnode) || !isU32(unique)) return -1;
+    const { cols, runs } = this;
+    for (let r = runs.length - 1; r >= 0; r--) {
+      let lo = runs[r];
+      let hi = (r + 1 < runs.length ? runs[r + 1] : this.added) - 1;
+      if (hi < lo || vnode < cols.vnode(lo) || vnode > cols.vnode(hi)) continue;
+      while (lo <= hi) {
+        const mid = (lo + hi) >>> 1;
+        const v = cols.vnode(mid);
+        if (v < vnode) lo = mid + 1;
+        else if (v > vnode) hi = mid - 1;
+        else {
+          if (cols.unique(mid) === unique) return 2 * mid + cols.inIndexOf(mid);
+          break;
+        }
+      }
+    }
+    return -1;
+  }
+
+  /** Put the vnodes added so far into a hash table, in order (a later one replaces an earlier one's pair). */
+  private toTable(): void {
+    const table = (this.table = new PairIndex(this.cols));
+    table.reserve(this.added);
+    for (let i = 0; i < this.added; i++) table.set(this.cols.exactVnode(i), this.cols.exactUnique(i), 2 * i + this.cols.inIndexOf(i));
   }
 }
 

@@ -5,7 +5,7 @@
  * each is a dozen objects and strings (the record, its version vector, its
  * data, the walk's own note of it), half a kilobyte a record. The table
  * keeps, of a plain vnode record (a file or symbolic link), only the
- * numbers diagnosis and repair plan with, 44 bytes a record in chunks that
+ * numbers diagnosis and repair plan with, 40 bytes a record in chunks that
  * grow without copying, and of a directory its entries packed (12 bytes an
  * entry and the bytes of its name); the record itself is decoded again from
  * the input when it is asked for (`get`, through VStream.decodeAtSync, from
@@ -55,7 +55,8 @@ const F_USABLE = 32;
 
 class Chunk {
   readonly at = new Float64Array(CHUNK);
-  readonly end = new Float64Array(CHUNK);
+  /** end - at (`long` holds the ends of records 4 GiB long or more). */
+  readonly len = new Uint32Array(CHUNK);
   readonly run = new Int32Array(CHUNK);
   readonly vnode = new Uint32Array(CHUNK);
   readonly unique = new Uint32Array(CHUNK);
@@ -81,6 +82,8 @@ export class FoundRecords implements Iterable<FoundRecord> {
   /** The entries of usable directory records, packed (their pages are not kept). */
   private readonly dirs = new Map<number, PackedEntries>();
   private readonly arena = new NameArena();
+  /** The ends of records whose length the 32-bit column cannot hold, by index. */
+  private readonly long = new Map<number, number>();
 
   /** @param vs the stream the records were decoded from (to decode them again). */
   constructor(private readonly vs: VStream | null) {}
@@ -93,7 +96,9 @@ export class FoundRecords implements Iterable<FoundRecord> {
     const j = i & IN_CHUNK;
     const r = f.rec;
     c.at[j] = f.at;
-    c.end[j] = f.end;
+    const len = f.end - f.at;
+    c.len[j] = len;
+    if (len >>> 0 !== len || f.at + len !== f.end) this.long.set(i, f.end);
     c.run[j] = f.run;
     c.kind[j] = KIND[r.kind];
     let flags = (f.complete ? F_COMPLETE : 0) | (f.afterEnd ? F_AFTER_END : 0) | (f.suspect === 'overlap' ? F_OVERLAP : f.suspect === 'seam' ? F_SEAM : 0);
@@ -130,7 +135,7 @@ export class FoundRecords implements Iterable<FoundRecord> {
     return this.c(i).at[i & IN_CHUNK];
   }
   end(i: number): number {
-    return this.c(i).end[i & IN_CHUNK];
+    return this.long.size > 0 && this.long.has(i) ? this.long.get(i)! : this.c(i).at[i & IN_CHUNK] + this.c(i).len[i & IN_CHUNK];
   }
   run(i: number): number {
     return this.c(i).run[i & IN_CHUNK];

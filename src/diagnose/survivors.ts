@@ -1,9 +1,9 @@
 /**
  * The vnodes that survive whole, as record indexes into the walk's table
- * (records.ts), found by (vnode, uniquifier) through an open-addressing
- * table of typed arrays, with their directories' entries packed (no object
- * or string per entry) and their paths from the one volume tree model,
- * made when asked for. A Survivor object is made only when one is read
+ * (records.ts), found by (vnode, uniquifier) through a binary search in runs
+ * of increasing vnode numbers (or an open-addressing table of typed arrays),
+ * with their directories' entries packed (no object or string per entry)
+ * and their paths from the one volume tree model, made when asked for. A Survivor object is made only when one is read
  * whole (`get`, iteration).
  */
 import type { PackedEntries } from '../check/checker.js';
@@ -105,11 +105,75 @@ export class PairMap {
   }
 }
 
+/** Runs of increasing vnode numbers RunPairMap searches before it turns to a PairMap. */
+const MAX_RUNS = 8;
+
+/**
+ * (vnode, uniquifier) -> value, for values 0, 1, 2... added in turn, each
+ * pair once. While the values' vnode numbers form at most MAX_RUNS runs of
+ * strictly increasing numbers (a full dump read in order has two: the large
+ * index's, then the small one's), a pair is found by a binary search in each
+ * run (a number comes at most once in a run): no memory beyond the caller's
+ * columns. Past that (an incremental dump, a disordered or damaged one) it
+ * puts the values so far into a PairMap and uses it from then on.
+ */
+export class RunPairMap {
+  private map: PairMap | undefined;
+  /** First value of each run; the last run ends at `size`. */
+  private readonly runs: number[] = [];
+  size = 0;
+  private last = -1;
+
+  constructor(
+    private readonly vnodeOf: (value: number) => number,
+    private readonly uniqueOf: (value: number) => number,
+  ) {}
+
+  /** The value of the pair, or -1. */
+  get(vnode: number, unique: number): number {
+    if (this.map) return this.map.get(vnode, unique);
+    if (vnode >>> 0 !== vnode || unique >>> 0 !== unique) return -1;
+    const { runs } = this;
+    for (let r = runs.length - 1; r >= 0; r--) {
+      let lo = runs[r];
+      let hi = (r + 1 < runs.length ? runs[r + 1] : this.size) - 1;
+      if (hi < lo || vnode < this.vnodeOf(lo) || vnode > this.vnodeOf(hi)) continue;
+      while (lo <= hi) {
+        const mid = (lo + hi) >>> 1;
+        const v = this.vnodeOf(mid);
+        if (v < vnode) lo = mid + 1;
+        else if (v > vnode) hi = mid - 1;
+        else {
+          if (this.uniqueOf(mid) === unique) return mid;
+          break;
+        }
+      }
+    }
+    return -1;
+  }
+
+  /** Add the next value (`size`), whose pair is not in the map yet. */
+  add(vnode: number, value: number): void {
+    if (value !== this.size) throw new RangeError(`RunPairMap: value ${value} added as number ${this.size}`);
+    this.size++;
+    if (this.map) return this.map.add(vnode, value);
+    if (this.runs.length === 0 || vnode <= this.last) {
+      this.runs.push(value);
+      if (this.runs.length > MAX_RUNS) {
+        const map = (this.map = new PairMap(this.uniqueOf, this.size));
+        for (let j = 0; j < this.size; j++) map.add(this.vnodeOf(j), j);
+        return;
+      }
+    }
+    this.last = vnode;
+  }
+}
+
 export class SurvivorList implements Iterable<Survivor>, TreeSource {
   /** Survivor j is record `recordOf[j]`. */
   private recordOf: Uint32Array;
   size = 0;
-  private readonly pairs: PairMap;
+  private readonly pairs: RunPairMap;
   private readonly dirs = new Map<number, PackedEntries>();
   private tree: VolumeTree | null = null;
   readonly distinct = true;
@@ -119,7 +183,10 @@ export class SurvivorList implements Iterable<Survivor>, TreeSource {
     private readonly vs: VStream,
   ) {
     this.recordOf = new Uint32Array(Math.min(records.length, 1 << 16) || 1);
-    this.pairs = new PairMap((j) => records.unique(this.recordOf[j]), records.length);
+    this.pairs = new RunPairMap(
+      (j) => records.vnode(this.recordOf[j]),
+      (j) => records.unique(this.recordOf[j]),
+    );
   }
 
   get length(): number {

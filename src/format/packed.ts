@@ -31,67 +31,98 @@ export function byName(a: DirEntry, b: DirEntry): number {
   return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
 }
 
+/** Bits of an entry's name start (from the list's first name) in the 3-word form. */
+const REL_BITS = 22;
+const REL_MASK = (1 << REL_BITS) - 1;
+/** Longest name the 3-word form holds (9 bits). */
+const SHORT_NAME = 511;
+
 /**
  * A directory's entries, packed: vnode, uniquifier and where the name is,
- * four numbers an entry, and the names' bytes in a NameStore. `sorted`:
- * sorted by name (a stable sort: equal names keep their order in the
- * pages); else in the order given.
+ * three numbers an entry (the name's start from the list's first name,
+ * 22 bits, its length, 9 bits, and a bit for `.` and `..`; a list whose
+ * names do not fit that takes four numbers an entry: start, then length
+ * and the bit), and the names' bytes in a NameStore. `sorted`: sorted by
+ * name (a stable sort: equal names keep their order in the pages); else in
+ * the order given.
  */
 export class PackedEntries implements EntryList {
   readonly count: number;
-  /** vnode, uniquifier, name start in `names`, name length | 1 << 31 for `.` and `..`. */
+  /** vnode, uniquifier, then where the name is (one number, or two: see the class). */
   private readonly ids: Uint32Array;
+  /** Numbers an entry: 3 or 4. */
+  private readonly stride: number;
   private readonly names: Buffer;
+  /** Where the first name starts in `names`. */
+  private readonly start: number;
 
   constructor(entries: readonly DirEntry[], store: NameStore, sort = false) {
     const sorted = sort ? [...entries].sort(byName) : entries;
     const count = (this.count = sorted.length);
-    const ids = (this.ids = new Uint32Array(4 * count));
     let bytes = 0;
-    for (const e of sorted) bytes += e.name.length;
+    let longest = 0;
+    for (const e of sorted) {
+      bytes += e.name.length;
+      if (e.name.length > longest) longest = e.name.length;
+    }
+    const stride = (this.stride = bytes <= REL_MASK && longest <= SHORT_NAME ? 3 : 4);
+    const ids = (this.ids = new Uint32Array(stride * count));
     const [names, start] = store.take(bytes);
     this.names = names;
+    this.start = start;
     let at = start;
     for (let k = 0; k < count; k++) {
       const e = sorted[k];
       const n = e.name;
       names.write(n, at, 'latin1');
-      ids[4 * k] = e.vnode;
-      ids[4 * k + 1] = e.unique;
-      ids[4 * k + 2] = at;
-      ids[4 * k + 3] = (n.length | (n === '.' || n === '..' ? 0x80000000 : 0)) >>> 0;
+      const dot = n === '.' || n === '..' ? 0x80000000 : 0;
+      ids[stride * k] = e.vnode;
+      ids[stride * k + 1] = e.unique;
+      if (stride === 3) ids[3 * k + 2] = ((at - start) | (n.length << REL_BITS) | dot) >>> 0;
+      else {
+        ids[4 * k + 2] = at;
+        ids[4 * k + 3] = (n.length | dot) >>> 0;
+      }
       at += n.length;
     }
   }
 
   vnode(k: number): number {
-    return this.ids[4 * k];
+    return this.ids[this.stride * k];
   }
 
   unique(k: number): number {
-    return this.ids[4 * k + 1];
+    return this.ids[this.stride * k + 1];
+  }
+
+  /** Where entry k's name starts in `names`. */
+  private nameAt(k: number): number {
+    return this.stride === 3 ? this.start + (this.ids[3 * k + 2] & REL_MASK) : this.ids[4 * k + 2];
+  }
+
+  private nameLength(k: number): number {
+    return this.stride === 3 ? (this.ids[3 * k + 2] >>> REL_BITS) & SHORT_NAME : this.ids[4 * k + 3] & 0x7fffffff;
   }
 
   name(k: number): string {
-    const at = this.ids[4 * k + 2];
-    return this.names.toString('latin1', at, at + (this.ids[4 * k + 3] & 0x7fffffff));
+    const at = this.nameAt(k);
+    return this.names.toString('latin1', at, at + this.nameLength(k));
   }
 
   isDot(k: number): boolean {
-    return this.ids[4 * k + 3] >>> 31 === 1;
+    return this.ids[this.stride * k + this.stride - 1] >>> 31 === 1;
   }
 
   /** True when entry k has the same name as entry k - 1 (names that come twice are next to each other). */
   sameNameAsPrevious(k: number): boolean {
     if (k === 0) return false;
-    const len = this.ids[4 * k + 3] & 0x7fffffff;
-    if ((this.ids[4 * k - 1] & 0x7fffffff) !== len) return false;
-    const a = this.ids[4 * k + 2];
-    const b = this.ids[4 * k - 2];
+    const len = this.nameLength(k);
+    if (this.nameLength(k - 1) !== len) return false;
+    const a = this.nameAt(k);
+    const b = this.nameAt(k - 1);
     return this.names.compare(this.names, b, b + len, a, a + len) === 0;
   }
 }
-
 
 const isU32 = (x: number): boolean => x >>> 0 === x;
 

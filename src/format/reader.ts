@@ -27,6 +27,8 @@ export interface ReaderOptions {
 }
 
 const MAX_BUFFER = 8 << 20;
+/** A read ahead grows to this many times the read size (each of the few read-ahead buffers is that large). */
+const AHEAD_READS = 2;
 
 /**
  * A read started ahead of need (seekable sources): the bytes that follow the
@@ -66,7 +68,7 @@ export class DumpReader {
   private readonly readSize: number;
   /** The largest the buffer grows to for one record (the initial size doubled until MAX_BUFFER). */
   private readonly maxWindow: number;
-  /** Bytes the next read ahead asks for: doubles (to 4 times readSize) while the input is read straight through. */
+  /** Bytes the next read ahead asks for: doubles (to AHEAD_READS times readSize) while the input is read straight through. */
   private aheadSize: number;
   /** Absolute position the last refill read up to; a refill that starts there follows on without a skip. */
   private filledTo: number;
@@ -136,7 +138,7 @@ export class DumpReader {
     // A short read (never seen from a file before its end) leaves a hole before the next read ahead.
     if (r.n < a.len) await this.dropAheads();
     else this.depth = Math.min(this.depth + 1, this.maxAhead);
-    this.aheadSize = Math.min(2 * this.aheadSize, 4 * this.readSize, this.maxWindow - a.gap);
+    this.aheadSize = Math.min(2 * this.aheadSize, AHEAD_READS * this.readSize, this.maxWindow - a.gap);
     c.buf.copy(a.buf, from - keep, c.pos, c.end);
     this.spares.push(c.buf);
     c.buf = a.buf;
@@ -165,7 +167,7 @@ export class DumpReader {
     if (!this.source.seekable || this.closed) return;
     const gap = Math.min(64 << 10, this.readSize >> 2);
     // Read-ahead buffers are made at the largest size reads ahead grow to: one more than the reads in flight.
-    const full = Math.min(gap + 4 * this.readSize, this.maxWindow);
+    const full = Math.min(gap + AHEAD_READS * this.readSize, this.maxWindow);
     while (this.aheads.length < Math.min(this.depth, this.maxAhead)) {
       const last = this.aheads[this.aheads.length - 1];
       const position = last ? last.position + last.len : c.base + c.end;

@@ -116,6 +116,40 @@ describe('StructureChecker cross references', () => {
     expect(c.vnodes.map((v) => [v.vnode, v.unique, v.parentUnique])).toEqual([[1, 1, 1], [2, 5, 1], [4, big, 1], [6, 7, big], [4, big, 1]]);
   });
 
+  it('vnodes out of order in more runs than the binary search takes: duplicates found before and after the switch to a table', () => {
+    // Small index: 24, 22, 24 again (a duplicate while runs are searched), then 20, 18, ..., 2 (each a new run:
+    // more than 8 runs, so a hash table from then on), then 10 again (a duplicate found in the table).
+    const evens = Array.from({ length: 12 }, (_, i) => 24 - 2 * i);
+    const records: DumpRecord[] = [header(), VOLUME, index('large', 1)];
+    records.push(dir(1, 1, [1, 1], evens.map((v) => ({ name: `f${v}`, vnode: v, unique: v + 1 }))));
+    records.push(index('small', 14));
+    const order = [24, 22, 24, ...evens.slice(2), 10];
+    for (const v of order) records.push(vnode(v, v + 1, [1, 1], {}));
+    const c = check(records);
+    const want: (string | undefined)[][] = [];
+    for (let k = 1; k < order.length; k++) {
+      const last = Math.max(...order.slice(0, k));
+      if (order[k] < last) want.push(['VNODE_ORDER', `${order[k]}.${order[k] + 1}`]);
+      if (order.slice(0, k).includes(order[k])) want.push(['VNODE_DUPLICATE', `${order[k]}.${order[k] + 1}`]);
+    }
+    expect(want).toContainEqual(['VNODE_DUPLICATE', '24.25']);
+    expect(want).toContainEqual(['VNODE_DUPLICATE', '10.11']);
+    // Every file is reached (by its last record), none is missing.
+    expect(codes(c)).toEqual(want);
+  });
+
+  it('a record whose end lies more than 4 GiB past its start keeps its exact end', () => {
+    const records: DumpRecord[] = [header(), VOLUME, index('large', 1)];
+    records.push(dir(1, 1, [1, 1], [{ name: 'big', vnode: 2, unique: 3 }]));
+    records.push(index('small', 1));
+    const v = vnode(2, 3, [1, 1], { length: 2 ** 32 + 7 });
+    v.data = { kind: 'filedata', offset: v.offset + 80, length: 2 ** 32 + 7, start: v.offset + 85 };
+    records.push(v);
+    const c = check(records);
+    expect(codes(c)).toEqual([]);
+    expect(c.vnodes[1]).toMatchObject({ vnode: 2, offset: v.offset, end: v.offset + 85 + 2 ** 32 + 7, size: 2 ** 32 + 7 });
+  });
+
   it('an incremental dump reserves nothing and checks no references', () => {
     const records: DumpRecord[] = [header(1), VOLUME, index('large', 4_000_000_000), index('small', 4_000_000_000), vnode(2, 5, [9, 9], {})];
     expect(codes(check(records))).toEqual([]);

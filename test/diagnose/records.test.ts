@@ -6,7 +6,8 @@ import { sample, tempDir } from '../helpers.js';
 import { FileSource } from '../../src/io/source.js';
 import { VStream } from '../../src/diagnose/vstream.js';
 import { walkStream } from '../../src/diagnose/walk.js';
-import { K_HEADER, K_VNODE } from '../../src/diagnose/records.js';
+import { FoundRecords, K_HEADER, K_VNODE } from '../../src/diagnose/records.js';
+import type { DumpRecord } from '../../src/format/types.js';
 import { PairMap } from '../../src/diagnose/survivors.js';
 import { analyzeSource } from '../../src/diagnose/diagnose.js';
 
@@ -51,6 +52,14 @@ describe('FoundRecords', () => {
     expect(compact.records.kind(0)).toBe(K_HEADER);
     // iteration and the array-like helpers see the same records
     expect([...compact.records].map((f) => f.at)).toEqual(kept.records.map((f) => f.at));
+  });
+
+  it('keeps record ends exactly, also of records 4 GiB long or more and across 2^32', () => {
+    const t = new FoundRecords(null);
+    const rec = (offset: number): DumpRecord => ({ kind: 'end', offset, size: 5, magic: 0x3a214b6e });
+    const spans: [number, number][] = [[0, 5], [2 ** 32 - 3, 2 ** 32 + 2], [2 ** 33, 2 ** 33 + 2 ** 32 + 7], [10, 2 ** 32 + 9], [7, 7]];
+    for (const [at, end] of spans) t.push({ rec: rec(at), at, end, run: 0, complete: true });
+    expect(spans.map((_, i) => [t.at(i), t.end(i)])).toEqual(spans);
   });
 
   it('a record asked for after its input was closed: a clear error, not a crash', async () => {

@@ -5,7 +5,7 @@ import { diagnoseHtml } from '../../report/html.js';
 import { diagnoseSvg } from '../../report/svg.js';
 import { resolveDeclared } from '../../diagnose/declared.js';
 import { diagnosisJson, diagnosisText } from '../../diagnose/report.js';
-import { EXIT_DAMAGED, EXIT_OK, UsageError, out, printJson, type Ctx } from '../context.js';
+import { EXIT_DAMAGED, EXIT_OK, UsageError, out, printJson, type Ctx, favourMemory } from '../context.js';
 
 interface Args {
   dump: string;
@@ -39,6 +39,7 @@ export const diagnoseCommand = (ctx: Ctx): CommandModule<object, Args> => ({
       .option('wrap-bits', { type: 'number', default: 32, hidden: true, describe: 'wrap size 2^N (testing)' })
       .conflicts('log', 'declared') as unknown as Argv<Args>,
   handler: async (a) => {
+    favourMemory();
     const declared = await resolveDeclared(a.dump, { log: a.log, declared: a.declared });
     if (a.html !== undefined && a.html === a.svg) throw new UsageError('--html and --svg must name different files');
     // Opened first: an existing output without --force fails before the analysis.
