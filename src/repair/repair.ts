@@ -92,8 +92,6 @@ interface Planned {
   origin: Origin;
   /** File ranges of the whole original record (survivors). */
   from: FileRange[];
-  /** Stream position of the original record. */
-  streamOffset: number | null;
   /** Entries to write (directories), when rebuilt. */
   entries?: DirEntry[];
   rebuilt?: boolean;
@@ -104,6 +102,86 @@ interface Planned {
   /** Where `data` is read from, when not the damaged dump (a donor). */
   source?: FileSource;
 }
+
+const NO_CHANGES: string[] = Object.freeze([]) as unknown as string[];
+
+/**
+ * A survivor that is a file, link or bad inode written as it was read (no
+ * change made when it was collected): it keeps only the numbers planning
+ * uses; its fields, file ranges and record ranges are decoded again from
+ * its record (the walk's table) when they are asked for. `materialize`
+ * makes its fields its own, to change them (then `fields` is that copy).
+ */
+class LightSurvivor implements Planned {
+  private f: VnodeFields | undefined;
+  private ch: string[] | undefined;
+
+  constructor(
+    private readonly a: Analysis,
+    /** Its record (and stream position in the walk): the index in the walk's table. */
+    readonly seq: number,
+    readonly kind: 'file' | 'badinode',
+    readonly length: number,
+    readonly mtime: number,
+    readonly storeHost: number,
+  ) {}
+
+  get origin(): Origin {
+    return 'survivor';
+  }
+  get oldPath(): string | null {
+    return null;
+  }
+  get fields(): VnodeFields {
+    return this.f ?? fieldsOf(this.a.walk.records.vnodeRec(this.seq));
+  }
+  get data(): FileRange[] {
+    if (this.kind !== 'file') return [];
+    const start = this.a.walk.records.dataStart(this.seq);
+    return this.a.vs.fileRanges(start, start + this.length);
+  }
+  get from(): FileRange[] {
+    const recs = this.a.walk.records;
+    return this.a.vs.fileRanges(recs.at(this.seq), recs.end(this.seq));
+  }
+  get changes(): string[] {
+    return this.ch ?? NO_CHANGES;
+  }
+  /** Its fields as its own copy (to change them), and its list of changes. */
+  materialize(): { fields: VnodeFields; changes: string[] } {
+    this.f ??= fieldsOf(this.a.walk.records.vnodeRec(this.seq));
+    this.ch ??= [];
+    return { fields: this.f, changes: this.ch };
+  }
+  get vnode(): number {
+    return this.f ? this.f.vnode : this.a.walk.records.vnode(this.seq);
+  }
+  get unique(): number {
+    return this.f ? this.f.unique : this.a.walk.records.unique(this.seq);
+  }
+  get parent(): number {
+    return this.f ? this.f.parent : this.a.walk.records.parent(this.seq);
+  }
+  get parentUnique(): number {
+    return this.f ? this.f.parentUnique : this.a.walk.records.parentUnique(this.seq);
+  }
+  get type(): number {
+    return this.f ? this.f.type : this.a.walk.records.type(this.seq);
+  }
+}
+
+/** A planned vnode's numbers, without decoding a light survivor's record. */
+const vnOf = (p: Planned): number => (p instanceof LightSurvivor ? p.vnode : p.fields.vnode);
+const unOf = (p: Planned): number => (p instanceof LightSurvivor ? p.unique : p.fields.unique);
+const parOf = (p: Planned): number => (p instanceof LightSurvivor ? p.parent : p.fields.parent);
+const parUOf = (p: Planned): number => (p instanceof LightSurvivor ? p.parentUnique : p.fields.parentUnique);
+const typeOf = (p: Planned): number => (p instanceof LightSurvivor ? p.type : p.fields.type);
+const mtimeOf = (p: Planned): number => (p instanceof LightSurvivor ? p.mtime : p.fields.mtime);
+const storeHostOf = (p: Planned): number => (p instanceof LightSurvivor ? p.storeHost : p.fields.vv.storeHost);
+const keyOf = (p: Planned): string => vnodeKey(vnOf(p), unOf(p));
+const unOfFirst = (p: Planned | undefined): number => (p ? unOf(p) : 1);
+/** Its fields and changes, to change them (a light survivor's made its own first). */
+const own = (p: Planned): { fields: VnodeFields; changes: string[] } => (p instanceof LightSurvivor ? p.materialize() : p);
 
 export interface RepairedVnode {
   vnode: number;
@@ -178,8 +256,8 @@ function orderedEntries(pages: Buffer): DirEntry[] {
  */
 function plannedTree(planned: readonly Planned[]): VolumeTree {
   const u32 = (x: number) => x >>> 0 === x;
-  if (!planned.every((p) => u32(p.fields.vnode) && u32(p.fields.unique))) {
-    const vs = planned.map((p) => ({ vnode: p.fields.vnode, unique: p.fields.unique, p }));
+  if (!planned.every((p) => u32(vnOf(p)) && u32(unOf(p)))) {
+    const vs = planned.map((p) => ({ vnode: vnOf(p), unique: unOf(p), p }));
     return new VolumeTree(new ObjectSource(vs, vs.length, (v) => (v.p.kind === 'dir' ? new DirEntryList(entriesOf(v.p)) : undefined)));
   }
   return new VolumeTree(new PlannedSource(planned));
@@ -192,19 +270,19 @@ class PlannedSource implements TreeSource {
 
   constructor(private readonly planned: readonly Planned[]) {
     this.size = planned.length;
-    this.pairs = new PairMap((i) => planned[i].fields.unique, planned.length);
+    this.pairs = new PairMap((i) => unOf(planned[i]), planned.length);
     for (let i = 0; i < planned.length; i++) {
       const p = planned[i];
-      this.pairs.set(p.fields.vnode, p.fields.unique, i);
+      this.pairs.set(vnOf(p), unOf(p), i);
       if (p.kind === 'dir') this.lists.set(i, new DirEntryList(entriesOf(p)));
     }
   }
 
   vnode(i: number): number {
-    return this.planned[i].fields.vnode;
+    return vnOf(this.planned[i]);
   }
   unique(i: number): number {
-    return this.planned[i].fields.unique;
+    return unOf(this.planned[i]);
   }
   find(vnode: number, unique: number): number {
     return this.pairs.get(vnode, unique);
@@ -213,10 +291,10 @@ class PlannedSource implements TreeSource {
     return this.lists.get(i);
   }
   parent(i: number): number {
-    return this.planned[i].fields.parent;
+    return parOf(this.planned[i]);
   }
   parentUnique(i: number): number {
-    return this.planned[i].fields.parentUnique;
+    return parUOf(this.planned[i]);
   }
 }
 
@@ -362,11 +440,15 @@ function collectVnodes(w: Work): void {
     const f = recs.get(seq);
     const v = f.rec as Vnode;
     if (j >= 0) {
-      const s = { from: a.survivors.from(j), path: a.survivors.path(j) };
+      const light = v.type !== VNODE_DIR && v.mode <= 0o7777
+        && ((v.data.kind === 'filedata' && v.length === v.data.length && recs.dataStart(seq) === v.data.start) || v.data.kind === 'badinode');
+      if (light) {
+        planned.push(new LightSurvivor(a, seq, v.data.kind === 'filedata' ? 'file' : 'badinode', v.data.kind === 'filedata' ? v.data.length : 0, v.mtime, v.vv.storeHost));
+        continue;
+      }
       const p: Planned = {
         fields: fieldsOf(v), kind: v.type === VNODE_DIR ? 'dir' : v.data.kind === 'badinode' ? 'badinode' : 'file',
-        length: 0, data: [], origin: 'survivor', from: s.from, streamOffset: a.wraparound?.model === 'A1' ? f.at : null,
-        changes: [], oldPath: s.path, seq,
+        length: 0, data: [], origin: 'survivor', from: a.survivors.from(j), changes: [], oldPath: null, seq,
       };
       if (v.data.kind === 'dirpages') p.pages = v.data.pages;
       if (v.data.kind === 'filedata') {
@@ -392,7 +474,7 @@ function collectVnodes(w: Work): void {
         const p: Planned = {
           fields: { ...fieldsOf(v), length: kept }, kind: 'file', length: kept,
           data: vs.fileRanges(v.data.start, v.data.start + kept), origin: 'partial',
-          from: vs.fileRanges(f.at, v.data.start + kept), streamOffset: a.wraparound?.model === 'A1' ? f.at : null,
+          from: vs.fileRanges(f.at, v.data.start + kept),
           changes: [`truncated to the ${kept} of ${v.data.length} bytes that survive`], oldPath: lostPath.get(k) ?? null, seq,
         };
         planned.push(p);
@@ -411,13 +493,13 @@ function collectVnodes(w: Work): void {
  */
 function rebuildLostDirectories(w: Work, donors: readonly Donor[]): void {
   const { a, planned } = w;
-  const have = new Set(planned.map((p) => key(p.fields)));
-  const numbers = new Set(planned.map((p) => p.fields.vnode));
+  const have = new Set(planned.map(keyOf));
+  const numbers = new Set(planned.map(vnOf));
   const lostDirs = new Set(a.lost.vnodes.filter((l) => isDirNumber(l.vnode)).map((l) => key(l)));
   const children = new Map<string, Planned[]>();
   for (const p of planned) {
-    const pk = vnodeKey(p.fields.parent, p.fields.parentUnique);
-    if (p.origin === 'partial' || pk === key(p.fields) || have.has(pk) || !lostDirs.has(pk) || numbers.has(p.fields.parent)) continue;
+    const pk = vnodeKey(parOf(p), parUOf(p));
+    if (p.origin === 'partial' || pk === keyOf(p) || have.has(pk) || !lostDirs.has(pk) || numbers.has(parOf(p))) continue;
     const l = children.get(pk);
     if (l) l.push(p);
     else children.set(pk, [p]);
@@ -442,7 +524,7 @@ function rebuildLostDirectories(w: Work, donors: readonly Donor[]): void {
         // pages that do not decode give no names
       }
     }
-    const parent = donorDir ? { vnode: donorDir.parent, unique: donorDir.parentUnique } : { vnode: 1, unique: planned.find((p) => p.fields.vnode === 1)?.fields.unique ?? 1 };
+    const parent = donorDir ? { vnode: donorDir.parent, unique: donorDir.parentUnique } : { vnode: 1, unique: unOfFirst(planned.find((p) => vnOf(p) === 1)) };
     const entries: DirEntry[] = [{ name: '.', vnode, unique }, { name: '..', vnode: parent.vnode, unique: parent.unique }];
     const used = new Set<string>();
     const byDonor: boolean[] = [];
@@ -465,7 +547,7 @@ function rebuildLostDirectories(w: Work, donors: readonly Donor[]): void {
     }
     const named = byDonor.filter(Boolean).length;
     const first = kids[0].fields;
-    const mtime = kids.reduce((m, k) => Math.max(m, k.fields.mtime), 0);
+    const mtime = kids.reduce((m, k) => Math.max(m, mtimeOf(k)), 0);
     planned.push({
       fields: {
         vnode, unique, type: VNODE_DIR, mode: donorDir ? donorDir.mode & 0o7777 : 0o755, linkCount: 2 + kids.filter((k) => k.kind === 'dir').length, length: 0,
@@ -473,7 +555,7 @@ function rebuildLostDirectories(w: Work, donors: readonly Donor[]): void {
         mtime, author: donorDir?.author ?? first.author, owner: donorDir?.owner ?? first.owner, parent: parent.vnode, parentUnique: parent.unique,
         acl: donorDir?.acl ?? formatAcl(DEFAULT_ACL),
       },
-      kind: 'dir', length: 0, data: [], origin: 'rebuilt', from: [], streamOffset: null, entries, rebuilt: true,
+      kind: 'dir', length: 0, data: [], origin: 'rebuilt', from: [], entries, rebuilt: true,
       changes: [`rebuilt from ${kids.length} parent link${kids.length === 1 ? '' : 's'}`], oldPath: a.lost.vnodes.find((l) => key(l) === pk)?.path ?? null,
       seq: Number.MAX_SAFE_INTEGER - 1,
     });
@@ -489,7 +571,7 @@ function rebuildLostDirectories(w: Work, donors: readonly Donor[]): void {
 /** 1c. What is not written, and why. */
 function listDropped(w: Work): void {
   const { a, planned, dropped } = w;
-  const plannedKeys = new Set(planned.map((p) => key(p.fields)));
+  const plannedKeys = new Set(planned.map(keyOf));
   for (const l of a.lost.vnodes) {
     if (plannedKeys.has(key(l))) continue;
     dropped.push({
@@ -518,30 +600,31 @@ function listDropped(w: Work): void {
 /** Numbers the later stages need: the highest directory number and uniquifier in use, the latest time, a store host. */
 function tally(w: Work): void {
   const { a, planned } = w;
-  w.byKey = new Map(planned.map((p) => [key(p.fields), p]));
+  w.byKey = new Map(planned.map((p) => [keyOf(p), p]));
   let maxUnique = 0;
   let maxDir = 1;
   for (const p of planned) {
-    maxUnique = Math.max(maxUnique, p.fields.unique);
-    if (isDirNumber(p.fields.vnode)) maxDir = Math.max(maxDir, p.fields.vnode);
+    maxUnique = Math.max(maxUnique, unOf(p));
+    if (isDirNumber(vnOf(p))) maxDir = Math.max(maxDir, vnOf(p));
   }
   for (const l of a.lost.vnodes) {
     maxUnique = Math.max(maxUnique, l.unique);
     if (isDirNumber(l.vnode)) maxDir = Math.max(maxDir, l.vnode);
   }
   w.nextUnique = Math.max(a.volume?.nextUniquifier ?? 0, maxUnique + 1);
-  w.latestMtime = planned.reduce((m, p) => Math.max(m, p.fields.mtime), 0);
-  w.storeHost = planned.find((p) => p.fields.vv.storeHost !== 0)?.fields.vv.storeHost ?? 0;
+  w.latestMtime = planned.reduce((m, p) => Math.max(m, mtimeOf(p)), 0);
+  const host = planned.find((p) => storeHostOf(p) !== 0);
+  w.storeHost = host ? storeHostOf(host) : 0;
   w.maxDir = maxDir;
 }
 
 /** 2. The root: a full dump must have one; a lost root is re-created (empty: stage 4 fills it). */
 function placeRoot(w: Work): void {
   const { a, planned, byKey, synthesized, dropped, incremental, storeHost, latestMtime } = w;
-  let root = planned.find((p) => p.fields.vnode === 1);
+  let root = planned.find((p) => vnOf(p) === 1);
   if (!root && !incremental) {
     const votes = new Map<number, number>();
-    for (const p of planned) if (p.fields.parent === 1) votes.set(p.fields.parentUnique, (votes.get(p.fields.parentUnique) ?? 0) + 1);
+    for (const p of planned) if (parOf(p) === 1) votes.set(parUOf(p), (votes.get(parUOf(p)) ?? 0) + 1);
     for (const l of a.lost.vnodes) if (l.vnode === 1) votes.set(l.unique, (votes.get(l.unique) ?? 0) + 100);
     const u = [...votes.entries()].sort((x, y) => y[1] - x[1])[0]?.[0] ?? 1;
     const acl = formatAcl(DEFAULT_ACL);
@@ -551,7 +634,7 @@ function placeRoot(w: Work): void {
         vv: { versions: [1, 0, 0, 0, 0, 0, 0, 0], storeHost, storeUniq: u, flags: 0 }, mtime: latestMtime, author: 0, owner: 0,
         parent: 1, parentUnique: u, acl,
       },
-      kind: 'dir', length: 0, data: [], origin: 'root', from: [], streamOffset: null,
+      kind: 'dir', length: 0, data: [], origin: 'root', from: [],
       entries: [{ name: '.', vnode: 1, unique: u }, { name: '..', vnode: 1, unique: u }], rebuilt: true, changes: ['re-created: the root directory was lost'], oldPath: '.',
       seq: -1,
     };
@@ -628,7 +711,7 @@ function homeOrphans(w: Work): void {
         mtime: latestMtime, author: rf.author, owner: rf.owner, parent: parent.vnode, parentUnique: parent.unique,
         ...(rf.acl !== undefined ? { acl: rf.acl } : { acl: formatAcl(DEFAULT_ACL) }),
       },
-      kind: 'dir', length: 0, data: [], origin: 'lost+found', from: [], streamOffset: null,
+      kind: 'dir', length: 0, data: [], origin: 'lost+found', from: [],
       entries: [{ name: '.', vnode, unique }, { name: '..', vnode: parent.vnode, unique: parent.unique }],
       rebuilt: true, changes: [change], oldPath: null, seq: Number.MAX_SAFE_INTEGER,
     });
@@ -702,12 +785,12 @@ function fixParents(w: Work): void {
     if (p === root) continue;
     const home = homes[i];
     if (!home) continue;
-    const f = p.fields;
-    const parentKey = vnodeKey(f.parent, f.parentUnique);
+    const parentKey = vnodeKey(parOf(p), parUOf(p));
     const parent = byKey.get(parentKey);
-    const parentOk = parent !== undefined && parent.kind === 'dir' && names(parent).has(key(f));
+    const parentOk = parent !== undefined && parent.kind === 'dir' && names(parent).has(keyOf(p));
     if (parentOk) continue;
-    p.changes.push(`parent ${parentKey} -> ${key(home.fields)}`);
+    const { fields: f, changes } = own(p);
+    changes.push(`parent ${parentKey} -> ${key(home.fields)}`);
     f.parent = home.fields.vnode;
     f.parentUnique = home.fields.unique;
     if (p.kind === 'dir') {
@@ -799,7 +882,7 @@ function headerAndVolume(w: Work): { header: HeaderFields; volume: VolumeFields 
 /** 8. Index lists, output order, paths in the repaired tree and the report. */
 function finish(w: Work, header: HeaderFields, volume: VolumeFields, donorStage: { uses: DonorUse[]; restored: Restored[] } | null): Plan {
   const { a, planned, byKey, root, incremental, removed, synthesized, dropped, keptPartial, removedEntries, rehomed, volumeChanges } = w;
-  const maxSlot = (odd: boolean) => planned.filter((p) => isDirNumber(p.fields.vnode) === odd).reduce((m, p) => Math.max(m, vnodeSlot(p.fields.vnode) + 1), 0);
+  const maxSlot = (odd: boolean) => planned.filter((p) => isDirNumber(vnOf(p)) === odd).reduce((m, p) => Math.max(m, vnodeSlot(vnOf(p)) + 1), 0);
   const lists = {
     large: Math.max(a.indexes.large?.lists ?? 8, maxSlot(true), 1),
     small: Math.max(a.indexes.small?.lists ?? 1, maxSlot(false), 1),
@@ -814,14 +897,14 @@ function finish(w: Work, header: HeaderFields, volume: VolumeFields, donorStage:
     tree.walk(r);
     for (let i = 0; i < planned.length; i++) {
       const path = i === r ? '.' : tree.path(i);
-      if (path !== null && !newPath.has(key(planned[i].fields))) newPath.set(key(planned[i].fields), path);
+      if (path !== null && !newPath.has(keyOf(planned[i]))) newPath.set(keyOf(planned[i]), path);
     }
   }
   const vnodes: RepairedVnode[] = planned.map((p) => ({
-    vnode: p.fields.vnode, unique: p.fields.unique, type: typeName(p.fields.type), path: newPath.get(key(p.fields)) ?? null,
+    vnode: vnOf(p), unique: unOf(p), type: typeName(typeOf(p)), path: newPath.get(keyOf(p)) ?? null,
     origin: p.origin, from: p.from, changes: p.changes,
   }));
-  const written = { large: planned.filter((p) => isDirNumber(p.fields.vnode)).length, small: planned.filter((p) => !isDirNumber(p.fields.vnode)).length };
+  const written = { large: planned.filter((p) => isDirNumber(vnOf(p))).length, small: planned.filter((p) => !isDirNumber(vnOf(p))).length };
   const declared = incremental
     ? { large: a.indexes.large?.declared ?? written.large, small: a.indexes.small?.declared ?? written.small }
     : written;
@@ -861,8 +944,8 @@ export function isoDate(seconds: number): string {
 function restoreFromDonors(a: Analysis, opts: RepairOptions, planned: Planned[]): { uses: DonorUse[]; restored: Restored[] } {
   const uses = relateDonors(a, opts.donors ?? []);
   const restored: Restored[] = [];
-  const byKey = new Map(planned.map((p) => [key(p.fields), p]));
-  const numbers = new Set(planned.filter((p) => p.origin !== 'partial').map((p) => p.fields.vnode));
+  const byKey = new Map(planned.map((p) => [keyOf(p), p]));
+  const numbers = new Set(planned.filter((p) => p.origin !== 'partial').map(vnOf));
   const own = new Map<string, Vnode>();
   const recs = a.walk.records;
   for (let i = 0; i < recs.length; i++) if (recs.kind(i) === K_VNODE && !recs.complete(i)) own.set(key(recs.vnodeRec(i)), recs.vnodeRec(i));
@@ -882,7 +965,7 @@ function restoreFromDonors(a: Analysis, opts: RepairOptions, planned: Planned[])
     const donor = pick.use.donor;
     const p: Planned = {
       fields: fieldsOf(r), kind: r.type === VNODE_DIR ? 'dir' : r.data.kind === 'badinode' ? 'badinode' : 'file', length: 0, data: [],
-      origin: 'donor', from: [], streamOffset: null, changes: [`restored from ${donor.name} (${pick.outcome}, as of ${isoDate(donor.date)})`],
+      origin: 'donor', from: [], changes: [`restored from ${donor.name} (${pick.outcome}, as of ${isoDate(donor.date)})`],
       oldPath: c.path, seq: a.walk.records.length + i, source: pick.dv.source,
     };
     if (r.data.kind === 'dirpages') p.pages = r.data.pages;
@@ -919,9 +1002,11 @@ function restoreFromDonors(a: Analysis, opts: RepairOptions, planned: Planned[])
 /** Full dumps: by class, then vnode number (as a server lists them). Incrementals: by class, stream order. */
 function outputOrder(incremental: boolean) {
   return (x: Planned, y: Planned): number => {
-    const cx = isDirNumber(x.fields.vnode) ? 0 : 1;
-    const cy = isDirNumber(y.fields.vnode) ? 0 : 1;
-    return cx - cy || (incremental ? x.seq - y.seq : x.fields.vnode - y.fields.vnode || x.seq - y.seq);
+    const vx = vnOf(x);
+    const vy = vnOf(y);
+    const cx = isDirNumber(vx) ? 0 : 1;
+    const cy = isDirNumber(vy) ? 0 : 1;
+    return cx - cy || (incremental ? x.seq - y.seq : vx - vy || x.seq - y.seq);
   };
 }
 
@@ -951,7 +1036,7 @@ function recordPiece(p: Planned, rec: Buffer): PlanPiece {
   const start = p.from[0].start;
   const recEnd = p.data.length > 0 ? p.data[0].start : p.from[0].end;
   if (recEnd - start !== rec.length) return rec;
-  return { from: undefined, start, end: recEnd, vnode: `${p.fields.vnode}.${p.fields.unique}`, record: rec };
+  return { from: undefined, start, end: recEnd, vnode: `${vnOf(p)}.${unOf(p)}`, record: rec };
 }
 
 /**
@@ -963,7 +1048,7 @@ function* planPieces(plan: Plan): Generator<PlanPiece> {
   yield encodeVolume(plan.volume);
   type Item = { seq: number; vnode?: Planned; rm?: { vnode: number; unique: number } };
   const items = (odd: boolean): Item[] => {
-    const list: Item[] = plan.vnodes.filter((p) => isDirNumber(p.fields.vnode) === odd).map((p) => ({ seq: p.seq, vnode: p }));
+    const list: Item[] = plan.vnodes.filter((p) => isDirNumber(vnOf(p)) === odd).map((p) => ({ seq: p.seq, vnode: p }));
     const rms = plan.removed.filter((r) => isDirNumber(r.vnode) === odd);
     if (rms.length === 0) return list;
     return [...list, ...rms.map((r) => ({ seq: r.seq, rm: r }))].sort((x, y) => x.seq - y.seq);
@@ -983,7 +1068,7 @@ function* planPieces(plan: Plan): Generator<PlanPiece> {
       yield recordPiece(p, encodeVnode(p.fields, { kind: 'badinode' }));
       continue;
     }
-    const vnode = `${p.fields.vnode}.${p.fields.unique}`;
+    const vnode = `${vnOf(p)}.${unOf(p)}`;
     const planned = p.data.reduce((n, r) => n + (r.end - r.start), 0);
     if (planned !== p.length) throw new DumpError('BAD_VALUE', `internal: vnode ${vnode} has ${planned} bytes of data, planned ${p.length}`);
     yield recordPiece(p, encodeVnode(p.fields, { kind: 'filedata', length: p.length }));
