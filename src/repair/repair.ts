@@ -194,6 +194,9 @@ export interface RepairedVnode {
   changes: string[];
 }
 
+/** One vnode's sources, in output order (the text report's "sources"). */
+export type SourceVisitor = (vnode: number, unique: number, from: FileRange[]) => void;
+
 export interface RepairReport {
   input: string;
   output: string;
@@ -208,6 +211,11 @@ export interface RepairReport {
   volumeChanges: string[];
   written: { large: number; small: number };
   vnodes: RepairedVnode[];
+  /**
+   * Every vnode's sources in output order, without making `vnodes` (not
+   * enumerable: not in --json; absent from a report that was copied).
+   */
+  sources?: (each: SourceVisitor) => void;
   /** With donors: the donors used, every lost vnode's outcome, and the counts. */
   donors?: { name: string; date: number; relation: Relation; sameRun: boolean }[];
   restored?: Restored[];
@@ -245,6 +253,140 @@ function orderedEntries(pages: Buffer): DirEntry[] {
   const dotdot = order.filter((e) => e.name === '..');
   const rest = order.filter((e) => e.name !== '.' && e.name !== '..');
   return [...dot.slice(0, 1), ...dotdot.slice(0, 1), ...rest].map((e) => ({ name: e.name, vnode: e.vnode, unique: e.unique }));
+}
+
+const ORIGINS: readonly Origin[] = ['survivor', 'partial', 'root', 'lost+found', 'donor', 'rebuilt'];
+const TYPES = ['file', 'dir', 'symlink'] as const;
+
+/**
+ * The written vnodes in output order, as the report needs them: numbers,
+ * type and origin in typed arrays, each one's input range (more than one
+ * range, and the changes, only where there are), and the directories'
+ * entries for paths in the repaired tree (made when asked for).
+ */
+class RepairedList implements TreeSource {
+  readonly size: number;
+  private readonly vn: Uint32Array;
+  private readonly un: Uint32Array;
+  private readonly par: Uint32Array;
+  private readonly parU: Uint32Array;
+  /** Origin * 4 + type. */
+  private readonly kind: Uint8Array;
+  /** The one input range of a vnode's record (fromCount 1). */
+  private readonly fromStart: Float64Array;
+  private readonly fromEnd: Float64Array;
+  private readonly fromCount: Uint8Array;
+  private readonly fromMany = new Map<number, FileRange[]>();
+  private readonly changes = new Map<number, string[]>();
+  private readonly lists = new Map<number, EntryList>();
+  private readonly pairs: PairMap | null;
+  /** Tree of the planned vnodes when a number does not fit 32 bits (then this list's own table is not used). */
+  private readonly other: VolumeTree | null;
+  private readonly rootIndex: number;
+  private tree: VolumeTree | null = null;
+
+  constructor(planned: readonly Planned[], root: Planned | undefined) {
+    const n = (this.size = planned.length);
+    this.vn = new Uint32Array(n);
+    this.un = new Uint32Array(n);
+    this.par = new Uint32Array(n);
+    this.parU = new Uint32Array(n);
+    this.kind = new Uint8Array(n);
+    this.fromStart = new Float64Array(n);
+    this.fromEnd = new Float64Array(n);
+    this.fromCount = new Uint8Array(n);
+    const u32 = (x: number) => x >>> 0 === x;
+    const plain = planned.every((p) => u32(vnOf(p)) && u32(unOf(p)) && u32(parOf(p)) && u32(parUOf(p)));
+    this.rootIndex = root ? planned.indexOf(root) : -1;
+    for (let i = 0; i < n; i++) {
+      const p = planned[i];
+      this.vn[i] = vnOf(p);
+      this.un[i] = unOf(p);
+      this.par[i] = parOf(p);
+      this.parU[i] = parUOf(p);
+      this.kind[i] = ORIGINS.indexOf(p.origin) * 4 + TYPES.indexOf(typeName(typeOf(p)));
+      const from = p.from;
+      if (from.length === 1) {
+        this.fromStart[i] = from[0].start;
+        this.fromEnd[i] = from[0].end;
+        this.fromCount[i] = 1;
+      } else if (from.length > 1) {
+        this.fromMany.set(i, from);
+        this.fromCount[i] = 2;
+      }
+      if (p.changes.length > 0) this.changes.set(i, p.changes);
+      if (plain && p.kind === 'dir') this.lists.set(i, new DirEntryList(entriesOf(p)));
+    }
+    if (plain) {
+      const pairs = (this.pairs = new PairMap((i) => this.un[i], n));
+      for (let i = 0; i < n; i++) pairs.set(this.vn[i], this.un[i], i);
+      this.other = null;
+    } else {
+      this.pairs = null;
+      this.other = root ? plannedTree(planned) : null;
+    }
+  }
+
+  vnode(i: number): number {
+    return this.vn[i];
+  }
+  unique(i: number): number {
+    return this.un[i];
+  }
+  find(vnode: number, unique: number): number {
+    return this.pairs!.get(vnode, unique);
+  }
+  entries(i: number): EntryList | undefined {
+    return this.lists.get(i);
+  }
+  parent(i: number): number {
+    return this.par[i];
+  }
+  parentUnique(i: number): number {
+    return this.parU[i];
+  }
+
+  private from(i: number): FileRange[] {
+    const c = this.fromCount[i];
+    return c === 0 ? [] : c === 1 ? [{ start: this.fromStart[i], end: this.fromEnd[i] }] : this.fromMany.get(i)!;
+  }
+
+  /** Paths in the repaired tree (the root is '.') by pair: the path of the first vnode of the pair that one reaches. */
+  newPath(): Map<string, string> {
+    const newPath = new Map<string, string>();
+    const r = this.rootIndex;
+    if (r < 0) return newPath;
+    if (!this.tree) {
+      this.tree = this.other ?? new VolumeTree(this);
+      this.tree.walk(r);
+    }
+    const tree = this.tree;
+    for (let i = 0; i < this.size; i++) {
+      const path = i === r ? '.' : tree.path(i);
+      const k = vnodeKey(this.vn[i], this.un[i]);
+      if (path !== null && !newPath.has(k)) newPath.set(k, path);
+    }
+    return newPath;
+  }
+
+  /** The report's vnode list. */
+  vnodes(): RepairedVnode[] {
+    const newPath = this.newPath();
+    const out: RepairedVnode[] = new Array(this.size);
+    for (let i = 0; i < this.size; i++) {
+      const k = this.kind[i];
+      out[i] = {
+        vnode: this.vn[i], unique: this.un[i], type: TYPES[k & 3], path: newPath.get(vnodeKey(this.vn[i], this.un[i])) ?? null,
+        origin: ORIGINS[k >> 2], from: this.from(i), changes: this.changes.get(i) ?? [],
+      };
+    }
+    return out;
+  }
+
+  /** Each vnode's sources, in output order. */
+  sources(each: SourceVisitor): void {
+    for (let i = 0; i < this.size; i++) each(this.vn[i], this.un[i], this.from(i));
+  }
 }
 
 /**
@@ -317,7 +459,8 @@ export async function repairFile(input: string, output: string, opts: RepairOpti
     out.commit();
     // The analysis and the plan are garbage by now: verify's own tables do not come on top of them.
     const v = await verifyFile(output, { fs: opts.fs });
-    return { ...report, input, output, bytesWritten, verify: { verdict: v.verdict, problems: v.problems } };
+    // The same keys in the same order as spreading the report, without making its vnode list.
+    return Object.assign(report as RepairReport, { input, output, bytesWritten, verify: { verdict: v.verdict, problems: v.problems } });
   } finally {
     out?.abort();
     await input_.close();
@@ -889,30 +1032,27 @@ function finish(w: Work, header: HeaderFields, volume: VolumeFields, donorStage:
   };
   planned.sort(outputOrder(incremental));
 
-  // Paths in the repaired tree (the root is '.').
-  const newPath = new Map<string, string>();
-  if (root) {
-    const tree = plannedTree(planned);
-    const r = planned.indexOf(root);
-    tree.walk(r);
-    for (let i = 0; i < planned.length; i++) {
-      const path = i === r ? '.' : tree.path(i);
-      if (path !== null && !newPath.has(keyOf(planned[i]))) newPath.set(keyOf(planned[i]), path);
-    }
-  }
-  const vnodes: RepairedVnode[] = planned.map((p) => ({
-    vnode: vnOf(p), unique: unOf(p), type: typeName(typeOf(p)), path: newPath.get(keyOf(p)) ?? null,
-    origin: p.origin, from: p.from, changes: p.changes,
-  }));
+  const list = new RepairedList(planned, root);
   const written = { large: planned.filter((p) => isDirNumber(vnOf(p))).length, small: planned.filter((p) => !isDirNumber(vnOf(p))).length };
   const declared = incremental
     ? { large: a.indexes.large?.declared ?? written.large, small: a.indexes.small?.declared ?? written.small }
     : written;
-  const report: Plan['report'] = {
+  const report = {
     verdictBefore: a.verdict, model: a.wraparound?.model ?? null, synthesized, dropped, keptPartial, removedEntries, rehomed,
-    volumeChanges, written, vnodes,
-  };
+    volumeChanges, written,
+  } as Plan['report'];
+  // The per-vnode list is made when it is read (--json); the text report reads only the sources.
+  let vnodes: RepairedVnode[] | undefined;
+  Object.defineProperty(report, 'vnodes', {
+    enumerable: true, configurable: true,
+    get: () => (vnodes ??= list.vnodes()),
+    set: (v: RepairedVnode[]) => {
+      vnodes = v;
+    },
+  });
+  Object.defineProperty(report, 'sources', { enumerable: false, value: (each: SourceVisitor) => list.sources(each) });
   if (donorStage) {
+    const newPath = list.newPath();
     for (const r of donorStage.restored) {
       const p = newPath.get(vnodeKey(r.vnode, r.unique));
       if (r.outcome !== 'lost' && p !== undefined) r.path = p;
