@@ -1187,12 +1187,16 @@ function* planPieces(plan: Plan): Generator<PlanPiece> {
   yield encodeHeader(plan.header);
   yield encodeVolume(plan.volume);
   type Item = { seq: number; vnode?: Planned; rm?: { vnode: number; unique: number } };
-  const items = (odd: boolean): Item[] => {
-    const list: Item[] = plan.vnodes.filter((p) => isDirNumber(vnOf(p)) === odd).map((p) => ({ seq: p.seq, vnode: p }));
+  // Without RMVNODE records, the planned vnodes of the class as they are (no object a vnode).
+  function* items(odd: boolean): Generator<Item> {
     const rms = plan.removed.filter((r) => isDirNumber(r.vnode) === odd);
-    if (rms.length === 0) return list;
-    return [...list, ...rms.map((r) => ({ seq: r.seq, rm: r }))].sort((x, y) => x.seq - y.seq);
-  };
+    if (rms.length === 0) {
+      for (const p of plan.vnodes) if (isDirNumber(vnOf(p)) === odd) yield { seq: p.seq, vnode: p };
+      return;
+    }
+    const list: Item[] = plan.vnodes.filter((p) => isDirNumber(vnOf(p)) === odd).map((p) => ({ seq: p.seq, vnode: p }));
+    yield* [...list, ...rms.map((r) => ({ seq: r.seq, rm: r }))].sort((x, y) => x.seq - y.seq);
+  }
   yield encodeIndexHeader('large', plan.declared.large, plan.lists.large);
   for (const it of items(true)) {
     yield it.rm ? encodeRmVnode(it.rm.vnode, it.rm.unique) : recordPiece(it.vnode!, encodeVnode(it.vnode!.fields, { kind: 'dirpages', pages: it.vnode!.pages! }));
