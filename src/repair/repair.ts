@@ -390,6 +390,38 @@ class RepairedList implements TreeSource {
 }
 
 /**
+ * The planned vnodes by pair (the last one set for a pair), through a
+ * PairMap (no string key a vnode); pairs that are not two 32-bit numbers in
+ * a map of their own.
+ */
+class PlannedIndex {
+  private readonly list: Planned[] = [];
+  private readonly pairs: PairMap;
+  private readonly odd = new Map<string, Planned>();
+
+  constructor(expected: number) {
+    this.pairs = new PairMap((i) => unOf(this.list[i]), expected);
+  }
+
+  set(p: Planned): void {
+    const v = vnOf(p);
+    const u = unOf(p);
+    if (v >>> 0 === v && u >>> 0 === u) {
+      this.list.push(p);
+      this.pairs.set(v, u, this.list.length - 1);
+    } else this.odd.set(vnodeKey(v, u), p);
+  }
+
+  get(vnode: number, unique: number): Planned | undefined {
+    if (vnode >>> 0 === vnode && unique >>> 0 === unique) {
+      const i = this.pairs.get(vnode, unique);
+      return i >= 0 ? this.list[i] : undefined;
+    }
+    return this.odd.get(vnodeKey(vnode, unique));
+  }
+}
+
+/**
  * The planned vnodes as the one volume tree model sees them (directories
  * with their entries as they are now), found by pair through a table of
  * typed arrays (the last vnode with a pair stands for it, as in
@@ -493,7 +525,7 @@ interface Work {
   incremental: boolean;
   /** The vnodes to write. */
   planned: Planned[];
-  byKey: Map<string, Planned>;
+  byKey: PlannedIndex;
   /** RMVNODE records of an incremental dump, with their stream order. */
   removed: Plan['removed'];
   root: Planned | undefined;
@@ -526,7 +558,7 @@ function entriesOf(p: Planned): DirEntry[] {
  */
 export function planRepair(a: Analysis, opts: RepairOptions = {}): Plan {
   const w: Work = {
-    a, opts, incremental: a.incremental, planned: [], byKey: new Map(),
+    a, opts, incremental: a.incremental, planned: [], byKey: new PlannedIndex(0),
     removed: [], root: undefined, nextUnique: 0, maxDir: 1, latestMtime: 0, storeHost: 0, homes: [],
     synthesized: [], dropped: [], keptPartial: [], removedEntries: [], rehomed: [], volumeChanges: [],
   };
@@ -743,7 +775,8 @@ function listDropped(w: Work): void {
 /** Numbers the later stages need: the highest directory number and uniquifier in use, the latest time, a store host. */
 function tally(w: Work): void {
   const { a, planned } = w;
-  w.byKey = new Map(planned.map((p) => [keyOf(p), p]));
+  w.byKey = new PlannedIndex(planned.length);
+  for (const p of planned) w.byKey.set(p);
   let maxUnique = 0;
   let maxDir = 1;
   for (const p of planned) {
@@ -782,7 +815,7 @@ function placeRoot(w: Work): void {
       seq: -1,
     };
     planned.unshift(root);
-    byKey.set(key(root.fields), root);
+    byKey.set(root);
     synthesized.push(`root directory 1.${u} (the original was lost)`);
     const i = dropped.findIndex((d) => d.vnode === 1 && d.unique === u);
     if (i >= 0) dropped[i].reason += '; re-created empty';
@@ -800,7 +833,7 @@ function pruneEntries(w: Work): void {
       const { problems } = validateDirectory(p.pages!);
       const list = entriesOf(p);
       // A file kept in part leaves its directory: it is written to lost+found, truncated.
-      const keep = list.filter((e) => e.name === '.' || e.name === '..' || (byKey.has(key(e)) && byKey.get(key(e))!.origin !== 'partial'));
+      const keep = list.filter((e) => e.name === '.' || e.name === '..' || (byKey.get(e.vnode, e.unique)?.origin ?? 'partial') !== 'partial');
       const kept = new Set(keep);
       for (const e of list) {
         if (kept.has(e)) continue;
@@ -894,7 +927,7 @@ function homeOrphans(w: Work): void {
     root.fields.linkCount++;
     root.changes.push(`entry ${name} added`);
     planned.push(dir);
-    byKey.set(key(dir.fields), dir);
+    byKey.set(dir);
     const split = groups[0].dir !== dir;
     synthesized.push(
       `directory ${name} (vnode ${lfVnode}.${lfUnique}) for ${tops.length} vnode${tops.length === 1 ? '' : 's'} whose directory was lost` +
@@ -903,7 +936,7 @@ function homeOrphans(w: Work): void {
     if (split) {
       for (const g of groups) {
         planned.push(g.dir);
-        byKey.set(key(g.dir.fields), g.dir);
+        byKey.set(g.dir);
         synthesized.push(`directory ${name}/${g.name} (vnode ${g.dir.fields.vnode}.${g.dir.fields.unique}) for ${g.to - g.from} of them`);
       }
     }
@@ -929,8 +962,9 @@ function fixParents(w: Work): void {
     const home = homes[i];
     if (!home) continue;
     const parentKey = vnodeKey(parOf(p), parUOf(p));
-    const parent = byKey.get(parentKey);
-    const parentOk = parent !== undefined && parent.kind === 'dir' && names(parent).has(keyOf(p));
+    const parent = byKey.get(parOf(p), parUOf(p));
+    // The directory whose entry reached it names it (no set of its entries needed).
+    const parentOk = parent !== undefined && parent.kind === 'dir' && (parent === home || names(parent).has(keyOf(p)));
     if (parentOk) continue;
     const { fields: f, changes } = own(p);
     changes.push(`parent ${parentKey} -> ${key(home.fields)}`);
@@ -1024,7 +1058,7 @@ function headerAndVolume(w: Work): { header: HeaderFields; volume: VolumeFields 
 
 /** 8. Index lists, output order, paths in the repaired tree and the report. */
 function finish(w: Work, header: HeaderFields, volume: VolumeFields, donorStage: { uses: DonorUse[]; restored: Restored[] } | null): Plan {
-  const { a, planned, byKey, root, incremental, removed, synthesized, dropped, keptPartial, removedEntries, rehomed, volumeChanges } = w;
+  const { a, planned, root, incremental, removed, synthesized, dropped, keptPartial, removedEntries, rehomed, volumeChanges } = w;
   const maxSlot = (odd: boolean) => planned.filter((p) => isDirNumber(vnOf(p)) === odd).reduce((m, p) => Math.max(m, vnodeSlot(vnOf(p)) + 1), 0);
   const lists = {
     large: Math.max(a.indexes.large?.lists ?? 8, maxSlot(true), 1),
