@@ -746,9 +746,10 @@ function rebuildLostDirectories(w: Work, donors: readonly Donor[]): void {
 /** 1c. What is not written, and why. */
 function listDropped(w: Work): void {
   const { a, planned, dropped } = w;
-  const plannedKeys = new Set(planned.map(keyOf));
+  const plannedPairs = new PlannedIndex(planned.length);
+  for (const p of planned) plannedPairs.set(p);
   for (const l of a.lost.vnodes) {
-    if (plannedKeys.has(key(l))) continue;
+    if (plannedPairs.get(l.vnode, l.unique)) continue;
     dropped.push({
       vnode: l.vnode, unique: l.unique, path: l.path,
       reason: !l.partial
@@ -766,7 +767,7 @@ function listDropped(w: Work): void {
   for (let i = 0; i < recs.length; i++) {
     if (recs.kind(i) !== K_VNODE || !recs.complete(i) || survivorAt(a, i) >= 0) continue;
     const r = { vnode: recs.vnode(i), unique: recs.unique(i) };
-    if (plannedKeys.has(key(r)) || droppedKeys.has(key(r))) continue;
+    if (plannedPairs.get(r.vnode, r.unique) || droppedKeys.has(key(r))) continue;
     droppedKeys.add(key(r));
     dropped.push({ vnode: r.vnode, unique: r.unique, path: null, reason: 'unusable record (type, class or data do not agree)' });
   }
