@@ -33,8 +33,14 @@ interface Pending {
   src: FileSource;
   start: number;
   end: number;
-  /** The vnode each joined piece belongs to (its end), for the message when the input ends early. */
-  owners: { end: number; vnode: string }[];
+  /**
+   * The vnode each joined piece belongs to (ends[k]: where owners[k]'s
+   * pieces end; a vnode's adjacent pieces share one), for the message when
+   * the input ends early: two arrays, not an object a piece (a run of
+   * unchanged records can join every record of the dump).
+   */
+  ends: number[];
+  owners: string[];
 }
 
 export class RangeCopier {
@@ -79,11 +85,16 @@ export class RangeCopier {
     const p = this.pending;
     if (p && p.src === src && p.end === start) {
       p.end = end;
-      p.owners.push({ end, vnode });
+      const last = p.owners.length - 1;
+      if (p.owners[last] === vnode) p.ends[last] = end;
+      else {
+        p.ends.push(end);
+        p.owners.push(vnode);
+      }
       return;
     }
     await this.flush();
-    this.pending = { src, start, end, owners: [{ end, vnode }] };
+    this.pending = { src, start, end, ends: [end], owners: [vnode] };
   }
 
   /** Write what is pending; call once at the end. */
@@ -92,7 +103,8 @@ export class RangeCopier {
   }
 
   private owner(p: Pending, pos: number): string {
-    return (p.owners.find((o) => o.end > pos) ?? p.owners[p.owners.length - 1]).vnode;
+    const k = p.ends.findIndex((e) => e > pos);
+    return p.owners[k >= 0 ? k : p.owners.length - 1];
   }
 
   private async flush(): Promise<void> {

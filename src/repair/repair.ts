@@ -92,8 +92,6 @@ interface Planned {
   origin: Origin;
   /** File ranges of the whole original record (survivors). */
   from: FileRange[];
-  /** Stream position of the original record. */
-  streamOffset: number | null;
   /** Entries to write (directories), when rebuilt. */
   entries?: DirEntry[];
   rebuilt?: boolean;
@@ -105,6 +103,86 @@ interface Planned {
   source?: FileSource;
 }
 
+const NO_CHANGES: string[] = Object.freeze([]) as unknown as string[];
+
+/**
+ * A survivor that is a file, link or bad inode written as it was read (no
+ * change made when it was collected): it keeps only the numbers planning
+ * uses; its fields, file ranges and record ranges are decoded again from
+ * its record (the walk's table) when they are asked for. `materialize`
+ * makes its fields its own, to change them (then `fields` is that copy).
+ */
+class LightSurvivor implements Planned {
+  private f: VnodeFields | undefined;
+  private ch: string[] | undefined;
+
+  constructor(
+    private readonly a: Analysis,
+    /** Its record (and stream position in the walk): the index in the walk's table. */
+    readonly seq: number,
+    readonly kind: 'file' | 'badinode',
+    readonly length: number,
+    readonly mtime: number,
+    readonly storeHost: number,
+  ) {}
+
+  get origin(): Origin {
+    return 'survivor';
+  }
+  get oldPath(): string | null {
+    return null;
+  }
+  get fields(): VnodeFields {
+    return this.f ?? fieldsOf(this.a.walk.records.vnodeRec(this.seq));
+  }
+  get data(): FileRange[] {
+    if (this.kind !== 'file') return [];
+    const start = this.a.walk.records.dataStart(this.seq);
+    return this.a.vs.fileRanges(start, start + this.length);
+  }
+  get from(): FileRange[] {
+    const recs = this.a.walk.records;
+    return this.a.vs.fileRanges(recs.at(this.seq), recs.end(this.seq));
+  }
+  get changes(): string[] {
+    return this.ch ?? NO_CHANGES;
+  }
+  /** Its fields as its own copy (to change them), and its list of changes. */
+  materialize(): { fields: VnodeFields; changes: string[] } {
+    this.f ??= fieldsOf(this.a.walk.records.vnodeRec(this.seq));
+    this.ch ??= [];
+    return { fields: this.f, changes: this.ch };
+  }
+  get vnode(): number {
+    return this.f ? this.f.vnode : this.a.walk.records.vnode(this.seq);
+  }
+  get unique(): number {
+    return this.f ? this.f.unique : this.a.walk.records.unique(this.seq);
+  }
+  get parent(): number {
+    return this.f ? this.f.parent : this.a.walk.records.parent(this.seq);
+  }
+  get parentUnique(): number {
+    return this.f ? this.f.parentUnique : this.a.walk.records.parentUnique(this.seq);
+  }
+  get type(): number {
+    return this.f ? this.f.type : this.a.walk.records.type(this.seq);
+  }
+}
+
+/** A planned vnode's numbers, without decoding a light survivor's record. */
+const vnOf = (p: Planned): number => (p instanceof LightSurvivor ? p.vnode : p.fields.vnode);
+const unOf = (p: Planned): number => (p instanceof LightSurvivor ? p.unique : p.fields.unique);
+const parOf = (p: Planned): number => (p instanceof LightSurvivor ? p.parent : p.fields.parent);
+const parUOf = (p: Planned): number => (p instanceof LightSurvivor ? p.parentUnique : p.fields.parentUnique);
+const typeOf = (p: Planned): number => (p instanceof LightSurvivor ? p.type : p.fields.type);
+const mtimeOf = (p: Planned): number => (p instanceof LightSurvivor ? p.mtime : p.fields.mtime);
+const storeHostOf = (p: Planned): number => (p instanceof LightSurvivor ? p.storeHost : p.fields.vv.storeHost);
+const keyOf = (p: Planned): string => vnodeKey(vnOf(p), unOf(p));
+const unOfFirst = (p: Planned | undefined): number => (p ? unOf(p) : 1);
+/** Its fields and changes, to change them (a light survivor's made its own first). */
+const own = (p: Planned): { fields: VnodeFields; changes: string[] } => (p instanceof LightSurvivor ? p.materialize() : p);
+
 export interface RepairedVnode {
   vnode: number;
   unique: number;
@@ -115,6 +193,9 @@ export interface RepairedVnode {
   from: FileRange[];
   changes: string[];
 }
+
+/** One vnode's sources, in output order (the text report's "sources"). */
+export type SourceVisitor = (vnode: number, unique: number, from: FileRange[]) => void;
 
 export interface RepairReport {
   input: string;
@@ -130,6 +211,11 @@ export interface RepairReport {
   volumeChanges: string[];
   written: { large: number; small: number };
   vnodes: RepairedVnode[];
+  /**
+   * Every vnode's sources in output order, without making `vnodes` (not
+   * enumerable: not in --json; absent from a report that was copied).
+   */
+  sources?: (each: SourceVisitor) => void;
   /** With donors: the donors used, every lost vnode's outcome, and the counts. */
   donors?: { name: string; date: number; relation: Relation; sameRun: boolean }[];
   restored?: Restored[];
@@ -169,6 +255,172 @@ function orderedEntries(pages: Buffer): DirEntry[] {
   return [...dot.slice(0, 1), ...dotdot.slice(0, 1), ...rest].map((e) => ({ name: e.name, vnode: e.vnode, unique: e.unique }));
 }
 
+const ORIGINS: readonly Origin[] = ['survivor', 'partial', 'root', 'lost+found', 'donor', 'rebuilt'];
+const TYPES = ['file', 'dir', 'symlink'] as const;
+
+/**
+ * The written vnodes in output order, as the report needs them: numbers,
+ * type and origin in typed arrays, each one's input range (more than one
+ * range, and the changes, only where there are), and the directories'
+ * entries for paths in the repaired tree (made when asked for).
+ */
+class RepairedList implements TreeSource {
+  readonly size: number;
+  private readonly vn: Uint32Array;
+  private readonly un: Uint32Array;
+  private readonly par: Uint32Array;
+  private readonly parU: Uint32Array;
+  /** Origin * 4 + type. */
+  private readonly kind: Uint8Array;
+  /** The one input range of a vnode's record (fromCount 1). */
+  private readonly fromStart: Float64Array;
+  private readonly fromEnd: Float64Array;
+  private readonly fromCount: Uint8Array;
+  private readonly fromMany = new Map<number, FileRange[]>();
+  private readonly changes = new Map<number, string[]>();
+  private readonly lists = new Map<number, EntryList>();
+  private readonly pairs: PairMap | null;
+  /** Tree of the planned vnodes when a number does not fit 32 bits (then this list's own table is not used). */
+  private readonly other: VolumeTree | null;
+  private readonly rootIndex: number;
+  private tree: VolumeTree | null = null;
+
+  constructor(planned: readonly Planned[], root: Planned | undefined) {
+    const n = (this.size = planned.length);
+    this.vn = new Uint32Array(n);
+    this.un = new Uint32Array(n);
+    this.par = new Uint32Array(n);
+    this.parU = new Uint32Array(n);
+    this.kind = new Uint8Array(n);
+    this.fromStart = new Float64Array(n);
+    this.fromEnd = new Float64Array(n);
+    this.fromCount = new Uint8Array(n);
+    const u32 = (x: number) => x >>> 0 === x;
+    const plain = planned.every((p) => u32(vnOf(p)) && u32(unOf(p)) && u32(parOf(p)) && u32(parUOf(p)));
+    this.rootIndex = root ? planned.indexOf(root) : -1;
+    for (let i = 0; i < n; i++) {
+      const p = planned[i];
+      this.vn[i] = vnOf(p);
+      this.un[i] = unOf(p);
+      this.par[i] = parOf(p);
+      this.parU[i] = parUOf(p);
+      this.kind[i] = ORIGINS.indexOf(p.origin) * 4 + TYPES.indexOf(typeName(typeOf(p)));
+      const from = p.from;
+      if (from.length === 1) {
+        this.fromStart[i] = from[0].start;
+        this.fromEnd[i] = from[0].end;
+        this.fromCount[i] = 1;
+      } else if (from.length > 1) {
+        this.fromMany.set(i, from);
+        this.fromCount[i] = 2;
+      }
+      if (p.changes.length > 0) this.changes.set(i, p.changes);
+      if (plain && p.kind === 'dir') this.lists.set(i, new DirEntryList(entriesOf(p)));
+    }
+    if (plain) {
+      const pairs = (this.pairs = new PairMap((i) => this.un[i], n));
+      for (let i = 0; i < n; i++) pairs.set(this.vn[i], this.un[i], i);
+      this.other = null;
+    } else {
+      this.pairs = null;
+      this.other = root ? plannedTree(planned) : null;
+    }
+  }
+
+  vnode(i: number): number {
+    return this.vn[i];
+  }
+  unique(i: number): number {
+    return this.un[i];
+  }
+  find(vnode: number, unique: number): number {
+    return this.pairs!.get(vnode, unique);
+  }
+  entries(i: number): EntryList | undefined {
+    return this.lists.get(i);
+  }
+  parent(i: number): number {
+    return this.par[i];
+  }
+  parentUnique(i: number): number {
+    return this.parU[i];
+  }
+
+  private from(i: number): FileRange[] {
+    const c = this.fromCount[i];
+    return c === 0 ? [] : c === 1 ? [{ start: this.fromStart[i], end: this.fromEnd[i] }] : this.fromMany.get(i)!;
+  }
+
+  /** Paths in the repaired tree (the root is '.') by pair: the path of the first vnode of the pair that one reaches. */
+  newPath(): Map<string, string> {
+    const newPath = new Map<string, string>();
+    const r = this.rootIndex;
+    if (r < 0) return newPath;
+    if (!this.tree) {
+      this.tree = this.other ?? new VolumeTree(this);
+      this.tree.walk(r);
+    }
+    const tree = this.tree;
+    for (let i = 0; i < this.size; i++) {
+      const path = i === r ? '.' : tree.path(i);
+      const k = vnodeKey(this.vn[i], this.un[i]);
+      if (path !== null && !newPath.has(k)) newPath.set(k, path);
+    }
+    return newPath;
+  }
+
+  /** The report's vnode list. */
+  vnodes(): RepairedVnode[] {
+    const newPath = this.newPath();
+    const out: RepairedVnode[] = new Array(this.size);
+    for (let i = 0; i < this.size; i++) {
+      const k = this.kind[i];
+      out[i] = {
+        vnode: this.vn[i], unique: this.un[i], type: TYPES[k & 3], path: newPath.get(vnodeKey(this.vn[i], this.un[i])) ?? null,
+        origin: ORIGINS[k >> 2], from: this.from(i), changes: this.changes.get(i) ?? [],
+      };
+    }
+    return out;
+  }
+
+  /** Each vnode's sources, in output order. */
+  sources(each: SourceVisitor): void {
+    for (let i = 0; i < this.size; i++) each(this.vn[i], this.un[i], this.from(i));
+  }
+}
+
+/**
+ * The planned vnodes by pair (the last one set for a pair), through a
+ * PairMap (no string key a vnode); pairs that are not two 32-bit numbers in
+ * a map of their own.
+ */
+class PlannedIndex {
+  private readonly list: Planned[] = [];
+  private readonly pairs: PairMap;
+  private readonly odd = new Map<string, Planned>();
+
+  constructor(expected: number) {
+    this.pairs = new PairMap((i) => unOf(this.list[i]), expected);
+  }
+
+  set(p: Planned): void {
+    const v = vnOf(p);
+    const u = unOf(p);
+    if (v >>> 0 === v && u >>> 0 === u) {
+      this.list.push(p);
+      this.pairs.set(v, u, this.list.length - 1);
+    } else this.odd.set(vnodeKey(v, u), p);
+  }
+
+  get(vnode: number, unique: number): Planned | undefined {
+    if (vnode >>> 0 === vnode && unique >>> 0 === unique) {
+      const i = this.pairs.get(vnode, unique);
+      return i >= 0 ? this.list[i] : undefined;
+    }
+    return this.odd.get(vnodeKey(vnode, unique));
+  }
+}
+
 /**
  * The planned vnodes as the one volume tree model sees them (directories
  * with their entries as they are now), found by pair through a table of
@@ -178,8 +430,8 @@ function orderedEntries(pages: Buffer): DirEntry[] {
  */
 function plannedTree(planned: readonly Planned[]): VolumeTree {
   const u32 = (x: number) => x >>> 0 === x;
-  if (!planned.every((p) => u32(p.fields.vnode) && u32(p.fields.unique))) {
-    const vs = planned.map((p) => ({ vnode: p.fields.vnode, unique: p.fields.unique, p }));
+  if (!planned.every((p) => u32(vnOf(p)) && u32(unOf(p)))) {
+    const vs = planned.map((p) => ({ vnode: vnOf(p), unique: unOf(p), p }));
     return new VolumeTree(new ObjectSource(vs, vs.length, (v) => (v.p.kind === 'dir' ? new DirEntryList(entriesOf(v.p)) : undefined)));
   }
   return new VolumeTree(new PlannedSource(planned));
@@ -192,19 +444,19 @@ class PlannedSource implements TreeSource {
 
   constructor(private readonly planned: readonly Planned[]) {
     this.size = planned.length;
-    this.pairs = new PairMap((i) => planned[i].fields.unique, planned.length);
+    this.pairs = new PairMap((i) => unOf(planned[i]), planned.length);
     for (let i = 0; i < planned.length; i++) {
       const p = planned[i];
-      this.pairs.set(p.fields.vnode, p.fields.unique, i);
+      this.pairs.set(vnOf(p), unOf(p), i);
       if (p.kind === 'dir') this.lists.set(i, new DirEntryList(entriesOf(p)));
     }
   }
 
   vnode(i: number): number {
-    return this.planned[i].fields.vnode;
+    return vnOf(this.planned[i]);
   }
   unique(i: number): number {
-    return this.planned[i].fields.unique;
+    return unOf(this.planned[i]);
   }
   find(vnode: number, unique: number): number {
     return this.pairs.get(vnode, unique);
@@ -213,10 +465,10 @@ class PlannedSource implements TreeSource {
     return this.lists.get(i);
   }
   parent(i: number): number {
-    return this.planned[i].fields.parent;
+    return parOf(this.planned[i]);
   }
   parentUnique(i: number): number {
-    return this.planned[i].fields.parentUnique;
+    return parUOf(this.planned[i]);
   }
 }
 
@@ -239,7 +491,8 @@ export async function repairFile(input: string, output: string, opts: RepairOpti
     out.commit();
     // The analysis and the plan are garbage by now: verify's own tables do not come on top of them.
     const v = await verifyFile(output, { fs: opts.fs });
-    return { ...report, input, output, bytesWritten, verify: { verdict: v.verdict, problems: v.problems } };
+    // The same keys in the same order as spreading the report, without making its vnode list.
+    return Object.assign(report as RepairReport, { input, output, bytesWritten, verify: { verdict: v.verdict, problems: v.problems } });
   } finally {
     out?.abort();
     await input_.close();
@@ -272,7 +525,7 @@ interface Work {
   incremental: boolean;
   /** The vnodes to write. */
   planned: Planned[];
-  byKey: Map<string, Planned>;
+  byKey: PlannedIndex;
   /** RMVNODE records of an incremental dump, with their stream order. */
   removed: Plan['removed'];
   root: Planned | undefined;
@@ -305,7 +558,7 @@ function entriesOf(p: Planned): DirEntry[] {
  */
 export function planRepair(a: Analysis, opts: RepairOptions = {}): Plan {
   const w: Work = {
-    a, opts, incremental: a.incremental, planned: [], byKey: new Map(),
+    a, opts, incremental: a.incremental, planned: [], byKey: new PlannedIndex(0),
     removed: [], root: undefined, nextUnique: 0, maxDir: 1, latestMtime: 0, storeHost: 0, homes: [],
     synthesized: [], dropped: [], keptPartial: [], removedEntries: [], rehomed: [], volumeChanges: [],
   };
@@ -362,11 +615,15 @@ function collectVnodes(w: Work): void {
     const f = recs.get(seq);
     const v = f.rec as Vnode;
     if (j >= 0) {
-      const s = { from: a.survivors.from(j), path: a.survivors.path(j) };
+      const light = v.type !== VNODE_DIR && v.mode <= 0o7777
+        && ((v.data.kind === 'filedata' && v.length === v.data.length && recs.dataStart(seq) === v.data.start) || v.data.kind === 'badinode');
+      if (light) {
+        planned.push(new LightSurvivor(a, seq, v.data.kind === 'filedata' ? 'file' : 'badinode', v.data.kind === 'filedata' ? v.data.length : 0, v.mtime, v.vv.storeHost));
+        continue;
+      }
       const p: Planned = {
         fields: fieldsOf(v), kind: v.type === VNODE_DIR ? 'dir' : v.data.kind === 'badinode' ? 'badinode' : 'file',
-        length: 0, data: [], origin: 'survivor', from: s.from, streamOffset: a.wraparound?.model === 'A1' ? f.at : null,
-        changes: [], oldPath: s.path, seq,
+        length: 0, data: [], origin: 'survivor', from: a.survivors.from(j), changes: [], oldPath: null, seq,
       };
       if (v.data.kind === 'dirpages') p.pages = v.data.pages;
       if (v.data.kind === 'filedata') {
@@ -392,7 +649,7 @@ function collectVnodes(w: Work): void {
         const p: Planned = {
           fields: { ...fieldsOf(v), length: kept }, kind: 'file', length: kept,
           data: vs.fileRanges(v.data.start, v.data.start + kept), origin: 'partial',
-          from: vs.fileRanges(f.at, v.data.start + kept), streamOffset: a.wraparound?.model === 'A1' ? f.at : null,
+          from: vs.fileRanges(f.at, v.data.start + kept),
           changes: [`truncated to the ${kept} of ${v.data.length} bytes that survive`], oldPath: lostPath.get(k) ?? null, seq,
         };
         planned.push(p);
@@ -411,13 +668,13 @@ function collectVnodes(w: Work): void {
  */
 function rebuildLostDirectories(w: Work, donors: readonly Donor[]): void {
   const { a, planned } = w;
-  const have = new Set(planned.map((p) => key(p.fields)));
-  const numbers = new Set(planned.map((p) => p.fields.vnode));
+  const have = new Set(planned.map(keyOf));
+  const numbers = new Set(planned.map(vnOf));
   const lostDirs = new Set(a.lost.vnodes.filter((l) => isDirNumber(l.vnode)).map((l) => key(l)));
   const children = new Map<string, Planned[]>();
   for (const p of planned) {
-    const pk = vnodeKey(p.fields.parent, p.fields.parentUnique);
-    if (p.origin === 'partial' || pk === key(p.fields) || have.has(pk) || !lostDirs.has(pk) || numbers.has(p.fields.parent)) continue;
+    const pk = vnodeKey(parOf(p), parUOf(p));
+    if (p.origin === 'partial' || pk === keyOf(p) || have.has(pk) || !lostDirs.has(pk) || numbers.has(parOf(p))) continue;
     const l = children.get(pk);
     if (l) l.push(p);
     else children.set(pk, [p]);
@@ -442,7 +699,7 @@ function rebuildLostDirectories(w: Work, donors: readonly Donor[]): void {
         // pages that do not decode give no names
       }
     }
-    const parent = donorDir ? { vnode: donorDir.parent, unique: donorDir.parentUnique } : { vnode: 1, unique: planned.find((p) => p.fields.vnode === 1)?.fields.unique ?? 1 };
+    const parent = donorDir ? { vnode: donorDir.parent, unique: donorDir.parentUnique } : { vnode: 1, unique: unOfFirst(planned.find((p) => vnOf(p) === 1)) };
     const entries: DirEntry[] = [{ name: '.', vnode, unique }, { name: '..', vnode: parent.vnode, unique: parent.unique }];
     const used = new Set<string>();
     const byDonor: boolean[] = [];
@@ -465,7 +722,7 @@ function rebuildLostDirectories(w: Work, donors: readonly Donor[]): void {
     }
     const named = byDonor.filter(Boolean).length;
     const first = kids[0].fields;
-    const mtime = kids.reduce((m, k) => Math.max(m, k.fields.mtime), 0);
+    const mtime = kids.reduce((m, k) => Math.max(m, mtimeOf(k)), 0);
     planned.push({
       fields: {
         vnode, unique, type: VNODE_DIR, mode: donorDir ? donorDir.mode & 0o7777 : 0o755, linkCount: 2 + kids.filter((k) => k.kind === 'dir').length, length: 0,
@@ -473,7 +730,7 @@ function rebuildLostDirectories(w: Work, donors: readonly Donor[]): void {
         mtime, author: donorDir?.author ?? first.author, owner: donorDir?.owner ?? first.owner, parent: parent.vnode, parentUnique: parent.unique,
         acl: donorDir?.acl ?? formatAcl(DEFAULT_ACL),
       },
-      kind: 'dir', length: 0, data: [], origin: 'rebuilt', from: [], streamOffset: null, entries, rebuilt: true,
+      kind: 'dir', length: 0, data: [], origin: 'rebuilt', from: [], entries, rebuilt: true,
       changes: [`rebuilt from ${kids.length} parent link${kids.length === 1 ? '' : 's'}`], oldPath: a.lost.vnodes.find((l) => key(l) === pk)?.path ?? null,
       seq: Number.MAX_SAFE_INTEGER - 1,
     });
@@ -489,9 +746,10 @@ function rebuildLostDirectories(w: Work, donors: readonly Donor[]): void {
 /** 1c. What is not written, and why. */
 function listDropped(w: Work): void {
   const { a, planned, dropped } = w;
-  const plannedKeys = new Set(planned.map((p) => key(p.fields)));
+  const plannedPairs = new PlannedIndex(planned.length);
+  for (const p of planned) plannedPairs.set(p);
   for (const l of a.lost.vnodes) {
-    if (plannedKeys.has(key(l))) continue;
+    if (plannedPairs.get(l.vnode, l.unique)) continue;
     dropped.push({
       vnode: l.vnode, unique: l.unique, path: l.path,
       reason: !l.partial
@@ -509,7 +767,7 @@ function listDropped(w: Work): void {
   for (let i = 0; i < recs.length; i++) {
     if (recs.kind(i) !== K_VNODE || !recs.complete(i) || survivorAt(a, i) >= 0) continue;
     const r = { vnode: recs.vnode(i), unique: recs.unique(i) };
-    if (plannedKeys.has(key(r)) || droppedKeys.has(key(r))) continue;
+    if (plannedPairs.get(r.vnode, r.unique) || droppedKeys.has(key(r))) continue;
     droppedKeys.add(key(r));
     dropped.push({ vnode: r.vnode, unique: r.unique, path: null, reason: 'unusable record (type, class or data do not agree)' });
   }
@@ -518,30 +776,32 @@ function listDropped(w: Work): void {
 /** Numbers the later stages need: the highest directory number and uniquifier in use, the latest time, a store host. */
 function tally(w: Work): void {
   const { a, planned } = w;
-  w.byKey = new Map(planned.map((p) => [key(p.fields), p]));
+  w.byKey = new PlannedIndex(planned.length);
+  for (const p of planned) w.byKey.set(p);
   let maxUnique = 0;
   let maxDir = 1;
   for (const p of planned) {
-    maxUnique = Math.max(maxUnique, p.fields.unique);
-    if (isDirNumber(p.fields.vnode)) maxDir = Math.max(maxDir, p.fields.vnode);
+    maxUnique = Math.max(maxUnique, unOf(p));
+    if (isDirNumber(vnOf(p))) maxDir = Math.max(maxDir, vnOf(p));
   }
   for (const l of a.lost.vnodes) {
     maxUnique = Math.max(maxUnique, l.unique);
     if (isDirNumber(l.vnode)) maxDir = Math.max(maxDir, l.vnode);
   }
   w.nextUnique = Math.max(a.volume?.nextUniquifier ?? 0, maxUnique + 1);
-  w.latestMtime = planned.reduce((m, p) => Math.max(m, p.fields.mtime), 0);
-  w.storeHost = planned.find((p) => p.fields.vv.storeHost !== 0)?.fields.vv.storeHost ?? 0;
+  w.latestMtime = planned.reduce((m, p) => Math.max(m, mtimeOf(p)), 0);
+  const host = planned.find((p) => storeHostOf(p) !== 0);
+  w.storeHost = host ? storeHostOf(host) : 0;
   w.maxDir = maxDir;
 }
 
 /** 2. The root: a full dump must have one; a lost root is re-created (empty: stage 4 fills it). */
 function placeRoot(w: Work): void {
   const { a, planned, byKey, synthesized, dropped, incremental, storeHost, latestMtime } = w;
-  let root = planned.find((p) => p.fields.vnode === 1);
+  let root = planned.find((p) => vnOf(p) === 1);
   if (!root && !incremental) {
     const votes = new Map<number, number>();
-    for (const p of planned) if (p.fields.parent === 1) votes.set(p.fields.parentUnique, (votes.get(p.fields.parentUnique) ?? 0) + 1);
+    for (const p of planned) if (parOf(p) === 1) votes.set(parUOf(p), (votes.get(parUOf(p)) ?? 0) + 1);
     for (const l of a.lost.vnodes) if (l.vnode === 1) votes.set(l.unique, (votes.get(l.unique) ?? 0) + 100);
     const u = [...votes.entries()].sort((x, y) => y[1] - x[1])[0]?.[0] ?? 1;
     const acl = formatAcl(DEFAULT_ACL);
@@ -551,12 +811,12 @@ function placeRoot(w: Work): void {
         vv: { versions: [1, 0, 0, 0, 0, 0, 0, 0], storeHost, storeUniq: u, flags: 0 }, mtime: latestMtime, author: 0, owner: 0,
         parent: 1, parentUnique: u, acl,
       },
-      kind: 'dir', length: 0, data: [], origin: 'root', from: [], streamOffset: null,
+      kind: 'dir', length: 0, data: [], origin: 'root', from: [],
       entries: [{ name: '.', vnode: 1, unique: u }, { name: '..', vnode: 1, unique: u }], rebuilt: true, changes: ['re-created: the root directory was lost'], oldPath: '.',
       seq: -1,
     };
     planned.unshift(root);
-    byKey.set(key(root.fields), root);
+    byKey.set(root);
     synthesized.push(`root directory 1.${u} (the original was lost)`);
     const i = dropped.findIndex((d) => d.vnode === 1 && d.unique === u);
     if (i >= 0) dropped[i].reason += '; re-created empty';
@@ -574,7 +834,7 @@ function pruneEntries(w: Work): void {
       const { problems } = validateDirectory(p.pages!);
       const list = entriesOf(p);
       // A file kept in part leaves its directory: it is written to lost+found, truncated.
-      const keep = list.filter((e) => e.name === '.' || e.name === '..' || (byKey.has(key(e)) && byKey.get(key(e))!.origin !== 'partial'));
+      const keep = list.filter((e) => e.name === '.' || e.name === '..' || (byKey.get(e.vnode, e.unique)?.origin ?? 'partial') !== 'partial');
       const kept = new Set(keep);
       for (const e of list) {
         if (kept.has(e)) continue;
@@ -628,7 +888,7 @@ function homeOrphans(w: Work): void {
         mtime: latestMtime, author: rf.author, owner: rf.owner, parent: parent.vnode, parentUnique: parent.unique,
         ...(rf.acl !== undefined ? { acl: rf.acl } : { acl: formatAcl(DEFAULT_ACL) }),
       },
-      kind: 'dir', length: 0, data: [], origin: 'lost+found', from: [], streamOffset: null,
+      kind: 'dir', length: 0, data: [], origin: 'lost+found', from: [],
       entries: [{ name: '.', vnode, unique }, { name: '..', vnode: parent.vnode, unique: parent.unique }],
       rebuilt: true, changes: [change], oldPath: null, seq: Number.MAX_SAFE_INTEGER,
     });
@@ -668,7 +928,7 @@ function homeOrphans(w: Work): void {
     root.fields.linkCount++;
     root.changes.push(`entry ${name} added`);
     planned.push(dir);
-    byKey.set(key(dir.fields), dir);
+    byKey.set(dir);
     const split = groups[0].dir !== dir;
     synthesized.push(
       `directory ${name} (vnode ${lfVnode}.${lfUnique}) for ${tops.length} vnode${tops.length === 1 ? '' : 's'} whose directory was lost` +
@@ -677,7 +937,7 @@ function homeOrphans(w: Work): void {
     if (split) {
       for (const g of groups) {
         planned.push(g.dir);
-        byKey.set(key(g.dir.fields), g.dir);
+        byKey.set(g.dir);
         synthesized.push(`directory ${name}/${g.name} (vnode ${g.dir.fields.vnode}.${g.dir.fields.unique}) for ${g.to - g.from} of them`);
       }
     }
@@ -702,12 +962,13 @@ function fixParents(w: Work): void {
     if (p === root) continue;
     const home = homes[i];
     if (!home) continue;
-    const f = p.fields;
-    const parentKey = vnodeKey(f.parent, f.parentUnique);
-    const parent = byKey.get(parentKey);
-    const parentOk = parent !== undefined && parent.kind === 'dir' && names(parent).has(key(f));
+    const parentKey = vnodeKey(parOf(p), parUOf(p));
+    const parent = byKey.get(parOf(p), parUOf(p));
+    // The directory whose entry reached it names it (no set of its entries needed).
+    const parentOk = parent !== undefined && parent.kind === 'dir' && (parent === home || names(parent).has(keyOf(p)));
     if (parentOk) continue;
-    p.changes.push(`parent ${parentKey} -> ${key(home.fields)}`);
+    const { fields: f, changes } = own(p);
+    changes.push(`parent ${parentKey} -> ${key(home.fields)}`);
     f.parent = home.fields.vnode;
     f.parentUnique = home.fields.unique;
     if (p.kind === 'dir') {
@@ -798,38 +1059,35 @@ function headerAndVolume(w: Work): { header: HeaderFields; volume: VolumeFields 
 
 /** 8. Index lists, output order, paths in the repaired tree and the report. */
 function finish(w: Work, header: HeaderFields, volume: VolumeFields, donorStage: { uses: DonorUse[]; restored: Restored[] } | null): Plan {
-  const { a, planned, byKey, root, incremental, removed, synthesized, dropped, keptPartial, removedEntries, rehomed, volumeChanges } = w;
-  const maxSlot = (odd: boolean) => planned.filter((p) => isDirNumber(p.fields.vnode) === odd).reduce((m, p) => Math.max(m, vnodeSlot(p.fields.vnode) + 1), 0);
+  const { a, planned, root, incremental, removed, synthesized, dropped, keptPartial, removedEntries, rehomed, volumeChanges } = w;
+  const maxSlot = (odd: boolean) => planned.filter((p) => isDirNumber(vnOf(p)) === odd).reduce((m, p) => Math.max(m, vnodeSlot(vnOf(p)) + 1), 0);
   const lists = {
     large: Math.max(a.indexes.large?.lists ?? 8, maxSlot(true), 1),
     small: Math.max(a.indexes.small?.lists ?? 1, maxSlot(false), 1),
   };
   planned.sort(outputOrder(incremental));
 
-  // Paths in the repaired tree (the root is '.').
-  const newPath = new Map<string, string>();
-  if (root) {
-    const tree = plannedTree(planned);
-    const r = planned.indexOf(root);
-    tree.walk(r);
-    for (let i = 0; i < planned.length; i++) {
-      const path = i === r ? '.' : tree.path(i);
-      if (path !== null && !newPath.has(key(planned[i].fields))) newPath.set(key(planned[i].fields), path);
-    }
-  }
-  const vnodes: RepairedVnode[] = planned.map((p) => ({
-    vnode: p.fields.vnode, unique: p.fields.unique, type: typeName(p.fields.type), path: newPath.get(key(p.fields)) ?? null,
-    origin: p.origin, from: p.from, changes: p.changes,
-  }));
-  const written = { large: planned.filter((p) => isDirNumber(p.fields.vnode)).length, small: planned.filter((p) => !isDirNumber(p.fields.vnode)).length };
+  const list = new RepairedList(planned, root);
+  const written = { large: planned.filter((p) => isDirNumber(vnOf(p))).length, small: planned.filter((p) => !isDirNumber(vnOf(p))).length };
   const declared = incremental
     ? { large: a.indexes.large?.declared ?? written.large, small: a.indexes.small?.declared ?? written.small }
     : written;
-  const report: Plan['report'] = {
+  const report = {
     verdictBefore: a.verdict, model: a.wraparound?.model ?? null, synthesized, dropped, keptPartial, removedEntries, rehomed,
-    volumeChanges, written, vnodes,
-  };
+    volumeChanges, written,
+  } as Plan['report'];
+  // The per-vnode list is made when it is read (--json); the text report reads only the sources.
+  let vnodes: RepairedVnode[] | undefined;
+  Object.defineProperty(report, 'vnodes', {
+    enumerable: true, configurable: true,
+    get: () => (vnodes ??= list.vnodes()),
+    set: (v: RepairedVnode[]) => {
+      vnodes = v;
+    },
+  });
+  Object.defineProperty(report, 'sources', { enumerable: false, value: (each: SourceVisitor) => list.sources(each) });
   if (donorStage) {
+    const newPath = list.newPath();
     for (const r of donorStage.restored) {
       const p = newPath.get(vnodeKey(r.vnode, r.unique));
       if (r.outcome !== 'lost' && p !== undefined) r.path = p;
@@ -861,8 +1119,8 @@ export function isoDate(seconds: number): string {
 function restoreFromDonors(a: Analysis, opts: RepairOptions, planned: Planned[]): { uses: DonorUse[]; restored: Restored[] } {
   const uses = relateDonors(a, opts.donors ?? []);
   const restored: Restored[] = [];
-  const byKey = new Map(planned.map((p) => [key(p.fields), p]));
-  const numbers = new Set(planned.filter((p) => p.origin !== 'partial').map((p) => p.fields.vnode));
+  const byKey = new Map(planned.map((p) => [keyOf(p), p]));
+  const numbers = new Set(planned.filter((p) => p.origin !== 'partial').map(vnOf));
   const own = new Map<string, Vnode>();
   const recs = a.walk.records;
   for (let i = 0; i < recs.length; i++) if (recs.kind(i) === K_VNODE && !recs.complete(i)) own.set(key(recs.vnodeRec(i)), recs.vnodeRec(i));
@@ -882,7 +1140,7 @@ function restoreFromDonors(a: Analysis, opts: RepairOptions, planned: Planned[])
     const donor = pick.use.donor;
     const p: Planned = {
       fields: fieldsOf(r), kind: r.type === VNODE_DIR ? 'dir' : r.data.kind === 'badinode' ? 'badinode' : 'file', length: 0, data: [],
-      origin: 'donor', from: [], streamOffset: null, changes: [`restored from ${donor.name} (${pick.outcome}, as of ${isoDate(donor.date)})`],
+      origin: 'donor', from: [], changes: [`restored from ${donor.name} (${pick.outcome}, as of ${isoDate(donor.date)})`],
       oldPath: c.path, seq: a.walk.records.length + i, source: pick.dv.source,
     };
     if (r.data.kind === 'dirpages') p.pages = r.data.pages;
@@ -919,9 +1177,11 @@ function restoreFromDonors(a: Analysis, opts: RepairOptions, planned: Planned[])
 /** Full dumps: by class, then vnode number (as a server lists them). Incrementals: by class, stream order. */
 function outputOrder(incremental: boolean) {
   return (x: Planned, y: Planned): number => {
-    const cx = isDirNumber(x.fields.vnode) ? 0 : 1;
-    const cy = isDirNumber(y.fields.vnode) ? 0 : 1;
-    return cx - cy || (incremental ? x.seq - y.seq : x.fields.vnode - y.fields.vnode || x.seq - y.seq);
+    const vx = vnOf(x);
+    const vy = vnOf(y);
+    const cx = isDirNumber(vx) ? 0 : 1;
+    const cy = isDirNumber(vy) ? 0 : 1;
+    return cx - cy || (incremental ? x.seq - y.seq : vx - vy || x.seq - y.seq);
   };
 }
 
@@ -951,7 +1211,7 @@ function recordPiece(p: Planned, rec: Buffer): PlanPiece {
   const start = p.from[0].start;
   const recEnd = p.data.length > 0 ? p.data[0].start : p.from[0].end;
   if (recEnd - start !== rec.length) return rec;
-  return { from: undefined, start, end: recEnd, vnode: `${p.fields.vnode}.${p.fields.unique}`, record: rec };
+  return { from: undefined, start, end: recEnd, vnode: `${vnOf(p)}.${unOf(p)}`, record: rec };
 }
 
 /**
@@ -962,12 +1222,16 @@ function* planPieces(plan: Plan): Generator<PlanPiece> {
   yield encodeHeader(plan.header);
   yield encodeVolume(plan.volume);
   type Item = { seq: number; vnode?: Planned; rm?: { vnode: number; unique: number } };
-  const items = (odd: boolean): Item[] => {
-    const list: Item[] = plan.vnodes.filter((p) => isDirNumber(p.fields.vnode) === odd).map((p) => ({ seq: p.seq, vnode: p }));
+  // Without RMVNODE records, the planned vnodes of the class as they are (no object a vnode).
+  function* items(odd: boolean): Generator<Item> {
     const rms = plan.removed.filter((r) => isDirNumber(r.vnode) === odd);
-    if (rms.length === 0) return list;
-    return [...list, ...rms.map((r) => ({ seq: r.seq, rm: r }))].sort((x, y) => x.seq - y.seq);
-  };
+    if (rms.length === 0) {
+      for (const p of plan.vnodes) if (isDirNumber(vnOf(p)) === odd) yield { seq: p.seq, vnode: p };
+      return;
+    }
+    const list: Item[] = plan.vnodes.filter((p) => isDirNumber(vnOf(p)) === odd).map((p) => ({ seq: p.seq, vnode: p }));
+    yield* [...list, ...rms.map((r) => ({ seq: r.seq, rm: r }))].sort((x, y) => x.seq - y.seq);
+  }
   yield encodeIndexHeader('large', plan.declared.large, plan.lists.large);
   for (const it of items(true)) {
     yield it.rm ? encodeRmVnode(it.rm.vnode, it.rm.unique) : recordPiece(it.vnode!, encodeVnode(it.vnode!.fields, { kind: 'dirpages', pages: it.vnode!.pages! }));
@@ -983,7 +1247,7 @@ function* planPieces(plan: Plan): Generator<PlanPiece> {
       yield recordPiece(p, encodeVnode(p.fields, { kind: 'badinode' }));
       continue;
     }
-    const vnode = `${p.fields.vnode}.${p.fields.unique}`;
+    const vnode = `${vnOf(p)}.${unOf(p)}`;
     const planned = p.data.reduce((n, r) => n + (r.end - r.start), 0);
     if (planned !== p.length) throw new DumpError('BAD_VALUE', `internal: vnode ${vnode} has ${planned} bytes of data, planned ${p.length}`);
     yield recordPiece(p, encodeVnode(p.fields, { kind: 'filedata', length: p.length }));

@@ -4,7 +4,7 @@ import { loadDonors } from '../../merge/donors.js';
 import { resolveDeclared } from '../../diagnose/declared.js';
 import { displayString } from '../../format/types.js';
 import type { FileRange } from '../../diagnose/vstream.js';
-import { EXIT_DAMAGED, EXIT_OK, out, parseHexId, printJson, type Ctx } from '../context.js';
+import { EXIT_DAMAGED, EXIT_OK, favourMemory, out, parseHexId, printJson, type Ctx } from '../context.js';
 import { manifestOption, recordOutput } from './manifest-option.js';
 
 interface Args {
@@ -71,20 +71,23 @@ export function repairText(r: RepairReport, verbose: boolean): string[] {
   l.push('  sources');
   type Group = { first: string; last: string; n: number; start: number; end: number } | { joined: string };
   const groups: Group[] = [];
-  for (const v of r.vnodes) {
-    if (v.from.length === 0) continue;
-    const id = `${v.vnode}.${v.unique}`;
+  const source = (vnode: number, unique: number, from: FileRange[]) => {
+    if (from.length === 0) return;
+    const id = `${vnode}.${unique}`;
     const g = groups[groups.length - 1];
-    if (v.from.length > 1) {
-      groups.push({ joined: `${id.padEnd(12)} from file ${ranges(v.from)} (joined across the seam)` });
-    } else if (!verbose && g && !('joined' in g) && g.end === v.from[0].start) {
+    if (from.length > 1) {
+      groups.push({ joined: `${id.padEnd(12)} from file ${ranges(from)} (joined across the seam)` });
+    } else if (!verbose && g && !('joined' in g) && g.end === from[0].start) {
       g.last = id;
       g.n++;
-      g.end = v.from[0].end;
+      g.end = from[0].end;
     } else {
-      groups.push({ first: id, last: id, n: 1, start: v.from[0].start, end: v.from[0].end });
+      groups.push({ first: id, last: id, n: 1, start: from[0].start, end: from[0].end });
     }
-  }
+  };
+  // The sources without the per-vnode list where the report can give them (a list of every vnode is big).
+  if (r.sources) r.sources(source);
+  else for (const v of r.vnodes) source(v.vnode, v.unique, v.from);
   for (const g of groups) {
     if ('joined' in g) l.push(`                ${g.joined}`);
     else l.push(`                file [${g.start}, ${g.end}): ${g.n === 1 ? `vnode ${g.first}` : `${g.n} vnodes ${g.first} .. ${g.last}`}`);
@@ -119,6 +122,7 @@ export const repairCommand = (ctx: Ctx): CommandModule<object, Args> => ({
       .option('wrap-bits', { type: 'number', default: 32, hidden: true, describe: 'wrap size 2^N (testing)' })
       .conflicts('log', 'declared') as unknown as Argv<Args>,
   handler: async (a) => {
+    favourMemory();
     const declared = await resolveDeclared(a.dump, { log: a.log, declared: a.declared });
     const loaded = a.donor && a.donor.length > 0 ? await loadDonors(a.donor.map(String), { tmpdir: a.tmpdir, decompressWith: a['decompress-with'] }) : null;
     let r: RepairReport;
