@@ -4,7 +4,7 @@ import { loadDonors } from '../../merge/donors.js';
 import { resolveDeclared } from '../../diagnose/declared.js';
 import { displayString } from '../../format/types.js';
 import type { FileRange } from '../../diagnose/vstream.js';
-import { EXIT_DAMAGED, EXIT_OK, favourMemory, out, parseHexId, printJson, type Ctx } from '../context.js';
+import { EXIT_DAMAGED, EXIT_OK, out, parseHexId, printJson, type Ctx } from '../context.js';
 import { manifestOption, recordOutput } from './manifest-option.js';
 
 interface Args {
@@ -122,7 +122,6 @@ export const repairCommand = (ctx: Ctx): CommandModule<object, Args> => ({
       .option('wrap-bits', { type: 'number', default: 32, hidden: true, describe: 'wrap size 2^N (testing)' })
       .conflicts('log', 'declared') as unknown as Argv<Args>,
   handler: async (a) => {
-    favourMemory();
     const declared = await resolveDeclared(a.dump, { log: a.log, declared: a.declared });
     const loaded = a.donor && a.donor.length > 0 ? await loadDonors(a.donor.map(String), { tmpdir: a.tmpdir, decompressWith: a['decompress-with'] }) : null;
     let r: RepairReport;
