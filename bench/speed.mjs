@@ -14,7 +14,7 @@
  *
  * Rows (each: N interleaved pairs, codadump then its reference, on the same files; medians of wall time):
  *   merge     codadump merge FULL INC -o OUT      vs  codamergedump OUT FULL INC; sync OUT   (absent: cp FULL OUT; sync OUT)
- *   repair    codadump repair wrapped.dump -o OUT vs  cp wrapped.dump OUT
+ *   repair    codadump repair wrapped.dump -o OUT vs  cp wrapped.dump OUT, and vs cp + sync (flushed)
  *   diagnose  codadump diagnose wrapped.dump      vs  dd if=wrapped.dump of=/dev/null bs=1M
  *   extract   codadump extract --tar - small-300k vs  codadump2tar (absent: only peak RSS, target 150 MB)
  *   verify    codadump verify small-300k          vs  dd if=small-300k.dump of=/dev/null bs=1M (warm)
@@ -176,6 +176,10 @@ function timingRows(o, d, scratch) {
     warm([d.wrapped]);
     const r = pairs(o.pairs, () => check(codadump(['repair', d.wrapped, '-o', out], opt), [0, 1], 'repair'), () => timed('cp', [d.wrapped, out], opt), rm);
     rows.push({ row: 'repair 4.3 GB wrapped', ours: r.ours, refName: 'cp', ref: r.ref, target: 1.3 });
+    // cp's copy is still in the page cache when it is removed; repair fsyncs its output (the house rule):
+    // the like-for-like reference is a copy that reaches the disk too.
+    const f = pairs(o.pairs, () => check(codadump(['repair', d.wrapped, '-o', out], opt), [0, 1], 'repair'), () => timed('sh', ['-c', `cp "${d.wrapped}" "${out}" && sync "${out}"`], opt), rm);
+    rows.push({ row: 'repair 4.3 GB wrapped', ours: f.ours, refName: 'cp + sync (flushed, as repair is)', ref: f.ref, target: 1.3 });
   }
   if (o.only.includes('diagnose')) {
     log('diagnose ...');
