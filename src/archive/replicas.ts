@@ -13,7 +13,7 @@
  */
 import type { DumpReport } from '../check/archive.js';
 import { finding, type Finding } from '../diagnostics/finding.js';
-import { listDump } from '../format/listing.js';
+import { forEachListed } from '../format/listing.js';
 import { openDump } from '../format/open.js';
 import { displayString } from '../format/types.js';
 import { place, type Placed } from './chains.js';
@@ -110,12 +110,12 @@ async function pathsIn(file: string, keys: Set<string>, opts: CompareOptions): P
   let reader;
   try {
     reader = await openDump(file, { decompressWith: opts.decompressWith });
-    const { entries } = await listDump(reader);
+    // The listing streams (a directory at a time): only the wanted paths are kept.
     const out = new Map<string, string>();
-    for (const e of entries) {
+    await forEachListed(reader, (e) => {
       const k = `${e.vnode}.${e.unique}`;
       if (keys.has(k)) out.set(k, displayString(e.path));
-    }
+    });
     return out;
   } catch {
     return null;
