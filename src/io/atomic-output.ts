@@ -61,10 +61,12 @@ export interface AtomicOutputOptions {
   kernelCopy?: boolean;
   /**
    * Write-behind (with the kernel copy, Linux): every WRITE_BEHIND bytes
-   * stored, start writing them to disk (sync_file_range) and wait for the
-   * step before. The disk then works while the output is still being
-   * written, so commit()'s fsync finds little left, and the output's dirty
-   * pages stay bounded. For big outputs (repair); default false.
+   * stored, start writing them to disk (sync_file_range WRITE, on one of
+   * libuv's threads: the submission's work is done beside the copy, not in
+   * it) and wait for the step WRITE_BEHIND_LAG steps before. The disk then
+   * works while the output is still being written, so commit()'s fsync
+   * finds little left, and the output's dirty pages stay bounded. For big
+   * outputs (repair, merge); default false.
    */
   writeBehind?: boolean;
 }
@@ -77,7 +79,14 @@ const NO_KERNEL_COPY = new Set(['EXDEV', 'EINVAL', 'ENOSYS', 'EOPNOTSUPP', 'ENOT
 /** Largest piece one copy_file_range call is asked for (the kernel caps a call near 2 GiB anyway). */
 const KERNEL_PIECE = 1 << 30;
 /** Write-behind step (bytes). */
-export const WRITE_BEHIND = 64 << 20;
+export const WRITE_BEHIND = 32 << 20;
+/**
+ * The step waited for is this many steps behind the one just started: at
+ * most (WRITE_BEHIND_LAG + 1) steps of the output are not yet on disk.
+ */
+export const WRITE_BEHIND_LAG = 4;
+/** Largest piece one copy_file_range call is asked for with write-behind (each piece is followed by writeBack). */
+const BEHIND_PIECE = 64 << 20;
 /** sync_file_range flags (Linux). */
 const SYNC_FILE_RANGE_WAIT_BEFORE = 1;
 const SYNC_FILE_RANGE_WRITE = 2;
@@ -208,6 +217,15 @@ export class AtomicOutput {
   private writeBehind: boolean;
   /** Write-behind: file position up to which writing to disk was started. */
   private behind = 0;
+  /**
+   * Write-behind: a dup() of the temporary file's descriptor for the calls
+   * made on libuv's threads (they may run after commit or abort closed the
+   * file's own descriptor); -1 where there is none (the calls are then made
+   * here), undefined before the first step.
+   */
+  private behindFd: number | undefined;
+  /** Write-behind calls started on libuv's threads and not yet finished. */
+  private behindPending = 0;
 
   constructor(finalPath: string, opts: AtomicOutputOptions = {}) {
     this.fs = fileSystem({ ...opts.fsImpl, ...opts.fs });
@@ -382,7 +400,7 @@ export class AtomicOutput {
         if (h > p) dataEnd = Math.min(h, end);
       }
       while (p < dataEnd) {
-        const n = c.copyFileRange(fdIn, p, fd, this.flushed, Math.min(dataEnd - p, this.writeBehind ? WRITE_BEHIND : KERNEL_PIECE));
+        const n = c.copyFileRange(fdIn, p, fd, this.flushed, Math.min(dataEnd - p, this.writeBehind ? BEHIND_PIECE : KERNEL_PIECE));
         if (n < 0) {
           const err = errnoError(c.errno(), 'copy_file_range');
           if (NO_KERNEL_COPY.has(err.code!)) {
@@ -404,9 +422,13 @@ export class AtomicOutput {
 
   /**
    * Write-behind: for each whole WRITE_BEHIND step stored since the last,
-   * start writing it to disk and wait until the step before it is written.
-   * Only with the kernel copy's libc; a refusal turns it off (commit's
-   * fsync still writes everything).
+   * start writing it to disk and wait until the step WRITE_BEHIND_LAG steps
+   * before it is written. Only with the kernel copy's libc; a refusal of the
+   * first step turns it off (commit's fsync still writes everything).
+   *
+   * The wait reports a failed write (EIO...) once, to this call and not to
+   * a later fsync (the kernel's error mark of the open file is advanced):
+   * so it fails the output here.
    */
   private writeBack(): void {
     if (!this.writeBehind || this.flushed - this.behind < WRITE_BEHIND) return;
@@ -416,14 +438,49 @@ export class AtomicOutput {
     const fd = this.fd as number;
     while (this.flushed - this.behind >= WRITE_BEHIND) {
       const start = this.behind;
-      if (c.syncFileRange(fd, start, WRITE_BEHIND, SYNC_FILE_RANGE_WRITE) !== 0) {
+      if (!this.startWriting(c, fd, start)) {
         this.writeBehind = false;
         return;
       }
-      if (start >= WRITE_BEHIND) {
-        c.syncFileRange(fd, start - WRITE_BEHIND, WRITE_BEHIND, SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER);
+      const back = start - WRITE_BEHIND_LAG * WRITE_BEHIND;
+      if (back >= 0 && c.syncFileRange(fd, back, WRITE_BEHIND, SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER) !== 0) {
+        throw errnoError(c.errno(), 'sync_file_range');
       }
       this.behind = start + WRITE_BEHIND;
+    }
+  }
+
+  /**
+   * Start writing the step at `start` to disk. The first step is written
+   * here (a file system that refuses sync_file_range says so: false); the
+   * others on libuv's threads, through a dup() of the descriptor, where
+   * that can be made.
+   */
+  private startWriting(c: Libc, fd: number, start: number): boolean {
+    if (this.behindFd === undefined) {
+      if (c.syncFileRange(fd, start, WRITE_BEHIND, SYNC_FILE_RANGE_WRITE) !== 0) return false;
+      this.behindFd = c.dup(fd);
+      return true;
+    }
+    if (this.behindFd < 0) return c.syncFileRange(fd, start, WRITE_BEHIND, SYNC_FILE_RANGE_WRITE) === 0;
+    // Its result is not needed: a failed write is reported by a later wait or by commit's fsync.
+    this.behindPending++;
+    c.syncFileRangeAsync(this.behindFd, start, WRITE_BEHIND, SYNC_FILE_RANGE_WRITE, () => {
+      this.behindPending--;
+      this.releaseWriteBehind();
+    });
+    return true;
+  }
+
+  /** Once committed or aborted and no write-behind call is pending: close the dup() of the descriptor. */
+  private releaseWriteBehind(): void {
+    if (this.state === 'open' || this.behindPending > 0 || this.behindFd === undefined || this.behindFd < 0) return;
+    const d = this.behindFd;
+    this.behindFd = -1;
+    try {
+      nodeFs.closeSync(d);
+    } catch {
+      /* ignore */
     }
   }
 
@@ -526,6 +583,7 @@ export class AtomicOutput {
     }
     this.state = 'committed';
     this.unregister();
+    this.releaseWriteBehind();
     this.syncDir();
   }
 
@@ -594,5 +652,6 @@ export class AtomicOutput {
     } catch {
       /* already gone */
     }
+    this.releaseWriteBehind();
   }
 }

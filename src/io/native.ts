@@ -4,7 +4,8 @@
  * madvise(MADV_HUGEPAGE) for the writer's ring (io/ring-writer.ts), and
  * copy_file_range with lseek(SEEK_DATA/SEEK_HOLE) to copy file ranges in
  * the kernel, and sync_file_range to start writing them to disk early
- * (AtomicOutput.copyFrom: merge and repair). All are
+ * (AtomicOutput.copyFrom: merge and repair; on a libuv thread, so that the
+ * disk work is started beside the copy). All are
  * called through koffi, a foreign function interface for Node with prebuilt
  * binaries, which is an *optional* dependency.
  *
@@ -35,6 +36,17 @@ export interface Libc {
   copyFileRange(fdIn: number, posIn: number, fdOut: number, posOut: number, length: number): number;
   /** sync_file_range(fd, offset, nbytes, flags): 0, or -1 on error (see errno()). */
   syncFileRange(fd: number, offset: number, nbytes: number, flags: number): number;
+  /**
+   * sync_file_range on one of libuv's threads (koffi's asynchronous call):
+   * returns at once, `done` gets its result on the event loop. The call may
+   * run after the caller has moved on: give it a descriptor that stays
+   * open until `done` (dup()).
+   */
+  syncFileRangeAsync(fd: number, offset: number, nbytes: number, flags: number, done: (result: number) => void): void;
+  /** dup(fd): a new descriptor of the same open file, or -1 on error. */
+  dup(fd: number): number;
+  /** close(fd): 0, or -1 on error. */
+  close(fd: number): number;
   /** lseek(fd, offset, whence): the new offset, or -1 on error (see errno()). */
   lseek(fd: number, offset: number, whence: number): number;
   /** errno of the last failed call made here. */
@@ -60,7 +72,12 @@ export function libc(): Libc | null {
       'int64_t copy_file_range(int fd_in, _Inout_ int64_t *off_in, int fd_out, _Inout_ int64_t *off_out, size_t len, unsigned int flags)',
     ) as (fdIn: number, posIn: number[], fdOut: number, posOut: number[], len: number, flags: number) => number | bigint;
     const lseek = lib.func('int64_t lseek(int fd, int64_t offset, int whence)') as (fd: number, off: number, whence: number) => number | bigint;
-    const sfr = lib.func('int sync_file_range(int fd, int64_t offset, int64_t nbytes, unsigned int flags)') as (fd: number, off: number, n: number, flags: number) => number;
+    type Sfr = ((fd: number, off: number, n: number, flags: number) => number) & {
+      async(fd: number, off: number, n: number, flags: number, cb: (err: unknown, res: number) => void): void;
+    };
+    const sfr = lib.func('int sync_file_range(int fd, int64_t offset, int64_t nbytes, unsigned int flags)') as Sfr;
+    const dup = lib.func('int dup(int fd)') as (fd: number) => number;
+    const close = lib.func('int close(int fd)') as (fd: number) => number;
     bound = {
       fcntl: (fd, cmd, arg) => fcntl(fd, cmd, 'int', arg),
       madvise: (address, length, advice) => madvise(address, length, advice),
@@ -68,6 +85,9 @@ export function libc(): Libc | null {
       copyFileRange: (fdIn, posIn, fdOut, posOut, length) => Number(cfr(fdIn, [posIn], fdOut, [posOut], length, 0)),
       lseek: (fd, offset, whence) => Number(lseek(fd, offset, whence)),
       syncFileRange: (fd, offset, nbytes, flags) => sfr(fd, offset, nbytes, flags),
+      syncFileRangeAsync: (fd, offset, nbytes, flags, done) => sfr.async(fd, offset, nbytes, flags, (err, res) => done(err ? -1 : res)),
+      dup: (fd) => dup(fd),
+      close: (fd) => close(fd),
       errno: () => koffi.errno(),
     };
   } catch {

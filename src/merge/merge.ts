@@ -795,7 +795,8 @@ async function mergeOpened(full: string, incrementals: string[], out: string, op
       incrementals: plan.incrementals, warnings: plan.warnings,
     };
   }
-  const output = new AtomicOutput(out, { force: opts.force ?? false, fs: opts.fs });
+  // Write-behind: the disk writes the merged dump while it is copied, instead of all of it at commit's fsync.
+  const output = new AtomicOutput(out, { force: opts.force ?? false, fs: opts.fs, writeBehind: true });
   let bytes: number;
   try {
     writeMerged(plan, output);
