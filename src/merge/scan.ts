@@ -12,20 +12,19 @@
  *
  * Whatever the fast path does not handle cleanly (the first bytes not a dump
  * header, a record it cannot decode, a record longer than the window can
- * grow to, file data running past the end, the end marker and what follows
- * it) is handed over, from that record on, to the DumpReader that merge
- * always read with: the records visited, the errors and the warnings are
- * exactly the reader's.
+ * grow to, file data running past the end, an end marker cut short) is
+ * handed over, from that record on, to the DumpReader that merge always
+ * read with: the records visited, the errors and the warnings are exactly
+ * the reader's. The end marker and the bytes after it are visited as the
+ * reader does (an end record, then a trailing record of the rest).
  */
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { D_DUMPEND, D_DUMPHEADER, D_ENDVV, D_FILEDATA, D_VNODE, DUMP_BEGIN_MAGIC } from '../format/constants.js';
 import { Cursor, NEED_MORE, decodeRecord } from '../format/decoder.js';
 import { encodeVnode } from '../format/encoder.js';
 import { DumpError, ioError } from '../format/errors.js';
-import { DumpReader } from '../format/reader.js';
 import { vnodeDataSpec } from '../format/reencode.js';
 import { vnodeClass, vnodeSlot, type DumpRecord, type Vnode } from '../format/types.js';
-import { FileSource } from '../source/file.js';
 import { codaVnode } from './coda-fields.js';
 
 /** A vnode as the merge keeps it: where it is, what follows it, whether it can be copied as it is. */
@@ -129,7 +128,7 @@ export async function scanDump(
   noEnd: (at: number) => void,
 ): Promise<Stamp | undefined> {
   const fast = fastScan(path, real, visit);
-  await slowScan(path, real, fast.handover, lenientEnd, visit, noEnd);
+  if (!fast.done) await slowScan(path, real, fast.handover, lenientEnd, visit, noEnd);
   return fast.stamp;
 }
 
@@ -195,7 +194,7 @@ function usualVnodes(w: ScanWindow, pos: number, usual: VnodeRef, visit: ScanVis
  * reader takes over (a record's offset: the end of the last record
  * visited, its file data included).
  */
-function fastScan(path: string, real: string, visit: ScanVisitor): { handover: number; stamp?: Stamp } {
+function fastScan(path: string, real: string, visit: ScanVisitor): { handover: number; stamp?: Stamp; done?: boolean } {
   let fd: number;
   try {
     fd = openSync(real, 'r');
@@ -219,6 +218,7 @@ function fastScan(path: string, real: string, visit: ScanVisitor): { handover: n
         continue;
       }
       if (pos < w.base || pos >= w.base + w.len) return { handover: pos, stamp };
+      if (pos > 0 && w.buf[pos - w.base] === D_DUMPEND) return endMarker(w, c, pos, visit) ? { handover: pos, stamp, done: true } : { handover: pos, stamp };
       const end = otherRecord(w, c, pos, visit);
       if (end < 0) return { handover: pos, stamp };
       pos = end;
@@ -268,7 +268,33 @@ function otherRecord(w: ScanWindow, c: Cursor, pos: number, visit: ScanVisitor):
   return end;
 }
 
-/** The reader from `start` on (the fast path never reads the end marker: this does). */
+/**
+ * The end marker at `pos`, where all of it is in the window: visited, and
+ * after it the bytes to the input's end as a trailing record, as the
+ * reader does for a file (DumpReader.next). True when done; false (nothing
+ * visited) leaves it to the reader: an end marker cut short, which it
+ * reports. Saves opening the input again and the turns of the event loop
+ * of the reader's asynchronous reads, for the few bytes of the end.
+ */
+function endMarker(w: ScanWindow, c: Cursor, pos: number, visit: ScanVisitor): boolean {
+  c.buf = w.buf;
+  c.base = w.base;
+  c.pos = pos - w.base;
+  c.end = w.len;
+  let rec: DumpRecord;
+  try {
+    rec = decodeRecord(c);
+  } catch {
+    return false;
+  }
+  if (rec.kind !== 'end') return false;
+  visit.record(rec);
+  const at = pos + rec.size;
+  if (w.size > at) visit.record({ kind: 'trailing', offset: at, size: w.size - at });
+  return true;
+}
+
+/** The reader from `start` on, where the fast path hands over (damage, a record it does not take, an end marker cut short). */
 async function slowScan(
   path: string,
   real: string,
@@ -277,6 +303,8 @@ async function slowScan(
   visit: ScanVisitor,
   noEnd: (at: number) => void,
 ): Promise<void> {
+  // Loaded here: a sound input never needs them (the fast path reads it to its end marker).
+  const [{ DumpReader }, { FileSource }] = await Promise.all([import('../format/reader.js'), import('../source/file.js')]);
   const reader = new DumpReader(await FileSource.open(real, { name: path }), { start, expectHeader: start === 0 });
   let lastEnd = start;
   try {
