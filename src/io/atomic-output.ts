@@ -218,7 +218,7 @@ export class AtomicOutput {
   /** Write-behind: file position up to which writing to disk was started. */
   private behind = 0;
   /**
-   * Write-behind: a dup() of the temporary file's descriptor for the calls
+   * Write-behind: a duplicate (closed on exec) of the temporary file's descriptor for the calls
    * made on libuv's threads (they may run after commit or abort closed the
    * file's own descriptor); -1 where there is none (the calls are then made
    * here), undefined before the first step.

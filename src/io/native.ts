@@ -43,10 +43,8 @@ export interface Libc {
    * open until `done` (dup()).
    */
   syncFileRangeAsync(fd: number, offset: number, nbytes: number, flags: number, done: (result: number) => void): void;
-  /** dup(fd): a new descriptor of the same open file, or -1 on error. */
+  /** fcntl(fd, F_DUPFD_CLOEXEC, 0): a new descriptor of the same open file, closed on exec (as node's own), or -1 on error. */
   dup(fd: number): number;
-  /** close(fd): 0, or -1 on error. */
-  close(fd: number): number;
   /** lseek(fd, offset, whence): the new offset, or -1 on error (see errno()). */
   lseek(fd: number, offset: number, whence: number): number;
   /** errno of the last failed call made here. */
@@ -54,6 +52,9 @@ export interface Libc {
 }
 
 let bound: Libc | null | undefined;
+
+/** fcntl command: duplicate a descriptor with FD_CLOEXEC set (Linux). */
+const F_DUPFD_CLOEXEC = 1030;
 
 /**
  * libc's functions, bound on first use (about 10 ms: a run that needs none
@@ -76,8 +77,6 @@ export function libc(): Libc | null {
       async(fd: number, off: number, n: number, flags: number, cb: (err: unknown, res: number) => void): void;
     };
     const sfr = lib.func('int sync_file_range(int fd, int64_t offset, int64_t nbytes, unsigned int flags)') as Sfr;
-    const dup = lib.func('int dup(int fd)') as (fd: number) => number;
-    const close = lib.func('int close(int fd)') as (fd: number) => number;
     bound = {
       fcntl: (fd, cmd, arg) => fcntl(fd, cmd, 'int', arg),
       madvise: (address, length, advice) => madvise(address, length, advice),
@@ -86,8 +85,7 @@ export function libc(): Libc | null {
       lseek: (fd, offset, whence) => Number(lseek(fd, offset, whence)),
       syncFileRange: (fd, offset, nbytes, flags) => sfr(fd, offset, nbytes, flags),
       syncFileRangeAsync: (fd, offset, nbytes, flags, done) => sfr.async(fd, offset, nbytes, flags, (err, res) => done(err ? -1 : res)),
-      dup: (fd) => dup(fd),
-      close: (fd) => close(fd),
+      dup: (fd) => fcntl(fd, F_DUPFD_CLOEXEC, 'int', 0),
       errno: () => koffi.errno(),
     };
   } catch {

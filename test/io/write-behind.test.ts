@@ -1,7 +1,7 @@
 /**
  * AtomicOutput's write-behind (repair's and merge's output): every 32 MiB
  * stored, the step is sent to disk (sync_file_range WRITE: the first here,
- * the others on libuv's threads through a dup of the descriptor) and the
+ * the others on libuv's threads through a duplicate of the descriptor, closed on exec) and the
  * step 4 steps before it is waited for (WAIT_BEFORE | WRITE | WAIT_AFTER =
  * 7); the bytes are the same as without. A sparse input keeps the test's
  * disk use small.
@@ -70,6 +70,11 @@ describe('AtomicOutput writeBehind', () => {
       try {
         out.write(Buffer.from('head'));
         expect(out.copyFrom(fd, 0, want.length)).toBe(want.length);
+        if (on) {
+          // The duplicate is closed on exec (O_CLOEXEC, 02000000 in fdinfo's octal flags), as node's own descriptors are.
+          const flags = /flags:\s+([0-7]+)/.exec(readFileSync(`/proc/self/fdinfo/${spyAsync.mock.calls[0][0]}`, 'utf8'))![1];
+          expect(parseInt(flags, 8) & 0o2000000).toBe(0o2000000);
+        }
         out.write(Buffer.from('tail'));
         out.commit();
       } finally {
