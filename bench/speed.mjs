@@ -19,7 +19,8 @@
  *   extract   codadump extract --tar - small-300k vs  codadump2tar (absent: only peak RSS, target 150 MB)
  *   verify    codadump verify small-300k          vs  dd if=small-300k.dump of=/dev/null bs=1M (warm)
  *   start     codadump --version                  vs  node -e 0  (target 0.10 s where node -e 0 takes 0.06 s: <= 1.67x)
- * then the peak RSS of every command on small-300k.dump and sparse-1m.dump (target: 150 MB each).
+ * then the peak RSS of every command on small-300k.dump and sparse-1m.dump (target: 150 MB each); merge's row
+ * merges the dump with an incremental taken against it (every 20th file changed; generated into --scratch).
  * The page cache is warm (every file is read once with dd first). Peak RSS: /usr/bin/time -f %M.
  *
  *   --pairs N     interleaved pairs per row (default 5; the median is printed)
@@ -38,7 +39,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, unlinkSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { writeBigDump, writeMergeDumps, writeSmallDump, writeSparseDump } from './lib/gen-dumps.mjs';
+import { writeBigDump, writeIncrementalOf, writeMergeDumps, writeSmallDump, writeSparseDump } from './lib/gen-dumps.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 let CLI = join(ROOT, 'bin', 'codadump');
@@ -209,12 +210,18 @@ function timingRows(o, d, scratch) {
   return rows;
 }
 
-function rssRows(d, scratch, o) {
+async function rssRows(d, scratch, o) {
   const opt = { scratch };
   const out = join(scratch, 'speed-out.dump');
   const tree = join(scratch, 'speed-tree');
   const rows = [];
-  for (const [name, dump] of [['300k files', d.small, 'small'], ['1M sparse vnodes', d.sparse, 'sparse']].filter((x) => o.rssDumps.includes(x[2]))) {
+  for (const [name, dump, key] of [['300k files', d.small, 'small'], ['1M sparse vnodes', d.sparse, 'sparse']].filter((x) => o.rssDumps.includes(x[2]))) {
+    // merge's second input: an incremental taken against this dump (every 20th file changed), made in the scratch directory.
+    const inc = join(scratch, `${key}-inc.dump`);
+    if (!o.rssSkip.includes('merge') && !existsSync(inc)) {
+      log(`generating ${inc} (an incremental of ${dump}) ...`);
+      await writeIncrementalOf(dump, inc);
+    }
     const cmds = [
       ['inspect', ['inspect', dump], [0]],
       ['ls', ['ls', dump], [0]],
@@ -223,6 +230,7 @@ function rssRows(d, scratch, o) {
       ['diagnose', ['diagnose', dump], [0]],
       ['repair', ['repair', dump, '-o', out], [0]],
       ['simulate A', ['simulate', '--receiver', 'A', '--wrap-bits', '28', dump, '-o', out], [0]],
+      ['merge', ['merge', dump, inc, '-o', out], [0]],
       ['redump', null, [0]], // from standard input (below)
       ['extract --tar', ['extract', dump, '--tar', '-'], [0]],
       ['extract -C', ['extract', dump, '-C', tree], [0]],
@@ -236,6 +244,7 @@ function rssRows(d, scratch, o) {
       if (label !== 'extract -C') rmSync(out, { force: true });
     }
     rmSync(tree, { recursive: true, force: true });
+    rmSync(inc, { force: true });
   }
   return rows;
 }
@@ -294,7 +303,7 @@ async function mainBench() {
   process.stdout.write(`codadump speed benchmark (issue #17): node ${process.version}, ${(await import('node:os')).cpus().length} CPUs, load average ${(await import('node:os')).loadavg().map((x) => x.toFixed(1)).join(' ')}\n`);
   process.stdout.write(`measuring ${CLI}\nC tools: ${tools}; warm page cache; medians of ${o.pairs} interleaved pairs; wall seconds (user+sys CPU seconds); MB = 10^6 bytes\n\n`);
   if (o.timing) missed += printTiming(timingRows(o, d, scratch));
-  if (o.rss) missed += printRss(rssRows(d, scratch, o));
+  if (o.rss) missed += printRss(await rssRows(d, scratch, o));
   process.stdout.write(missed ? `${missed} target(s) MISSED\n` : 'all targets PASS\n');
   rmSync(scratch, { recursive: true, force: true });
   return missed ? 1 : 0;

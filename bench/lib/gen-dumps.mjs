@@ -8,6 +8,7 @@ import { closeSync, openSync, writeSync } from 'node:fs';
 import { DEFAULT_ACL, formatAcl } from '../../dist/acl/acl.js';
 import { encodeDirectory } from '../../dist/dir/pages.js';
 import { encodeEnd, encodeHeader, encodeIndexHeader, encodeVnode, encodeVolume } from '../../dist/format/encoder.js';
+import { openDump } from '../../dist/format/open.js';
 
 const MiB = 1 << 20;
 const STORE_HOST = 0x7f000001;
@@ -268,4 +269,49 @@ export function writeSparseDump(path, { files = 1_000_000, spread = 4, dirs = 10
   });
   const zeros = Buffer.alloc(256);
   return writeVolume(path, 'bench-sparse.backup', vol, (f, out) => out.write(zeros.subarray(0, f.size)), files * spread);
+}
+
+/**
+ * An incremental dump taken against the full dump at `fullPath` (read with
+ * the library): level 1, oldest = the full dump's latest; every `every`-th
+ * file vnode again, its data version one higher and the same bytes (changed
+ * files), and no directories; the index headers declare as many lists as
+ * the full dump's. For merge's row of the peak-RSS table (issue #17).
+ */
+export async function writeIncrementalOf(fullPath, incPath, { every = 20 } = {}) {
+  const reader = await openDump(fullPath);
+  const out = new Out(incPath);
+  let header = null;
+  let volume = null;
+  let large = null;
+  const changed = [];
+  let files = 0;
+  try {
+    for await (const r of reader.records()) {
+      if (r.kind === 'header') header = r;
+      else if (r.kind === 'volume') volume = r;
+      else if (r.kind === 'index' && r.index === 'large') large = r;
+      else if (r.kind === 'index') {
+        // Everything before the files is known: header, volume data, both index headers (the count comes at the end).
+        changed.push({ small: r });
+      } else if (r.kind === 'vnode' && r.data.kind === 'filedata' && files++ % every === 0) {
+        changed.push({ vnode: { ...r, dataVersion: r.dataVersion + 1 }, data: await reader.readFileData() });
+      }
+    }
+  } finally {
+    await reader.close();
+  }
+  const latest = header.latest + 86400;
+  out.write(encodeHeader({ ...header, incremental: 1, oldest: header.latest, latest, backupDate: latest }));
+  out.write(encodeVolume(volume));
+  out.write(encodeIndexHeader('large', 0, large.lists));
+  const small = changed.shift().small;
+  out.write(encodeIndexHeader('small', changed.length, small.lists));
+  for (const c of changed) {
+    out.write(encodeVnode(c.vnode, { kind: 'filedata', length: c.data.length }));
+    out.write(c.data);
+  }
+  out.write(encodeEnd());
+  out.close();
+  return out.bytes;
 }

@@ -40,6 +40,12 @@ export interface IndexState {
 export interface CheckerOptions {
   /** Cap on problems kept per code (the rest are counted only). Default 100. */
   maxPerCode?: number;
+  /**
+   * Keep what `vnodes` gives of each vnode (parent, size, end: 16 bytes a
+   * vnode more). Default false: `vnodes` then throws; verify and redump
+   * read only the problems and counts.
+   */
+  vnodes?: boolean;
 }
 
 function checkedVnode(
@@ -61,7 +67,7 @@ export class StructureChecker {
   volume: VolumeData | null = null;
   readonly index: Record<IndexClass, IndexState | null> = { large: null, small: null };
   /** What is kept of each vnode, in columns; `vnodes` makes objects of it on demand. */
-  private readonly cols = new VnodeColumns();
+  private readonly cols: VnodeColumns;
   private readonly view: CheckedVnode[] = [];
   sawEnd = false;
   streamLength = -1;
@@ -72,7 +78,14 @@ export class StructureChecker {
    * (vnode, uniquifier) -> 2 * index in `vnodes` of the last vnode with the
    * pair, + 1 once the pair was seen inside an index (for VNODE_DUPLICATE).
    */
-  private readonly pairs = new PairLookup(this.cols);
+  private readonly pairs: PairLookup;
+  /**
+   * Vnodes whose parent link named no vnode seen before them (the root
+   * aside): index, parent, parent uniquifier. finish() looks them up again
+   * (a parent may come later); every other vnode's parent is in the dump.
+   */
+  private readonly orphanIndex: number[] = [];
+  private readonly orphanParent: number[] = [];
   /** Vnodes whose (vnode, uniquifier) pair a later vnode had again: 0 in a sound dump. */
   private superseded = 0;
   private readonly perCode = new Map<string, number>();
@@ -80,10 +93,13 @@ export class StructureChecker {
 
   constructor(opts: CheckerOptions = {}) {
     this.maxPerCode = opts.maxPerCode ?? 100;
+    this.cols = new VnodeColumns(opts.vnodes ?? false);
+    this.pairs = new PairLookup(this.cols);
   }
 
-  /** Every vnode record seen, in order (made on demand: the checker keeps them packed). */
+  /** Every vnode record seen, in order (made on demand: the checker keeps them packed). Needs the `vnodes` option. */
   get vnodes(): CheckedVnode[] {
+    if (!this.cols.full) throw new Error('StructureChecker: vnodes needs the vnodes option');
     for (let i = this.view.length; i < this.cols.length; i++) this.view.push(this.cols.object(i));
     return this.view;
   }
@@ -199,6 +215,10 @@ export class StructureChecker {
       v.offset, end, v.data.kind === 'filedata' ? v.data.length : v.data.kind === 'dirpages' ? v.data.pages.length : 0,
     );
     if (v.notes) this.notes(v, fid(v));
+    if (v.vnode !== 1 && this.pairs.get(v.parent, v.parentUnique) < 0) {
+      this.orphanIndex.push(at);
+      this.orphanParent.push(v.parent, v.parentUnique);
+    }
     if (!this.current) {
       this.requireIndex(v.offset, `vnode ${fid(v)}`);
       if (this.pairs.add(at, v.vnode, v.unique, 0) >= 0) this.superseded++;
@@ -295,8 +315,8 @@ export class StructureChecker {
     }
     if (this.incremental) return;
     // Columns of numbers: the checker's own, or (after a record with values
-    // that do not fit them) made from the objects.
-    const cols: Columns = this.cols.odd.size === 0 ? this.cols : columnsOf(this.vnodes);
+    // that do not fit them) its exact values.
+    const cols: Columns = this.cols.odd.size === 0 ? this.cols : this.cols.exact();
     // The volume tree over the columns: no path strings, no string-keyed maps, no object an entry.
     const tree = new VolumeTree(new CheckedTree(this.cols.length, cols, this.cols.entries, this.pairs, this.superseded > 0));
     if (tree.root < 0) {
@@ -309,9 +329,14 @@ export class StructureChecker {
         this.add('DANGLING_ENTRY', 'error', cols.offset(dir), `directory entry "${displayString(e.name(k))}" names vnode ${e.vnode(k)}.${e.unique(k)}, which is not in the dump`, fid(dir));
       },
     });
-    tree.forEachMissingParent((i) => {
-      this.add('PARENT_MISSING', 'error', cols.offset(i), `parent ${cols.parent(i)}.${cols.parentUnique(i)} is not in the dump`, fid(i));
-    });
+    // The vnodes whose parent was not there when they came (the root aside), in order: is it now?
+    for (let k = 0; k < this.orphanIndex.length; k++) {
+      const i = this.orphanIndex[k];
+      const p = this.orphanParent[2 * k];
+      const pu = this.orphanParent[2 * k + 1];
+      if (this.pairs.get(p, pu) >= 0) continue;
+      this.add('PARENT_MISSING', 'error', cols.offset(i), `parent ${p}.${pu} is not in the dump`, fid(i));
+    }
     tree.forEachUnreached((i) => {
       this.add('UNREACHABLE', 'warning', cols.offset(i), 'no directory entry reaches this vnode from the root', fid(i));
     });
@@ -341,14 +366,6 @@ class CheckedTree implements TreeSource {
     return this.cols.unique(i);
   }
 
-  parent(i: number): number {
-    return this.cols.parent(i);
-  }
-
-  parentUnique(i: number): number {
-    return this.cols.parentUnique(i);
-  }
-
   find(vnode: number, unique: number): number {
     return this.pairs.get(vnode, unique) >> 1; // -1 if absent
   }
@@ -367,19 +384,7 @@ function fid(v: Vnode): string {
 interface Columns {
   vnode(i: number): number;
   unique(i: number): number;
-  parent(i: number): number;
-  parentUnique(i: number): number;
   offset(i: number): number;
-}
-
-function columnsOf(vs: CheckedVnode[]): Columns {
-  return {
-    vnode: (i) => vs[i].vnode,
-    unique: (i) => vs[i].unique,
-    parent: (i) => vs[i].parent,
-    parentUnique: (i) => vs[i].parentUnique,
-    offset: (i) => vs[i].offset,
-  };
 }
 
 const isU32 = (x: number): boolean => x >>> 0 === x;
@@ -388,25 +393,42 @@ const CHUNK_BITS = 13;
 const CHUNK = 1 << CHUNK_BITS;
 const IN_CHUNK = CHUNK - 1;
 
-/** Columns of 8,192 vnodes (about 300 KB). */
+/** Offsets below 2^40 fit the columns (a 32-bit low part and a byte). */
+const OFFSET_LIMIT = 2 ** 40;
+const TWO32 = 2 ** 32;
+
+/** Columns of 8,192 vnodes (15 bytes a vnode; 31 with the `vnodes` option). */
 class ColumnChunk {
   readonly vnode = new Uint32Array(CHUNK);
   readonly unique = new Uint32Array(CHUNK);
-  readonly parent = new Uint32Array(CHUNK);
-  readonly parentUnique = new Uint32Array(CHUNK);
-  readonly size = new Uint32Array(CHUNK);
   readonly type = new Uint8Array(CHUNK);
   /** 1: the vnode came inside an index (PairLookup's flag). */
   readonly inIndex = new Uint8Array(CHUNK);
-  readonly offset = new Float64Array(CHUNK);
+  /** The record's offset: its low 32 bits, and the byte above them. */
+  readonly offsetLow = new Uint32Array(CHUNK);
+  readonly offsetHigh = new Uint8Array(CHUNK);
+  /** With the `vnodes` option only: what `vnodes` gives besides. */
+  readonly parent: Uint32Array | undefined;
+  readonly parentUnique: Uint32Array | undefined;
+  readonly size: Uint32Array | undefined;
   /** end - offset: the record's length with its data. */
-  readonly length = new Uint32Array(CHUNK);
+  readonly length: Uint32Array | undefined;
+
+  constructor(full: boolean) {
+    if (!full) return;
+    this.parent = new Uint32Array(CHUNK);
+    this.parentUnique = new Uint32Array(CHUNK);
+    this.size = new Uint32Array(CHUNK);
+    this.length = new Uint32Array(CHUNK);
+  }
 }
 
 /**
- * What the checker keeps of each vnode, in typed arrays: 34 bytes a vnode
- * (objects take three times that and keep the garbage collector busy, with
- * hundreds of thousands of files), in chunks so that growing copies nothing.
+ * What the checker keeps of each vnode, in typed arrays: 15 bytes a vnode
+ * (objects take several times that and keep the garbage collector busy,
+ * with hundreds of thousands of files), in chunks so that growing copies
+ * nothing. The parent links are not kept: a vnode whose parent came before
+ * it (nearly all) is known to have one; the others are kept aside.
  */
 class VnodeColumns implements Columns {
   length = 0;
@@ -417,27 +439,30 @@ class VnodeColumns implements Columns {
   readonly entries = new Map<number, PackedEntries>();
   private readonly names = new NameArena();
 
+  /** full: keep parent, size and end too (for `vnodes`). */
+  constructor(readonly full: boolean) {}
+
   /** Add a vnode; returns its index. */
   push(vnode: number, unique: number, type: number, parent: number, parentUnique: number, offset: number, end: number, size: number): number {
     const i = this.length++;
-    if ((i & IN_CHUNK) === 0) this.chunks.push(new ColumnChunk());
+    if ((i & IN_CHUNK) === 0) this.chunks.push(new ColumnChunk(this.full));
     const c = this.chunks[i >> CHUNK_BITS];
     const j = i & IN_CHUNK;
     c.vnode[j] = vnode;
     c.unique[j] = unique;
-    c.parent[j] = parent;
-    c.parentUnique[j] = parentUnique;
-    c.size[j] = size;
     c.type[j] = type;
-    c.offset[j] = offset;
-    const length = end - offset;
-    c.length[j] = length;
-    if (
-      !isU32(vnode) || !isU32(unique) || !isU32(parent) || !isU32(parentUnique) || !isU32(size) || (type & 255) !== type ||
-      !isU32(length) || offset + length !== end
-    ) {
-      this.odd.set(i, checkedVnode(vnode, unique, type, parent, parentUnique, offset, end, size));
+    c.offsetLow[j] = offset % TWO32;
+    c.offsetHigh[j] = Math.floor(offset / TWO32);
+    let odd = !isU32(vnode) || !isU32(unique) || (type & 255) !== type || !Number.isSafeInteger(offset) || offset < 0 || offset >= OFFSET_LIMIT;
+    if (this.full) {
+      c.parent![j] = parent;
+      c.parentUnique![j] = parentUnique;
+      c.size![j] = size;
+      const length = end - offset;
+      c.length![j] = length;
+      odd ||= !isU32(parent) || !isU32(parentUnique) || !isU32(size) || !isU32(length) || offset + length !== end;
     }
+    if (odd) this.odd.set(i, checkedVnode(vnode, unique, type, parent, parentUnique, offset, end, size));
     return i;
   }
 
@@ -449,16 +474,19 @@ class VnodeColumns implements Columns {
     return this.chunks[i >> CHUNK_BITS].unique[i & IN_CHUNK];
   }
 
-  parent(i: number): number {
-    return this.chunks[i >> CHUNK_BITS].parent[i & IN_CHUNK];
-  }
-
-  parentUnique(i: number): number {
-    return this.chunks[i >> CHUNK_BITS].parentUnique[i & IN_CHUNK];
-  }
-
   offset(i: number): number {
-    return this.chunks[i >> CHUNK_BITS].offset[i & IN_CHUNK];
+    const c = this.chunks[i >> CHUNK_BITS];
+    const j = i & IN_CHUNK;
+    return c.offsetHigh[j] * TWO32 + c.offsetLow[j];
+  }
+
+  /** The columns with the exact values of the odd vnodes. */
+  exact(): Columns {
+    return {
+      vnode: (i) => this.exactVnode(i),
+      unique: (i) => this.exactUnique(i),
+      offset: (i) => this.odd.get(i)?.offset ?? this.offset(i),
+    };
   }
 
   /** Whether vnode i came inside an index (as set by setInIndex). */
@@ -491,7 +519,8 @@ class VnodeColumns implements Columns {
   object(i: number): CheckedVnode {
     const c = this.chunks[i >> CHUNK_BITS];
     const j = i & IN_CHUNK;
-    const cv = this.odd.get(i) ?? checkedVnode(c.vnode[j], c.unique[j], c.type[j], c.parent[j], c.parentUnique[j], c.offset[j], c.offset[j] + c.length[j], c.size[j]);
+    const offset = this.offset(i);
+    const cv = this.odd.get(i) ?? checkedVnode(c.vnode[j], c.unique[j], c.type[j], c.parent![j], c.parentUnique![j], offset, offset + c.length![j], c.size![j]);
     const e = this.entries.get(i);
     if (e) cv.entries = e.unpack();
     return cv;

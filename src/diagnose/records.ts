@@ -5,7 +5,7 @@
  * each is a dozen objects and strings (the record, its version vector, its
  * data, the walk's own note of it), half a kilobyte a record. The table
  * keeps, of a plain vnode record (a file or symbolic link), only the
- * numbers diagnosis and repair plan with, 40 bytes a record in chunks that
+ * numbers diagnosis and repair plan with, 33 bytes a record in chunks that
  * grow without copying, and of a directory its entries packed (12 bytes an
  * entry and the bytes of its name); the record itself is decoded again from
  * the input when it is asked for (`get`, through VStream.decodeAtSync, from
@@ -53,11 +53,16 @@ const F_COMPACT = 16;
 /** usableVnode(rec). */
 const F_USABLE = 32;
 
+/** Offsets below 2^40 fit the `at` columns (a 32-bit low part and a byte). */
+const AT_LIMIT = 2 ** 40;
+const TWO32 = 2 ** 32;
+
 class Chunk {
-  readonly at = new Float64Array(CHUNK);
+  /** The record's offset: its low 32 bits and the byte above them (`far` holds offsets from 2^40 on). */
+  readonly atLow = new Uint32Array(CHUNK);
+  readonly atHigh = new Uint8Array(CHUNK);
   /** end - at (`long` holds the ends of records 4 GiB long or more). */
   readonly len = new Uint32Array(CHUNK);
-  readonly run = new Int32Array(CHUNK);
   readonly vnode = new Uint32Array(CHUNK);
   readonly unique = new Uint32Array(CHUNK);
   readonly parent = new Uint32Array(CHUNK);
@@ -84,6 +89,15 @@ export class FoundRecords implements Iterable<FoundRecord> {
   private readonly arena = new NameArena();
   /** The ends of records whose length the 32-bit column cannot hold, by index. */
   private readonly long = new Map<number, number>();
+  /** The offsets of records at 2^40 and beyond, by index. */
+  private readonly far = new Map<number, number>();
+  /**
+   * The run of each record, as runs of records: record runStart[k] and
+   * those after it, up to the next start, have run runValue[k] (a walk's
+   * records come run after run: one entry a run, not 4 bytes a record).
+   */
+  private readonly runStart: number[] = [];
+  private readonly runValue: number[] = [];
 
   /** @param vs the stream the records were decoded from (to decode them again). */
   constructor(private readonly vs: VStream | null) {}
@@ -95,11 +109,17 @@ export class FoundRecords implements Iterable<FoundRecord> {
     const c = this.chunks[i >> CHUNK_BITS];
     const j = i & IN_CHUNK;
     const r = f.rec;
-    c.at[j] = f.at;
+    c.atLow[j] = f.at % TWO32;
+    c.atHigh[j] = Math.floor(f.at / TWO32);
+    if (!Number.isSafeInteger(f.at) || f.at < 0 || f.at >= AT_LIMIT) this.far.set(i, f.at);
     const len = f.end - f.at;
     c.len[j] = len;
     if (len >>> 0 !== len || f.at + len !== f.end) this.long.set(i, f.end);
-    c.run[j] = f.run;
+    const runs = this.runValue.length;
+    if (runs === 0 || this.runValue[runs - 1] !== f.run) {
+      this.runStart.push(i);
+      this.runValue.push(f.run);
+    }
     c.kind[j] = KIND[r.kind];
     let flags = (f.complete ? F_COMPLETE : 0) | (f.afterEnd ? F_AFTER_END : 0) | (f.suspect === 'overlap' ? F_OVERLAP : f.suspect === 'seam' ? F_SEAM : 0);
     let keep = true;
@@ -132,13 +152,26 @@ export class FoundRecords implements Iterable<FoundRecord> {
   }
 
   at(i: number): number {
-    return this.c(i).at[i & IN_CHUNK];
+    if (this.far.size > 0 && this.far.has(i)) return this.far.get(i)!;
+    const c = this.c(i);
+    const j = i & IN_CHUNK;
+    return c.atHigh[j] * TWO32 + c.atLow[j];
   }
   end(i: number): number {
-    return this.long.size > 0 && this.long.has(i) ? this.long.get(i)! : this.c(i).at[i & IN_CHUNK] + this.c(i).len[i & IN_CHUNK];
+    return this.long.size > 0 && this.long.has(i) ? this.long.get(i)! : this.at(i) + this.c(i).len[i & IN_CHUNK];
   }
   run(i: number): number {
-    return this.c(i).run[i & IN_CHUNK];
+    const starts = this.runStart;
+    let hi = starts.length - 1;
+    if (i >= starts[hi]) return this.runValue[hi];
+    let lo = 0;
+    // The last start at or before i.
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >>> 1;
+      if (starts[mid] <= i) lo = mid;
+      else hi = mid - 1;
+    }
+    return this.runValue[lo];
   }
   /** K_HEADER .. K_OTHER. */
   kind(i: number): number {

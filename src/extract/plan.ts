@@ -193,6 +193,10 @@ export function planTree(dirs: Map<string, DirInfo>, root: DirInfo | undefined, 
   /** Path of each directory placed (by index; a walk's start also under its pair's index). */
   const pathAt: string[] = [];
   const plan: TreePlan = { dirs: [], files: new PairTable(), refs: new EntryRefs(), list, pathAt, orphanDir: null, problems: [] };
+  // Every file the walk can mark is named by an entry: the table is sized once (no doubling, no copy).
+  let named = 0;
+  for (const d of list) named += d.entries.count;
+  plan.files.reserve(named);
   const report = (p: ProblemReport) => plan.problems.push(extractProblem(p));
 
   const visitor: TreeVisitor = {

@@ -21,7 +21,21 @@ import { planRepair, repairedBytes } from '../repair/repair.js';
 import { extractDump, type ExtractOptions, type ExtractResult } from './extract.js';
 import { Selection, extractProblem, type ProblemReport } from './plan.js';
 
-export interface ExtractFileOptions extends ExtractOptions, DiagnoseOptions {}
+export interface ExtractFileOptions extends ExtractOptions, DiagnoseOptions {
+  /**
+   * Called when the dump was diagnosed sound, once nothing refers to the
+   * diagnosis any more, before the extraction starts: a caller may give its
+   * memory back then (the command line does: a forced collection and
+   * malloc_trim).
+   */
+  afterAnalysis?: () => void;
+}
+
+/** The diagnosis of a damaged dump; null for a sound one (nothing of the diagnosis is kept then). */
+async function damageOf(src: FileSource, opts: DiagnoseOptions): Promise<Analysis | null> {
+  const a = await analyzeSource(src, opts);
+  return streamDamaged(a) ? a : null;
+}
 
 /** True when the stream itself is damaged (not merely odd content a sound stream carries). */
 export function streamDamaged(a: Analysis): boolean {
@@ -47,15 +61,16 @@ export async function extractFile(path: string, opts: ExtractFileOptions): Promi
   }
   if (!regular) return extractDump(await openDump(path), opts);
   const src = await FileSource.open(path);
-  let a: Analysis;
+  let a: Analysis | null;
   try {
-    a = await analyzeSource(src, opts);
+    a = await damageOf(src, opts);
   } catch (e) {
     await src.close();
     throw e;
   }
-  if (!streamDamaged(a)) {
+  if (a === null) {
     await src.close();
+    opts.afterAnalysis?.();
     return extractDump(await openDump(path), opts);
   }
   try {

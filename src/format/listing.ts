@@ -45,15 +45,51 @@ const CHUNK_BITS = 13;
 const CHUNK = 1 << CHUNK_BITS;
 const IN_CHUNK = CHUNK - 1;
 
-/** What a listing shows of 8,192 vnodes, in columns (25 bytes a vnode). */
+/** What a listing shows of 8,192 vnodes, in columns (18 bytes a vnode). */
 class ListChunk {
   readonly vnode = new Uint32Array(CHUNK);
   readonly unique = new Uint32Array(CHUNK);
-  readonly mode = new Uint32Array(CHUNK);
+  /** The vnode's (type, mode, owner), by number in the Attributes table. */
+  readonly attr = new Uint16Array(CHUNK);
   readonly mtime = new Uint32Array(CHUNK);
-  readonly owner = new Uint32Array(CHUNK);
   readonly size = new Uint32Array(CHUNK);
-  readonly type = new Uint8Array(CHUNK);
+}
+
+/** Most distinct (type, mode, owner) the table numbers; a vnode with another one is kept as given. */
+const MAX_ATTRS = 1 << 16;
+
+/**
+ * The distinct (type, mode, owner) of a volume's vnodes, numbered: a
+ * volume has few (a handful of modes, a few owners), so a vnode keeps a
+ * 16-bit number rather than 9 bytes.
+ */
+class Attributes {
+  readonly type: number[] = [];
+  readonly mode: number[] = [];
+  readonly owner: number[] = [];
+  /** type + 256 * mode -> owner -> number. */
+  private readonly byKey = new Map<number, Map<number, number>>();
+  private last = -1;
+
+  /** The number of (type, mode, owner), or -1 when the table is full (or a value is not 32-bit). */
+  numberOf(type: number, mode: number, owner: number): number {
+    const l = this.last;
+    if (l >= 0 && this.type[l] === type && this.mode[l] === mode && this.owner[l] === owner) return l;
+    if ((type & 255) !== type || !isU32(mode) || !isU32(owner)) return -1;
+    const key = type + 256 * mode;
+    let owners = this.byKey.get(key);
+    let n = owners?.get(owner);
+    if (n === undefined) {
+      if (this.type.length >= MAX_ATTRS) return -1;
+      n = this.type.length;
+      this.type.push(type);
+      this.mode.push(mode);
+      this.owner.push(owner);
+      if (!owners) this.byKey.set(key, (owners = new Map()));
+      owners.set(owner, n);
+    }
+    return (this.last = n);
+  }
 }
 
 interface Row {
@@ -68,12 +104,13 @@ interface Row {
 
 /**
  * Every vnode of a dump as `ls` shows it, in typed arrays (a million vnodes
- * take about 25 MB, where objects took hundreds), with the directories'
+ * take about 18 MB, where objects took hundreds), with the directories'
  * entries packed and a (vnode, uniquifier) table: the tree model's source.
  */
 class ListedVnodes implements TreeSource {
   size = 0;
   private readonly chunks: ListChunk[] = [];
+  private readonly attrs = new Attributes();
   /** Rows with a value the columns cannot hold (never a decoded record), as given. */
   private readonly odd = new Map<number, Row>();
   private readonly dirs = new Map<number, EntryList>();
@@ -98,12 +135,11 @@ class ListedVnodes implements TreeSource {
     const j = i & IN_CHUNK;
     c.vnode[j] = r.vnode;
     c.unique[j] = r.unique;
-    c.mode[j] = r.mode;
+    const attr = this.attrs.numberOf(r.type, r.mode, r.owner);
+    c.attr[j] = attr;
     c.mtime[j] = r.mtime;
-    c.owner[j] = r.owner;
     c.size[j] = r.size;
-    c.type[j] = r.type;
-    if (!isU32(r.vnode) || !isU32(r.unique) || !isU32(r.size) || !isU32(r.mode) || !isU32(r.mtime) || !isU32(r.owner) || (r.type & 255) !== r.type) {
+    if (!isU32(r.vnode) || !isU32(r.unique) || !isU32(r.size) || !isU32(r.mtime) || attr < 0) {
       this.odd.set(i, { ...r });
     }
     if (this.pairs) this.pairs.setValue(r.vnode, r.unique, i);
@@ -130,7 +166,9 @@ class ListedVnodes implements TreeSource {
     if (o) return o;
     const c = this.chunks[i >> CHUNK_BITS];
     const j = i & IN_CHUNK;
-    return { vnode: c.vnode[j], unique: c.unique[j], type: c.type[j], mode: c.mode[j], size: c.size[j], mtime: c.mtime[j], owner: c.owner[j] };
+    const a = c.attr[j];
+    const t = this.attrs;
+    return { vnode: c.vnode[j], unique: c.unique[j], type: t.type[a], mode: t.mode[a], size: c.size[j], mtime: c.mtime[j], owner: t.owner[a] };
   }
 
   vnode(i: number): number {

@@ -126,11 +126,16 @@ export class PackedEntries implements EntryList {
 
 const isU32 = (x: number): boolean => x >>> 0 === x;
 
+/** PairTable.reserve makes room for at most this many pairs at once (callers pass counts of what they hold, but still). */
+const MAX_RESERVE = 1 << 24;
+
 /**
  * (vnode, uniquifier) -> two bits of flags and a number (-1 until set), by
  * open addressing in typed arrays: 13 bytes a slot, at most three quarters
  * of them used, grown by doubling as pairs are added (never sized from a
- * count the input declares). Pairs that are not two 32-bit numbers (never
+ * count the input declares), or sized once with `reserve` (any number of
+ * slots: a million pairs take 1.33 million slots, not the 2^21 doubling
+ * gives, and no copy). Pairs that are not two 32-bit numbers (never
  * decoded, possible in hand-made records) go to an ordinary map.
  */
 export class PairTable {
@@ -139,27 +144,29 @@ export class PairTable {
   private values = new Int32Array(1024).fill(-1);
   /** 0: an empty slot; else flags | 4 (in use). */
   private flags = new Uint8Array(1024);
-  private mask = 1023;
+  private size = 1024;
   private count = 0;
   private other: Map<string, { flags: number; value: number }> | undefined;
 
+  /** A slot from the pair's hash: the hash's 32 bits scaled to the table's size. */
   private hash(vnode: number, unique: number): number {
     let h = Math.imul(vnode, 0x9e3779b1) ^ Math.imul(unique ^ (unique >>> 15), 0x85ebca6b);
     h ^= h >>> 16;
-    return h & this.mask;
+    return Math.floor(((h >>> 0) * this.size) / 4294967296);
   }
 
   /** The slot of the pair, or -1 (`add`: made when missing). */
   private slot(vnode: number, unique: number, add: boolean): number {
-    for (let s = this.hash(vnode, unique); ; s = (s + 1) & this.mask) {
+    const size = this.size;
+    for (let s = this.hash(vnode, unique); ; s = s + 1 === size ? 0 : s + 1) {
       if (this.flags[s] === 0) {
         if (!add) return -1;
         this.vnodes[s] = vnode;
         this.uniques[s] = unique;
         this.values[s] = -1;
         this.flags[s] = 4;
-        if (++this.count * 4 > this.mask * 3) {
-          this.grow();
+        if (++this.count * 4 > size * 3) {
+          this.resize(size * 2);
           return this.slot(vnode, unique, false);
         }
         return s;
@@ -168,18 +175,23 @@ export class PairTable {
     }
   }
 
-  private grow(): void {
+  /** Room for `n` more pairs (at most MAX_RESERVE) without growing: the table is resized once, now, if it must be. */
+  reserve(n: number): void {
+    const want = Math.ceil(((this.count + Math.min(Math.max(n, 0), MAX_RESERVE)) * 4) / 3) + 1;
+    if (want > this.size) this.resize(want);
+  }
+
+  private resize(size: number): void {
     const { vnodes, uniques, values, flags } = this;
-    const size = flags.length * 2;
     this.vnodes = new Uint32Array(size);
     this.uniques = new Uint32Array(size);
     this.values = new Int32Array(size).fill(-1);
     this.flags = new Uint8Array(size);
-    this.mask = size - 1;
+    this.size = size;
     for (let i = 0; i < flags.length; i++) {
       if (flags[i] === 0) continue;
       let s = this.hash(vnodes[i], uniques[i]);
-      while (this.flags[s] !== 0) s = (s + 1) & this.mask;
+      while (this.flags[s] !== 0) s = s + 1 === size ? 0 : s + 1;
       this.vnodes[s] = vnodes[i];
       this.uniques[s] = uniques[i];
       this.values[s] = values[i];

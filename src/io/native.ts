@@ -121,3 +121,43 @@ export function adviseHugePages(view: Uint8Array): number | undefined {
   if (length <= 0) return undefined;
   return c.madvise(start + BigInt(skip), length, MADV_HUGEPAGE) === 0 ? skip : undefined;
 }
+
+/** mallopt's parameter numbers (glibc malloc.h). */
+const M_MMAP_THRESHOLD = -3;
+
+let malloc: { trim(pad: number): number; opt(param: number, value: number): number } | null | undefined;
+
+/** glibc's malloc_trim and mallopt, bound on first use; null where there are none (no koffi, another libc). */
+function mallocControl(): typeof malloc {
+  if (malloc !== undefined) return malloc;
+  malloc = null;
+  if (libc() === null) return malloc;
+  try {
+    const lib = (createRequire(import.meta.url)('koffi') as Koffi).load('libc.so.6');
+    const trim = lib.func('int malloc_trim(size_t pad)') as (pad: number) => number;
+    const opt = lib.func('int mallopt(int param, int value)') as (param: number, value: number) => number;
+    malloc = { trim, opt };
+  } catch {
+    malloc = null;
+  }
+  return malloc;
+}
+
+/**
+ * Allocations of `bytes` and more get their own mappings, given back to the
+ * system when freed (mallopt M_MMAP_THRESHOLD). glibc otherwise raises
+ * this threshold each time it frees such a mapping, up to 32 MiB, and
+ * from then on serves large buffers from its heap, where freed memory mostly
+ * stays in the process. Best effort: false where it cannot be done.
+ */
+export function fixMmapThreshold(bytes: number): boolean {
+  return mallocControl()?.opt(M_MMAP_THRESHOLD, bytes) === 1;
+}
+
+/** Give the memory malloc holds free back to the system (malloc_trim(0)). Best effort: false where it cannot be done. */
+export function trimMalloc(): boolean {
+  const m = mallocControl();
+  if (!m) return false;
+  m.trim(0);
+  return true;
+}

@@ -173,6 +173,14 @@ export interface RedumpResult {
 
 const EMPTY = Buffer.alloc(0);
 
+/**
+ * Slots in the writer's ring: 16 of 512,000 bytes (8 MB; the ring's
+ * default is 32). Issue #17: redump of a million vnodes peaked at 162 to
+ * 165 MB with 32 slots; the throughput with 16 was measured the same on the
+ * bench dumps (docs/performance-17.md, branch mem1m2).
+ */
+const RING_SLOTS = 16;
+
 /** DumpItems as chunker input: file data in server block pieces, each file's data closed before the next record. */
 export async function* itemsToChunkItems(items: AsyncIterable<DumpItem> | Iterable<DumpItem>): AsyncGenerator<ChunkItem> {
   let inFile = false;
@@ -230,6 +238,7 @@ export async function redump(source: RedumpSource, out: string, opts: RedumpOpti
     const settled = new Promise<void>((resolve) => (verifySettled = resolve));
     const gzip = opts.gzip === undefined || opts.gzip === false ? undefined : { level: opts.gzip === true ? undefined : opts.gzip.level };
     ring = new RingWriter(output, {
+      slots: RING_SLOTS,
       gzip,
       sparse: opts.sparse ?? false,
       failAfterBytes,

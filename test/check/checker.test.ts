@@ -35,8 +35,8 @@ function dir(v: number, u: number, parent: [number, number], entries: DirEntry[]
   return vnode(v, u, parent, { type: 2, mode: 0o755, length: pages.length, acl: ACL, fields: 'tblLvVmaopqX', data: { kind: 'dirpages', offset: at + 80, count: pages.length / 2048, pages } });
 }
 
-function check(records: DumpRecord[]): StructureChecker {
-  const c = new StructureChecker({ maxPerCode: 100_000 });
+function check(records: DumpRecord[], vnodes = false): StructureChecker {
+  const c = new StructureChecker({ maxPerCode: 100_000, vnodes });
   for (const r of records) c.record(r);
   c.record({ kind: 'end', offset: (at += 10), size: 5, magic: 0x3a214b6e });
   c.finish(true);
@@ -54,8 +54,13 @@ describe('StructureChecker cross references', () => {
     for (let i = 0; i < 40; i++) records.push(dir(2 * i + 3, 10_000 + i, [1, 1], files.slice(i * 125, (i + 1) * 125)));
     records.push(index('small', 7));
     for (let i = 0; i < 5000; i++) records.push(vnode(2 * i + 2, 100 + i, [2 * Math.floor(i / 125) + 3, 10_000 + Math.floor(i / 125)], {}));
-    const c = check(records);
+    const c = check(records, true);
     expect(codes(c)).toEqual([['INDEX_COUNT', undefined], ['INDEX_COUNT', undefined]]);
+    // Without the vnodes option the same findings, and no vnodes to give.
+    const slim = check(records);
+    expect(slim.problems).toEqual(c.problems);
+    expect(slim.countVnodes()).toEqual({ directories: 41, files: 5000 });
+    expect(() => slim.vnodes).toThrow(/vnodes option/);
     expect(c.countVnodes()).toEqual({ directories: 41, files: 5000 });
     // The packed entries give back every name, vnode and blob.
     const d3 = c.vnodes.find((v) => v.vnode === 3)!;
@@ -76,6 +81,36 @@ describe('StructureChecker cross references', () => {
       expect.objectContaining({ code: 'DANGLING_ENTRY', vnode: '1.1', message: 'directory entry "caf\ufffd" names vnode 8.9, which is not in the dump' }),
       expect.objectContaining({ code: 'PARENT_MISSING', vnode: '6.7', message: 'parent 3.3 is not in the dump' }),
       expect.objectContaining({ code: 'UNREACHABLE', vnode: '6.7' }),
+    ]);
+  });
+
+  it('a parent that comes after its child is found; one that never comes is missing, once per child, in order', () => {
+    const records: DumpRecord[] = [header(), VOLUME, index('large', 3)];
+    // Directory 3 names 5 as its parent before 5 comes; 7's parent 9.9 never comes.
+    records.push(dir(1, 1, [1, 1], [{ name: 'a', vnode: 5, unique: 6 }]));
+    records.push(dir(3, 4, [5, 6], []), dir(5, 6, [1, 1], [{ name: 'b', vnode: 3, unique: 4 }]));
+    records.push(index('small', 2), vnode(2, 3, [9, 9], {}), vnode(4, 5, [9, 9], {}));
+    const c = check(records);
+    expect(c.problems.filter((p) => p.code === 'PARENT_MISSING').map((p) => [p.vnode, p.message])).toEqual([
+      ['2.3', 'parent 9.9 is not in the dump'],
+      ['4.5', 'parent 9.9 is not in the dump'],
+    ]);
+    expect(check(records, true).problems).toEqual(c.problems);
+  });
+
+  it('a record past 2^40 bytes keeps its exact offset (the columns hold 40 bits)', () => {
+    const records: DumpRecord[] = [header(), VOLUME, index('large', 1)];
+    records.push(dir(1, 1, [1, 1], []));
+    records.push(index('small', 2));
+    const near = vnode(2, 3, [1, 1], {});
+    near.offset = 2 ** 40 - 100;
+    const far = vnode(4, 5, [1, 1], {});
+    far.offset = 2 ** 40 + 2 ** 33 + 17;
+    records.push(near, far);
+    const c = check(records);
+    expect(c.problems.map((p) => [p.code, p.vnode, p.offset])).toEqual([
+      ['UNREACHABLE', '2.3', 2 ** 40 - 100],
+      ['UNREACHABLE', '4.5', 2 ** 40 + 2 ** 33 + 17],
     ]);
   });
 
@@ -104,7 +139,8 @@ describe('StructureChecker cross references', () => {
     records.push(dir(1, 1, [1, 1], [{ name: 'a', vnode: 2, unique: 5 }]));
     records.push(index('small', 3));
     records.push(vnode(2, 5, [1, 1], {}), vnode(4, big, [1, 1], {}), vnode(6, 7, [4, big], {}), vnode(4, big, [1, 1], {}));
-    const c = check(records);
+    const c = check(records, true);
+    expect(check(records).problems).toEqual(c.problems);
     expect(codes(c)).toEqual([
       ['VNODE_ORDER', `4.${big}`],
       ['VNODE_DUPLICATE', `4.${big}`],
@@ -145,7 +181,7 @@ describe('StructureChecker cross references', () => {
     const v = vnode(2, 3, [1, 1], { length: 2 ** 32 + 7 });
     v.data = { kind: 'filedata', offset: v.offset + 80, length: 2 ** 32 + 7, start: v.offset + 85 };
     records.push(v);
-    const c = check(records);
+    const c = check(records, true);
     expect(codes(c)).toEqual([]);
     expect(c.vnodes[1]).toMatchObject({ vnode: 2, offset: v.offset, end: v.offset + 85 + 2 ** 32 + 7, size: 2 ** 32 + 7 });
   });

@@ -62,6 +62,18 @@ describe('FoundRecords', () => {
     expect(spans.map((_, i) => [t.at(i), t.end(i)])).toEqual(spans);
   });
 
+  it('keeps offsets past 2^40 exactly, and the run of each record (runs in any order, one repeated later)', () => {
+    const t = new FoundRecords(null);
+    const rec = (offset: number): DumpRecord => ({ kind: 'end', offset, size: 5, magic: 0x3a214b6e });
+    const rows: [number, number, number][] = [
+      [0, 5, 0], [2 ** 40 - 8, 2 ** 40 - 3, 0], [2 ** 40, 2 ** 40 + 5, 1], [2 ** 41 + 3, 2 ** 41 + 2 ** 32 + 9, 1],
+      [2 ** 33 + 1, 2 ** 33 + 6, 3], [12, 17, 1], [20, 25, 1], [30, 35, 2],
+    ];
+    for (const [at, end, run] of rows) t.push({ rec: rec(at), at, end, run, complete: true });
+    expect(rows.map((_, i) => [t.at(i), t.end(i), t.run(i)])).toEqual(rows);
+    expect(t.get(3)).toMatchObject({ at: 2 ** 41 + 3, end: 2 ** 41 + 2 ** 32 + 9, run: 1 });
+  });
+
   it('a record asked for after its input was closed: a clear error, not a crash', async () => {
     const s = await FileSource.open(SAMPLE);
     const w = await walkStream(VStream.identity(s), { expectHeader: true });

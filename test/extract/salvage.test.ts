@@ -190,3 +190,23 @@ describe('a wrapped dump (model A1, W = 2^20)', () => {
     }
   });
 });
+
+describe('afterAnalysis (the command line frees the diagnosis of a sound dump there)', () => {
+  it('is called once, before the extraction, for a sound dump; never for a damaged one', async () => {
+    const { extractFile } = await import('../../src/extract/salvage.js');
+    const tars = tempDir('codadump-after-analysis-');
+    try {
+      const calls: string[] = [];
+      const sound = await extractFile(SAMPLE, { tar: join(tars.dir, 'a.tar'), afterAnalysis: () => calls.push(fs.existsSync(join(tars.dir, 'a.tar')) ? 'after' : 'before') });
+      expect(calls).toEqual(['before']);
+      expect(sound.damaged ?? false).toBe(false);
+      const cut = join(tars.dir, 'cut.dump');
+      fs.writeFileSync(cut, bytes.subarray(0, bytes.length - 1000));
+      const damaged = await extractFile(cut, { tar: join(tars.dir, 'b.tar'), afterAnalysis: () => calls.push('damaged') });
+      expect(damaged.damaged).toBe(true);
+      expect(calls).toEqual(['before']);
+    } finally {
+      tars.cleanup();
+    }
+  });
+});

@@ -49,6 +49,20 @@ describe('ls in path order', () => {
     expect(l.unreachable).toEqual([]);
   });
 
+  it('each entry keeps its own type, mode, size and time (vnodes share them by number in a small table)', async () => {
+    const modes = [0o644, 0o600, 0o644, 0o4755, 0o644, 0o7777, 0o600];
+    const files = modes.map((mode, k) => ({ vnode: 2 * k + 2, unique: 10 + k, mode, mtime: 1_000_000 + k, data: 'x'.repeat(k), ...(k === 4 ? { type: 3 as const } : {}) }));
+    const dump = craftDump(
+      [{ vnode: 1, unique: 1, mode: 0o700, pages: dirPages([1, 1], [1, 1], files.map((f, k) => [`f${k}`, f.vnode, f.unique] as [string, number, number])) }],
+      files,
+    );
+    const got = (await listDump(streamReader(dump))).entries.map((e) => [e.path, e.type, e.mode, e.size, e.mtime]);
+    expect(got).toEqual([
+      ['.', 'dir', 0o700, 2048, 1_157_500_000],
+      ...modes.map((mode, k) => [`f${k}`, k === 4 ? 'symlink' : 'file', mode, k, 1_000_000 + k]),
+    ]);
+  });
+
   it('unreachable vnodes after the listing, in dump order; no root: nothing listed', async () => {
     const dump = craftDump(
       [{ vnode: 1, unique: 1, pages: dirPages([1, 1], [1, 1], [['f', 2, 2]]) }, { vnode: 3, unique: 9, pages: dirPages([3, 9], [1, 1], []) }],

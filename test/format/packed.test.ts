@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { DirEntry } from '../../src/dir/pages.js';
-import { NameStore, PackedEntries } from '../../src/format/packed.js';
+import { NameStore, PackedEntries, PairTable } from '../../src/format/packed.js';
 
 function readBack(p: PackedEntries): { name: string; vnode: number; unique: number; dot: boolean; same: boolean }[] {
   return Array.from({ length: p.count }, (_, k) => ({ name: p.name(k), vnode: p.vnode(k), unique: p.unique(k), dot: p.isDot(k), same: p.sameNameAsPrevious(k) }));
@@ -40,4 +40,30 @@ describe('PackedEntries', () => {
       });
     }
   });
+});
+
+describe('PairTable', () => {
+  // Pairs whose vnode numbers share their low bits, and a uniquifier of 0 and of 2^32 - 1.
+  const pairs = Array.from({ length: 5000 }, (_, i) => [(i * 65536 + 2) >>> 0, i % 3 === 0 ? 0 : 0xffffffff - i] as const);
+
+  for (const reserved of [false, true]) {
+    it(`${reserved ? 'sized once with reserve (any number of slots)' : 'grown by doubling'}: flags and numbers by pair, absent pairs -1 and 0`, () => {
+      const t = new PairTable();
+      if (reserved) t.reserve(pairs.length);
+      pairs.forEach(([v, u], i) => {
+        t.mark(v, u, (i % 2) + 1);
+        if (i % 5 !== 0) t.setValue(v, u, i);
+      });
+      expect(pairs.map(([v, u]) => [t.flagsOf(v, u), t.value(v, u)])).toEqual(pairs.map((_, i) => [(i % 2) + 1, i % 5 === 0 ? -1 : i]));
+      expect(t.flagsOf(2, 1)).toBe(0);
+      expect(t.value(2, 1)).toBe(-1);
+      // Past what was reserved it still grows; numbers that are not 32-bit go to a map.
+      for (let i = 0; i < 3000; i++) t.setValue(1, i, 7 * i);
+      t.mark(2 ** 33, 5, 2);
+      t.setValue(2 ** 33, 5, 9);
+      expect(Array.from({ length: 3000 }, (_, i) => t.value(1, i))).toEqual(Array.from({ length: 3000 }, (_, i) => 7 * i));
+      expect(pairs.map(([v, u]) => t.value(v, u))).toEqual(pairs.map((_, i) => (i % 5 === 0 ? -1 : i)));
+      expect([t.flagsOf(2 ** 33, 5), t.value(2 ** 33, 5)]).toEqual([2, 9]);
+    });
+  }
 });
