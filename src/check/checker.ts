@@ -95,6 +95,17 @@ export class StructureChecker {
     return { directories, files: this.cols.length - directories };
   }
 
+  /**
+   * After finish(): the vnodes seen as the volume tree reads them (columns,
+   * packed entries, pair look-up), with each one's record range and type;
+   * null when some value did not fit the columns. repair's copy of a sound
+   * dump reads them instead of keeping its own (issue #17).
+   */
+  checkedTree(): CheckedTree | null {
+    if (this.cols.odd.size > 0) return null;
+    return new CheckedTree(this.cols.length, this.cols, this.cols.entries, this.pairs, this.superseded > 0);
+  }
+
   get incremental(): boolean {
     return (this.header?.incremental ?? 0) !== 0;
   }
@@ -319,7 +330,7 @@ export class StructureChecker {
 }
 
 /** The checker's vnodes as the volume tree reads them: its columns, packed entries and pair index. */
-class CheckedTree implements TreeSource {
+export class CheckedTree implements TreeSource {
   constructor(
     readonly size: number,
     private readonly cols: Columns,
@@ -355,6 +366,19 @@ class CheckedTree implements TreeSource {
 
   entries(i: number): EntryList | undefined {
     return this.dirs.get(i);
+  }
+
+  /** Where vnode i's record starts, and where it ends with its data (checkedTree() only). */
+  offset(i: number): number {
+    return this.cols.offset(i);
+  }
+
+  end(i: number): number {
+    return (this.cols as VnodeColumns).end(i);
+  }
+
+  type(i: number): number {
+    return (this.cols as VnodeColumns).typeOf(i);
   }
 }
 
@@ -459,6 +483,11 @@ class VnodeColumns implements Columns {
 
   offset(i: number): number {
     return this.chunks[i >> CHUNK_BITS].offset[i & IN_CHUNK];
+  }
+
+  end(i: number): number {
+    const c = this.chunks[i >> CHUNK_BITS];
+    return c.offset[i & IN_CHUNK] + c.length[i & IN_CHUNK];
   }
 
   /** Whether vnode i came inside an index (as set by setInIndex). */
