@@ -31,7 +31,6 @@
 import * as nodeFs from 'node:fs';
 import { encodeVnode, type VnodeFields } from '../format/encoder.js';
 import { VNODE_DIR } from '../format/constants.js';
-import { VolumeTree } from '../format/tree.js';
 import { vnodeSlot, type DumpHeader, type DumpRecord, type IndexHeader, type Vnode, type VolumeData } from '../format/types.js';
 import type { FileSource } from '../source/file.js';
 import { sniff } from '../source/sniff.js';
@@ -201,29 +200,31 @@ export async function soundPass(src: FileSource): Promise<{ sound: SoundDump | n
 
 /**
  * Every vnode but the root named by exactly one entry, in the directory its
- * parent field names, and the root's `..` naming the root: the tree repair
- * plans is the one in the dump.
+ * parent field names, and the root's one `..` naming the root: the tree
+ * repair plans is the one in the dump (that the root reaches every vnode,
+ * the checker said: no UNREACHABLE). One byte a vnode.
  */
 function plainTree(src: CheckedTree): boolean {
-  const tree = new VolumeTree(src);
-  const root = tree.root;
-  if (root < 0) return false;
-  let ok = true;
-  tree.walk(root, {
-    entry: (dir, list, k, child, seen) => {
-      if (child < 0 || seen || child === root || src.find(src.parent(child), src.parentUnique(child)) !== dir) ok = false;
-      return ok;
-    },
-  });
-  if (!ok) return false;
-  for (let i = 0; i < src.size; i++) if (!tree.isReached(i)) return false;
-  const rootEntries = src.entries(root);
-  if (!rootEntries) return false;
-  let up = 0;
-  for (let k = 0; k < rootEntries.count; k++) {
-    if (!rootEntries.isDot(k) || rootEntries.name(k) !== '..') continue;
-    up++;
-    if (rootEntries.vnode(k) !== src.vnode(root) || rootEntries.unique(k) !== src.unique(root)) return false;
+  let root = 0;
+  while (root < src.size && src.vnode(root) !== 1) root++;
+  if (root === src.size) return false;
+  const named = new Uint8Array(src.size);
+  for (let dir = 0; dir < src.size; dir++) {
+    const list = src.entries(dir);
+    if (!list) continue;
+    for (let k = 0; k < list.count; k++) {
+      if (list.isDot(k)) {
+        if (dir === root && list.name(k) === '..' && (list.vnode(k) !== src.vnode(root) || list.unique(k) !== src.unique(root))) return false;
+        continue;
+      }
+      const c = src.find(list.vnode(k), list.unique(k));
+      if (c < 0 || c === root || named[c] === 1 || src.find(src.parent(c), src.parentUnique(c)) !== dir) return false;
+      named[c] = 1;
+    }
   }
+  for (let i = 0; i < src.size; i++) if (i !== root && named[i] === 0) return false;
+  const rootEntries = src.entries(root);
+  let up = 0;
+  for (let k = 0; k < (rootEntries?.count ?? 0); k++) if (rootEntries!.isDot(k) && rootEntries!.name(k) === '..') up++;
   return up === 1;
 }
