@@ -40,6 +40,13 @@ export interface IndexState {
 export interface CheckerOptions {
   /** Cap on problems kept per code (the rest are counted only). Default 100. */
   maxPerCode?: number;
+  /**
+   * finish() leaves the checks over the volume tree (dangling entries,
+   * missing parents, unreached vnodes) to finishTree(): repair's copy of a
+   * sound dump proves them with less memory and runs them only when it
+   * cannot (issue #17).
+   */
+  deferTree?: boolean;
 }
 
 function checkedVnode(
@@ -78,8 +85,12 @@ export class StructureChecker {
   private readonly perCode = new Map<string, number>();
   private readonly maxPerCode: number;
 
+  private readonly deferTree: boolean;
+  private treePending = false;
+
   constructor(opts: CheckerOptions = {}) {
     this.maxPerCode = opts.maxPerCode ?? 100;
+    this.deferTree = opts.deferTree === true;
   }
 
   /** Every vnode record seen, in order (made on demand: the checker keeps them packed). */
@@ -305,6 +316,14 @@ export class StructureChecker {
       }
     }
     if (this.incremental) return;
+    this.treePending = true;
+    if (!this.deferTree) this.finishTree();
+  }
+
+  /** The checks over the volume tree, when finish() left them (deferTree); once. */
+  finishTree(): void {
+    if (!this.treePending) return;
+    this.treePending = false;
     // Columns of numbers: the checker's own, or (after a record with values
     // that do not fit them) made from the objects.
     const cols: Columns = this.cols.odd.size === 0 ? this.cols : columnsOf(this.vnodes);

@@ -110,7 +110,7 @@ export async function soundPass(src: FileSource): Promise<{ sound: SoundDump | n
   await src.read(head, 0, 5, 0);
   if (sniff(head).kind !== 'dump') return { sound: null, problems: null };
 
-  const checker = new StructureChecker();
+  const checker = new StructureChecker({ deferTree: true });
   const win = new Window(src.fd);
   let ok = true;
   let pos = 0;
@@ -187,11 +187,17 @@ export async function soundPass(src: FileSource): Promise<{ sound: SoundDump | n
   };
   const result = await verifySource(borrowed(src), { checker, onRecord });
   const problems = result.problems;
-  if (!ok || problems.length > 0 || stage !== 4 || pos !== src.size || !header || !volume || !indexes.large || !indexes.small) return { sound: null, problems };
+  // verify's findings as verify gives them: with its tree checks (left out of the parse), sorted as it sorts them.
+  const all = (): Problem[] => {
+    checker.finishTree();
+    return problems.sort((a, b) => a.offset - b.offset);
+  };
+  if (!ok || problems.length > 0 || stage !== 4 || pos !== src.size || !header || !volume || !indexes.large || !indexes.small) return { sound: null, problems: all() };
   const h: DumpHeader = header;
-  if (h.incremental !== 0) return { sound: null, problems };
+  if (h.incremental !== 0) return { sound: null, problems: all() };
   const tree = checker.checkedTree();
-  if (!tree || tree.distinct !== true || !plainTree(tree)) return { sound: null, problems };
+  // The tree checks would find nothing where plainTree holds (see there).
+  if (!tree || tree.distinct !== true || !plainTree(tree)) return { sound: null, problems: all() };
   return {
     sound: { header: h, volume, indexes: { large: indexes.large, small: indexes.small }, endAt, counts, maxUnique, slots, files, tree },
     problems,
@@ -200,15 +206,18 @@ export async function soundPass(src: FileSource): Promise<{ sound: SoundDump | n
 
 /**
  * Every vnode but the root named by exactly one entry, in the directory its
- * parent field names, and the root's one `..` naming the root: the tree
- * repair plans is the one in the dump (that the root reaches every vnode,
- * the checker said: no UNREACHABLE). One byte a vnode.
+ * parent field names, every directory's entries naming vnodes of the dump,
+ * the root's one `..` naming the root, and every vnode reached from the
+ * root: the tree repair plans is the one in the dump, and verify's tree
+ * checks (dangling entries, missing parents, unreached vnodes) find
+ * nothing. One byte a vnode.
  */
 function plainTree(src: CheckedTree): boolean {
   let root = 0;
   while (root < src.size && src.vnode(root) !== 1) root++;
   if (root === src.size) return false;
-  const named = new Uint8Array(src.size);
+  // 1: named by its parent; 2: and reached from the root.
+  const mark = new Uint8Array(src.size);
   for (let dir = 0; dir < src.size; dir++) {
     const list = src.entries(dir);
     if (!list) continue;
@@ -218,13 +227,24 @@ function plainTree(src: CheckedTree): boolean {
         continue;
       }
       const c = src.find(list.vnode(k), list.unique(k));
-      if (c < 0 || c === root || named[c] === 1 || src.find(src.parent(c), src.parentUnique(c)) !== dir) return false;
-      named[c] = 1;
+      if (c < 0 || c === root || mark[c] === 1 || src.find(src.parent(c), src.parentUnique(c)) !== dir) return false;
+      mark[c] = 1;
     }
   }
-  for (let i = 0; i < src.size; i++) if (i !== root && named[i] === 0) return false;
   const rootEntries = src.entries(root);
   let up = 0;
   for (let k = 0; k < (rootEntries?.count ?? 0); k++) if (rootEntries!.isDot(k) && rootEntries!.name(k) === '..') up++;
-  return up === 1;
+  if (up !== 1) return false;
+  const queue = [root];
+  for (let q = 0; q < queue.length; q++) {
+    const list = src.entries(queue[q])!;
+    for (let k = 0; k < list.count; k++) {
+      if (list.isDot(k)) continue;
+      const c = src.find(list.vnode(k), list.unique(k));
+      mark[c] = 2;
+      if (src.entries(c)) queue.push(c);
+    }
+  }
+  for (let i = 0; i < src.size; i++) if (i !== root && mark[i] !== 2) return false;
+  return true;
 }
