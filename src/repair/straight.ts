@@ -79,15 +79,20 @@ class Window {
   private end = 0;
   constructor(private readonly fd: number) {}
 
-  /** True when the input holds exactly `b` at `pos`. */
+  /** True when the input holds exactly `b` at `pos` (false where it cannot be read: the diagnosis reports that). */
   same(b: Buffer, pos: number): boolean {
     if (b.length > WINDOW) return false;
     if (pos < this.start || pos + b.length > this.end) {
       let n = 0;
-      while (n < WINDOW) {
-        const r = nodeFs.readSync(this.fd, this.buf, n, WINDOW - n, pos + n);
-        if (r === 0) break;
-        n += r;
+      this.start = this.end = 0;
+      try {
+        while (n < WINDOW) {
+          const r = nodeFs.readSync(this.fd, this.buf, n, WINDOW - n, pos + n);
+          if (r === 0) break;
+          n += r;
+        }
+      } catch {
+        return false;
       }
       this.start = pos;
       this.end = pos + n;
