@@ -42,6 +42,7 @@ import { K_RMVNODE, K_VNODE } from '../diagnose/records.js';
 import type { FileRange } from '../diagnose/vstream.js';
 import { refuseSameFile } from './guard.js';
 import { RangeCopier } from './copy-ranges.js';
+import { AtomicOutput } from '../io/atomic-output.js';
 import { finding, type Finding } from '../diagnostics/finding.js';
 import { pickDonor, relateDonors, type Donor, type DonorUse, type Outcome, type Relation } from './donors.js';
 import { fieldsOf, soundPass, type SoundDump } from './straight.js';
@@ -500,7 +501,7 @@ async function analyzePlanWrite(
   src: FileSource, container: ContainerInfo | undefined, out: DumpOutput, opts: RepairOptions,
 ): Promise<{ report: Plan['report']; verified?: { verdict: Verdict; problems: Problem[] } }> {
   let straight: Problem[] | undefined;
-  if (mayCopySound(src, container, opts)) {
+  if (mayCopySound(src, container, out, opts)) {
     const pass = await soundPass(src);
     const report = pass.sound ? await copySound(pass.sound, src, out) : null;
     if (report) return { report, verified: { verdict: 'ok', problems: [] } };
@@ -513,14 +514,15 @@ async function analyzePlanWrite(
 
 /**
  * Whether a sound dump may be copied without the diagnosis: a raw dump
- * read from a file (no container, no file-system seam), no donors, and a
- * size the diagnosis would not try as a wraparound (model A1).
+ * read from a file (no container, no file-system seam), written as a raw
+ * dump (verify of a gzip output would read its container too), no donors,
+ * and a size the diagnosis would not try as a wraparound (model A1).
  */
-function mayCopySound(src: FileSource, container: ContainerInfo | undefined, opts: RepairOptions): boolean {
+function mayCopySound(src: FileSource, container: ContainerInfo | undefined, out: DumpOutput, opts: RepairOptions): boolean {
   const W = wrapSizeOf(opts.wrapBits ?? 32);
   const F = src.size;
   const a1Suspect = F > W && F <= W + (opts.chunkSize ?? SERVER_CHUNK_SIZE);
-  return !container && opts.fs === undefined && (opts.donors ?? []).length === 0 && !a1Suspect;
+  return !container && out instanceof AtomicOutput && opts.fs === undefined && (opts.donors ?? []).length === 0 && !a1Suspect;
 }
 
 /**
