@@ -46,6 +46,13 @@ export interface CheckerOptions {
    * read only the problems and counts.
    */
   vnodes?: boolean;
+  /**
+   * finish() leaves the checks over the volume tree (dangling entries,
+   * missing parents, unreached vnodes) to finishTree(): repair's copy of a
+   * sound dump proves them with less memory and runs them only when it
+   * cannot (issue #17).
+   */
+  deferTree?: boolean;
 }
 
 function checkedVnode(
@@ -91,10 +98,14 @@ export class StructureChecker {
   private readonly perCode = new Map<string, number>();
   private readonly maxPerCode: number;
 
+  private readonly deferTree: boolean;
+  private treePending = false;
+
   constructor(opts: CheckerOptions = {}) {
     this.maxPerCode = opts.maxPerCode ?? 100;
     this.cols = new VnodeColumns(opts.vnodes ?? false);
     this.pairs = new PairLookup(this.cols);
+    this.deferTree = opts.deferTree === true;
   }
 
   /** Every vnode record seen, in order (made on demand: the checker keeps them packed). Needs the `vnodes` option. */
@@ -109,6 +120,17 @@ export class StructureChecker {
     let directories = 0;
     for (let i = 0; i < this.cols.length; i++) if (this.cols.typeOf(i) === VNODE_DIR) directories++;
     return { directories, files: this.cols.length - directories };
+  }
+
+  /**
+   * After finish(): the vnodes seen as the volume tree reads them (columns,
+   * packed entries, pair look-up), with each one's record range and type;
+   * null when some value did not fit the columns. repair's copy of a sound
+   * dump reads them instead of keeping its own (issue #17).
+   */
+  checkedTree(): CheckedTree | null {
+    if (this.cols.odd.size > 0) return null;
+    return new CheckedTree(this.cols.length, this.cols, this.cols.entries, this.pairs, this.superseded > 0);
   }
 
   get incremental(): boolean {
@@ -314,6 +336,14 @@ export class StructureChecker {
       }
     }
     if (this.incremental) return;
+    this.treePending = true;
+    if (!this.deferTree) this.finishTree();
+  }
+
+  /** The checks over the volume tree, when finish() left them (deferTree); once. */
+  finishTree(): void {
+    if (!this.treePending) return;
+    this.treePending = false;
     // Columns of numbers: the checker's own, or (after a record with values
     // that do not fit them) its exact values.
     const cols: Columns = this.cols.odd.size === 0 ? this.cols : this.cols.exact();
@@ -344,7 +374,7 @@ export class StructureChecker {
 }
 
 /** The checker's vnodes as the volume tree reads them: its columns, packed entries and pair index. */
-class CheckedTree implements TreeSource {
+export class CheckedTree implements TreeSource {
   constructor(
     readonly size: number,
     private readonly cols: Columns,
@@ -372,6 +402,27 @@ class CheckedTree implements TreeSource {
 
   entries(i: number): EntryList | undefined {
     return this.dirs.get(i);
+  }
+
+  /** Where vnode i's record starts, and where it ends with its data; its parent (checkedTree() of a checker with the `vnodes` option). */
+  offset(i: number): number {
+    return this.cols.offset(i);
+  }
+
+  end(i: number): number {
+    return (this.cols as VnodeColumns).end(i);
+  }
+
+  type(i: number): number {
+    return (this.cols as VnodeColumns).typeOf(i);
+  }
+
+  parent(i: number): number {
+    return (this.cols as VnodeColumns).parent(i);
+  }
+
+  parentUnique(i: number): number {
+    return (this.cols as VnodeColumns).parentUnique(i);
   }
 }
 
@@ -487,6 +538,24 @@ class VnodeColumns implements Columns {
       unique: (i) => this.exactUnique(i),
       offset: (i) => this.odd.get(i)?.offset ?? this.offset(i),
     };
+  }
+
+  /** Where vnode i's record ends with its data; the parent pair (the `vnodes` option only). */
+  end(i: number): number {
+    return this.offset(i) + this.kept(i).length![i & IN_CHUNK];
+  }
+
+  parent(i: number): number {
+    return this.kept(i).parent![i & IN_CHUNK];
+  }
+
+  parentUnique(i: number): number {
+    return this.kept(i).parentUnique![i & IN_CHUNK];
+  }
+
+  private kept(i: number): ColumnChunk {
+    if (!this.full) throw new Error('StructureChecker: end and parent need the vnodes option');
+    return this.chunks[i >> CHUNK_BITS];
   }
 
   /** Whether vnode i came inside an index (as set by setInIndex). */

@@ -30,6 +30,8 @@ export interface VerifyOptions {
   vnodeKeys?: boolean;
   /** Called with every record, in order, after the checker saw it. */
   onRecord?: (r: DumpRecord) => void;
+  /** The checker to feed (default a new one): the caller reads its tables afterwards (repair, issue #17). */
+  checker?: StructureChecker;
   /** The file-system seam for reading a file (default node:fs). */
   fs?: Partial<FileSystem>;
   /** A shell command that decodes inputs that are not raw dumps (stdin to stdout). */
@@ -67,7 +69,7 @@ const PROGRESS_EVERY = 4 << 20;
 /** Verify a dump read from any source. The source is closed afterwards. */
 export async function verifySource(source: ByteSource, opts: VerifyOptions = {}, wholeHash?: Hash): Promise<VerifyResult> {
   const reader = new DumpReader(source, { bufferSize: opts.bufferSize });
-  const checker = new StructureChecker();
+  const checker = opts.checker ?? new StructureChecker();
   const digests = opts.deep && opts.fileDigests !== false ? new Map<string, string>() : undefined;
   const keys = opts.vnodeKeys ? ([] as string[]) : undefined;
   let completed = false;

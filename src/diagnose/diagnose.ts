@@ -222,8 +222,12 @@ async function tryA1(src: FileSource, W: number, e: number): Promise<A1Try | nul
   return { e, vs, walk, confirmedBy };
 }
 
-/** Analyse a dump file (kept open: the caller closes `src`). */
-export async function analyzeSource(src: FileSource, opts: DiagnoseOptions = {}): Promise<Analysis> {
+/**
+ * Analyse a dump file (kept open: the caller closes `src`). `straight`:
+ * verify's findings on this same source, when the caller has them already
+ * (repair's first pass, src/repair/straight.ts): not parsed again.
+ */
+export async function analyzeSource(src: FileSource, opts: DiagnoseOptions = {}, straight_?: Problem[]): Promise<Analysis> {
   const wrapBits = opts.wrapBits ?? 32;
   const W = wrapSizeOf(wrapBits);
   const chunkSize = opts.chunkSize ?? SERVER_CHUNK_SIZE;
@@ -244,7 +248,7 @@ export async function analyzeSource(src: FileSource, opts: DiagnoseOptions = {})
 
   // verify's straight parse first: its working memory is given back before
   // the walk's tables grow (the peak is the larger of the two, not their sum).
-  const straight = (await verifySource(borrowed(src))).problems;
+  const straight = straight_ ?? (await verifySource(borrowed(src))).problems;
   let vs = VStream.identity(src);
   let walk: WalkResult;
   let wrap: WrapInfo | null = null;
@@ -579,7 +583,7 @@ export function wraparoundFinding(w: WrapInfo, lost: string): Problem {
 }
 
 /** A view of `src` that the reader may close without closing `src`. */
-function borrowed(src: FileSource): ByteSource {
+export function borrowed(src: FileSource): ByteSource {
   return {
     name: src.name, seekable: true, size: src.size,
     read: (buf, at, len, position) => src.read(buf, at, len, position),

@@ -28,6 +28,7 @@ import { DumpError } from '../format/errors.js';
 import { vnodeKey } from '../format/paths.js';
 import { DirEntryList, ObjectSource, VolumeTree, type EntryList, type TreeSource } from '../format/tree.js';
 import { PairMap } from '../diagnose/survivors.js';
+import type { CheckedTree } from '../check/checker.js';
 import { vnodeSlot, type Vnode } from '../format/types.js';
 import type { FileSystem } from '../io/fs.js';
 import { openDumpOutput, type DumpOutput } from '../io/gzip-output.js';
@@ -41,8 +42,13 @@ import { K_RMVNODE, K_VNODE } from '../diagnose/records.js';
 import type { FileRange } from '../diagnose/vstream.js';
 import { refuseSameFile } from './guard.js';
 import { RangeCopier } from './copy-ranges.js';
+import { AtomicOutput } from '../io/atomic-output.js';
 import { finding, type Finding } from '../diagnostics/finding.js';
 import { pickDonor, relateDonors, type Donor, type DonorUse, type Outcome, type Relation } from './donors.js';
+import { fieldsOf, soundPass, type SoundDump } from './straight.js';
+import { wrapSizeOf } from '../diagnose/diagnose.js';
+import { SERVER_CHUNK_SIZE } from '../io/chunker.js';
+import type { DumpHeader, VolumeData } from '../format/types.js';
 
 export interface RepairOptions extends DiagnoseOptions {
   force?: boolean;
@@ -194,7 +200,7 @@ export interface RepairedVnode {
   changes: string[];
 }
 
-/** One vnode's sources, in output order (the text report's "sources"). */
+/** One vnode's sources, in output order (the text report's "sources"); `from` may be reused for the next vnode: read it during the call. */
 export type SourceVisitor = (vnode: number, unique: number, from: FileRange[]) => void;
 
 export interface RepairReport {
@@ -230,20 +236,6 @@ const isDirNumber = (n: number) => n % 2 === 1;
 
 function typeName(t: number): 'dir' | 'file' | 'symlink' {
   return t === 2 ? 'dir' : t === 3 ? 'symlink' : 'file';
-}
-
-function fieldsOf(v: Vnode): VnodeFields {
-  const f: VnodeFields = {
-    vnode: v.vnode, unique: v.unique, type: v.type, mode: v.mode & 0o7777, linkCount: v.linkCount, length: v.length,
-    dataVersion: v.dataVersion, vv: v.vv, mtime: v.mtime, author: v.author, owner: v.owner, parent: v.parent,
-    parentUnique: v.parentUnique,
-  };
-  if (v.acl !== undefined) f.acl = v.acl;
-  else if (v.rawAcl !== undefined) {
-    f.rawAcl = v.rawAcl;
-    f.rawAclPadding = v.rawAclPadding;
-  }
-  return f;
 }
 
 /** The directory's entries in an order that re-creates it (`.` and `..` first). */
@@ -486,11 +478,12 @@ export async function repairFile(input: string, output: string, opts: RepairOpti
   let out: DumpOutput | null = null;
   try {
     out = openDumpOutput(output, { force: opts.force, sparse: true, gzip: opts.gzip, fs: opts.fs, writeBehind: true });
-    const report = await analyzePlanWrite(src, input_.container, out, opts);
+    const { report, verified } = await analyzePlanWrite(src, input_.container, out, opts);
     const bytesWritten = out.bytesWritten;
     out.commit();
     // The analysis and the plan are garbage by now: verify's own tables do not come on top of them.
-    const v = await verifyFile(output, { fs: opts.fs });
+    // (A sound dump copied as it is was verified as it was read: the output is those bytes.)
+    const v = verified ?? (await verifyFile(output, { fs: opts.fs }));
     // The same keys in the same order as spreading the report, without making its vnode list.
     return Object.assign(report as RepairReport, { input, output, bytesWritten, verify: { verdict: v.verdict, problems: v.problems } });
   } finally {
@@ -499,11 +492,131 @@ export async function repairFile(input: string, output: string, opts: RepairOpti
   }
 }
 
-/** Diagnose, plan and write; only the report outlives this. */
-async function analyzePlanWrite(src: FileSource, container: ContainerInfo | undefined, out: DumpOutput, opts: RepairOptions): Promise<Plan['report']> {
-  const plan = planRepair(withContainer(await analyzeSource(src, opts), container), opts);
+/**
+ * Diagnose, plan and write; only the report outlives this. A sound dump
+ * whose repair would be itself (straight.ts) is copied without the
+ * diagnosis; then `verified` is verify's result on the bytes copied.
+ */
+async function analyzePlanWrite(
+  src: FileSource, container: ContainerInfo | undefined, out: DumpOutput, opts: RepairOptions,
+): Promise<{ report: Plan['report']; verified?: { verdict: Verdict; problems: Problem[] } }> {
+  let straight: Problem[] | undefined;
+  if (mayCopySound(src, container, out, opts)) {
+    const pass = await soundPass(src);
+    const report = pass.sound ? await copySound(pass.sound, src, out) : null;
+    if (report) return { report, verified: { verdict: 'ok', problems: [] } };
+    straight = pass.problems ?? undefined;
+  }
+  const plan = planRepair(withContainer(await analyzeSource(src, opts, straight), container), opts);
   await writePlan(plan, src, out, opts.fs === undefined);
-  return plan.report;
+  return { report: plan.report };
+}
+
+/**
+ * Whether a sound dump may be copied without the diagnosis: a raw dump
+ * read from a file (no container, no file-system seam), written as a raw
+ * dump (verify of a gzip output would read its container too), no donors,
+ * and a size the diagnosis would not try as a wraparound (model A1).
+ */
+function mayCopySound(src: FileSource, container: ContainerInfo | undefined, out: DumpOutput, opts: RepairOptions): boolean {
+  const W = wrapSizeOf(opts.wrapBits ?? 32);
+  const F = src.size;
+  const a1Suspect = F > W && F <= W + (opts.chunkSize ?? SERVER_CHUNK_SIZE);
+  return !container && out instanceof AtomicOutput && opts.fs === undefined && (opts.donors ?? []).length === 0 && !a1Suspect;
+}
+
+/**
+ * Copy a sound dump as repair would write it (null when one of the records
+ * repair brings up to date, the volume data or an index header, would
+ * change: then it is planned as any other). Nothing a vnode is made: the
+ * report reads the verify checker's tables.
+ */
+async function copySound(s: SoundDump, src: FileSource, out: DumpOutput): Promise<Plan['report'] | null> {
+  const volumeChanges: string[] = [];
+  const nextUnique = Math.max(s.volume.nextUniquifier ?? 0, s.maxUnique + 1);
+  const header = headerFieldsOf(s.header);
+  const volume = updatedVolume(s.volume, nextUnique, s.files, false, volumeChanges);
+  const written = { large: s.counts.large, small: s.counts.small };
+  const lists = { large: Math.max(s.indexes.large.lists ?? 8, s.slots.large, 1), small: Math.max(s.indexes.small.lists ?? 1, s.slots.small, 1) };
+  const same = async (b: Buffer, at: number, size: number): Promise<boolean> => {
+    if (b.length !== size) return false;
+    const have = Buffer.alloc(size);
+    return (await src.read(have, 0, size, at)) === size && have.equals(b);
+  };
+  const { large, small } = s.indexes;
+  if (
+    !(await same(encodeHeader(header), s.header.offset, s.header.size)) || !(await same(encodeVolume(volume), s.volume.offset, s.volume.size)) ||
+    !(await same(encodeIndexHeader('large', written.large, lists.large), large.offset, large.size)) ||
+    !(await same(encodeIndexHeader('small', written.small, lists.small), small.offset, small.size)) || !(await same(encodeEnd(), s.endAt, src.size - s.endAt))
+  ) return null;
+  const tree = s.tree;
+  // The vnode whose record or data holds a position (offsets increase), for the message when the input ends early.
+  const vnodeAt = (pos: number): string => {
+    let lo = 0;
+    let hi = tree.size - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >>> 1;
+      if (tree.offset(mid) <= pos) lo = mid;
+      else hi = mid - 1;
+    }
+    return tree.size > 0 && tree.offset(lo) <= pos && pos < tree.end(lo) ? `${tree.vnode(lo)}.${tree.unique(lo)}` : '(none: a header record)';
+  };
+  const copier = new RangeCopier(out, true, (pos) => inputEnded(pos, vnodeAt(pos), src));
+  await copier.range(src, 0, src.size, '');
+  await copier.finish();
+  const report = {
+    verdictBefore: 'ok', model: null, synthesized: [], dropped: [], keptPartial: [], removedEntries: [], rehomed: [], volumeChanges, written,
+  } as unknown as Plan['report'];
+  return withVnodes(report, new SoundList(tree));
+}
+
+/**
+ * The report's vnode list of a sound dump copied as it is: the checker's
+ * columns in stream order (= output order), paths from its tree.
+ */
+class SoundList {
+  constructor(private readonly t: CheckedTree) {}
+
+  vnodes(): RepairedVnode[] {
+    const t = this.t;
+    const tree = new VolumeTree(t);
+    const r = tree.root;
+    if (r >= 0) tree.walk(r);
+    const out: RepairedVnode[] = new Array(t.size);
+    for (let i = 0; i < t.size; i++) {
+      out[i] = {
+        vnode: t.vnode(i), unique: t.unique(i), type: typeName(t.type(i)), path: i === r ? '.' : r >= 0 ? tree.path(i) : null,
+        origin: 'survivor', from: [{ start: t.offset(i), end: t.end(i) }], changes: [],
+      };
+    }
+    return out;
+  }
+
+  /** One range a vnode, in one array given each time (a million vnodes make no garbage): read it during the call. */
+  sources(each: SourceVisitor): void {
+    const t = this.t;
+    const range = { start: 0, end: 0 };
+    const from = [range];
+    for (let i = 0; i < t.size; i++) {
+      range.start = t.offset(i);
+      range.end = t.end(i);
+      each(t.vnode(i), t.unique(i), from);
+    }
+  }
+}
+
+/** The report's `vnodes`, made when read (--json), and its `sources` (the text report reads only these). */
+function withVnodes(report: Plan['report'], list: { vnodes(): RepairedVnode[]; sources(each: SourceVisitor): void }): Plan['report'] {
+  let vnodes: RepairedVnode[] | undefined;
+  Object.defineProperty(report, 'vnodes', {
+    enumerable: true, configurable: true,
+    get: () => (vnodes ??= list.vnodes()),
+    set: (v: RepairedVnode[]) => {
+      vnodes = v;
+    },
+  });
+  Object.defineProperty(report, 'sources', { enumerable: false, value: (each: SourceVisitor) => list.sources(each) });
+  return report;
 }
 
 export interface Plan {
@@ -1021,8 +1134,7 @@ function headerAndVolume(w: Work): { header: HeaderFields; volume: VolumeFields 
   const { a, opts, planned, synthesized, volumeChanges, incremental, latestMtime, nextUnique, storeHost } = w;
   let header: HeaderFields;
   if (a.header) {
-    const h = a.header;
-    header = { volumeId: h.volumeId, parentId: h.parentId, name: h.name, backupDate: h.backupDate, incremental: h.incremental, oldest: h.oldest, latest: h.latest, magic: h.magic, version: h.version };
+    header = headerFieldsOf(a.header);
   } else {
     const date = a.volume?.backupDate || latestMtime;
     header = {
@@ -1035,14 +1147,7 @@ function headerAndVolume(w: Work): { header: HeaderFields; volume: VolumeFields 
   const diskUsed = planned.reduce((n, p) => n + Math.ceil((p.kind === 'dir' ? p.pages!.length : p.length) / 1024), 0);
   let volume: VolumeFields;
   if (a.volume) {
-    const { kind: _k, offset: _o, size: _s, fields: _f, notes: _n, ...v } = a.volume;
-    volume = { ...v };
-    if (v.nextUniquifier !== nextUnique) volumeChanges.push(`next uniquifier ${v.nextUniquifier} -> ${nextUnique}`);
-    if (!incremental && v.fileCount !== fileCount) volumeChanges.push(`file count ${v.fileCount} -> ${fileCount}`);
-    volume.nextUniquifier = nextUnique;
-    // The file count is the number of small vnodes; disk use stays as the server accounted it.
-    if (!incremental) volume.fileCount = fileCount;
-    if (volume.weekUse.length !== 7) volume.weekUse = [...volume.weekUse, 0, 0, 0, 0, 0, 0, 0].slice(0, 7);
+    volume = updatedVolume(a.volume, nextUnique, fileCount, incremental, volumeChanges);
   } else {
     const date = header.backupDate;
     volume = {
@@ -1055,6 +1160,24 @@ function headerAndVolume(w: Work): { header: HeaderFields; volume: VolumeFields 
     synthesized.push('volume data (the original was lost), from the dump header and the surviving vnodes');
   }
   return { header, volume };
+}
+
+/** The original dump header's fields, to write again. */
+function headerFieldsOf(h: DumpHeader): HeaderFields {
+  return { volumeId: h.volumeId, parentId: h.parentId, name: h.name, backupDate: h.backupDate, incremental: h.incremental, oldest: h.oldest, latest: h.latest, magic: h.magic, version: h.version };
+}
+
+/** The original volume data with its next uniquifier and (full dumps) file count brought up to date; the changes said in `volumeChanges`. */
+function updatedVolume(original: VolumeData, nextUnique: number, fileCount: number, incremental: boolean, volumeChanges: string[]): VolumeFields {
+  const { kind: _k, offset: _o, size: _s, fields: _f, notes: _n, ...v } = original;
+  const volume: VolumeFields = { ...v };
+  if (v.nextUniquifier !== nextUnique) volumeChanges.push(`next uniquifier ${v.nextUniquifier} -> ${nextUnique}`);
+  if (!incremental && v.fileCount !== fileCount) volumeChanges.push(`file count ${v.fileCount} -> ${fileCount}`);
+  volume.nextUniquifier = nextUnique;
+  // The file count is the number of small vnodes; disk use stays as the server accounted it.
+  if (!incremental) volume.fileCount = fileCount;
+  if (volume.weekUse.length !== 7) volume.weekUse = [...volume.weekUse, 0, 0, 0, 0, 0, 0, 0].slice(0, 7);
+  return volume;
 }
 
 /** 8. Index lists, output order, paths in the repaired tree and the report. */
@@ -1077,15 +1200,7 @@ function finish(w: Work, header: HeaderFields, volume: VolumeFields, donorStage:
     volumeChanges, written,
   } as Plan['report'];
   // The per-vnode list is made when it is read (--json); the text report reads only the sources.
-  let vnodes: RepairedVnode[] | undefined;
-  Object.defineProperty(report, 'vnodes', {
-    enumerable: true, configurable: true,
-    get: () => (vnodes ??= list.vnodes()),
-    set: (v: RepairedVnode[]) => {
-      vnodes = v;
-    },
-  });
-  Object.defineProperty(report, 'sources', { enumerable: false, value: (each: SourceVisitor) => list.sources(each) });
+  withVnodes(report, list);
   if (donorStage) {
     const newPath = list.newPath();
     for (const r of donorStage.restored) {

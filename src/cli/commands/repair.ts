@@ -69,20 +69,21 @@ export function repairText(r: RepairReport, verbose: boolean): string[] {
   for (const h of r.rehomed) l.push(`  rehomed     ${`${h.vnode}.${h.unique}`.padEnd(12)} -> ${displayString(h.name)} (its directory ${h.oldParent} was lost)`);
   // Where the survivors came from, in output order: runs of vnodes contiguous in the input.
   l.push('  sources');
-  type Group = { first: string; last: string; n: number; start: number; end: number } | { joined: string };
+  // The last vnode of a group as numbers (a string only for the lines printed: none a vnode of a long run).
+  type Group = { first: string; lastVnode: number; lastUnique: number; n: number; start: number; end: number } | { joined: string };
   const groups: Group[] = [];
   const source = (vnode: number, unique: number, from: FileRange[]) => {
     if (from.length === 0) return;
-    const id = `${vnode}.${unique}`;
     const g = groups[groups.length - 1];
     if (from.length > 1) {
-      groups.push({ joined: `${id.padEnd(12)} from file ${ranges(from)} (joined across the seam)` });
+      groups.push({ joined: `${`${vnode}.${unique}`.padEnd(12)} from file ${ranges(from)} (joined across the seam)` });
     } else if (!verbose && g && !('joined' in g) && g.end === from[0].start) {
-      g.last = id;
+      g.lastVnode = vnode;
+      g.lastUnique = unique;
       g.n++;
       g.end = from[0].end;
     } else {
-      groups.push({ first: id, last: id, n: 1, start: from[0].start, end: from[0].end });
+      groups.push({ first: `${vnode}.${unique}`, lastVnode: vnode, lastUnique: unique, n: 1, start: from[0].start, end: from[0].end });
     }
   };
   // The sources without the per-vnode list where the report can give them (a list of every vnode is big).
@@ -90,7 +91,7 @@ export function repairText(r: RepairReport, verbose: boolean): string[] {
   else for (const v of r.vnodes) source(v.vnode, v.unique, v.from);
   for (const g of groups) {
     if ('joined' in g) l.push(`                ${g.joined}`);
-    else l.push(`                file [${g.start}, ${g.end}): ${g.n === 1 ? `vnode ${g.first}` : `${g.n} vnodes ${g.first} .. ${g.last}`}`);
+    else l.push(`                file [${g.start}, ${g.end}): ${g.n === 1 ? `vnode ${g.first}` : `${g.n} vnodes ${g.first} .. ${g.lastVnode}.${g.lastUnique}`}`);
   }
   if (r.verify.verdict !== 'ok') {
     for (const p of r.verify.problems.filter((x) => x.severity === 'error').slice(0, 10)) l.push(`  verify      ${p.code} at ${p.offset}: ${p.message}`);
