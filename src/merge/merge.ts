@@ -51,6 +51,7 @@ import type { PositionalInput } from '../io/positional-input.js';
 import { AtomicOutput } from '../io/atomic-output.js';
 import { codaVnode, codaVolume, cString } from './coda-fields.js';
 import { scanDump, type Stamp, type VnodeRef } from './scan.js';
+import { EntryColumns, MAX_INPUTS, MAX_RECORD } from './columns.js';
 
 /** What a merge warns about (codes in src/diagnostics/codes.ts, area `merge`, plus TRAILING_DATA). */
 export type MergeWarningCode = 'NOT_AGAINST_BASE' | 'RMVNODE_MISSING' | 'NO_END_MARKER' | 'TRAILING_DATA' | 'COUNT_MISMATCH';
@@ -87,10 +88,12 @@ export interface ClassTable {
   /**
    * The full dump's vnodes by slot (ascending), each slot's in the order
    * they are written (head first: Coda's table is a stack), except the
-   * slots in `touched`, whose entries here are stale. One flat array: a
-   * full dump of a million vnodes needs no object per slot.
+   * slots in `touched`, whose entries here are stale. Typed-array columns
+   * (columns.ts): a full dump of a million vnodes needs no object per vnode.
+   * An incremental's changed vnode of a slot not in `touched` is updated
+   * here, in place (its place in the slot stays).
    */
-  base: Entry[];
+  base: EntryColumns;
   /**
    * The slots an incremental changed, added to or removed from: their
    * vnodes, head first. Sparse: 'lists' comes from the input (up to
@@ -105,7 +108,7 @@ function baseIndex(t: ClassTable, slot: number): number {
   let hi = t.base.length;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
-    if (t.base[mid].slot < slot) lo = mid + 1;
+    if (t.base.slot(mid) < slot) lo = mid + 1;
     else hi = mid;
   }
   return lo;
@@ -116,7 +119,10 @@ function slotList(t: ClassTable, slot: number): Entry[] {
   let l = t.touched.get(slot);
   if (!l) {
     l = [];
-    for (let i = baseIndex(t, slot); i < t.base.length && t.base[i].slot === slot; i++) l.push(t.base[i]);
+    const b = t.base;
+    for (let i = baseIndex(t, slot); i < b.length && b.slot(i) === slot; i++) {
+      l.push(b.read(i, { slot: 0, unique: 0, src: 0, offset: 0, size: 0, data: 0, canonical: false }));
+    }
     t.touched.set(slot, l);
   }
   return l;
@@ -131,27 +137,34 @@ function reverseSlots(t: ClassTable): void {
   const b = t.base;
   for (let i = 0; i < b.length; ) {
     let j = i + 1;
-    while (j < b.length && b[j].slot === b[i].slot) j++;
-    for (let lo = i, hi = j - 1; lo < hi; lo++, hi--) [b[lo], b[hi]] = [b[hi], b[lo]];
+    const slot = b.slot(i);
+    while (j < b.length && b.slot(j) === slot) j++;
+    for (let lo = i, hi = j - 1; lo < hi; lo++, hi--) b.swap(lo, hi);
     i = j;
   }
 }
 
-/** The merged table's vnodes of one class in the order they are written: slot by slot, head first. */
-export function* tableOrder(t: ClassTable): Generator<Entry> {
+/**
+ * The merged table's vnodes of one class in the order they are written:
+ * slot by slot, head first. With `scratch`, the full dump's entries are
+ * that one object, filled again for each (valid until the next is asked
+ * for: the write pass makes no object per vnode); without it, each is an
+ * object of its own.
+ */
+export function* tableOrder(t: ClassTable, scratch?: Entry): Generator<Entry> {
   const b = t.base;
   const touched = [...t.touched.keys()].sort((x, y) => x - y);
   let i = 0;
   let j = 0;
   while (i < b.length || j < touched.length) {
-    const bs = i < b.length ? b[i].slot : Infinity;
+    const bs = i < b.length ? b.slot(i) : Infinity;
     const ts = j < touched.length ? touched[j] : Infinity;
     if (ts <= bs) {
       yield* t.touched.get(ts)!;
       j++;
-      if (ts === bs) while (i < b.length && b[i].slot === bs) i++;
+      if (ts === bs) while (i < b.length && b.slot(i) === bs) i++;
     } else {
-      yield b[i++];
+      yield b.read(i++, scratch ?? { slot: 0, unique: 0, src: 0, offset: 0, size: 0, data: 0, canonical: false });
     }
   }
 }
@@ -282,6 +295,7 @@ function scan(
  */
 export async function planMerge(full: string, incrementals: string[]): Promise<MergePlan> {
   if (incrementals.length === 0) throw new DumpError('USAGE', 'name at least one incremental dump to merge');
+  if (incrementals.length >= MAX_INPUTS) throw new DumpError('USAGE', `at most ${MAX_INPUTS - 1} incremental dumps can be merged at once`);
   requireFile(full, 'the full dump');
   for (const f of incrementals) requireFile(f, 'an incremental dump');
   const warnings: MergeWarning[] = [];
@@ -308,7 +322,7 @@ export async function planMerge(full: string, incrementals: string[]): Promise<M
         if (tables[r.index]) throw new DumpError('BAD_VALUE', `a second ${r.index} index`, r.offset, full);
         if (r.lists === 0) throw new DumpError('BAD_VALUE', `the ${r.index} index declares 0 lists (Coda requires at least one)`, r.offset, full);
         cls = r.index;
-        tables[cls] = { cls, declared: r.declared, lists: r.lists, base: [], touched: new Map() };
+        tables[cls] = { cls, declared: r.declared, lists: r.lists, base: new EntryColumns(), touched: new Map() };
         counts[cls] = { records: 0, offset: r.offset };
         break;
       case 'nullvnode':
@@ -326,8 +340,9 @@ export async function planMerge(full: string, incrementals: string[]): Promise<M
     const slot = checkVnode(r, cls, t, full);
     counts[cls!]!.records++;
     const base = t!.base;
-    if (base.length > 0 && base[base.length - 1].slot >= slot) unsorted.add(cls!);
-    base.push({ slot, unique: r.unique, src: 0, offset: r.offset, size: r.size, data: r.dataLength, canonical: r.canonical });
+    if (base.length > 0 && base.slot(base.length - 1) >= slot) unsorted.add(cls!);
+    if (r.size > MAX_RECORD) throw new DumpError('BAD_VALUE', `vnode ${vnodeKey(r.vnode, r.unique)} has a record of ${r.size} bytes, more than merge can hold`, r.offset, full);
+    base.push(slot, r.unique, 0, r.offset, r.size, r.dataLength, r.canonical);
   }, warn));
   const header = fh as DumpHeader | null;
   const fullVolume = fv as VolumeData | null;
@@ -342,7 +357,7 @@ export async function planMerge(full: string, incrementals: string[]): Promise<M
     // By slot (a stable sort: a slot's vnodes in the order seen; a server writes them sorted), and
     // Coda's table is a stack: the full dump's vnodes of a slot come out last seen first.
     if (unsorted.has(c)) {
-      tables[c]!.base.sort((a, b) => a.slot - b.slot);
+      tables[c]!.base = tables[c]!.base.sortedBySlot();
       reverseSlots(tables[c]!);
     }
   }
@@ -425,6 +440,17 @@ export async function planMerge(full: string, incrementals: string[]): Promise<M
     }, (r) => {
       const t = icls ? tables[icls]! : null;
       const slot = checkVnode(r, icls, t, file);
+      if (r.size > MAX_RECORD) throw new DumpError('BAD_VALUE', `vnode ${vnodeKey(r.vnode, r.unique)} has a record of ${r.size} bytes, more than merge can hold`, r.offset, file);
+      if (!t!.touched.has(slot)) {
+        // A slot no incremental touched yet: a changed vnode is updated in the columns, in place.
+        const b = t!.base;
+        for (let i = baseIndex(t!, slot); i < b.length && b.slot(i) === slot; i++) {
+          if (b.unique(i) !== r.unique) continue;
+          b.update(i, src, r.offset, r.size, r.dataLength, r.canonical);
+          st.changed++;
+          return;
+        }
+      }
       const list = slotList(t!, slot);
       const e = list.find((x) => x.unique === r.unique);
       if (e) {
@@ -557,6 +583,7 @@ type Piece = DumpItem | { kind: 'copy'; fd: number; file: string; vnode?: string
  */
 function* mergedPieces(plan: MergePlan, windows: Window[], runs: boolean): Generator<Piece> {
   const c = new Cursor(Buffer.alloc(0));
+  const scratch: Entry = { slot: 0, unique: 0, src: 0, offset: 0, size: 0, data: 0, canonical: false };
   yield item(encodeHeader(plan.header));
   yield item(encodeVolume(plan.volume));
   /** The run being gathered: input `src`, bytes [start, end). */
@@ -571,7 +598,7 @@ function* mergedPieces(plan: MergePlan, windows: Window[], runs: boolean): Gener
   for (const t of [plan.large, plan.small]) {
     yield item(encodeIndexHeader(t.cls, t.declared >>> 0, t.lists));
     // Slot order; only the slots that hold vnodes (the others write nothing).
-    for (const e of tableOrder(t)) {
+    for (const e of tableOrder(t, scratch)) {
       const slot = e.slot;
       if (runs && e.canonical) {
         if (e.src === src && e.offset === end) end += e.size + e.data;
@@ -730,7 +757,7 @@ function indexResult(t: ClassTable): IndexResult {
   let vnodes = t.base.length;
   for (const [slot, l] of t.touched) {
     vnodes += l.length;
-    for (let i = baseIndex(t, slot); i < t.base.length && t.base[i].slot === slot; i++) vnodes--;
+    for (let i = baseIndex(t, slot); i < t.base.length && t.base.slot(i) === slot; i++) vnodes--;
   }
   return { declared: t.declared >>> 0, lists: t.lists, vnodes };
 }
