@@ -10,20 +10,40 @@ const BLOCK = 1 << BLOCK_BITS;
 const BLOCK_MASK = BLOCK - 1;
 
 type Typed = Uint8Array | Uint16Array | Uint32Array | Float64Array;
-type TypedCtor = new (n: number) => Typed;
 
-/** A column of numbers of one typed-array kind, in blocks of 32,768 elements. */
+/** The narrowest kind that holds v: 0 Uint8, 1 Uint16, 2 Uint32, 3 Float64. */
+function kindOf(v: number): number {
+  if (v >>> 0 === v) return v < 0x100 ? 0 : v < 0x10000 ? 1 : 2;
+  return 3;
+}
+
+const MAKE: ((n: number) => Typed)[] = [
+  (n) => new Uint8Array(n),
+  (n) => new Uint16Array(n),
+  (n) => new Uint32Array(n),
+  (n) => new Float64Array(n),
+];
+
+/**
+ * A column of numbers in blocks of 32,768 elements, each block the
+ * narrowest typed array that holds its values (widened, block by block, when
+ * a value does not fit): small sizes, modes, owners and times take one to
+ * four bytes, not eight. Any number can be stored (other than -0, kept as 0).
+ */
 export class NumberColumn {
   private readonly blocks: Typed[] = [];
+  private readonly kinds: number[] = [];
   length = 0;
-
-  constructor(private readonly kind: TypedCtor) {}
 
   push(v: number): number {
     const i = this.length;
     const b = i >>> BLOCK_BITS;
-    if (b === this.blocks.length) this.blocks.push(new this.kind(BLOCK));
-    this.blocks[b][i & BLOCK_MASK] = v;
+    if (b === this.blocks.length) {
+      const k = kindOf(v);
+      this.blocks.push(MAKE[k](BLOCK));
+      this.kinds.push(k);
+    }
+    this.put(b, i & BLOCK_MASK, v);
     this.length = i + 1;
     return i;
   }
@@ -33,7 +53,18 @@ export class NumberColumn {
   }
 
   set(i: number, v: number): void {
-    this.blocks[i >>> BLOCK_BITS][i & BLOCK_MASK] = v;
+    this.put(i >>> BLOCK_BITS, i & BLOCK_MASK, v);
+  }
+
+  private put(b: number, at: number, v: number): void {
+    const k = kindOf(v);
+    if (k > this.kinds[b]) {
+      const wide = MAKE[k](BLOCK);
+      wide.set(this.blocks[b]);
+      this.blocks[b] = wide;
+      this.kinds[b] = k;
+    }
+    this.blocks[b][at] = v;
   }
 
   /** Bytes held. */

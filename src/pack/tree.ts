@@ -65,30 +65,30 @@ export class PackedTree {
   readonly skipped: string[] = [];
 
   // Entries: every directory's children in walk order.
-  private readonly entType = new NumberColumn(Uint8Array);
-  private readonly entName = new NumberColumn(Uint32Array);
-  private readonly entNameLength = new NumberColumn(Uint16Array);
+  private readonly entType = new NumberColumn();
+  private readonly entName = new NumberColumn();
+  private readonly entNameLength = new NumberColumn();
   private readonly names = new ByteStore();
 
   // Directories (D of them) and their D + 1 boundaries.
-  private readonly dirParentCol = new NumberColumn(Uint32Array);
+  private readonly dirParentCol = new NumberColumn();
   /** The entry that names the directory in its parent (NO_ENTRY for the root). */
-  private readonly dirEntry = new NumberColumn(Uint32Array);
-  private readonly dirModeCol = new NumberColumn(Uint16Array);
-  private readonly dirMtimeCol = new NumberColumn(Float64Array);
-  private readonly dirUidCol = new NumberColumn(Uint32Array);
-  private readonly entStart = new NumberColumn(Uint32Array);
-  private readonly firstDir = new NumberColumn(Uint32Array);
-  private readonly firstFile = new NumberColumn(Uint32Array);
+  private readonly dirEntry = new NumberColumn();
+  private readonly dirModeCol = new NumberColumn();
+  private readonly dirMtimeCol = new NumberColumn();
+  private readonly dirUidCol = new NumberColumn();
+  private readonly entStart = new NumberColumn();
+  private readonly firstDir = new NumberColumn();
+  private readonly firstFile = new NumberColumn();
 
   // Files and symbolic links.
-  private readonly fileModeCol = new NumberColumn(Uint16Array);
-  private readonly fileMtimeCol = new NumberColumn(Float64Array);
-  private readonly fileUidCol = new NumberColumn(Uint32Array);
-  private readonly fileSizeCol = new NumberColumn(Float64Array);
+  private readonly fileModeCol = new NumberColumn();
+  private readonly fileMtimeCol = new NumberColumn();
+  private readonly fileUidCol = new NumberColumn();
+  private readonly fileSizeCol = new NumberColumn();
   /** Symbolic links: their file numbers (ascending) and where their targets are in `targets`. */
-  private readonly linkFile = new NumberColumn(Uint32Array);
-  private readonly linkAt = new NumberColumn(Float64Array);
+  private readonly linkFile = new NumberColumn();
+  private readonly linkAt = new NumberColumn();
   private readonly targets = new ByteStore();
 
   /** Vnode numbers and uniquifiers given by `renumber` (else the full dump's: see dirVnode, fileVnode). */
