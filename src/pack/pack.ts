@@ -188,7 +188,8 @@ export class TreePages {
   /** Disk usage of the pages, in 1 KiB blocks. */
   readonly diskKB: number;
 
-  constructor(private readonly tree: PackedTree) {
+  /** `keep`: bytes of pages kept (tests give 0 or more than all). */
+  constructor(private readonly tree: PackedTree, keep = PAGES_KEPT) {
     this.lengths = new Uint32Array(tree.dirCount);
     let keptBytes = 0;
     let kb = 0;
@@ -196,7 +197,7 @@ export class TreePages {
       const p = encodeDirectory(treeDirEntries(tree, d));
       this.lengths[d] = p.length;
       kb += Math.ceil(p.length / 1024);
-      if (keptBytes + p.length <= PAGES_KEPT) {
+      if (keptBytes + p.length <= keep) {
         this.kept.set(d, p);
         keptBytes += p.length;
       }
