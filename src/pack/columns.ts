@@ -107,6 +107,19 @@ export class ByteStore {
     return (this.chunks.length - 1) * CHUNK + at;
   }
 
+  /** Store a binary (latin1) string's bytes; its position. */
+  addLatin1(s: string): number {
+    if (s.length > CHUNK) return this.add(Buffer.from(s, 'latin1'));
+    if (this.used + s.length > CHUNK) {
+      this.chunks.push(Buffer.allocUnsafe(CHUNK));
+      this.used = 0;
+    }
+    const at = this.used;
+    this.chunks[this.chunks.length - 1].write(s, at, 'latin1');
+    this.used += s.length;
+    return (this.chunks.length - 1) * CHUNK + at;
+  }
+
   /** The bytes at `pos` (a view, not a copy). */
   view(pos: number, length: number): Buffer {
     const c = Math.floor(pos / CHUNK);

@@ -116,8 +116,8 @@ export class PackedTree {
   // ---- building (walkTree) ----
 
   /** @internal */
-  addEntry(type: NodeType, name: Buffer): number {
-    const at = this.names.add(name);
+  addEntry(type: NodeType, name: string): number {
+    const at = this.names.addLatin1(name);
     if (at + name.length > 0xffffffff) throw new DumpError('USAGE', 'the names of the tree take more than 4 GiB', undefined, this.rootPath.toString());
     this.entName.push(at);
     this.entNameLength.push(name.length);
@@ -337,10 +337,6 @@ export class PackedTree {
   }
 }
 
-function byBytes(a: Buffer, b: Buffer): number {
-  return Buffer.compare(a, b);
-}
-
 /** Walk the tree under `root` (breadth first, each directory's entries by name, as bytes). */
 export async function walkTree(root: string): Promise<PackedTree> {
   const rootBuf = Buffer.from(root);
@@ -353,18 +349,33 @@ export async function walkTree(root: string): Promise<PackedTree> {
   if (!st.isDirectory()) throw new DumpError('USAGE', 'not a directory', undefined, root);
   const tree = new PackedTree(rootBuf);
   tree.addDir(0, NO_ENTRY, st.mode & 0o7777, Math.floor(st.mtimeMs / 1000), st.uid);
+  // An entry's path is built in one buffer (its directory's path, '/', its name), grown when needed.
+  let pathBuf = Buffer.allocUnsafe(4096);
   for (let d = 0; d < tree.dirCount; d++) {
     tree.startDir();
     const dirPath = tree.dirFsPath(d);
-    let names: Buffer[];
+    let names: string[];
     try {
-      names = readdirSync(dirPath, { encoding: 'buffer' });
+      // Binary strings: one character a byte, so the default sort is the bytes' order.
+      names = readdirSync(dirPath, { encoding: 'latin1' });
     } catch (e) {
       throw ioError(e, dirPath.toString());
     }
-    names.sort(byBytes);
+    names.sort();
+    const base = dirPath.length + 1;
+    let prefixed = false;
     for (const name of names) {
-      const fsPath = Buffer.concat([dirPath, SEP, name]);
+      if (base + name.length > pathBuf.length) {
+        pathBuf = Buffer.allocUnsafe(2 * (base + name.length));
+        prefixed = false;
+      }
+      if (!prefixed) {
+        dirPath.copy(pathBuf, 0);
+        pathBuf[base - 1] = 0x2f; // '/'
+        prefixed = true;
+      }
+      pathBuf.write(name, base, 'latin1');
+      const fsPath = pathBuf.subarray(0, base + name.length);
       let s;
       try {
         s = lstatSync(fsPath);
@@ -389,8 +400,7 @@ export async function walkTree(root: string): Promise<PackedTree> {
         tree.addFile(mode, mtime, s.uid, target.length, target);
       } else {
         const dp = tree.dirPath(d);
-        const n = name.toString('latin1');
-        tree.skipped.push(dp === '.' ? n : `${dp}/${n}`);
+        tree.skipped.push(dp === '.' ? name : `${dp}/${name}`);
       }
     }
   }
