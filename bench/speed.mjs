@@ -246,8 +246,8 @@ function rssRows(d, scratch, o) {
       }
       log(`peak RSS: ${label} ${name} ...`);
       const r = args ? codadump(args, opt) : timed('sh', ['-c', `exec "${process.execPath}" "${CLI}" redump --no-direct -o "${out}" - < "${dump}"`], opt);
-      rows.push({ dump: name, cmd: label, rssMB: r.rssMB, seconds: r.seconds, status: r.status, ok: ok.includes(r.status), err: r.stderr.split('\n')[0] });
-      log(`  ${r.rssMB.toFixed(0)} MB, ${r.seconds.toFixed(1)} s, exit ${r.status}`);
+      rows.push({ dump: name, cmd: label, rssMB: r.rssMB, seconds: r.seconds, cpu: r.cpu, status: r.status, ok: ok.includes(r.status), err: r.stderr.split('\n')[0] });
+      log(`  ${r.rssMB.toFixed(0)} MB, ${r.seconds.toFixed(1)} s (${r.cpu.toFixed(1)} s CPU), exit ${r.status}`);
       if (label === 'extract -C' && r.status === 0 && o.keepTrees) writeFileSync(done, `${dump}\n`);
       if (label !== 'extract -C') rmSync(out, { force: true });
     }
@@ -299,12 +299,12 @@ function printTiming(rows) {
 }
 
 function printRss(rows) {
-  const lines = ['| dump | command | peak RSS | seconds | exit | result |', '|---|---|---|---|---|---|'];
+  const lines = ['| dump | command | peak RSS | seconds (cpu s) | exit | result |', '|---|---|---|---|---|---|'];
   let missed = 0;
   for (const r of rows) {
     const pass = r.ok && r.rssMB <= RSS_LIMIT_MB;
     if (!pass) missed++;
-    lines.push(`| ${r.dump} | ${r.cmd} | ${r.rssMB.toFixed(0)} MB | ${r.seconds.toFixed(1)} | ${r.status}${r.ok ? '' : ` (${r.err})`} | ${pass ? 'PASS' : 'MISS'} |`);
+    lines.push(`| ${r.dump} | ${r.cmd} | ${r.rssMB.toFixed(0)} MB | ${r.seconds.toFixed(1)} (${r.cpu.toFixed(1)}) | ${r.status}${r.ok ? '' : ` (${r.err})`} | ${pass ? 'PASS' : 'MISS'} |`);
   }
   process.stdout.write(`${lines.join('\n')}\n\n`);
   return missed;
