@@ -29,6 +29,9 @@
  *   --out DIR     where the dumps are kept (default bench/out)
  *   --rss-dumps L peak-RSS table on these dumps only (small,sparse)
  *   --rss-skip L  leave these commands out of it (e.g. "extract -C,pack": 1M files on disk take long)
+ *   --keep-trees DIR  the `extract -C` rows extract into DIR/tree-small and DIR/tree-sparse (replacing them) and
+ *                 leave them there; with "extract -C" in --rss-skip, the `pack` rows pack the trees kept by an
+ *                 earlier run (a million files take minutes to extract and to delete; pack alone takes less than a minute)
  *   --scratch DIR where the measured commands write their outputs (default: a directory of this run's own under --out;
  *                 give one when --out is a shared, read-only set of dumps)
  *   --cli PATH    the codadump to measure (default bin/codadump here; e.g. another checkout's, for before/after)
@@ -36,7 +39,7 @@
  * Exit status: 0 when every target is met, 1 when one is missed, 2 on error.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, unlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeBigDump, writeIncrementalOf, writeMergeDumps, writeSmallDump, writeSparseDump } from './lib/gen-dumps.mjs';
@@ -63,6 +66,7 @@ function parseArgs(argv) {
     else if (a === '--rss-dumps') o.rssDumps = value().split(',');
     else if (a === '--rss-skip') o.rssSkip = value().split(',');
     else if (a === '--scratch') o.scratch = resolve(value());
+    else if (a === '--keep-trees') o.keepTrees = resolve(value());
     else if (a === '--help' || a === '-h') {
       process.stdout.write(readFileSync(fileURLToPath(import.meta.url), 'utf8').split('*/')[0].replace(/^#!.*\n\/\*\*\n/, '').replace(/^ \* ?/gm, ''));
       process.exit(0);
@@ -213,8 +217,8 @@ function timingRows(o, d, scratch) {
 async function rssRows(d, scratch, o) {
   const opt = { scratch };
   const out = join(scratch, 'speed-out.dump');
-  const tree = join(scratch, 'speed-tree');
   const rows = [];
+  if (o.keepTrees) mkdirSync(o.keepTrees, { recursive: true });
   for (const [name, dump, key] of [['300k files', d.small, 'small'], ['1M sparse vnodes', d.sparse, 'sparse']].filter((x) => o.rssDumps.includes(x[2]))) {
     // merge's second input: an incremental taken against this dump (every 20th file changed), made in the scratch directory.
     const inc = join(scratch, `${key}-inc.dump`);
@@ -222,6 +226,9 @@ async function rssRows(d, scratch, o) {
       log(`generating ${inc} (an incremental of ${dump}) ...`);
       await writeIncrementalOf(dump, inc);
     }
+    // The tree `extract -C` makes and `pack` packs: this run's own, or kept (--keep-trees) with a mark once complete.
+    const tree = o.keepTrees ? join(o.keepTrees, `tree-${key}`) : join(scratch, 'speed-tree');
+    const done = `${tree}.complete`;
     const cmds = [
       ['inspect', ['inspect', dump], [0]],
       ['ls', ['ls', dump], [0]],
@@ -237,16 +244,38 @@ async function rssRows(d, scratch, o) {
       ['pack', ['pack', tree, '-o', out], [0]],
     ];
     for (const [label, args, ok] of cmds.filter((c) => !o.rssSkip.includes(c[0]))) {
+      if (label === 'extract -C') {
+        if (existsSync(tree)) removeTree(tree);
+        rmSync(done, { force: true });
+      }
+      if (label === 'pack' && o.keepTrees && !existsSync(done)) {
+        log(`peak RSS: pack ${name}: no complete tree at ${tree} (run the extract -C row with --keep-trees first): left out`);
+        continue;
+      }
       log(`peak RSS: ${label} ${name} ...`);
       const r = args ? codadump(args, opt) : timed('sh', ['-c', `exec "${process.execPath}" "${CLI}" redump --no-direct -o "${out}" - < "${dump}"`], opt);
-      rows.push({ dump: name, cmd: label, rssMB: r.rssMB, seconds: r.seconds, status: r.status, ok: ok.includes(r.status), err: r.stderr.split('\n')[0] });
-      log(`  ${r.rssMB.toFixed(0)} MB, ${r.seconds.toFixed(1)} s, exit ${r.status}`);
+      rows.push({ dump: name, cmd: label, rssMB: r.rssMB, seconds: r.seconds, cpu: r.cpu, status: r.status, ok: ok.includes(r.status), err: r.stderr.split('\n')[0] });
+      log(`  ${r.rssMB.toFixed(0)} MB, ${r.seconds.toFixed(1)} s (${r.cpu.toFixed(1)} s CPU), exit ${r.status}`);
+      if (label === 'extract -C' && r.status === 0 && o.keepTrees) writeFileSync(done, `${dump}\n`);
       if (label !== 'extract -C') rmSync(out, { force: true });
     }
-    rmSync(tree, { recursive: true, force: true });
+    if (!o.keepTrees && existsSync(tree)) removeTree(tree);
     rmSync(inc, { force: true });
   }
   return rows;
+}
+
+/** Delete an extracted tree (files may have been made read-only), saying how long a big one took. */
+function removeTree(tree) {
+  const t0 = Date.now();
+  try {
+    rmSync(tree, { recursive: true, force: true });
+  } catch {
+    spawnSync('chmod', ['-R', 'u+rwx', tree], { stdio: 'ignore' });
+    rmSync(tree, { recursive: true, force: true });
+  }
+  const s = (Date.now() - t0) / 1000;
+  if (s >= 5) log(`  (deleting ${tree} took ${s.toFixed(0)} s)`);
 }
 
 const f2 = (x) => (x === null || x === undefined ? '-' : x.toFixed(2));
@@ -279,12 +308,12 @@ function printTiming(rows) {
 }
 
 function printRss(rows) {
-  const lines = ['| dump | command | peak RSS | seconds | exit | result |', '|---|---|---|---|---|---|'];
+  const lines = ['| dump | command | peak RSS | seconds (cpu s) | exit | result |', '|---|---|---|---|---|---|'];
   let missed = 0;
   for (const r of rows) {
     const pass = r.ok && r.rssMB <= RSS_LIMIT_MB;
     if (!pass) missed++;
-    lines.push(`| ${r.dump} | ${r.cmd} | ${r.rssMB.toFixed(0)} MB | ${r.seconds.toFixed(1)} | ${r.status}${r.ok ? '' : ` (${r.err})`} | ${pass ? 'PASS' : 'MISS'} |`);
+    lines.push(`| ${r.dump} | ${r.cmd} | ${r.rssMB.toFixed(0)} MB | ${r.seconds.toFixed(1)} (${r.cpu.toFixed(1)}) | ${r.status}${r.ok ? '' : ` (${r.err})`} | ${pass ? 'PASS' : 'MISS'} |`);
   }
   process.stdout.write(`${lines.join('\n')}\n\n`);
   return missed;

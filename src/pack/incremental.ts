@@ -45,8 +45,8 @@ import {
 } from '../format/types.js';
 import { FileSource } from '../io/source.js';
 import { openPositional, refuseDamagedContainer, type PositionalInputOptions } from '../io/positional-input.js';
-import { dirPagesFor, fileContent, vnodeFieldsFor, type PackOptions } from './pack.js';
-import { walkTree, type TreeLayout, type TreeNode } from './tree.js';
+import { ContentReader, filesKB, treeDirEntries, treeDirFields, treeFileFields, TreePages, type PackOptions } from './pack.js';
+import { walkTree, type PackedTree } from './tree.js';
 
 /** What the incremental builder needs to know of one vnode of the base (never its file data). */
 export interface BaseVnode {
@@ -133,10 +133,20 @@ export async function readBase(path: string, source?: FileSource): Promise<BaseD
 
 type Change = 'new' | 'changed';
 
+/** A vnode of the walked tree: directory `index`, or file (or link) `index` of type `type` in directory `dir`, named by entry `entry`. */
+interface TreeRef {
+  dir: boolean;
+  index: number;
+  type: number;
+  /** Files: the directory holding it, and its entry there. */
+  parent: number;
+  entry: number;
+}
+
 interface OutRecord {
   slot: number;
   rm?: BaseVnode;
-  node?: TreeNode;
+  node?: TreeRef;
   change?: Change;
   base?: BaseVnode;
 }
@@ -150,23 +160,23 @@ export interface IncrementalStats {
 
 export interface IncrementalPlan {
   base: BaseDump;
-  layout: TreeLayout;
+  layout: PackedTree;
   header: HeaderFields;
   volume: VolumeFields;
   index: Record<IndexClass, { declared: number; lists: number; records: OutRecord[] }>;
-  pages: Map<TreeNode, Buffer>;
+  pages: TreePages;
   acl: string;
   stats: IncrementalStats;
 }
 
-async function sameContent(node: TreeNode, base: BaseDump, src: FileSource, b: BaseVnode): Promise<boolean> {
+async function sameContent(fsPath: Buffer, base: BaseDump, src: FileSource, b: BaseVnode): Promise<boolean> {
   const len = b.length ?? 0;
   if (len === 0) return true;
   let fh;
   try {
-    fh = await open(node.fsPath, 'r');
+    fh = await open(fsPath, 'r');
   } catch (e) {
-    throw ioError(e, node.fsPath.toString());
+    throw ioError(e, fsPath.toString());
   }
   try {
     const size = Math.min(len, 1 << 20);
@@ -212,7 +222,7 @@ function sameEntries(a: Map<string, string>, b: Map<string, string>): boolean {
 /** Where a compressed base is decoded (it is read by position): `tmpdir`, `decompressWith`. */
 export type BaseInputOptions = Pick<PositionalInputOptions, 'tmpdir' | 'decompressWith'>;
 
-export async function planIncremental(dir: string, basePath: string, opts: PackOptions = {}, layout?: TreeLayout, baseOpts: BaseInputOptions = {}): Promise<IncrementalPlan> {
+export async function planIncremental(dir: string, basePath: string, opts: PackOptions = {}, layout?: PackedTree, baseOpts: BaseInputOptions = {}): Promise<IncrementalPlan> {
   if (basePath === '-') throw new DumpError('USAGE', '--incremental-from needs a dump file (its data is compared by position), not standard input');
   // A compressed base (gzip, Amanda, bzip2...) is decoded once into a temporary file, removed at the end.
   const input = await openPositional(basePath, baseOpts);
@@ -224,9 +234,37 @@ export async function planIncremental(dir: string, basePath: string, opts: PackO
   }
 }
 
-async function planAgainst(dir: string, basePath: string, dataPath: string, opts: PackOptions, layout: TreeLayout | undefined, base: BaseDump): Promise<IncrementalPlan> {
+/** The tree's vnodes in walk order (directories, then files), each with its path. */
+function* treeVnodes(t: PackedTree): Generator<[TreeRef, string]> {
+  const dirPaths: string[] = ['.'];
+  for (let d = 0; d < t.dirCount; d++) {
+    let sub = t.firstSubdir(d);
+    const e0 = t.firstEntry(d);
+    for (let e = e0; e < e0 + t.entryCount(d); e++) {
+      if (t.entryType(e) !== VNODE_DIR) continue;
+      const name = t.entryName(e);
+      dirPaths[sub++] = dirPaths[d] === '.' ? name : `${dirPaths[d]}/${name}`;
+    }
+  }
+  for (let d = 0; d < t.dirCount; d++) yield [{ dir: true, index: d, type: VNODE_DIR, parent: t.dirParent(d), entry: -1 }, dirPaths[d]];
+  let f = 0;
+  for (let d = 0; d < t.dirCount; d++) {
+    const e0 = t.firstEntry(d);
+    for (let e = e0; e < e0 + t.entryCount(d); e++) {
+      const type = t.entryType(e);
+      if (type === VNODE_DIR) continue;
+      const name = t.entryName(e);
+      yield [{ dir: false, index: f++, type, parent: d, entry: e }, dirPaths[d] === '.' ? name : `${dirPaths[d]}/${name}`];
+    }
+  }
+}
+
+async function planAgainst(dir: string, basePath: string, dataPath: string, opts: PackOptions, layout: PackedTree | undefined, base: BaseDump): Promise<IncrementalPlan> {
   const tree = layout ?? (await walkTree(dir));
   const acl = opts.acl ?? formatAcl(DEFAULT_ACL);
+  tree.renumber();
+  const vnodeOf = (n: TreeRef) => (n.dir ? tree.dirVnode(n.index) : tree.fileVnode(n.index));
+  const setIds = (n: TreeRef, vnode: number, unique: number) => (n.dir ? tree.setDirIds(n.index, vnode, unique) : tree.setFileIds(n.index, vnode, unique));
 
   // Base paths, as the directory entries of the base name them.
   const { paths } = resolvePaths(base.vnodes);
@@ -250,53 +288,61 @@ async function planAgainst(dir: string, basePath: string, dataPath: string, opts
     return nextFree[cls];
   };
   let uniq = Math.max(base.volume.nextUniquifier, maxUnique + 1);
-  const matched = new Map<TreeNode, BaseVnode>();
+  const vnodes: TreeRef[] = [];
+  const matched: (BaseVnode | undefined)[] = [];
   const matchedBase = new Set<BaseVnode>();
-  const fresh: TreeNode[] = [];
-  for (const n of [...tree.dirs, ...tree.files]) {
-    const b = byPath.get(n.path);
-    if (b && b.type === n.type && !matchedBase.has(b) && vnodeClass(b.vnode) === (n.type === VNODE_DIR ? 'large' : 'small')) {
-      n.vnode = b.vnode;
-      n.unique = b.unique;
-      matched.set(n, b);
+  const fresh: TreeRef[] = [];
+  for (const [n, path] of treeVnodes(tree)) {
+    const b = byPath.get(path);
+    vnodes.push(n);
+    if (b && b.type === n.type && !matchedBase.has(b) && vnodeClass(b.vnode) === (n.dir ? 'large' : 'small')) {
+      setIds(n, b.vnode, b.unique);
+      matched.push(b);
       matchedBase.add(b);
-    } else fresh.push(n);
+    } else {
+      matched.push(undefined);
+      fresh.push(n);
+    }
   }
   for (const n of fresh) {
-    const cls: IndexClass = n.type === VNODE_DIR ? 'large' : 'small';
-    n.vnode = slotVnode(freeSlot(cls), cls);
-    n.unique = uniq++;
+    const cls: IndexClass = n.dir ? 'large' : 'small';
+    setIds(n, slotVnode(freeSlot(cls), cls), uniq++);
   }
 
   // Directory pages with the final fids; what changed.
-  const pages = new Map<TreeNode, Buffer>();
-  for (const d of tree.dirs) pages.set(d, dirPagesFor(d));
+  const pages = new TreePages(tree);
   const stats: IncrementalStats = { added: { dirs: 0, files: 0 }, changed: { dirs: 0, files: 0 }, removed: { dirs: 0, files: 0 }, unchanged: 0 };
   const records: Record<IndexClass, OutRecord[]> = { large: [], small: [] };
   const baseData = await FileSource.open(dataPath, { name: basePath });
   try {
-    for (const n of [...tree.dirs, ...tree.files]) {
-      const cls: IndexClass = n.type === VNODE_DIR ? 'large' : 'small';
-      const what = n.type === VNODE_DIR ? 'dirs' : 'files';
-      const b = matched.get(n);
+    for (let i = 0; i < vnodes.length; i++) {
+      const n = vnodes[i];
+      const cls: IndexClass = n.dir ? 'large' : 'small';
+      const what = n.dir ? 'dirs' : 'files';
+      const b = matched[i];
       if (!b) {
-        records[cls].push({ slot: vnodeSlot(n.vnode), node: n, change: 'new' });
+        records[cls].push({ slot: vnodeSlot(vnodeOf(n)), node: n, change: 'new' });
         stats.added[what]++;
         continue;
       }
-      let changed = n.mode !== b.mode || n.mtime !== b.mtime || n.uid !== b.owner;
-      if (!changed && n.parent && (n.parent.vnode !== b.parent || n.parent.unique !== b.parentUnique)) changed = true;
+      const [mode, mtime, uid] = n.dir
+        ? [tree.dirMode(n.index), tree.dirMtime(n.index), tree.dirUid(n.index)]
+        : [tree.fileMode(n.index), tree.fileMtime(n.index), tree.fileUid(n.index)];
+      let changed = mode !== b.mode || mtime !== b.mtime || uid !== b.owner;
+      const hasParent = !(n.dir && n.index === 0);
+      if (!changed && hasParent && (tree.dirVnode(n.parent) !== b.parent || tree.dirUnique(n.parent) !== b.parentUnique)) changed = true;
       if (!changed) {
         if (n.type === VNODE_DIR) {
-          changed = !sameEntries(entryMap(n.children), entryMap(b.entries ?? []));
+          changed = !sameEntries(entryMap(treeDirEntries(tree, n.index)), entryMap(b.entries ?? []));
         } else if (n.type === VNODE_SYMLINK) {
-          changed = b.target === undefined || b.target !== n.target;
+          changed = b.target === undefined || b.target !== tree.linkTarget(n.index).toString('latin1');
         } else if (n.type === VNODE_FILE) {
-          changed = b.length === undefined || b.length !== n.size || !(await sameContent(n, base, baseData, b));
+          const size = tree.fileSize(n.index);
+          changed = b.length === undefined || b.length !== size || !(await sameContent(fileFsPath(tree, n), base, baseData, b));
         }
       }
       if (changed) {
-        records[cls].push({ slot: vnodeSlot(n.vnode), node: n, change: 'changed', base: b });
+        records[cls].push({ slot: vnodeSlot(vnodeOf(n)), node: n, change: 'changed', base: b });
         stats.changed[what]++;
       } else stats.unchanged++;
     }
@@ -311,10 +357,16 @@ async function planAgainst(dir: string, basePath: string, dataPath: string, opts
   }
   for (const cls of ['large', 'small'] as const) records[cls].sort((x, y) => x.slot - y.slot || (x.rm ? 0 : 1) - (y.rm ? 0 : 1));
 
-  const maxSlot = (nodes: TreeNode[]) => nodes.reduce((m, n) => Math.max(m, vnodeSlot(n.vnode) + 1), 0);
+  let maxDirSlot = 0;
+  let maxFileSlot = 0;
+  for (const n of vnodes) {
+    const s = vnodeSlot(vnodeOf(n)) + 1;
+    if (n.dir) maxDirSlot = Math.max(maxDirSlot, s);
+    else maxFileSlot = Math.max(maxFileSlot, s);
+  }
   const index = {
-    large: { declared: tree.dirs.length, lists: Math.max(base.lists.large, maxSlot(tree.dirs), 8), records: records.large },
-    small: { declared: tree.files.length, lists: Math.max(base.lists.small, maxSlot(tree.files), 1), records: records.small },
+    large: { declared: tree.dirCount, lists: Math.max(base.lists.large, maxDirSlot, 8), records: records.large },
+    small: { declared: tree.fileCount, lists: Math.max(base.lists.small, maxFileSlot, 1), records: records.small },
   };
 
   const backupDate = opts.backupDate ?? Math.floor(Date.now() / 1000);
@@ -323,9 +375,7 @@ async function planAgainst(dir: string, basePath: string, dataPath: string, opts
   const name = opts.name ?? base.header.name;
   const volumeId = opts.volumeId ?? base.header.volumeId;
   const parentId = opts.parentId ?? base.header.parentId;
-  let diskUsed = 0;
-  for (const p of pages.values()) diskUsed += Math.ceil(p.length / 1024);
-  for (const f of tree.files) diskUsed += Math.ceil(f.size / 1024);
+  const diskUsed = pages.diskKB + filesKB(tree);
   const { kind: _k, offset: _o, size: _s, fields: _f, notes: _n, ...bv } = base.volume;
   const weekUse = [0, 0, 0, 0, 0, 0, 0].map((z, i) => bv.weekUse[i] ?? z);
   return {
@@ -333,7 +383,7 @@ async function planAgainst(dir: string, basePath: string, dataPath: string, opts
     layout: tree,
     header: { volumeId, parentId, name, backupDate, incremental: 1, oldest, latest },
     volume: {
-      ...bv, id: volumeId, name, parentId, nextUniquifier: uniq, fileCount: tree.files.length, diskUsed, weekUse,
+      ...bv, id: volumeId, name, parentId, nextUniquifier: uniq, fileCount: tree.fileCount, diskUsed, weekUse,
       updateDate: backupDate, accessDate: backupDate, backupDate,
     },
     index,
@@ -343,8 +393,13 @@ async function planAgainst(dir: string, basePath: string, dataPath: string, opts
   };
 }
 
-function changedFields(n: TreeNode, length: number, b: BaseVnode | undefined, acl: string | undefined): VnodeFields {
-  const f = vnodeFieldsFor(n, length, acl);
+function fileFsPath(t: PackedTree, n: TreeRef): Buffer {
+  return Buffer.concat([t.dirFsPath(n.parent), SEP, t.entryNameBytes(n.entry)]);
+}
+
+const SEP = Buffer.from('/');
+
+function changedFields(f: VnodeFields, b: BaseVnode | undefined): VnodeFields {
   if (b) {
     f.dataVersion = (b.dataVersion + 1) >>> 0;
     f.vv = { ...b.vv, versions: b.vv.versions.map((v, i) => (i === 0 ? (v + 1) >>> 0 : v)) };
@@ -354,6 +409,8 @@ function changedFields(n: TreeNode, length: number, b: BaseVnode | undefined, ac
 
 /** The incremental dump as a stream of items. */
 export async function* incrementalItems(plan: IncrementalPlan): AsyncGenerator<DumpItem> {
+  const t = plan.layout;
+  const content = new ContentReader();
   yield item(encodeHeader(plan.header));
   yield item(encodeVolume(plan.volume));
   for (const cls of ['large', 'small'] as const) {
@@ -365,13 +422,14 @@ export async function* incrementalItems(plan: IncrementalPlan): AsyncGenerator<D
         continue;
       }
       const n = r.node!;
-      if (n.type === VNODE_DIR) {
-        const p = plan.pages.get(n)!;
+      if (n.dir) {
+        const p = plan.pages.get(n.index);
         const acl = r.base?.acl ?? plan.acl;
-        yield item(encodeVnode(changedFields(n, p.length, r.base, acl), { kind: 'dirpages', pages: p }));
+        yield item(encodeVnode(changedFields(treeDirFields(t, n.index, p.length, acl), r.base), { kind: 'dirpages', pages: p }));
       } else {
-        yield item(encodeVnode(changedFields(n, n.size, r.base, undefined), { kind: 'filedata', length: n.size }));
-        yield* fileContent(n);
+        const size = t.fileSize(n.index);
+        yield item(encodeVnode(changedFields(treeFileFields(t, n.index, n.type, n.parent, size), r.base), { kind: 'filedata', length: size }));
+        yield* content.items(t, n.index, n.type, fileFsPath(t, n));
       }
     }
   }

@@ -40,7 +40,7 @@ export async function packDirectory(dir: string, output: string, opts: PackFileO
   const { force, gzip, incrementalFrom, onSkipped, tmpdir, decompressWith, ...packOpts } = opts;
   const layout = await walkTree(dir);
   if (onSkipped) for (const p of layout.skipped) onSkipped(p);
-  const common = { output, dirs: layout.dirs.length, files: layout.files.length, skipped: layout.skipped };
+  const common = { output, dirs: layout.dirCount, files: layout.fileCount, skipped: layout.skipped };
   if (incrementalFrom !== undefined) {
     checkOutputNotBase(output, incrementalFrom);
     const plan = await planIncremental(dir, incrementalFrom, packOpts, layout, { tmpdir, decompressWith });
