@@ -1,5 +1,4 @@
 import type { Argv, CommandModule } from 'yargs';
-import { setFlagsFromString } from 'node:v8';
 import { packDirectory } from '../../pack/pack-file.js';
 import { displayString } from '../../format/types.js';
 import { EXIT_OK, UsageError, err, out, parseHexId, printJson, type Ctx, favourMemory } from '../context.js';
@@ -47,7 +46,6 @@ export const packCommand = (ctx: Ctx): CommandModule<object, Args> => ({
       throw new UsageError('--tmpdir and --decompress-with go with --incremental-from only');
     }
     favourMemory();
-    keepYoungGenerationSmall();
     const r = await packDirectory(a.dir, a.output, {
       volumeId: parseHexId(a['volume-id'], '--volume-id'),
       parentId: parseHexId(a['parent-id'], '--parent-id'),
@@ -77,15 +75,3 @@ export const packCommand = (ctx: Ctx): CommandModule<object, Args> => ({
     ctx.exitCode = EXIT_OK;
   },
 });
-
-/**
- * V8 reads --max-semi-space-size only when it makes the heap, so set later
- * (favourMemory) it does not cap the young generation: over the walk of a
- * large tree that grows to two 16 MiB semispaces, or not, depending on the
- * allocation rate (a million files: 120 to 158 MB peak RSS from run to
- * run). The growth factor is read at each growth (and is only raised to 2
- * when the heap is made): 1 keeps the semispaces at their first size.
- */
-function keepYoungGenerationSmall(): void {
-  setFlagsFromString('--semi-space-growth-factor=1');
-}
