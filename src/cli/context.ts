@@ -1,7 +1,6 @@
 /** Exit codes, output helpers and error rendering shared by every command. */
-import { createRequire } from 'node:module';
+import chalk from 'chalk';
 import { setFlagsFromString } from 'node:v8';
-import type { ChalkInstance } from 'chalk';
 import { DumpError } from '../format/errors.js';
 import { isSystemError } from '../diagnostics/errors.js';
 
@@ -109,19 +108,9 @@ export function jsonRequested(argv: readonly string[]): boolean {
   return json;
 }
 
-/**
- * chalk, loaded when an error is printed (require of an ES module, Node >=
- * 20.19): a command that ends well never needs it here (issue #17: its
- * load is part of every run's start-up). verify loads it itself.
- */
-function chalk(): ChalkInstance {
-  const m = createRequire(import.meta.url)('chalk') as { default: ChalkInstance };
-  return m.default;
-}
-
 /** Print one line for an error that ended a command; every such error is usage or unusable input. */
 export function reportError(e: unknown): number {
-  err(`codadump: ${chalk().red('error')}: ${describeError(e)}`);
+  err(`codadump: ${chalk.red('error')}: ${describeError(e)}`);
   return EXIT_USAGE;
 }
 

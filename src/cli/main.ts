@@ -3,7 +3,6 @@ import { readFileSync } from 'node:fs';
 import { runExitCleanups } from '../io/exit-cleanup.js';
 import { EXIT_USAGE, UsageError, errorJson, internalLine, jsonRequested, printJson, reportError, type Ctx } from './context.js';
 import type { CommandModule } from 'yargs';
-import { loadYargs } from './yargs-lite.js';
 
 type CommandFactory = (ctx: Ctx) => CommandModule<object, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -132,7 +131,7 @@ export async function main(argv: string[]): Promise<number> {
 async function run(argv: string[], ctx: Ctx): Promise<number> {
   const named = argv.find((a) => !a.startsWith('-'));
   const wanted = named !== undefined && named in COMMANDS ? [named] : Object.keys(COMMANDS);
-  const [yargs, ...factories] = await Promise.all([loadYargs(), ...wanted.map((n) => COMMANDS[n]())]);
+  const [{ default: yargs }, ...factories] = await Promise.all([import('yargs'), ...wanted.map((n) => COMMANDS[n]())]);
   const cli = yargs(argv.map((a) => (a === '-' ? DASH : a)))
     .middleware(restoreDash, true)
     .middleware((a) => {
