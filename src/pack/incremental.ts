@@ -48,6 +48,7 @@ import { ContentReader, filesKB, treeDirEntries, treeDirFields, treeFileFields, 
 import { walkTree, type PackedTree } from './tree.js';
 
 import { BaseDump } from './base.js';
+import { NumberColumn } from './columns.js';
 
 export { BaseDump };
 
@@ -78,6 +79,63 @@ interface OutRecord {
   base?: number;
 }
 
+/**
+ * The records of one index class, in columns (no object a record until they
+ * are read): the slot; what (0 RMVNODE, 1 new, 2 changed); the tree
+ * directory or file (or, for RMVNODE, the base vnode); the base vnode a
+ * changed one was matched to, + 1. Read in slot order (RMVNODE first, then
+ * the order they were added) once `sort` ran.
+ */
+class RecordList {
+  private readonly slot = new NumberColumn();
+  private readonly what = new NumberColumn();
+  private readonly ref = new NumberColumn();
+  private readonly base = new NumberColumn();
+  private order: Uint32Array | undefined;
+
+  constructor(private readonly tree: PackedTree, private readonly dirs: boolean) {}
+
+  get length(): number {
+    return this.slot.length;
+  }
+
+  add(slot: number, what: number, ref: number, base = -1): void {
+    this.slot.push(slot);
+    this.what.push(what);
+    this.ref.push(ref);
+    this.base.push(base + 1);
+  }
+
+  sort(): void {
+    const o = (this.order = new Uint32Array(this.slot.length));
+    for (let i = 0; i < o.length; i++) o[i] = i;
+    const { slot, what } = this;
+    o.sort((x, y) => slot.get(x) - slot.get(y) || (what.get(x) === 0 ? 0 : 1) - (what.get(y) === 0 ? 0 : 1) || x - y);
+  }
+
+  *[Symbol.iterator](): Generator<OutRecord> {
+    const t = this.tree;
+    for (let k = 0; k < this.slot.length; k++) {
+      const i = this.order ? this.order[k] : k;
+      const slot = this.slot.get(i);
+      const what = this.what.get(i);
+      const ref = this.ref.get(i);
+      if (what === 0) {
+        yield { slot, rm: ref };
+        continue;
+      }
+      let node: TreeRef;
+      if (this.dirs) node = { dir: true, index: ref, type: VNODE_DIR, parent: t.dirParent(ref), entry: -1 };
+      else {
+        const entry = t.fileEntry(ref);
+        node = { dir: false, index: ref, type: t.entryType(entry), parent: t.fileDir(ref), entry };
+      }
+      const b = this.base.get(i);
+      yield b === 0 ? { slot, node, change: what === 1 ? 'new' : 'changed' } : { slot, node, change: 'changed', base: b - 1 };
+    }
+  }
+}
+
 export interface IncrementalStats {
   added: { dirs: number; files: number };
   changed: { dirs: number; files: number };
@@ -90,7 +148,7 @@ export interface IncrementalPlan {
   layout: PackedTree;
   header: HeaderFields;
   volume: VolumeFields;
-  index: Record<IndexClass, { declared: number; lists: number; records: OutRecord[] }>;
+  index: Record<IndexClass, { declared: number; lists: number; records: Iterable<OutRecord> }>;
   pages: TreePages;
   acl: string;
   stats: IncrementalStats;
@@ -307,14 +365,14 @@ async function planAgainst(dir: string, basePath: string, dataPath: string, opts
   // Directory pages with the final fids; what changed.
   const pages = new TreePages(tree);
   const stats: IncrementalStats = { added: { dirs: 0, files: 0 }, changed: { dirs: 0, files: 0 }, removed: { dirs: 0, files: 0 }, unchanged: 0 };
-  const records: Record<IndexClass, OutRecord[]> = { large: [], small: [] };
+  const records: Record<IndexClass, RecordList> = { large: new RecordList(tree, true), small: new RecordList(tree, false) };
   const baseData = await FileSource.open(dataPath, { name: basePath });
   const visit = async (n: TreeRef, b: number): Promise<void> => {
     const cls: IndexClass = n.dir ? 'large' : 'small';
     const what = n.dir ? 'dirs' : 'files';
     const vnode = n.dir ? tree.dirVnode(n.index) : tree.fileVnode(n.index);
     if (b < 0) {
-      records[cls].push({ slot: vnodeSlot(vnode), node: n, change: 'new' });
+      records[cls].add(vnodeSlot(vnode), 1, n.index);
       stats.added[what]++;
       return;
     }
@@ -337,7 +395,7 @@ async function planAgainst(dir: string, basePath: string, dataPath: string, opts
       }
     }
     if (changed) {
-      records[cls].push({ slot: vnodeSlot(vnode), node: n, change: 'changed', base: b });
+      records[cls].add(vnodeSlot(vnode), 2, n.index, b);
       stats.changed[what]++;
     } else stats.unchanged++;
   };
@@ -359,10 +417,10 @@ async function planAgainst(dir: string, basePath: string, dataPath: string, opts
   for (let b = 0; b < base.size; b++) {
     if (matchedBase[b] === 1) continue;
     const cls = vnodeClass(base.vnode(b));
-    records[cls].push({ slot: vnodeSlot(base.vnode(b)), rm: b });
+    records[cls].add(vnodeSlot(base.vnode(b)), 0, b);
     stats.removed[cls === 'large' ? 'dirs' : 'files']++;
   }
-  for (const cls of ['large', 'small'] as const) records[cls].sort((x, y) => x.slot - y.slot || (x.rm !== undefined ? 0 : 1) - (y.rm !== undefined ? 0 : 1));
+  for (const cls of ['large', 'small'] as const) records[cls].sort();
 
   let maxDirSlot = 0;
   let maxFileSlot = 0;
