@@ -40,7 +40,8 @@ export class BaseDump implements TreeSource {
   private readonly aclCol = new NumberColumn();
   private readonly acls: string[] = [];
   private readonly aclIndex = new Map<string, number>();
-  private readonly vv = new NumberColumn();
+  /** Version vectors: a column for each of the eight counters, store host, store uniquifier and flags. */
+  private readonly vv = Array.from({ length: VV }, () => new NumberColumn());
   /** Link targets: position in `targets`, and length + 1 (0: none kept). */
   private readonly targetAt = new NumberColumn();
   private readonly targetLen = new NumberColumn();
@@ -99,10 +100,9 @@ export class BaseDump implements TreeSource {
   }
   versionVector(i: number): VersionVector {
     const v = this.vv;
-    const at = VV * i;
     const versions: number[] = [];
-    for (let k = 0; k < 8; k++) versions.push(v.get(at + k));
-    return { versions, storeHost: v.get(at + 8), storeUniq: v.get(at + 9), flags: v.get(at + 10) };
+    for (let k = 0; k < 8; k++) versions.push(v[k].get(i));
+    return { versions, storeHost: v[8].get(i), storeUniq: v[9].get(i), flags: v[10].get(i) };
   }
   /** The link target kept for vnode i (binary string), or undefined. */
   target(i: number): string | undefined {
@@ -114,7 +114,7 @@ export class BaseDump implements TreeSource {
   get bytes(): number {
     let n = this.targets.bytes;
     for (const c of [this.vnodeCol, this.uniqueCol, this.typeCol, this.modeCol, this.mtimeCol, this.ownerCol, this.parentCol,
-      this.parentUniqueCol, this.dataVersionCol, this.startCol, this.lengthCol, this.aclCol, this.vv, this.targetAt, this.targetLen]) n += c.bytes;
+      this.parentUniqueCol, this.dataVersionCol, this.startCol, this.lengthCol, this.aclCol, ...this.vv, this.targetAt, this.targetLen]) n += c.bytes;
     return n;
   }
 
@@ -159,10 +159,10 @@ export class BaseDump implements TreeSource {
           b.parentUniqueCol.push(r.parentUnique);
           b.dataVersionCol.push(r.dataVersion);
           b.aclCol.push(b.addAcl(r.acl));
-          for (let k = 0; k < 8; k++) b.vv.push(r.vv.versions[k] ?? 0);
-          b.vv.push(r.vv.storeHost);
-          b.vv.push(r.vv.storeUniq);
-          b.vv.push(r.vv.flags);
+          for (let k = 0; k < 8; k++) b.vv[k].push(r.vv.versions[k] ?? 0);
+          b.vv[8].push(r.vv.storeHost);
+          b.vv[9].push(r.vv.storeUniq);
+          b.vv[10].push(r.vv.flags);
           b.pairs.setValue(r.vnode, r.unique, i);
           let start = 0;
           let length = 0;
