@@ -30,7 +30,6 @@ import { statSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { DEFAULT_ACL, formatAcl } from '../acl/acl.js';
-import { decodeDirectory, type DirEntry } from '../dir/pages.js';
 import { VNODE_DIR, VNODE_FILE, VNODE_SYMLINK } from '../format/constants.js';
 import {
   encodeEnd, encodeHeader, encodeIndexHeader, encodeRmVnode, encodeVnode, encodeVolume, type HeaderFields, type VnodeFields,
@@ -38,97 +37,24 @@ import {
 } from '../format/encoder.js';
 import { DumpError, ioError } from '../format/errors.js';
 import { item, type DumpItem } from '../format/items.js';
-import { resolvePaths, vnodeKey } from '../format/paths.js';
-import { DumpReader } from '../format/reader.js';
+import { vnodeKey } from '../format/paths.js';
+import { VolumeTree, type EntryList } from '../format/tree.js';
 import {
-  slotVnode, vnodeClass, vnodeSlot, type DumpHeader, type IndexClass, type VersionVector, type VolumeData,
+  slotVnode, vnodeClass, vnodeSlot, type IndexClass,
 } from '../format/types.js';
 import { FileSource } from '../io/source.js';
 import { openPositional, refuseDamagedContainer, type PositionalInputOptions } from '../io/positional-input.js';
 import { ContentReader, filesKB, treeDirEntries, treeDirFields, treeFileFields, TreePages, type PackOptions } from './pack.js';
 import { walkTree, type PackedTree } from './tree.js';
 
-/** What the incremental builder needs to know of one vnode of the base (never its file data). */
-export interface BaseVnode {
-  vnode: number;
-  unique: number;
-  type: number;
-  mode: number;
-  mtime: number;
-  owner: number;
-  parent: number;
-  parentUnique: number;
-  dataVersion: number;
-  vv: VersionVector;
-  acl?: string;
-  /** Directory entries (directories). */
-  entries?: DirEntry[];
-  /** Bytes of directory pages (directories). */
-  pagesLength?: number;
-  /** File data position and size (files and links with FILEDATA). */
-  start?: number;
-  length?: number;
-  /** Symbolic link target. */
-  target?: string;
-}
+import { BaseDump } from './base.js';
+import { NumberColumn } from './columns.js';
 
-export interface BaseDump {
-  path: string;
-  header: DumpHeader;
-  volume: VolumeData;
-  lists: Record<IndexClass, number>;
-  vnodes: BaseVnode[];
-}
+export { BaseDump };
 
-const MAX_TARGET = 64 << 10;
-
-/** Read the base dump once: metadata, directory entries and link targets, file data positions. */
-export async function readBase(path: string, source?: FileSource): Promise<BaseDump> {
-  if (path === '-') throw new DumpError('USAGE', '--incremental-from needs a dump file (its data is compared by position), not standard input');
-  const reader = new DumpReader(source ?? (await FileSource.open(path)));
-  let header: DumpHeader | null = null;
-  let volume: VolumeData | null = null;
-  const lists: Record<IndexClass, number> = { large: 0, small: 0 };
-  const vnodes: BaseVnode[] = [];
-  try {
-    for (;;) {
-      const r = await reader.next();
-      if (!r) break;
-      if (r.kind === 'header') {
-        if (r.incremental !== 0) {
-          throw new DumpError('USAGE', `the base is an incremental dump (level ${r.incremental}); merge it onto its full dump first (codadump merge) and use the result as the base`, undefined, path);
-        }
-        header = r;
-      } else if (r.kind === 'volume') volume = r;
-      else if (r.kind === 'index') lists[r.index] = r.lists;
-      else if (r.kind === 'rmvnode') throw new DumpError('BAD_VALUE', 'the base holds RMVNODE records', r.offset, path);
-      else if (r.kind === 'vnode') {
-        const b: BaseVnode = {
-          vnode: r.vnode, unique: r.unique, type: r.type, mode: r.mode, mtime: r.mtime, owner: r.owner, parent: r.parent,
-          parentUnique: r.parentUnique, dataVersion: r.dataVersion, vv: r.vv,
-        };
-        if (r.acl !== undefined) b.acl = r.acl;
-        if (r.data.kind === 'dirpages') {
-          b.pagesLength = r.data.pages.length;
-          try {
-            b.entries = decodeDirectory(r.data.pages);
-          } catch {
-            b.entries = [];
-          }
-        } else if (r.data.kind === 'filedata') {
-          b.start = r.data.start;
-          b.length = r.data.length;
-          if (r.type === VNODE_SYMLINK && r.data.length <= MAX_TARGET) b.target = (await reader.readFileData()).toString('latin1');
-        }
-        vnodes.push(b);
-      }
-    }
-  } finally {
-    await reader.close();
-  }
-  if (!header) throw new DumpError('NOT_A_DUMP', 'no dump header', 0, path);
-  if (!volume) throw new DumpError('BAD_VALUE', 'the base has no volume disk data', undefined, path);
-  return { path, header, volume, lists, vnodes };
+/** Read the base dump once: metadata, directory entries and link targets, file data positions (in columns). */
+export function readBase(path: string, source?: FileSource): Promise<BaseDump> {
+  return BaseDump.read(path, source);
 }
 
 type Change = 'new' | 'changed';
@@ -145,10 +71,69 @@ interface TreeRef {
 
 interface OutRecord {
   slot: number;
-  rm?: BaseVnode;
+  /** RMVNODE of this base vnode (an index of the base). */
+  rm?: number;
   node?: TreeRef;
   change?: Change;
-  base?: BaseVnode;
+  /** The base vnode a changed vnode was matched to (an index of the base). */
+  base?: number;
+}
+
+/**
+ * The records of one index class, in columns (no object a record until they
+ * are read): the slot; what (0 RMVNODE, 1 new, 2 changed); the tree
+ * directory or file (or, for RMVNODE, the base vnode); the base vnode a
+ * changed one was matched to, + 1. Read in slot order (RMVNODE first, then
+ * the order they were added) once `sort` ran.
+ */
+class RecordList {
+  private readonly slot = new NumberColumn();
+  private readonly what = new NumberColumn();
+  private readonly ref = new NumberColumn();
+  private readonly base = new NumberColumn();
+  private order: Uint32Array | undefined;
+
+  constructor(private readonly tree: PackedTree, private readonly dirs: boolean) {}
+
+  get length(): number {
+    return this.slot.length;
+  }
+
+  add(slot: number, what: number, ref: number, base = -1): void {
+    this.slot.push(slot);
+    this.what.push(what);
+    this.ref.push(ref);
+    this.base.push(base + 1);
+  }
+
+  sort(): void {
+    const o = (this.order = new Uint32Array(this.slot.length));
+    for (let i = 0; i < o.length; i++) o[i] = i;
+    const { slot, what } = this;
+    o.sort((x, y) => slot.get(x) - slot.get(y) || (what.get(x) === 0 ? 0 : 1) - (what.get(y) === 0 ? 0 : 1) || x - y);
+  }
+
+  *[Symbol.iterator](): Generator<OutRecord> {
+    const t = this.tree;
+    for (let k = 0; k < this.slot.length; k++) {
+      const i = this.order ? this.order[k] : k;
+      const slot = this.slot.get(i);
+      const what = this.what.get(i);
+      const ref = this.ref.get(i);
+      if (what === 0) {
+        yield { slot, rm: ref };
+        continue;
+      }
+      let node: TreeRef;
+      if (this.dirs) node = { dir: true, index: ref, type: VNODE_DIR, parent: t.dirParent(ref), entry: -1 };
+      else {
+        const entry = t.fileEntry(ref);
+        node = { dir: false, index: ref, type: t.entryType(entry), parent: t.fileDir(ref), entry };
+      }
+      const b = this.base.get(i);
+      yield b === 0 ? { slot, node, change: what === 1 ? 'new' : 'changed' } : { slot, node, change: 'changed', base: b - 1 };
+    }
+  }
 }
 
 export interface IncrementalStats {
@@ -163,14 +148,15 @@ export interface IncrementalPlan {
   layout: PackedTree;
   header: HeaderFields;
   volume: VolumeFields;
-  index: Record<IndexClass, { declared: number; lists: number; records: OutRecord[] }>;
+  index: Record<IndexClass, { declared: number; lists: number; records: Iterable<OutRecord> }>;
   pages: TreePages;
   acl: string;
   stats: IncrementalStats;
 }
 
-async function sameContent(fsPath: Buffer, base: BaseDump, src: FileSource, b: BaseVnode): Promise<boolean> {
-  const len = b.length ?? 0;
+async function sameContent(fsPath: Buffer, base: BaseDump, src: FileSource, b: number): Promise<boolean> {
+  const len = base.length(b) ?? 0;
+  const start = base.start(b)!;
   if (len === 0) return true;
   let fh;
   try {
@@ -187,8 +173,8 @@ async function sameContent(fsPath: Buffer, base: BaseDump, src: FileSource, b: B
       const want = Math.min(size, len - pos);
       let got = 0;
       while (got < want) {
-        const n = await src.read(x, got, want - got, b.start! + pos + got);
-        if (n === 0) throw new DumpError('TRUNCATED', `file ends inside the data of vnode ${b.vnode}.${b.unique}`, b.start! + pos + got, base.path);
+        const n = await src.read(x, got, want - got, start + pos + got);
+        if (n === 0) throw new DumpError('TRUNCATED', `file ends inside the data of vnode ${base.vnode(b)}.${base.unique(b)}`, start + pos + got, base.path);
         got += n;
       }
       let have = 0;
@@ -209,6 +195,16 @@ async function sameContent(fsPath: Buffer, base: BaseDump, src: FileSource, b: B
 function entryMap(entries: readonly { name: string; vnode: number; unique: number }[]): Map<string, string> {
   const m = new Map<string, string>();
   for (const e of entries) if (e.name !== '.' && e.name !== '..') m.set(e.name, vnodeKey(e.vnode, e.unique));
+  return m;
+}
+
+function listMap(list: EntryList | undefined): Map<string, string> {
+  const m = new Map<string, string>();
+  if (!list) return m;
+  for (let k = 0; k < list.count; k++) {
+    const name = list.name(k);
+    if (name !== '.' && name !== '..') m.set(name, vnodeKey(list.vnode(k), list.unique(k)));
+  }
   return m;
 }
 
@@ -234,136 +230,202 @@ export async function planIncremental(dir: string, basePath: string, opts: PackO
   }
 }
 
-/** The tree's vnodes in walk order (directories, then files), each with its path. */
-function* treeVnodes(t: PackedTree): Generator<[TreeRef, string]> {
-  const dirPaths: string[] = ['.'];
-  for (let d = 0; d < t.dirCount; d++) {
-    let sub = t.firstSubdir(d);
-    const e0 = t.firstEntry(d);
-    for (let e = e0; e < e0 + t.entryCount(d); e++) {
-      if (t.entryType(e) !== VNODE_DIR) continue;
-      const name = t.entryName(e);
-      dirPaths[sub++] = dirPaths[d] === '.' ? name : `${dirPaths[d]}/${name}`;
+/** The slots of one class that the base's vnodes use, sorted: new vnodes take the lowest others, in turn. */
+class FreeSlots {
+  private p = 0;
+  private next = 0;
+  constructor(private readonly used: Float64Array) {
+    used.sort();
+  }
+  take(): number {
+    const u = this.used;
+    for (;;) {
+      while (this.p < u.length && u[this.p] < this.next) this.p++;
+      if (this.p < u.length && u[this.p] === this.next) this.next++;
+      else return this.next++;
     }
   }
-  for (let d = 0; d < t.dirCount; d++) yield [{ dir: true, index: d, type: VNODE_DIR, parent: t.dirParent(d), entry: -1 }, dirPaths[d]];
-  let f = 0;
-  for (let d = 0; d < t.dirCount; d++) {
-    const e0 = t.firstEntry(d);
-    for (let e = e0; e < e0 + t.entryCount(d); e++) {
-      const type = t.entryType(e);
-      if (type === VNODE_DIR) continue;
-      const name = t.entryName(e);
-      yield [{ dir: false, index: f++, type, parent: d, entry: e }, dirPaths[d] === '.' ? name : `${dirPaths[d]}/${name}`];
+}
+
+/**
+ * Match the tree to the base by path, without path strings: the base's
+ * vnodes are walked from its root (the volume tree model: a vnode's path is
+ * that of the entry that first reaches it), and a tree directory's entries
+ * are looked up by name among the entries of the base directory at the same
+ * path whose vnodes they first reach. Of base vnodes with the same path, the
+ * first in the dump. Returns each tree directory's and file's candidate
+ * (an index of the base, or -1).
+ */
+function matchPaths(tree: PackedTree, base: BaseDump): { dirCand: Int32Array; fileCand: Int32Array } {
+  const dirCand = new Int32Array(tree.dirCount).fill(-1);
+  const fileCand = new Int32Array(tree.fileCount).fill(-1);
+  const vt = new VolumeTree(base);
+  if (!vt.walkFromRoot() || tree.dirCount === 0) return { dirCand, fileCand };
+  // The first vnode of the dump with each vnode's pair (what a path names).
+  const first = new Int32Array(base.size).fill(-1);
+  for (let i = base.size - 1; i >= 0; i--) {
+    const c = vt.canonical(i);
+    if (c >= 0) first[c] = i;
+  }
+  const firstOf = (c: number): number => (c >= 0 && first[c] >= 0 ? first[c] : c);
+  // The base directory (as the walk read it) at each tree directory's path, or -1.
+  const dirWalk = new Int32Array(tree.dirCount).fill(-1);
+  dirWalk[0] = vt.root;
+  dirCand[0] = firstOf(vt.canonical(vt.root));
+  const byName = new Map<string, number>();
+  for (let d = 0; d < tree.dirCount; d++) {
+    const w = dirWalk[d];
+    if (w < 0) continue;
+    const list = base.entries(w);
+    if (!list) continue;
+    byName.clear();
+    for (let k = 0; k < list.count; k++) {
+      if (list.isDot(k)) continue;
+      const c = base.find(list.vnode(k), list.unique(k));
+      if (c < 0) continue;
+      const h = vt.home(c);
+      if (!h || h.dir !== w || h.entry !== k) continue;
+      const name = list.name(k);
+      const had = byName.get(name);
+      if (had === undefined || firstOf(c) < firstOf(had)) byName.set(name, c);
+    }
+    if (byName.size === 0) continue;
+    let sub = tree.firstSubdir(d);
+    let file = tree.firstFileOf(d);
+    const e0 = tree.firstEntry(d);
+    for (let e = e0; e < e0 + tree.entryCount(d); e++) {
+      const c = byName.get(tree.entryName(e));
+      if (tree.entryType(e) === VNODE_DIR) {
+        if (c !== undefined) {
+          dirCand[sub] = firstOf(c);
+          dirWalk[sub] = c;
+        }
+        sub++;
+      } else {
+        if (c !== undefined) fileCand[file] = firstOf(c);
+        file++;
+      }
     }
   }
+  return { dirCand, fileCand };
 }
 
 async function planAgainst(dir: string, basePath: string, dataPath: string, opts: PackOptions, layout: PackedTree | undefined, base: BaseDump): Promise<IncrementalPlan> {
   const tree = layout ?? (await walkTree(dir));
   const acl = opts.acl ?? formatAcl(DEFAULT_ACL);
   tree.renumber();
-  const vnodeOf = (n: TreeRef) => (n.dir ? tree.dirVnode(n.index) : tree.fileVnode(n.index));
-  const setIds = (n: TreeRef, vnode: number, unique: number) => (n.dir ? tree.setDirIds(n.index, vnode, unique) : tree.setFileIds(n.index, vnode, unique));
-
-  // Base paths, as the directory entries of the base name them.
-  const { paths } = resolvePaths(base.vnodes);
-  const byPath = new Map<string, BaseVnode>();
-  for (const b of base.vnodes) {
-    const p = paths.get(vnodeKey(b.vnode, b.unique));
-    if (p !== undefined && !byPath.has(p)) byPath.set(p, b);
-  }
+  const D = tree.dirCount;
+  const F = tree.fileCount;
 
   // Match by path and type; new vnodes take free slots and fresh uniquifiers.
-  const used: Record<IndexClass, Set<number>> = { large: new Set(), small: new Set() };
+  const { dirCand, fileCand } = matchPaths(tree, base);
   let maxUnique = 0;
-  for (const b of base.vnodes) {
-    used[vnodeClass(b.vnode)].add(vnodeSlot(b.vnode));
-    maxUnique = Math.max(maxUnique, b.unique);
+  let nLarge = 0;
+  for (let i = 0; i < base.size; i++) {
+    if (vnodeClass(base.vnode(i)) === 'large') nLarge++;
+    maxUnique = Math.max(maxUnique, base.unique(i));
   }
-  const nextFree: Record<IndexClass, number> = { large: 0, small: 0 };
-  const freeSlot = (cls: IndexClass): number => {
-    while (used[cls].has(nextFree[cls])) nextFree[cls]++;
-    used[cls].add(nextFree[cls]);
-    return nextFree[cls];
-  };
+  const usedLarge = new Float64Array(nLarge);
+  const usedSmall = new Float64Array(base.size - nLarge);
+  for (let i = 0, l = 0, s = 0; i < base.size; i++) {
+    const v = base.vnode(i);
+    if (vnodeClass(v) === 'large') usedLarge[l++] = vnodeSlot(v);
+    else usedSmall[s++] = vnodeSlot(v);
+  }
+  const free = { large: new FreeSlots(usedLarge), small: new FreeSlots(usedSmall) };
   let uniq = Math.max(base.volume.nextUniquifier, maxUnique + 1);
-  const vnodes: TreeRef[] = [];
-  const matched: (BaseVnode | undefined)[] = [];
-  const matchedBase = new Set<BaseVnode>();
-  const fresh: TreeRef[] = [];
-  for (const [n, path] of treeVnodes(tree)) {
-    const b = byPath.get(path);
-    vnodes.push(n);
-    if (b && b.type === n.type && !matchedBase.has(b) && vnodeClass(b.vnode) === (n.dir ? 'large' : 'small')) {
-      setIds(n, b.vnode, b.unique);
-      matched.push(b);
-      matchedBase.add(b);
-    } else {
-      matched.push(undefined);
-      fresh.push(n);
+  const matchedBase = new Uint8Array(base.size);
+  const tryMatch = (b: number, type: number, cls: IndexClass): number => {
+    if (b < 0 || base.type(b) !== type || matchedBase[b] === 1 || vnodeClass(base.vnode(b)) !== cls) return -1;
+    matchedBase[b] = 1;
+    return b;
+  };
+  const dirMatch = new Int32Array(D);
+  const fileMatch = new Int32Array(F);
+  for (let d = 0; d < D; d++) {
+    dirMatch[d] = tryMatch(dirCand[d], VNODE_DIR, 'large');
+    if (dirMatch[d] >= 0) tree.setDirIds(d, base.vnode(dirMatch[d]), base.unique(dirMatch[d]));
+  }
+  {
+    let f = 0;
+    for (let d = 0; d < D; d++) {
+      const e0 = tree.firstEntry(d);
+      for (let e = e0; e < e0 + tree.entryCount(d); e++) {
+        const type = tree.entryType(e);
+        if (type === VNODE_DIR) continue;
+        fileMatch[f] = tryMatch(fileCand[f], type, 'small');
+        if (fileMatch[f] >= 0) tree.setFileIds(f, base.vnode(fileMatch[f]), base.unique(fileMatch[f]));
+        f++;
+      }
     }
   }
-  for (const n of fresh) {
-    const cls: IndexClass = n.dir ? 'large' : 'small';
-    setIds(n, slotVnode(freeSlot(cls), cls), uniq++);
-  }
+  for (let d = 0; d < D; d++) if (dirMatch[d] < 0) tree.setDirIds(d, slotVnode(free.large.take(), 'large'), uniq++);
+  for (let f = 0; f < F; f++) if (fileMatch[f] < 0) tree.setFileIds(f, slotVnode(free.small.take(), 'small'), uniq++);
 
   // Directory pages with the final fids; what changed.
   const pages = new TreePages(tree);
   const stats: IncrementalStats = { added: { dirs: 0, files: 0 }, changed: { dirs: 0, files: 0 }, removed: { dirs: 0, files: 0 }, unchanged: 0 };
-  const records: Record<IndexClass, OutRecord[]> = { large: [], small: [] };
+  const records: Record<IndexClass, RecordList> = { large: new RecordList(tree, true), small: new RecordList(tree, false) };
   const baseData = await FileSource.open(dataPath, { name: basePath });
+  const visit = async (n: TreeRef, b: number): Promise<void> => {
+    const cls: IndexClass = n.dir ? 'large' : 'small';
+    const what = n.dir ? 'dirs' : 'files';
+    const vnode = n.dir ? tree.dirVnode(n.index) : tree.fileVnode(n.index);
+    if (b < 0) {
+      records[cls].add(vnodeSlot(vnode), 1, n.index);
+      stats.added[what]++;
+      return;
+    }
+    const [mode, mtime, uid] = n.dir
+      ? [tree.dirMode(n.index), tree.dirMtime(n.index), tree.dirUid(n.index)]
+      : [tree.fileMode(n.index), tree.fileMtime(n.index), tree.fileUid(n.index)];
+    let changed = mode !== base.mode(b) || mtime !== base.mtime(b) || uid !== base.owner(b);
+    const hasParent = !(n.dir && n.index === 0);
+    if (!changed && hasParent && (tree.dirVnode(n.parent) !== base.parent(b) || tree.dirUnique(n.parent) !== base.parentUnique(b))) changed = true;
+    if (!changed) {
+      if (n.type === VNODE_DIR) {
+        changed = !sameEntries(entryMap(treeDirEntries(tree, n.index)), listMap(base.entries(b)));
+      } else if (n.type === VNODE_SYMLINK) {
+        const target = base.target(b);
+        changed = target === undefined || target !== tree.linkTarget(n.index).toString('latin1');
+      } else if (n.type === VNODE_FILE) {
+        const size = tree.fileSize(n.index);
+        const length = base.length(b);
+        changed = length === undefined || length !== size || !(await sameContent(fileFsPath(tree, n), base, baseData, b));
+      }
+    }
+    if (changed) {
+      records[cls].add(vnodeSlot(vnode), 2, n.index, b);
+      stats.changed[what]++;
+    } else stats.unchanged++;
+  };
   try {
-    for (let i = 0; i < vnodes.length; i++) {
-      const n = vnodes[i];
-      const cls: IndexClass = n.dir ? 'large' : 'small';
-      const what = n.dir ? 'dirs' : 'files';
-      const b = matched[i];
-      if (!b) {
-        records[cls].push({ slot: vnodeSlot(vnodeOf(n)), node: n, change: 'new' });
-        stats.added[what]++;
-        continue;
+    for (let d = 0; d < D; d++) await visit({ dir: true, index: d, type: VNODE_DIR, parent: tree.dirParent(d), entry: -1 }, dirMatch[d]);
+    let f = 0;
+    for (let d = 0; d < D; d++) {
+      const e0 = tree.firstEntry(d);
+      for (let e = e0; e < e0 + tree.entryCount(d); e++) {
+        const type = tree.entryType(e);
+        if (type === VNODE_DIR) continue;
+        await visit({ dir: false, index: f, type, parent: d, entry: e }, fileMatch[f]);
+        f++;
       }
-      const [mode, mtime, uid] = n.dir
-        ? [tree.dirMode(n.index), tree.dirMtime(n.index), tree.dirUid(n.index)]
-        : [tree.fileMode(n.index), tree.fileMtime(n.index), tree.fileUid(n.index)];
-      let changed = mode !== b.mode || mtime !== b.mtime || uid !== b.owner;
-      const hasParent = !(n.dir && n.index === 0);
-      if (!changed && hasParent && (tree.dirVnode(n.parent) !== b.parent || tree.dirUnique(n.parent) !== b.parentUnique)) changed = true;
-      if (!changed) {
-        if (n.type === VNODE_DIR) {
-          changed = !sameEntries(entryMap(treeDirEntries(tree, n.index)), entryMap(b.entries ?? []));
-        } else if (n.type === VNODE_SYMLINK) {
-          changed = b.target === undefined || b.target !== tree.linkTarget(n.index).toString('latin1');
-        } else if (n.type === VNODE_FILE) {
-          const size = tree.fileSize(n.index);
-          changed = b.length === undefined || b.length !== size || !(await sameContent(fileFsPath(tree, n), base, baseData, b));
-        }
-      }
-      if (changed) {
-        records[cls].push({ slot: vnodeSlot(vnodeOf(n)), node: n, change: 'changed', base: b });
-        stats.changed[what]++;
-      } else stats.unchanged++;
     }
   } finally {
     await baseData.close();
   }
-  for (const b of base.vnodes) {
-    if (matchedBase.has(b)) continue;
-    const cls = vnodeClass(b.vnode);
-    records[cls].push({ slot: vnodeSlot(b.vnode), rm: b });
+  for (let b = 0; b < base.size; b++) {
+    if (matchedBase[b] === 1) continue;
+    const cls = vnodeClass(base.vnode(b));
+    records[cls].add(vnodeSlot(base.vnode(b)), 0, b);
     stats.removed[cls === 'large' ? 'dirs' : 'files']++;
   }
-  for (const cls of ['large', 'small'] as const) records[cls].sort((x, y) => x.slot - y.slot || (x.rm ? 0 : 1) - (y.rm ? 0 : 1));
+  for (const cls of ['large', 'small'] as const) records[cls].sort();
 
   let maxDirSlot = 0;
   let maxFileSlot = 0;
-  for (const n of vnodes) {
-    const s = vnodeSlot(vnodeOf(n)) + 1;
-    if (n.dir) maxDirSlot = Math.max(maxDirSlot, s);
-    else maxFileSlot = Math.max(maxFileSlot, s);
-  }
+  for (let d = 0; d < D; d++) maxDirSlot = Math.max(maxDirSlot, vnodeSlot(tree.dirVnode(d)) + 1);
+  for (let f = 0; f < F; f++) maxFileSlot = Math.max(maxFileSlot, vnodeSlot(tree.fileVnode(f)) + 1);
   const index = {
     large: { declared: tree.dirCount, lists: Math.max(base.lists.large, maxDirSlot, 8), records: records.large },
     small: { declared: tree.fileCount, lists: Math.max(base.lists.small, maxFileSlot, 1), records: records.small },
@@ -399,10 +461,11 @@ function fileFsPath(t: PackedTree, n: TreeRef): Buffer {
 
 const SEP = Buffer.from('/');
 
-function changedFields(f: VnodeFields, b: BaseVnode | undefined): VnodeFields {
-  if (b) {
-    f.dataVersion = (b.dataVersion + 1) >>> 0;
-    f.vv = { ...b.vv, versions: b.vv.versions.map((v, i) => (i === 0 ? (v + 1) >>> 0 : v)) };
+function changedFields(f: VnodeFields, base: BaseDump, b: number | undefined): VnodeFields {
+  if (b !== undefined) {
+    f.dataVersion = (base.dataVersion(b) + 1) >>> 0;
+    const vv = base.versionVector(b);
+    f.vv = { ...vv, versions: vv.versions.map((v, i) => (i === 0 ? (v + 1) >>> 0 : v)) };
   }
   return f;
 }
@@ -417,18 +480,18 @@ export async function* incrementalItems(plan: IncrementalPlan): AsyncGenerator<D
     const ix = plan.index[cls];
     yield item(encodeIndexHeader(cls, ix.declared, ix.lists));
     for (const r of ix.records) {
-      if (r.rm) {
-        yield item(encodeRmVnode(r.rm.vnode, r.rm.unique));
+      if (r.rm !== undefined) {
+        yield item(encodeRmVnode(plan.base.vnode(r.rm), plan.base.unique(r.rm)));
         continue;
       }
       const n = r.node!;
       if (n.dir) {
         const p = plan.pages.get(n.index);
-        const acl = r.base?.acl ?? plan.acl;
-        yield item(encodeVnode(changedFields(treeDirFields(t, n.index, p.length, acl), r.base), { kind: 'dirpages', pages: p }));
+        const acl = (r.base !== undefined ? plan.base.acl(r.base) : undefined) ?? plan.acl;
+        yield item(encodeVnode(changedFields(treeDirFields(t, n.index, p.length, acl), plan.base, r.base), { kind: 'dirpages', pages: p }));
       } else {
         const size = t.fileSize(n.index);
-        yield item(encodeVnode(changedFields(treeFileFields(t, n.index, n.type, n.parent, size), r.base), { kind: 'filedata', length: size }));
+        yield item(encodeVnode(changedFields(treeFileFields(t, n.index, n.type, n.parent, size), plan.base, r.base), { kind: 'filedata', length: size }));
         yield* content.items(t, n.index, n.type, fileFsPath(t, n));
       }
     }
