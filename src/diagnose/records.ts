@@ -18,7 +18,27 @@ import { scanDirectory } from '../dir/pages.js';
 import type { DumpRecord, Vnode } from '../format/types.js';
 import type { VStream } from './vstream.js';
 import { usableVnode } from './resync.js';
-import type { FoundRecord } from './walk.js';
+
+/** A record the walk found, with where it lies in the true stream. */
+export interface FoundRecord {
+  rec: DumpRecord;
+  /** Virtual start of the record and its end (including file data). */
+  at: number;
+  end: number;
+  run: number;
+  /** Every byte of the record, file data included, is readable. */
+  complete: boolean;
+  /** For a vnode with file data: readable bytes from the start of its data (contiguous). */
+  dataReadable?: number;
+  /** Found after the end marker (only when scanning past it). */
+  afterEnd?: boolean;
+  /**
+   * Whole as far as its length goes, but not to be trusted: a sound record
+   * starts inside its data ('overlap'), or the chain breaks right after it
+   * where a seam of unknown position is known to exist ('seam').
+   */
+  suspect?: 'overlap' | 'seam';
+}
 
 const CHUNK_BITS = 13;
 const CHUNK = 1 << CHUNK_BITS;

@@ -11,7 +11,7 @@ import { VolumeTree, type EntryList, type TreeSource } from '../format/tree.js';
 import type { Vnode } from '../format/types.js';
 import type { FoundRecords } from './records.js';
 import type { FileRange, VStream } from './vstream.js';
-import type { FoundRecord } from './walk.js';
+import type { FoundRecord } from './records.js';
 
 /** A vnode that survives whole, with where its record came from. */
 export interface Survivor {

@@ -16,29 +16,11 @@ import { DUMP_BEGIN_MAGIC, DUMP_END_MAGIC } from '../format/constants.js';
 import type { DumpRecord, Vnode } from '../format/types.js';
 import { canFollow, findResync, soundIndex, usableVnode } from './resync.js';
 import type { VStream } from './vstream.js';
-import { D_FILEDATA, FoundRecords, K_HEADER, K_VNODE } from './records.js';
+import { D_FILEDATA, FoundRecords, K_HEADER, K_VNODE, type FoundRecord } from './records.js';
 
 export { FoundRecords };
 
-export interface FoundRecord {
-  rec: DumpRecord;
-  /** Virtual start of the record and its end (including file data). */
-  at: number;
-  end: number;
-  run: number;
-  /** Every byte of the record, file data included, is readable. */
-  complete: boolean;
-  /** For a vnode with file data: readable bytes from the start of its data (contiguous). */
-  dataReadable?: number;
-  /** Found after the end marker (only when scanning past it). */
-  afterEnd?: boolean;
-  /**
-   * Whole as far as its length goes, but not to be trusted: a sound record
-   * starts inside its data ('overlap'), or the chain breaks right after it
-   * where a seam of unknown position is known to exist ('seam').
-   */
-  suspect?: 'overlap' | 'seam';
-}
+export type { FoundRecord } from './records.js';
 
 /** A record whose own fields (not just its data) run into a gap or the end of the input. */
 export interface CutRecord {
