@@ -37,3 +37,13 @@ describe('merge: the full dump table in typed-array columns', () => {
     expect(got).toEqual([[0, 103], [2, 101], [2, 104], [5, 100], [5, 102], [5, 105]]);
   });
 });
+
+describe('merge: the limits of its columns', () => {
+  it('refuses 65,535 incrementals in one merge with USAGE before it opens any input', async () => {
+    const { planMerge } = await import('../../src/merge/merge.js');
+    const many = Array.from({ length: 65535 }, (_, i) => `/nonexistent/inc-${i}.dump`);
+    await expect(planMerge('/nonexistent/full.dump', many)).rejects.toMatchObject({ code: 'USAGE', message: expect.stringContaining('at most 65534 incremental dumps') });
+    // One fewer passes that check and stops at the first input it opens (the full dump, missing).
+    await expect(planMerge('/nonexistent/full.dump', many.slice(1))).rejects.not.toMatchObject({ code: 'USAGE' });
+  });
+});
