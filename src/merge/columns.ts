@@ -27,14 +27,20 @@ class Chunk {
   readonly data = new Uint32Array(CHUNK);
 }
 
-/** The fields of one entry (an Entry of merge.ts has these and no more). */
+/** One vnode of the merged table (merge.ts's Entry): which input holds its record, and where. */
 export interface EntryFields {
+  /** Its slot in its index (the vnode number follows from slot and class). */
   slot: number;
   unique: number;
+  /** 0 = the full dump, k = the k-th incremental. */
   src: number;
+  /** Offset of the VNODE record in that input. */
   offset: number;
+  /** Its encoded size through the DIRPAGES pages or the FILEDATA count (one exact read when writing). */
   size: number;
+  /** File data bytes after the record (0 for a directory). */
   data: number;
+  /** Its bytes are what codamergedump writes for it (scan.ts): copied as they are, with its file data. */
   canonical: boolean;
 }
 

@@ -51,7 +51,7 @@ import type { PositionalInput } from '../io/positional-input.js';
 import { AtomicOutput } from '../io/atomic-output.js';
 import { codaVnode, codaVolume, cString } from './coda-fields.js';
 import { scanDump, type Stamp, type VnodeRef } from './scan.js';
-import { EntryColumns, MAX_INPUTS, MAX_RECORD } from './columns.js';
+import { EntryColumns, MAX_INPUTS, MAX_RECORD, type EntryFields } from './columns.js';
 
 /** What a merge warns about (codes in src/diagnostics/codes.ts, area `merge`, plus TRAILING_DATA). */
 export type MergeWarningCode = 'NOT_AGAINST_BASE' | 'RMVNODE_MISSING' | 'NO_END_MARKER' | 'TRAILING_DATA' | 'COUNT_MISMATCH';
@@ -63,22 +63,8 @@ function mergeWarning(code: MergeWarningCode, file: string, offset: number | und
   return finding(code, offset, message, { severity: 'warning', file }) as MergeWarning;
 }
 
-/** One vnode of the merged table: which input holds its record, and where. */
-export interface Entry {
-  /** Its slot in its index (the vnode number follows from slot and class). */
-  slot: number;
-  unique: number;
-  /** 0 = the full dump, k = the k-th incremental. */
-  src: number;
-  /** Offset of the VNODE record in that input. */
-  offset: number;
-  /** Its encoded size through the DIRPAGES pages or the FILEDATA count (one exact read when writing). */
-  size: number;
-  /** File data bytes after the record (0 for a directory). */
-  data: number;
-  /** Its bytes are what codamergedump writes for it (scan.ts): copied as they are, with its file data. */
-  canonical: boolean;
-}
+/** One vnode of the merged table: which input holds its record, and where (fields in columns.ts). */
+export type Entry = EntryFields;
 
 export interface ClassTable {
   cls: IndexClass;
