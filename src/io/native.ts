@@ -52,6 +52,8 @@ export interface Libc {
 }
 
 let bound: Libc | null | undefined;
+/** libc.so.6 as koffi loaded it for libc(): further functions are bound from it, not loaded again. */
+let libcHandle: ReturnType<Koffi['load']> | undefined;
 
 /** fcntl command: duplicate a descriptor with FD_CLOEXEC set (Linux). */
 const F_DUPFD_CLOEXEC = 1030;
@@ -67,6 +69,7 @@ export function libc(): Libc | null {
   try {
     const koffi = createRequire(import.meta.url)('koffi') as Koffi;
     const lib = koffi.load('libc.so.6');
+    libcHandle = lib;
     const fcntl = lib.func('int fcntl(int fd, int cmd, ...)') as (fd: number, cmd: number, type: 'int', arg: number) => number;
     const madvise = lib.func('int madvise(uintptr_t addr, size_t len, int advice)') as (a: bigint, l: number, adv: number) => number;
     const cfr = lib.func(
@@ -131,9 +134,9 @@ let malloc: { trim(pad: number): number; opt(param: number, value: number): numb
 function mallocControl(): typeof malloc {
   if (malloc !== undefined) return malloc;
   malloc = null;
-  if (libc() === null) return malloc;
+  const lib = libc() === null ? undefined : libcHandle;
+  if (lib === undefined) return malloc;
   try {
-    const lib = (createRequire(import.meta.url)('koffi') as Koffi).load('libc.so.6');
     const trim = lib.func('int malloc_trim(size_t pad)') as (pad: number) => number;
     const opt = lib.func('int mallopt(int param, int value)') as (param: number, value: number) => number;
     malloc = { trim, opt };
