@@ -42,6 +42,13 @@ export type Decoded =
 const MAX_WINDOW = 8 << 20;
 /** Read-ahead for decoding: many small records per read. */
 const WINDOW = 64 << 10;
+/**
+ * decodeAtSync's read where its last window served one record only (the
+ * records lie far apart, between big files' data): what a record with its
+ * access list needs, not 64 KiB of file data read for nothing (a bigger
+ * record reads again, as any record larger than the window does).
+ */
+const SPARSE_WINDOW = 4 << 10;
 
 export class VStream {
   readonly segments: readonly Segment[];
@@ -295,6 +302,8 @@ export class VStream {
   private sBase = 0;
   private sLen = 0;
   private sShort = false;
+  /** Records decoded from the window since it was read (2 or more: read a whole WINDOW next time). */
+  private sUses = 0;
   private readonly sCursor = new Cursor(Buffer.alloc(0), DEFAULT_LIMITS);
 
   /**
@@ -307,7 +316,12 @@ export class VStream {
     const c = this.sCursor;
     let want = WINDOW;
     this.sBuf ??= Buffer.allocUnsafe(WINDOW);
-    if (!(v >= this.sBase && v < this.sBase + this.sLen)) this.fillSync(v, want);
+    if (v >= this.sBase && v < this.sBase + this.sLen) this.sUses++;
+    else {
+      if (this.sUses === 1) want = SPARSE_WINDOW;
+      this.fillSync(v, want);
+      this.sUses = 1;
+    }
     for (;;) {
       c.buf = this.sBuf;
       c.base = this.sBase;
