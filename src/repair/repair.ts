@@ -1006,7 +1006,7 @@ function homeOrphans(w: Work): void {
       rebuilt: true, changes: [change], oldPath: null, seq: Number.MAX_SAFE_INTEGER,
     });
     const dir = newDir(lfVnode, lfUnique, { vnode: 1, unique: rf.unique }, 'created for vnodes whose directory was lost');
-    const entryNames = tops.map((o) => `#${o.fields.vnode}.${o.fields.unique}`);
+    const entryNames = tops.map((o) => `#${vnOf(o)}.${unOf(o)}`);
     // More than one directory's 128 pages hold: numbered subdirectories (1, 2, ...), each filled to what it holds, in order.
     const groups: { name: string; dir: Planned; from: number; to: number }[] = [];
     if (entriesThatFit(['.', '..', ...entryNames]) - 2 < tops.length) {
@@ -1031,9 +1031,12 @@ function homeOrphans(w: Work): void {
       const at = g.name === '' ? name : `${name}/${g.name}`;
       for (let i = g.from; i < g.to; i++) {
         const o = tops[i];
-        g.dir.entries!.push({ name: entryNames[i], vnode: o.fields.vnode, unique: o.fields.unique });
+        // A light survivor's numbers without decoding its record again.
+        const vnode = vnOf(o);
+        const unique = unOf(o);
+        g.dir.entries!.push({ name: entryNames[i], vnode, unique });
         if (o.kind === 'dir') g.dir.fields.linkCount++;
-        rehomed.push({ vnode: o.fields.vnode, unique: o.fields.unique, name: `${at}/${entryNames[i]}`, oldParent: vnodeKey(o.fields.parent, o.fields.parentUnique) });
+        rehomed.push({ vnode, unique, name: `${at}/${entryNames[i]}`, oldParent: vnodeKey(parOf(o), parUOf(o)) });
       }
     }
     rootEntries.push({ name, vnode: lfVnode, unique: lfUnique });
@@ -1318,15 +1321,16 @@ const COPY_BUFFER = 1 << 20;
  * copy from an input; with `record`, an encoded record that was decoded
  * from that range of the input (the same bytes when nothing changed it).
  */
-type PlanPiece = Buffer | { from: FileSource | undefined; start: number; end: number; vnode: string; record?: Buffer };
+type PlanPiece = Buffer | { from: FileSource | undefined; start: number; end: number; vnode: string; record?: Buffer; follows?: number };
 
 /** A survivor's encoded record, with the input range it was read from where its layout allows it to be the same bytes. */
 function recordPiece(p: Planned, rec: Buffer): PlanPiece {
   if (p.origin !== 'survivor' || p.source !== undefined || p.from.length !== 1) return rec;
   const start = p.from[0].start;
-  const recEnd = p.data.length > 0 ? p.data[0].start : p.from[0].end;
+  const data = p.data;
+  const recEnd = data.length > 0 ? data[0].start : p.from[0].end;
   if (recEnd - start !== rec.length) return rec;
-  return { from: undefined, start, end: recEnd, vnode: `${vnOf(p)}.${unOf(p)}`, record: rec };
+  return { from: undefined, start, end: recEnd, vnode: `${vnOf(p)}.${unOf(p)}`, record: rec, follows: data.length > 0 ? data[0].end - data[0].start : 0 };
 }
 
 /**
@@ -1413,7 +1417,7 @@ async function writePlan(plan: Plan, src: FileSource, out: DumpOutput, direct: b
   const copier = new RangeCopier(out, direct, (pos, vnode) => inputEnded(pos, vnode, src));
   for (const piece of planPieces(plan)) {
     if (Buffer.isBuffer(piece)) await copier.bytes(piece);
-    else if (piece.record) await copier.record(piece.record, piece.from ?? src, piece.start, piece.end, piece.vnode);
+    else if (piece.record) await copier.record(piece.record, piece.from ?? src, piece.start, piece.end, piece.vnode, piece.follows);
     else await copier.range(piece.from ?? src, piece.start, piece.end, piece.vnode);
   }
   await copier.finish();
