@@ -82,9 +82,22 @@ const KERNEL_PIECE = 1 << 30;
 export const WRITE_BEHIND = 32 << 20;
 /**
  * The step waited for is this many steps behind the one just started: at
- * most (WRITE_BEHIND_LAG + 1) steps of the output are not yet on disk.
+ * most (WRITE_BEHIND_LAG + 1) steps (544 MiB) of the output are not yet on
+ * disk. Deep enough that a disk slower for a moment (the machine shared)
+ * does not stop the copy: 4 steps (160 MiB) left the copy waiting 0.5 s of
+ * a 4.3 GB repair, 16 steps made the copy and its fsync about 15% quicker
+ * (docs/performance-17.md, repairfast).
  */
-export const WRITE_BEHIND_LAG = 4;
+export const WRITE_BEHIND_LAG = 16;
+/**
+ * Write-behind steps started on libuv's threads and not yet called back, at
+ * most: past it a step is started here. A caller that does not turn the
+ * event loop while it writes (repair's and merge's copies are synchronous)
+ * never sees a call back, and koffi refuses more than 256 asynchronous calls
+ * at once ("Too many asynchronous calls are running"): 256 steps of 32 MiB
+ * would fail an output at 8 GiB.
+ */
+export const WRITE_BEHIND_PENDING = 64;
 /** Largest piece one copy_file_range call is asked for with write-behind (each piece is followed by writeBack). */
 const BEHIND_PIECE = 64 << 20;
 /** sync_file_range flags (Linux). */
@@ -454,7 +467,8 @@ export class AtomicOutput {
    * Start writing the step at `start` to disk. The first step is written
    * here (a file system that refuses sync_file_range says so: false); the
    * others on libuv's threads, through a dup() of the descriptor, where
-   * that can be made.
+   * that can be made, and while fewer than WRITE_BEHIND_PENDING are
+   * waiting to call back (else here).
    */
   private startWriting(c: Libc, fd: number, start: number): boolean {
     if (this.behindFd === undefined) {
@@ -462,7 +476,7 @@ export class AtomicOutput {
       this.behindFd = c.dup(fd);
       return true;
     }
-    if (this.behindFd < 0) return c.syncFileRange(fd, start, WRITE_BEHIND, SYNC_FILE_RANGE_WRITE) === 0;
+    if (this.behindFd < 0 || this.behindPending >= WRITE_BEHIND_PENDING) return c.syncFileRange(fd, start, WRITE_BEHIND, SYNC_FILE_RANGE_WRITE) === 0;
     // Its result is not needed: a failed write is reported by a later wait or by commit's fsync.
     this.behindPending++;
     c.syncFileRangeAsync(this.behindFd, start, WRITE_BEHIND, SYNC_FILE_RANGE_WRITE, () => {
