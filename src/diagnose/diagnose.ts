@@ -30,6 +30,7 @@ import { DumpError } from '../format/errors.js';
 import { vnodeKey } from '../format/paths.js';
 import type { DumpHeader, IndexClass, IndexHeader, VolumeData } from '../format/types.js';
 import { FileSource } from '../source/file.js';
+import type { FileSystem } from '../source/fs.js';
 import type { ContainerInfo } from '../source/container.js';
 import { openPositional } from '../io/positional-input.js';
 import { sniff } from '../source/sniff.js';
@@ -59,6 +60,8 @@ export interface DiagnoseOptions {
   tmpdir?: string;
   /** A shell command that decodes inputs that are not raw dumps. */
   decompressWith?: string;
+  /** The file-system seam for a raw input (default node:fs: then the walk reads synchronously). */
+  fs?: Partial<FileSystem>;
 }
 
 export interface MappedSegment {
@@ -200,7 +203,7 @@ interface A1Try {
 }
 
 /** Walk the reordered stream for seam end e and see whether the chain confirms it. */
-async function tryA1(src: FileSource, W: number, e: number): Promise<A1Try | null> {
+async function tryA1(src: FileSource, W: number, e: number, direct: boolean): Promise<A1Try | null> {
   const F = src.size;
   const s = F - W;
   if (!(e > s && e <= F)) return null;
@@ -214,6 +217,7 @@ async function tryA1(src: FileSource, W: number, e: number): Promise<A1Try | nul
       { vstart: F, fstart: s, length: e - s },
     ],
     L,
+    direct,
   );
   const walk = await walkStream(vs, { expectHeader: true, expectedEnd: L });
   const final = walk.runs.find((r) => r.endedBy === 'end' && r.end === L);
@@ -249,7 +253,9 @@ export async function analyzeSource(src: FileSource, opts: DiagnoseOptions = {},
   // verify's straight parse first: its working memory is given back before
   // the walk's tables grow (the peak is the larger of the two, not their sum).
   const straight = straight_ ?? (await verifySource(borrowed(src))).problems;
-  let vs = VStream.identity(src);
+  // Without a file-system seam, the walks read the descriptor synchronously (the page cache answers; no event-loop turn a read).
+  const direct = src.hasFd && opts.fs === undefined;
+  let vs = VStream.identity(src, direct);
   let walk: WalkResult;
   let wrap: WrapInfo | null = null;
   let suspect: Analysis['suspect'] = null;
@@ -261,7 +267,7 @@ export async function analyzeSource(src: FileSource, opts: DiagnoseOptions = {},
     let pinned = false;
     // The declared size pins e: try it first (then the plain walk is not needed).
     if (a1Suspect && eD !== null) {
-      const t = await tryA1(src, W, eD);
+      const t = await tryA1(src, W, eD, direct);
       if (t) {
         chosen = t;
         pinned = true;
@@ -280,7 +286,7 @@ export async function analyzeSource(src: FileSource, opts: DiagnoseOptions = {},
       const recs = walk.records;
       for (let i = 0; i < recs.length; i++) if (recs.kind(i) === K_END && recs.end(i) > s && recs.end(i) <= F) cands.add(recs.end(i));
       for (const e of [...cands].sort((a, b) => a - b)) {
-        const t = await tryA1(src, W, e);
+        const t = await tryA1(src, W, e, direct);
         if (t && t.confirmedBy) {
           chosen = t;
           break;

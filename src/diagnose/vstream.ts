@@ -14,6 +14,7 @@
  */
 import { Cursor, DEFAULT_LIMITS, NEED_MORE, decodeRecord } from '../format/decoder.js';
 import { DumpError } from '../format/errors.js';
+import { ioError, isSystemError } from '../diagnostics/errors.js';
 import type { DumpRecord } from '../format/types.js';
 import type { FileSource } from '../source/file.js';
 import { readSync } from 'node:fs';
@@ -61,11 +62,15 @@ export class VStream {
    * @param src the damaged file
    * @param segments virtual-to-file mapping (sorted by vstart, disjoint)
    * @param length virtual end: the stream length the walk may reach
+   * @param direct read() reads synchronously from the file's descriptor
+   *   (no file-system seam, no tap on the source): a walk's many small reads
+   *   from the page cache then cost no turn of the event loop each
    */
   constructor(
     readonly src: FileSource,
     segments: Segment[],
     readonly length: number,
+    readonly direct = false,
   ) {
     const segs = segments.filter((s) => s.length > 0).sort((a, b) => a.vstart - b.vstart);
     for (let i = 1; i < segs.length; i++) {
@@ -77,8 +82,8 @@ export class VStream {
   }
 
   /** The file as it is: virtual position = file position. */
-  static identity(src: FileSource): VStream {
-    return new VStream(src, [{ vstart: 0, fstart: 0, length: src.size }], src.size);
+  static identity(src: FileSource, direct = false): VStream {
+    return new VStream(src, [{ vstart: 0, fstart: 0, length: src.size }], src.size, direct);
   }
 
   get name(): string {
@@ -152,6 +157,7 @@ export class VStream {
    * `at`; stops at a gap or at the virtual end. Returns the count read.
    */
   async read(buf: Buffer, at: number, len: number, v: number): Promise<number> {
+    if (this.direct) return this.readDirect(buf, at, len, v);
     let got = 0;
     for (const p of this.pieces(v, len)) {
       let done = 0;
@@ -278,6 +284,17 @@ export class VStream {
    */
   get canReadSync(): boolean {
     return this.src.hasFd;
+  }
+
+  /** read() of a direct stream: readSync, its failure named as the source names one (the file, the byte the read started at). */
+  private readDirect(buf: Buffer, at: number, len: number, v: number): number {
+    try {
+      return this.readSync(buf, at, len, v);
+    } catch (e) {
+      if (e instanceof DumpError || !isSystemError(e)) throw e;
+      const d = ioError(e, this.name);
+      throw d.offset === undefined ? new DumpError(d.code, d.message, this.filePos(v) ?? v, this.name) : d;
+    }
   }
 
   /** read(), synchronously through the file's descriptor (canReadSync). */
