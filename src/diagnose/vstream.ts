@@ -41,6 +41,8 @@ export type Decoded =
 
 /** Largest window a single record may need (strings are capped at 1 MiB, directories at 263 KB). */
 const MAX_WINDOW = 8 << 20;
+/** A direct stream makes one read in this many through the source (asynchronously). */
+const YIELD_EVERY = 64;
 /** Read-ahead for decoding: many small records per read. */
 const WINDOW = 64 << 10;
 /**
@@ -64,7 +66,8 @@ export class VStream {
    * @param length virtual end: the stream length the walk may reach
    * @param direct read() reads synchronously from the file's descriptor
    *   (no file-system seam, no tap on the source): a walk's many small reads
-   *   from the page cache then cost no turn of the event loop each
+   *   from the page cache then cost no turn of the event loop each (but one
+   *   in YIELD_EVERY)
    */
   constructor(
     readonly src: FileSource,
@@ -157,7 +160,9 @@ export class VStream {
    * `at`; stops at a gap or at the virtual end. Returns the count read.
    */
   async read(buf: Buffer, at: number, len: number, v: number): Promise<number> {
-    if (this.direct) return this.readDirect(buf, at, len, v);
+    // Every YIELD_EVERY-th read of a direct stream still turns the event loop (below): the
+    // collector's tasks run between turns, so the walk's heap peak stays where it was.
+    if (this.direct && ++this.directReads % YIELD_EVERY !== 0) return this.readDirect(buf, at, len, v);
     let got = 0;
     for (const p of this.pieces(v, len)) {
       let done = 0;
@@ -285,6 +290,9 @@ export class VStream {
   get canReadSync(): boolean {
     return this.src.hasFd;
   }
+
+  /** Reads of a direct stream so far. */
+  private directReads = 0;
 
   /** read() of a direct stream: readSync, its failure named as the source names one (the file, the byte the read started at). */
   private readDirect(buf: Buffer, at: number, len: number, v: number): number {
