@@ -10,6 +10,9 @@
  * - A joined range of KERNEL_MIN bytes or more is copied by the kernel
  *   (AtomicOutput.copyFrom: copy_file_range, the input's holes kept as
  *   holes; a plain read and write where the kernel cannot).
+ * - A joined range is copied as soon as it is EARLY_COPY long, and joining
+ *   goes on after it: a long run starts going to the output (and to disk)
+ *   while the rest of it is still being compared.
  * - Smaller ranges are read through a 1 MiB read-ahead window with
  *   synchronous positional reads (one read serves many small files) into
  *   the output's own 1 MiB buffer: a few large writes.
@@ -28,6 +31,8 @@ import type { FileSource } from '../source/file.js';
 /** Joined ranges from this size on are copied by the kernel; smaller ones through the window. */
 export const KERNEL_MIN = 64 * 1024;
 const WINDOW = 1 << 20;
+/** A joined range is copied as soon as it is this long (and joining goes on after it). */
+export const EARLY_COPY = 64 << 20;
 
 interface Pending {
   src: FileSource;
@@ -97,6 +102,7 @@ export class RangeCopier {
         p.ends.push(end);
         p.owners.push(vnode);
       }
+      if (p.end - p.start >= EARLY_COPY) this.copyAhead(p);
       return;
     }
     await this.flush();
@@ -106,6 +112,26 @@ export class RangeCopier {
   /** Write what is pending; call once at the end. */
   async finish(): Promise<void> {
     await this.flush();
+  }
+
+  /**
+   * Copy what a long joined range holds so far, and keep joining after it:
+   * a run of unchanged records and their data (most of a big dump) starts
+   * going to the output, and to disk, while the rest of the run is still
+   * being compared, not once all of it has been. The same bytes in the same
+   * order as one copy at the end.
+   */
+  private copyAhead(p: Pending): void {
+    if (!(this.out instanceof AtomicOutput) || !p.src.hasFd) return;
+    const n = this.out.copyFrom(p.src.fd, p.start, p.end - p.start);
+    if (n < p.end - p.start) {
+      this.pending = null;
+      throw this.inputEnded(p.start + n, this.owner(p, p.start + n));
+    }
+    p.start = p.end;
+    // The owners of what is copied are no longer needed (only the last one goes on).
+    p.ends.splice(0, p.ends.length - 1);
+    p.owners.splice(0, p.owners.length - 1);
   }
 
   private owner(p: Pending, pos: number): string {

@@ -2,17 +2,17 @@
  * RangeCopier, repair's write path: adjacent input ranges joined into one,
  * a record equal to its input bytes taken from the input, joined ranges of
  * 64 KiB and more copied by the kernel (one copy_file_range for a run),
- * smaller ones through the read-ahead window; the bytes always those of
- * the pieces in order.
+ * smaller ones through the read-ahead window, a run copied as soon as it
+ * is 64 MiB long; the bytes always those of the pieces in order.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, ftruncateSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { AtomicOutput } from '../../src/io/atomic-output.js';
 import { libc } from '../../src/io/native.js';
 import { DumpError } from '../../src/format/errors.js';
 import { FileSource } from '../../src/source/file.js';
-import { KERNEL_MIN, RangeCopier } from '../../src/repair/copy-ranges.js';
+import { EARLY_COPY, KERNEL_MIN, RangeCopier } from '../../src/repair/copy-ranges.js';
 import { tempDir } from '../helpers.js';
 import { noise } from '../tree.js';
 
@@ -26,6 +26,7 @@ afterEach(() => {
 });
 
 const N = 300_000;
+const MiB = 1 << 20;
 
 async function setup(direct = true) {
   const data = noise(N, 5);
@@ -78,6 +79,57 @@ describe('RangeCopier', () => {
     }
     expect(spy.mock.calls.map((c) => [c[1], c[4]])).toEqual([[0, 200_000]]);
     expect(readFileSync(outPath).equals(Buffer.concat([data.subarray(0, 200_000), changed, data.subarray(200_100, 250_000), Buffer.from('end')]))).toBe(true);
+  });
+
+  it('a joined run is copied as soon as it is 64 MiB long, and joining goes on after it', async () => {
+    expect(EARLY_COPY).toBe(64 * MiB);
+    // 150 MiB, a hole but for 4 KiB of noise every 10 MiB (little disk).
+    const size = 150 * MiB;
+    const inPath = join(t.dir, 'sparse.bin');
+    const want = Buffer.alloc(size);
+    const fd = openSync(inPath, 'w');
+    ftruncateSync(fd, size);
+    for (let k = 0; k < 15; k++) {
+      const b = noise(4096, 30 + k);
+      writeSync(fd, b, 0, b.length, k * 10 * MiB);
+      b.copy(want, k * 10 * MiB);
+    }
+    closeSync(fd);
+    const src = await FileSource.open(inPath);
+    const outPath = join(t.dir, 'out.bin');
+    const out = new AtomicOutput(outPath, { sparse: true });
+    const copier = new RangeCopier(out, true, (pos, vnode) => new DumpError('IO', `input ended at ${pos} while copying vnode ${vnode}`, pos, inPath));
+    const written: number[] = [];
+    try {
+      // Fifteen vnodes of 10 MiB each, one run: after each, what the output holds.
+      for (let k = 0; k < 15; k++) {
+        await copier.range(src, k * 10 * MiB, (k + 1) * 10 * MiB, `${2 * k + 2}.1`);
+        written.push(out.bytesWritten / MiB);
+      }
+      await copier.finish();
+      out.commit();
+    } finally {
+      await src.close();
+    }
+    // Copied at 70 and at 140 MiB (each time it reached 64 MiB), the last 10 MiB at the end.
+    expect(written).toEqual([0, 0, 0, 0, 0, 0, 70, 70, 70, 70, 70, 70, 70, 140, 140]);
+    expect(readFileSync(outPath).equals(want)).toBe(true);
+  });
+
+  it('an input that ends inside a run being copied early names the vnode whose range it ended in', async () => {
+    const { src, out, copier } = await setup();
+    try {
+      // 300,000 bytes of input: the second range runs 64 MiB past its end.
+      await copier.range(src, 0, 1000, '2.1');
+      const e = await copier.range(src, 1000, 64 * MiB + 5, '4.2').then(() => null, (x: unknown) => x);
+      expect(e).toBeInstanceOf(DumpError);
+      expect((e as DumpError).message).toBe(`input ended at ${N} while copying vnode 4.2`);
+      expect((e as DumpError).offset).toBe(N);
+      expect(out.bytesWritten).toBe(N);
+    } finally {
+      out.abort();
+      await src.close();
+    }
   });
 
   for (const direct of [true, false]) {
