@@ -49,6 +49,33 @@ describe('VStream', () => {
     expect(vs.readableBytes(0, 20)).toBe(14);
   });
 
+  it('direct: the same bytes read from the descriptor, one read in 64 through the source', async () => {
+    const f = path.join(t.dir, 'bytes-direct');
+    fs.writeFileSync(f, Buffer.from('0123456789abcdefghij'));
+    const s = await src(f);
+    const segments = [
+      { vstart: 0, fstart: 0, length: 4 },
+      { vstart: 10, fstart: 16, length: 4 },
+      { vstart: 14, fstart: 4, length: 6 },
+    ];
+    const vs = new VStream(s, segments, 20, true);
+    const through = new VStream(s, segments, 20);
+    let viaSource = 0;
+    const read = s.read.bind(s);
+    s.read = (...args: Parameters<FileSource['read']>) => {
+      viaSource++;
+      return read(...args);
+    };
+    for (let k = 0; k < 128; k++) {
+      expect((await vs.bytes(12, 6)).toString()).toBe('ij4567');
+      expect((await vs.bytes(0, 10)).toString()).toBe('0123');
+    }
+    // 256 reads of the direct stream: the 64th, 128th, 192nd and 256th through the source.
+    expect(viaSource).toBe(4);
+    expect((await through.bytes(12, 6)).toString()).toBe('ij4567');
+    expect(viaSource).toBe(6); // two pieces, two reads
+  });
+
   it('decodes a record whose bytes are split over two distant file ranges', async () => {
     const buf = fs.readFileSync(SAMPLE);
     const v = records.find((r) => r.kind === 'vnode' && r.vnode === 3)!; // a directory record, 2 KB of pages
