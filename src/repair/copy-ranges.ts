@@ -102,7 +102,7 @@ export class RangeCopier {
         p.ends.push(end);
         p.owners.push(vnode);
       }
-      if (p.end - p.start >= EARLY_COPY) this.copyAhead(p);
+      if (p.end - p.start >= EARLY_COPY) await this.copyAhead(p);
       return;
     }
     await this.flush();
@@ -121,17 +121,34 @@ export class RangeCopier {
    * being compared, not once all of it has been. The same bytes in the same
    * order as one copy at the end.
    */
-  private copyAhead(p: Pending): void {
+  private async copyAhead(p: Pending): Promise<void> {
     if (!(this.out instanceof AtomicOutput) || !p.src.hasFd) return;
-    const n = this.out.copyFrom(p.src.fd, p.start, p.end - p.start);
-    if (n < p.end - p.start) {
-      this.pending = null;
-      throw this.inputEnded(p.start + n, this.owner(p, p.start + n));
-    }
+    await this.kernelCopy(this.out, p, p.start);
     p.start = p.end;
     // The owners of what is copied are no longer needed (only the last one goes on).
     p.ends.splice(0, p.ends.length - 1);
     p.owners.splice(0, p.owners.length - 1);
+  }
+
+  /**
+   * Copy [from, p.end) of p's input in the kernel, EARLY_COPY at a time,
+   * with a turn of the event loop after each piece: the output's
+   * write-behind steps started on libuv's threads call back there, so
+   * they go on being started there (AtomicOutput starts them on this
+   * thread once 64 wait for their callback). Throws where the input ends
+   * first.
+   */
+  private async kernelCopy(out: AtomicOutput, p: Pending, from: number): Promise<void> {
+    for (let pos = from; pos < p.end; ) {
+      const len = Math.min(EARLY_COPY, p.end - pos);
+      const n = out.copyFrom(p.src.fd, pos, len);
+      if (n < len) {
+        this.pending = null;
+        throw this.inputEnded(pos + n, this.owner(p, pos + n));
+      }
+      pos += n;
+      if (pos < p.end || p === this.pending) await new Promise<void>((resolve) => setImmediate(resolve));
+    }
   }
 
   private owner(p: Pending, pos: number): string {
@@ -146,8 +163,7 @@ export class RangeCopier {
     const { src } = p;
     let pos = p.start;
     if (p.end - pos >= KERNEL_MIN && this.out instanceof AtomicOutput && src.hasFd) {
-      const n = this.out.copyFrom(src.fd, pos, p.end - pos);
-      if (n < p.end - pos) throw this.inputEnded(pos + n, this.owner(p, pos + n));
+      await this.kernelCopy(this.out, p, pos);
       return;
     }
     if (this.direct && src.hasFd) {

@@ -5,7 +5,7 @@
  * smaller ones through the read-ahead window, a run copied as soon as it
  * is 64 MiB long; the bytes always those of the pieces in order.
  */
-import { closeSync, ftruncateSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, ftruncateSync, openSync, readFileSync, readSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { AtomicOutput } from '../../src/io/atomic-output.js';
@@ -114,6 +114,50 @@ describe('RangeCopier', () => {
     // Copied at 70 and at 140 MiB (each time it reached 64 MiB), the last 10 MiB at the end.
     expect(written).toEqual([0, 0, 0, 0, 0, 0, 70, 70, 70, 70, 70, 70, 70, 140, 140]);
     expect(readFileSync(outPath).equals(want)).toBe(true);
+  });
+
+  it('a 3 GiB run with write-behind: the event loop turns between its pieces, so every step but the first is started on libuv\'s threads', async () => {
+    // 3 GiB, a hole but for 4 KiB of noise in each 32 MiB (little disk; the steps are passed one by one): 96 steps.
+    const size = 3 * 1024 * MiB;
+    const inPath = join(t.dir, 'big.bin');
+    const fd = openSync(inPath, 'w');
+    ftruncateSync(fd, size);
+    const blocks = Array.from({ length: 96 }, (_, k) => noise(4096, 100 + k));
+    for (const [k, b] of blocks.entries()) writeSync(fd, b, 0, b.length, k * 32 * MiB + 1000);
+    closeSync(fd);
+    const src = await FileSource.open(inPath);
+    const outPath = join(t.dir, 'out.bin');
+    const out = new AtomicOutput(outPath, { sparse: true, writeBehind: true });
+    const copier = new RangeCopier(out, true, (pos, vnode) => new DumpError('IO', `input ended at ${pos} while copying vnode ${vnode}`, pos, inPath));
+    const c = libc()!;
+    const here = vi.spyOn(c, 'syncFileRange');
+    const there = vi.spyOn(c, 'syncFileRangeAsync');
+    try {
+      // A run of 96 vnodes of 32 MiB.
+      for (let k = 0; k < 96; k++) await copier.range(src, k * 32 * MiB, (k + 1) * 32 * MiB, `${2 * k + 2}.1`);
+      await copier.finish();
+      out.commit();
+    } finally {
+      await src.close();
+    }
+    const step = 32 * MiB;
+    // Without the turns, 64 calls would wait for their callbacks and steps 65 .. 95 would be started here.
+    expect(here.mock.calls.filter((x) => x[3] === 2).map((x) => x[1] / step)).toEqual([0]);
+    // Steps 1 .. 94 (the last, ending in a hole, is passed only at commit: its fsync writes it).
+    expect(there.mock.calls.map((x) => x[1] / step)).toEqual(Array.from({ length: 94 }, (_, k) => k + 1));
+    const rfd = openSync(outPath, 'r');
+    try {
+      const got = Buffer.alloc(4096 + 2000);
+      const want = Buffer.alloc(got.length);
+      for (const [k, b] of blocks.entries()) {
+        readSync(rfd, got, 0, got.length, k * 32 * MiB);
+        want.fill(0);
+        b.copy(want, 1000);
+        if (!got.equals(want)) expect.fail(`output differs near ${k * 32} MiB`);
+      }
+    } finally {
+      closeSync(rfd);
+    }
   });
 
   it('an input that ends inside a run being copied early names the vnode whose range it ended in', async () => {
