@@ -37,7 +37,7 @@ import { resolve } from 'node:path';
 import { closeSync, fstatSync, openSync, readSync, statSync, type Stats } from 'node:fs';
 import { VOLUME_NAME_SIZE } from '../format/constants.js';
 import {
-  encodeEnd, encodeHeader, encodeIndexHeader, encodeVnode, encodeVolume, type HeaderFields, type VolumeFields,
+  encodeEnd, encodeHeader, encodeIndexHeader, encodeVolume, type HeaderFields, type VolumeFields,
 } from '../format/encoder.js';
 import { DumpError, ioError } from '../format/errors.js';
 import { item, type DumpItem } from '../format/items.js';
@@ -49,7 +49,8 @@ import type { FileSource } from '../source/file.js';
 import { DUMP_HEAD } from '../source/sniff.js';
 import type { PositionalInput } from '../io/positional-input.js';
 import { AtomicOutput } from '../io/atomic-output.js';
-import { codaVnode, codaVolume, cString } from './coda-fields.js';
+import { codaVolume, cString } from './coda-fields.js';
+import { COPY_DIRECT, Window, changed, truncatedData, vnodePieces, type Piece } from './pieces.js';
 import { scanDump, type Stamp, type VnodeRef } from './scan.js';
 import { EntryColumns, MAX_INPUTS, MAX_RECORD, type EntryFields } from './columns.js';
 
@@ -482,15 +483,6 @@ export async function planMerge(full: string, incrementals: string[]): Promise<M
   };
 }
 
-/** Read-ahead per input: records and small files are taken from it, many per read. */
-const WINDOW = 1 << 20;
-/** File data at least this long is copied without passing through the window (in the kernel where it can). */
-const COPY_DIRECT = 1 << 20;
-
-function changed(file: string, offset: number, what: string): DumpError {
-  return new DumpError('IO', `the input changed while it was being merged (${what})`, offset, file);
-}
-
 /** Read and decode the record of `e` again: exactly its bytes, one read. */
 export async function recordAt(src: FileSource, c: Cursor, e: Entry, file: string): Promise<DumpRecord> {
   if (c.buf.length < e.size) c.buf = Buffer.allocUnsafe(e.size);
@@ -510,54 +502,6 @@ export async function recordAt(src: FileSource, c: Cursor, e: Entry, file: strin
     throw x;
   }
 }
-
-/**
- * One input read by position through a read-ahead window: the write pass
- * walks each input mostly forwards, so one 1 MiB read serves many records
- * and the file data between them. Reads are synchronous: the write pass is
- * one loop with nothing else to do meanwhile, and a read through the thread
- * pool costs two thread hand-offs (on a loaded machine, most of the time).
- */
-class Window {
-  private buf = Buffer.allocUnsafe(WINDOW);
-  private base = 0;
-  private len = 0;
-
-  constructor(
-    readonly fd: number,
-    readonly file: string,
-  ) {}
-
-  /**
-   * Bytes [pos, pos + n) as a view of the window (valid until the next
-   * call), or fewer where the file ends first.
-   */
-  view(pos: number, n: number): Buffer {
-    if (!(pos >= this.base && pos + n <= this.base + this.len)) {
-      if (this.buf.length < n) this.buf = Buffer.allocUnsafe(n);
-      let got = 0;
-      try {
-        while (got < this.buf.length) {
-          const k = readSync(this.fd, this.buf, got, this.buf.length - got, pos + got);
-          if (k === 0) break;
-          got += k;
-        }
-      } catch (e) {
-        throw ioError(e, this.file);
-      }
-      this.base = pos;
-      this.len = got;
-    }
-    const at = pos - this.base;
-    return this.buf.subarray(at, Math.min(at + n, this.len));
-  }
-}
-
-/**
- * What the write pass puts out: items, or a range of an input to copy as it
- * is (a run of records and their file data, or one file's long data).
- */
-type Piece = DumpItem | { kind: 'copy'; fd: number; file: string; vnode?: string; position: number; length: number };
 
 /**
  * The merged dump as pieces, in order: encoded records, file data of up to
@@ -585,7 +529,6 @@ function* mergedPieces(plan: MergePlan, windows: Window[], runs: boolean): Gener
     yield item(encodeIndexHeader(t.cls, t.declared >>> 0, t.lists));
     // Slot order; only the slots that hold vnodes (the others write nothing).
     for (const e of tableOrder(t, scratch)) {
-      const slot = e.slot;
       if (runs && e.canonical) {
         if (e.src === src && e.offset === end) end += e.size + e.data;
         else {
@@ -597,50 +540,11 @@ function* mergedPieces(plan: MergePlan, windows: Window[], runs: boolean): Gener
         continue;
       }
       if (src >= 0) yield run();
-      const w = windows[e.src];
-      const file = plan.inputs[e.src];
-      // Read and decode the record of `e` again: exactly its bytes.
-      const bytes = w.view(e.offset, e.size);
-      if (bytes.length < e.size) throw changed(file, e.offset, 'it is shorter now');
-      c.buf = bytes;
-      c.base = e.offset;
-      c.pos = 0;
-      c.end = e.size;
-      let rec: DumpRecord;
-      try {
-        rec = decodeRecord(c);
-      } catch (x) {
-        if (x === NEED_MORE) throw changed(file, e.offset, 'a record is longer now');
-        throw x;
-      }
-      if (rec.kind !== 'vnode' || rec.unique !== e.unique || vnodeSlot(rec.vnode) !== slot) {
-        throw changed(file, e.offset, `no vnode of slot ${slot} with uniquifier ${e.unique} there any more`);
-      }
-      const fields = codaVnode(rec, slot, t.cls);
-      if (rec.data.kind === 'dirpages') {
-        yield item(encodeVnode(fields, { kind: 'dirpages', pages: rec.data.pages }));
-      } else if (rec.data.kind === 'filedata') {
-        const { start: at, length } = rec.data;
-        yield item(encodeVnode(fields, { kind: 'filedata', length }));
-        if (length >= COPY_DIRECT) {
-          yield { kind: 'copy', fd: w.fd, file, vnode: vnodeKey(rec.vnode, rec.unique), position: at, length };
-        } else if (length > 0) {
-          const data = w.view(at, length);
-          if (data.length < length) throw truncatedData(file, vnodeKey(rec.vnode, rec.unique), at + data.length, length - data.length);
-          yield { kind: 'filedata', data };
-        }
-      } else {
-        throw new DumpError('BAD_VALUE', `vnode ${vnodeKey(rec.vnode, rec.unique)} has no data to copy`, rec.offset, file);
-      }
+      yield* vnodePieces(e, t.cls, windows[e.src], c);
     }
     if (src >= 0) yield run();
   }
   yield item(encodeEnd());
-}
-
-function truncatedData(file: string, vnode: string | undefined, at: number, missing: number): DumpError {
-  if (vnode === undefined) return changed(file, at, 'it is shorter now');
-  return new DumpError('TRUNCATED', `file ends inside the file data of vnode ${vnode} (${missing} bytes missing)`, at, file);
 }
 
 /** Open every input (its decoded copy, for a compressed one) read only, into `fds` (the caller closes them). */
