@@ -51,7 +51,8 @@ import type { PositionalInput } from '../io/positional-input.js';
 import { AtomicOutput } from '../io/atomic-output.js';
 import { codaVolume, cString } from './coda-fields.js';
 import { COPY_DIRECT, Window, changed, truncatedData, vnodePieces, type Piece } from './pieces.js';
-import { scanDump, type Stamp, type VnodeRef } from './scan.js';
+import { scanDump, type ScanVisitor, type Stamp, type VnodeRef } from './scan.js';
+import { EntryHash, MergeStream, openAll, predict, type FullObserver } from './stream.js';
 import { EntryColumns, MAX_INPUTS, MAX_RECORD, type EntryFields } from './columns.js';
 
 /** What a merge warns about (codes in src/diagnostics/codes.ts, area `merge`, plus TRAILING_DATA). */
@@ -267,8 +268,12 @@ function scan(
   record: (rec: Exclude<DumpRecord, Vnode>) => void,
   vnode: (r: VnodeRef) => void,
   warn: (w: MergeWarning) => void,
+  observer?: FullObserver,
 ): Promise<Stamp | undefined> {
-  return scanDump(path, decodedCopies.get(path) ?? path, lenientEnd, { record, vnode }, (at) =>
+  const visitor: ScanVisitor = observer
+    ? { record, vnode, window: (w) => observer.window!(w), beforeFill: () => observer.beforeFill!(), handover: () => observer.handover!() }
+    : { record, vnode };
+  return scanDump(path, decodedCopies.get(path) ?? path, lenientEnd, visitor, (at) =>
     warn(mergeWarning('NO_END_MARKER', path, at, `ends at byte ${at} without an end marker (merged anyway, as Coda does)`)),
   );
 }
@@ -280,7 +285,7 @@ function scan(
  * incremental with fewer lists than the base, BADINODE), and a decode
  * error for damaged input.
  */
-export async function planMerge(full: string, incrementals: string[]): Promise<MergePlan> {
+export async function planMerge(full: string, incrementals: string[], observer?: FullObserver): Promise<MergePlan> {
   if (incrementals.length === 0) throw new DumpError('USAGE', 'name at least one incremental dump to merge');
   if (incrementals.length >= MAX_INPUTS) throw new DumpError('USAGE', `at most ${MAX_INPUTS - 1} incremental dumps can be merged at once`);
   requireFile(full, 'the full dump');
@@ -321,6 +326,7 @@ export async function planMerge(full: string, incrementals: string[]): Promise<M
       case 'trailing':
         throw new DumpError('TRAILING_DATA', `${r.size} bytes after the end marker (Coda's merge refuses a full dump with an improper postamble)`, r.offset, full);
     }
+    observer?.record(r);
   }, (r) => {
     // Every vnode of the full dump: kept short (it runs once per vnode, most of the scan's time).
     const t = cls ? tables[cls]! : null;
@@ -330,7 +336,8 @@ export async function planMerge(full: string, incrementals: string[]): Promise<M
     if (base.length > 0 && base.slot(base.length - 1) >= slot) unsorted.add(cls!);
     if (r.size > MAX_RECORD) throw new DumpError('BAD_VALUE', `vnode ${vnodeKey(r.vnode, r.unique)} has a record of ${r.size} bytes, more than merge can hold`, r.offset, full);
     base.push(slot, r.unique, 0, r.offset, r.size, r.dataLength, r.canonical);
-  }, warn));
+    observer?.vnode(r, slot, cls!);
+  }, warn, observer));
   const header = fh as DumpHeader | null;
   const fullVolume = fv as VolumeData | null;
   if (!header) throw new DumpError('NOT_A_DUMP', 'no dump header', 0, full);
@@ -674,9 +681,13 @@ function startsAsDump(path: string): boolean {
 /**
  * Merge `incrementals` (in order) onto `full` and write the result to `out`
  * atomically (never replacing an existing file unless `force`, never one of
- * the inputs).
+ * the inputs). The merged dump is streamed (stream.ts: written while the
+ * full dump is read) where it can be; `stream: false` forces the present
+ * path (plan, then write pass), which gives the same bytes.
  */
-export async function mergeDumps(full: string, incrementals: string[], out: string, opts: { force?: boolean; gzip?: boolean; tmpdir?: string; fs?: Partial<FileSystem> } = {}): Promise<MergeResult> {
+export async function mergeDumps(
+  full: string, incrementals: string[], out: string, opts: { force?: boolean; gzip?: boolean; tmpdir?: string; fs?: Partial<FileSystem>; stream?: boolean } = {},
+): Promise<MergeResult> {
   if (out === '-') throw new DumpError('USAGE', 'the merged dump must go to a file (-o OUT), not standard output', undefined, '-');
   for (const f of [full, ...incrementals]) {
     if (f !== '-' && sameInput(out, f)) throw new DumpError('USAGE', 'the output is one of the inputs; inputs are never modified', undefined, out);
@@ -702,9 +713,67 @@ export async function mergeDumps(full: string, incrementals: string[], out: stri
   }
 }
 
-async function mergeOpened(full: string, incrementals: string[], out: string, opts: { force?: boolean; gzip?: boolean; fs?: Partial<FileSystem> }): Promise<MergeResult> {
-  const plan = await planMerge(full, incrementals);
-  if (opts.gzip || out.endsWith('.gz')) {
+/**
+ * The streaming merge (stream.ts), where it can be tried: the merged dump
+ * written while the full dump is read. Null where it is not tried (then the
+ * present path: planMerge, then the write pass).
+ */
+async function startStream(full: string, incrementals: string[], out: string, force: boolean): Promise<MergeStream | null> {
+  if (full === '-' || incrementals.length === 0 || incrementals.length >= MAX_INPUTS || incrementals.includes('-')) return null;
+  const real = (p: string) => decodedCopies.get(p) ?? p;
+  const p = await predict(incrementals, incrementals.map(real));
+  if (!p) return null;
+  const fds = openAll([full, ...incrementals].map(real));
+  if (!fds) return null;
+  let output: AtomicOutput;
+  try {
+    // Refusals of the output (it exists...) come after planMerge's, as on the present path: it makes them again.
+    output = new AtomicOutput(out, { force, writeBehind: true });
+  } catch {
+    for (const fd of fds) closeSync(fd);
+    return null;
+  }
+  return new MergeStream(output, [full, ...incrementals], fds, p);
+}
+
+/** The hash of the plan's entries in the write pass's order (MergeStream.finish compares it with what it wrote). */
+function planHash(plan: MergePlan): EntryHash {
+  const h = new EntryHash();
+  const scratch: Entry = { slot: 0, unique: 0, src: 0, offset: 0, size: 0, data: 0, canonical: false };
+  for (const t of [plan.large, plan.small]) for (const e of tableOrder(t, scratch)) h.add(t.cls, e);
+  return h;
+}
+
+async function mergeOpened(
+  full: string, incrementals: string[], out: string, opts: { force?: boolean; gzip?: boolean; fs?: Partial<FileSystem>; stream?: boolean },
+): Promise<MergeResult> {
+  const gzip = opts.gzip || out.endsWith('.gz');
+  const stream = !gzip && opts.fs === undefined && opts.stream !== false ? await startStream(full, incrementals, out, opts.force ?? false) : null;
+  let plan: MergePlan;
+  if (stream) {
+    try {
+      try {
+        plan = await planMerge(full, incrementals, stream);
+      } catch (e) {
+        stream.kill();
+        throw e;
+      }
+      if (stream.finish(plan, planHash(plan))) {
+        const bytes = stream.out.bytesWritten;
+        stream.out.commit();
+        return {
+          output: out, bytes, header: plan.header, large: indexResult(plan.large), small: indexResult(plan.small),
+          incrementals: plan.incrementals, warnings: plan.warnings,
+        };
+      }
+    } catch (e) {
+      stream.kill();
+      throw e;
+    } finally {
+      for (const fd of stream.fds) closeSync(fd);
+    }
+  } else plan = await planMerge(full, incrementals);
+  if (gzip) {
     const { writeDumpFile } = await import('../io/write-dump.js');
     const res = await writeDumpFile(out, mergedItems(plan), { force: opts.force ?? false, gzip: opts.gzip, fs: opts.fs });
     return {

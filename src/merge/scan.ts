@@ -110,6 +110,23 @@ export interface ScanVisitor {
   /** A vnode: `ref` is valid only during the call (take its numbers, keep nothing of it). */
   vnode(ref: VnodeRef): void;
   record(rec: Exclude<DumpRecord, Vnode>): void;
+  /**
+   * For the streaming merge (stream.ts), which writes the bytes the scan
+   * reads while they are in its window: the window, once, before any record
+   * (its fields change as it moves on) ...
+   */
+  window?(w: ScanBytes): void;
+  /** ... called before the window is read again from another position (its bytes are then lost) ... */
+  beforeFill?(): void;
+  /** ... and called when the reader takes over (its records are not read through the window). */
+  handover?(): void;
+}
+
+/** The fast path's window as the visitor may read it: buf[0, len) holds the input's bytes from `base`. */
+export interface ScanBytes {
+  readonly buf: Buffer;
+  readonly base: number;
+  readonly len: number;
 }
 
 /**
@@ -128,7 +145,10 @@ export async function scanDump(
   noEnd: (at: number) => void,
 ): Promise<Stamp | undefined> {
   const fast = fastScan(path, real, visit);
-  if (!fast.done) await slowScan(path, real, fast.handover, lenientEnd, visit, noEnd);
+  if (!fast.done) {
+    visit.handover?.();
+    await slowScan(path, real, fast.handover, lenientEnd, visit, noEnd);
+  }
   return fast.stamp;
 }
 
@@ -207,6 +227,7 @@ function fastScan(path: string, real: string, visit: ScanVisitor): { handover: n
     const stamp = { size: st.size, mtimeMs: st.mtimeMs };
     const w = new ScanWindow(fd, st.size, path);
     const c = new Cursor(w.buf);
+    visit.window?.(w);
     /** The one VnodeRef of every usual vnode. */
     const usual: VnodeRef = { kind: 'vnode', vnode: 0, unique: 0, offset: 0, size: FILE_VNODE_SIZE, dataKind: 'filedata', dataLength: 0, canonical: true };
     let pos = 0;
@@ -214,6 +235,7 @@ function fastScan(path: string, real: string, visit: ScanVisitor): { handover: n
       pos = usualVnodes(w, pos, usual, visit);
       // At least the usual vnode's bytes in the window (fewer only at the end of the input).
       if (pos + FILE_VNODE_SIZE > w.base + w.len && w.base + w.len < w.size) {
+        visit.beforeFill?.();
         w.fill(pos, WINDOW);
         continue;
       }
@@ -253,6 +275,7 @@ function otherRecord(w: ScanWindow, c: Cursor, pos: number, visit: ScanVisitor):
       if (w.base + w.len >= w.size) return -1;
       const want = w.base === pos ? 2 * w.buf.length : Math.max(w.buf.length, WINDOW);
       if (want > MAX_WINDOW) return -1;
+      visit.beforeFill?.();
       w.fill(pos, want);
     }
   }
