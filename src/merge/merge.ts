@@ -740,7 +740,7 @@ async function startStream(full: string, incrementals: string[], out: string, fo
 function planHash(plan: MergePlan): EntryHash {
   const h = new EntryHash();
   const scratch: Entry = { slot: 0, unique: 0, src: 0, offset: 0, size: 0, data: 0, canonical: false };
-  for (const t of [plan.large, plan.small]) for (const e of tableOrder(t, scratch)) h.add(t.cls, e);
+  for (const t of [plan.large, plan.small]) for (const e of tableOrder(t, scratch)) h.addEntry(t.cls, e);
   return h;
 }
 

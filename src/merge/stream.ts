@@ -52,9 +52,58 @@ export interface FullObserver extends Pick<ScanVisitor, 'window' | 'beforeFill' 
   vnode(r: VnodeRef, slot: number, cls: IndexClass): void;
 }
 
-/** One thing an incremental does to a slot: a vnode (changed or added) or an RMVNODE (`rm`). */
-interface Op extends EntryFields {
-  rm: boolean;
+/**
+ * What the incrementals do to the slots, in typed-array columns (about 30
+ * bytes a record, not an object each): one row per vnode or RMVNODE record,
+ * in the order read (input, then place in it).
+ */
+export class OpColumns {
+  length = 0;
+  cls = new Uint8Array(1024);
+  slot = new Uint32Array(1024);
+  unique = new Uint32Array(1024);
+  src = new Uint16Array(1024);
+  /** Bit 0: canonical; bit 1: an RMVNODE. */
+  flags = new Uint8Array(1024);
+  offset = new Float64Array(1024);
+  size = new Uint32Array(1024);
+  data = new Uint32Array(1024);
+
+  push(cls: IndexClass, slot: number, unique: number, src: number, offset: number, size: number, data: number, canonical: boolean, rm: boolean): void {
+    if (this.length === this.slot.length) this.grow();
+    const i = this.length++;
+    this.cls[i] = cls === 'large' ? 0 : 1;
+    this.slot[i] = slot;
+    this.unique[i] = unique;
+    this.src[i] = src;
+    this.flags[i] = (canonical ? 1 : 0) | (rm ? 2 : 0);
+    this.offset[i] = offset;
+    this.size[i] = size;
+    this.data[i] = data;
+  }
+
+  private grow(): void {
+    const n = this.slot.length * 2;
+    const g = <T extends { length: number; set(a: T): void }>(a: T, make: (n: number) => T): T => {
+      const b = make(n);
+      b.set(a);
+      return b;
+    };
+    this.cls = g(this.cls, (k) => new Uint8Array(k));
+    this.slot = g(this.slot, (k) => new Uint32Array(k));
+    this.unique = g(this.unique, (k) => new Uint32Array(k));
+    this.src = g(this.src, (k) => new Uint16Array(k));
+    this.flags = g(this.flags, (k) => new Uint8Array(k));
+    this.offset = g(this.offset, (k) => new Float64Array(k));
+    this.size = g(this.size, (k) => new Uint32Array(k));
+    this.data = g(this.data, (k) => new Uint32Array(k));
+  }
+}
+
+/** One index's slots the incrementals name: slots[j] ascending, its records order[start[j]..start[j + 1]) (rows of OpColumns, in the order read). */
+export interface SlotOps {
+  slots: Uint32Array;
+  start: Int32Array;
 }
 
 /** What the incrementals do, read before the full dump. */
@@ -65,43 +114,39 @@ export interface Prediction {
   volume: VolumeData;
   /** Each index's list count in the last incremental (the merged dump's). */
   lists: Record<IndexClass, number>;
-  /** Per index, per slot: the incrementals' records for it, in order (input, then place in it). */
-  ops: Record<IndexClass, Map<number, Op[]>>;
-  /** The slots of `ops`, ascending. */
-  slots: Record<IndexClass, number[]>;
+  ops: OpColumns;
+  /** Rows of `ops` by index, then slot, then the order read. */
+  order: Int32Array;
+  bySlot: Record<IndexClass, SlotOps>;
 }
 
 /** How many merges this process streamed, and how many streams gave up (tests read them). */
 export const streamCounts = { streamed: 0, gaveUp: 0 };
 
-/** Most incremental records kept for the stream (about 100 bytes each); beyond, the present path. */
-export const MAX_OPS = 1 << 17;
+/** Most incremental records kept for the stream; beyond, the present path. */
+export const MAX_OPS = 1 << 20;
 
 /**
  * Read the incrementals (`reals`: their dump streams) leniently: null where
  * one cannot be read so (planMerge reads them again and says what is wrong)
- * or they hold more than MAX_OPS vnode records.
+ * or they hold more than MAX_OPS vnode and RMVNODE records.
  */
 export async function predict(names: string[], reals: string[]): Promise<Prediction | null> {
-  const ops: Record<IndexClass, Map<number, Op[]>> = { large: new Map(), small: new Map() };
+  const ops = new OpColumns();
   const lists: Record<IndexClass, number> = { large: -1, small: -1 };
   let header: DumpHeader | null = null;
   let volume: VolumeData | null = null;
-  let count = 0;
   let bad = false;
   try {
     for (let k = 0; k < names.length && !bad; k++) {
       const src = k + 1;
       let cls: IndexClass | null = null;
-      const op = (vnode: number, o: Omit<Op, 'slot'>): void => {
-        if (!cls || vnode === 0 || vnodeClass(vnode) !== cls || ++count > MAX_OPS) {
+      const op = (vnode: number, unique: number, offset: number, size: number, data: number, canonical: boolean, rm: boolean): void => {
+        if (!cls || vnode === 0 || vnodeClass(vnode) !== cls || ops.length >= MAX_OPS) {
           bad = true;
           return;
         }
-        const slot = vnodeSlot(vnode);
-        let l = ops[cls].get(slot);
-        if (!l) ops[cls].set(slot, (l = []));
-        l.push({ ...o, slot });
+        ops.push(cls, vnodeSlot(vnode), unique, src, offset, size, data, canonical, rm);
       };
       await scanDump(names[k], reals[k], true, {
         record(r) {
@@ -110,10 +155,10 @@ export async function predict(names: string[], reals: string[]): Promise<Predict
           else if (r.kind === 'index') {
             cls = r.index;
             lists[cls] = r.lists;
-          } else if (r.kind === 'rmvnode') op(r.vnode, { rm: true, unique: r.unique, src, offset: 0, size: 0, data: 0, canonical: false });
+          } else if (r.kind === 'rmvnode') op(r.vnode, r.unique, 0, 0, 0, false, true);
         },
         vnode(r) {
-          op(r.vnode, { rm: false, unique: r.unique, src, offset: r.offset, size: r.size, data: r.dataLength, canonical: r.canonical });
+          op(r.vnode, r.unique, r.offset, r.size, r.dataLength, r.canonical, false);
         },
       }, () => {});
     }
@@ -121,11 +166,26 @@ export async function predict(names: string[], reals: string[]): Promise<Predict
     return null;
   }
   if (bad || !header || !volume || lists.large < 0 || lists.small < 0) return null;
-  const slots = {
-    large: [...ops.large.keys()].sort((a, b) => a - b),
-    small: [...ops.small.keys()].sort((a, b) => a - b),
+  const order = new Int32Array(ops.length);
+  for (let i = 0; i < order.length; i++) order[i] = i;
+  order.sort((x, y) => ops.cls[x] - ops.cls[y] || ops.slot[x] - ops.slot[y] || x - y);
+  const bySlot = (c: number): SlotOps => {
+    const slots: number[] = [];
+    const start: number[] = [];
+    for (let j = 0; j < order.length; j++) {
+      const i = order[j];
+      if (ops.cls[i] !== c) continue;
+      if (slots.length === 0 || slots[slots.length - 1] !== ops.slot[i]) {
+        slots.push(ops.slot[i]);
+        start.push(j);
+      }
+    }
+    let end = 0;
+    for (let j = 0; j < order.length; j++) if (ops.cls[order[j]] <= c) end = j + 1;
+    start.push(end);
+    return { slots: Uint32Array.from(slots), start: Int32Array.from(start) };
   };
-  return { inputs: names.length, header, volume, lists, ops, slots };
+  return { inputs: names.length, header, volume, lists, ops, order, bySlot: { large: bySlot(0), small: bySlot(1) } };
 }
 
 /**
@@ -141,16 +201,20 @@ export class EntryHash {
     this.b = Math.imul(this.b ^ x, 0x5bd1e995) ^ (this.b >>> 15);
   }
 
-  add(cls: IndexClass, e: EntryFields): void {
+  add(cls: IndexClass, slot: number, unique: number, src: number, offset: number, size: number, data: number, canonical: boolean): void {
     this.mix(cls === 'large' ? 1 : 2);
-    this.mix(e.slot);
-    this.mix(e.unique);
-    this.mix(e.src);
-    this.mix(e.offset % 0x100000000);
-    this.mix(Math.floor(e.offset / 0x100000000));
-    this.mix(e.size);
-    this.mix(e.data);
-    this.mix(e.canonical ? 1 : 0);
+    this.mix(slot);
+    this.mix(unique);
+    this.mix(src);
+    this.mix(offset % 0x100000000);
+    this.mix(Math.floor(offset / 0x100000000));
+    this.mix(size);
+    this.mix(data);
+    this.mix(canonical ? 1 : 0);
+  }
+
+  addEntry(cls: IndexClass, e: EntryFields): void {
+    this.add(cls, e.slot, e.unique, e.src, e.offset, e.size, e.data, e.canonical);
   }
 
   equals(o: EntryHash): boolean {
@@ -184,7 +248,7 @@ export class MergeStream implements FullObserver {
   private readonly indexAt: Record<IndexClass, number> = { large: -1, small: -1 };
   private cls: IndexClass = 'large';
   private lastSlot = -1;
-  /** Next slot of p.slots[cls] not yet written. */
+  /** Next slot of p.bySlot[cls] not yet written. */
   private ti = 0;
   /** The scan's window. */
   private w: ScanBytes | null = null;
@@ -266,6 +330,10 @@ export class MergeStream implements FullObserver {
           this.finishIndex();
           this.out.write(encodeEnd());
           this.at = At.End;
+          // Not needed any more: freed before planMerge reads the incrementals again (merge's peak memory).
+          this.p.ops = new OpColumns();
+          this.p.order = new Int32Array(0);
+          this.windows.length = 0;
           return;
         default:
           this.kill();
@@ -277,15 +345,14 @@ export class MergeStream implements FullObserver {
     if (this.at === At.Dead) return;
     if (this.at !== (cls === 'large' ? At.Large : At.Small) || slot <= this.lastSlot) return this.kill();
     this.lastSlot = slot;
-    const slots = this.p.slots[cls];
+    const slots = this.p.bySlot[cls].slots;
     try {
       if (this.ti < slots.length && slots[this.ti] <= slot) {
         this.flush(this.ce);
         // The slots only incrementals hold, before this one; then this one if an incremental names it.
-        while (this.ti < slots.length && slots[this.ti] < slot) this.writeSlot(slots[this.ti++], null);
+        while (this.ti < slots.length && slots[this.ti] < slot) this.writeSlot(this.ti++, null);
         if (this.ti < slots.length && slots[this.ti] === slot) {
-          this.ti++;
-          this.writeSlot(slot, { slot, unique: r.unique, src: 0, offset: r.offset, size: r.size, data: r.dataLength, canonical: r.canonical });
+          this.writeSlot(this.ti++, { slot, unique: r.unique, src: 0, offset: r.offset, size: r.size, data: r.dataLength, canonical: r.canonical });
           return;
         }
       }
@@ -297,11 +364,10 @@ export class MergeStream implements FullObserver {
 
   /** A vnode of the full dump no incremental names: written as the write pass does (its bytes, or re-encoded). */
   private fullVnode(r: VnodeRef, slot: number): void {
-    const e: EntryFields = { slot, unique: r.unique, src: 0, offset: r.offset, size: r.size, data: r.dataLength, canonical: r.canonical };
-    this.hash.add(this.cls, e);
+    this.hash.add(this.cls, slot, r.unique, 0, r.offset, r.size, r.dataLength, r.canonical);
     if (!r.canonical) {
       this.flush(this.ce);
-      this.writeEntry(e);
+      this.writeEntry({ slot, unique: r.unique, src: 0, offset: r.offset, size: r.size, data: r.dataLength, canonical: false });
     } else if (r.offset === this.ce) {
       this.ce = r.offset + r.size + r.dataLength;
     } else {
@@ -353,8 +419,8 @@ export class MergeStream implements FullObserver {
   /** The end of an index: the run, then the slots only incrementals hold. */
   private finishIndex(): void {
     this.flush(this.ce);
-    const slots = this.p.slots[this.cls];
-    while (this.ti < slots.length) this.writeSlot(slots[this.ti++], null);
+    const n = this.p.bySlot[this.cls].slots.length;
+    while (this.ti < n) this.writeSlot(this.ti++, null);
   }
 
   /**
@@ -362,32 +428,37 @@ export class MergeStream implements FullObserver {
    * stack, head first: a changed vnode keeps its place, a new one goes on
    * top, an RMVNODE takes one out; reversed between two incrementals).
    */
-  private writeSlot(slot: number, base: EntryFields | null): void {
+  private writeSlot(j: number, base: EntryFields | null): void {
+    const { slots, start } = this.p.bySlot[this.cls];
+    const { ops, order } = this.p;
+    const slot = slots[j];
     const list: EntryFields[] = base ? [base] : [];
-    const ops = this.p.ops[this.cls].get(slot)!;
     const n = this.p.inputs;
-    let i = 0;
+    let at = start[j];
+    const end = start[j + 1];
     for (let k = 1; k <= n; k++) {
-      for (; i < ops.length && ops[i].src === k; i++) {
-        const op = ops[i];
-        const j = list.findIndex((x) => x.unique === op.unique);
-        if (op.rm) {
-          if (j >= 0) list.splice(j, 1);
-        } else if (j >= 0) {
-          const e = list[j];
-          e.src = op.src;
-          e.offset = op.offset;
-          e.size = op.size;
-          e.data = op.data;
-          e.canonical = op.canonical;
+      for (; at < end && ops.src[order[at]] === k; at++) {
+        const i = order[at];
+        const unique = ops.unique[i];
+        const canonical = (ops.flags[i] & 1) !== 0;
+        const x = list.findIndex((e) => e.unique === unique);
+        if ((ops.flags[i] & 2) !== 0) {
+          if (x >= 0) list.splice(x, 1);
+        } else if (x >= 0) {
+          const e = list[x];
+          e.src = k;
+          e.offset = ops.offset[i];
+          e.size = ops.size[i];
+          e.data = ops.data[i];
+          e.canonical = canonical;
         } else {
-          list.unshift({ slot, unique: op.unique, src: op.src, offset: op.offset, size: op.size, data: op.data, canonical: op.canonical });
+          list.unshift({ slot, unique, src: k, offset: ops.offset[i], size: ops.size[i], data: ops.data[i], canonical });
         }
       }
       if (k < n) list.reverse();
     }
     for (const e of list) {
-      this.hash.add(this.cls, e);
+      this.hash.addEntry(this.cls, e);
       this.writeEntry(e);
     }
   }
