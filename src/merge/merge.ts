@@ -52,7 +52,7 @@ import { AtomicOutput } from '../io/atomic-output.js';
 import { codaVolume, cString } from './coda-fields.js';
 import { COPY_DIRECT, Window, changed, truncatedData, vnodePieces, type Piece } from './pieces.js';
 import { scanDump, type ScanVisitor, type Stamp, type VnodeRef } from './scan.js';
-import { EntryHash, MergeStream, openAll, predict, type FullObserver } from './stream.js';
+import { EntryHash, MergeStream, STREAM_WINDOW, openAll, predict, type FullObserver } from './stream.js';
 import { EntryColumns, MAX_INPUTS, MAX_RECORD, type EntryFields } from './columns.js';
 
 /** What a merge warns about (codes in src/diagnostics/codes.ts, area `merge`, plus TRAILING_DATA). */
@@ -728,7 +728,7 @@ async function startStream(full: string, incrementals: string[], out: string, fo
   let output: AtomicOutput;
   try {
     // Refusals of the output (it exists...) come after planMerge's, as on the present path: it makes them again.
-    output = new AtomicOutput(out, { force, writeBehind: true });
+    output = new AtomicOutput(out, { force, writeBehind: true, bufferSize: STREAM_WINDOW });
   } catch {
     for (const fd of fds) closeSync(fd);
     return null;

@@ -32,14 +32,17 @@ export function changed(file: string, offset: number, what: string): DumpError {
  * pool costs two thread hand-offs (on a loaded machine, most of the time).
  */
 export class Window {
-  private buf = Buffer.allocUnsafe(WINDOW);
+  private buf: Buffer;
   private base = 0;
   private len = 0;
 
   constructor(
     readonly fd: number,
     readonly file: string,
-  ) {}
+    size = WINDOW,
+  ) {
+    this.buf = Buffer.allocUnsafe(size);
+  }
 
   /**
    * Bytes [pos, pos + n) as a view of the window (valid until the next

@@ -152,9 +152,18 @@ export async function scanDump(
   return fast.stamp;
 }
 
+/**
+ * The window's buffer of the last scan, kept for the next one: a merge
+ * scans several inputs one after the other (and the streaming merge its
+ * incrementals twice), and each 1 MiB buffer made and dropped adds to the
+ * peak memory until it is collected. The fast path is synchronous, so two
+ * scans never use it at once.
+ */
+let spare: Buffer | undefined;
+
 /** The fast path's window: buf[0, len) holds the input's bytes from `base`. */
 class ScanWindow {
-  buf = Buffer.allocUnsafe(WINDOW);
+  buf: Buffer;
   base = 0;
   len = 0;
 
@@ -162,7 +171,15 @@ class ScanWindow {
     readonly fd: number,
     readonly size: number,
     readonly path: string,
-  ) {}
+  ) {
+    this.buf = spare ?? Buffer.allocUnsafe(WINDOW);
+    spare = undefined;
+  }
+
+  /** Done with the window: its buffer (of the usual size) is kept for the next scan. */
+  release(): void {
+    if (this.buf.length === WINDOW) spare = this.buf;
+  }
 
   /** Read the window again from `pos`, into a buffer of at least `want` bytes. */
   fill(pos: number, want: number): void {
@@ -221,11 +238,12 @@ function fastScan(path: string, real: string, visit: ScanVisitor): { handover: n
   } catch {
     return { handover: 0 }; // the reader opens it and says why it cannot
   }
+  let w: ScanWindow | undefined;
   try {
     const st = fstatSync(fd);
     if (!st.isFile()) return { handover: 0 };
     const stamp = { size: st.size, mtimeMs: st.mtimeMs };
-    const w = new ScanWindow(fd, st.size, path);
+    w = new ScanWindow(fd, st.size, path);
     const c = new Cursor(w.buf);
     visit.window?.(w);
     /** The one VnodeRef of every usual vnode. */
@@ -246,6 +264,7 @@ function fastScan(path: string, real: string, visit: ScanVisitor): { handover: n
       pos = end;
     }
   } finally {
+    w?.release();
     closeSync(fd);
   }
 }

@@ -120,6 +120,13 @@ export interface Prediction {
   bySlot: Record<IndexClass, SlotOps>;
 }
 
+/**
+ * The stream's read-ahead per input (records and small files an incremental
+ * names) and its output buffer: smaller than the write pass's, since the
+ * full dump's window, the output and these are all held at once.
+ */
+export const STREAM_WINDOW = 256 << 10;
+
 /** How many merges this process streamed, and how many streams gave up (tests read them). */
 export const streamCounts = { streamed: 0, gaveUp: 0 };
 
@@ -464,7 +471,7 @@ export class MergeStream implements FullObserver {
   }
 
   private window_(src: number): Window {
-    return (this.windows[src] ??= new Window(this.fds[src], this.inputs[src]));
+    return (this.windows[src] ??= new Window(this.fds[src], this.inputs[src], STREAM_WINDOW));
   }
 
   /** One entry, as the write pass writes it (runs aside): its bytes as they are, or re-encoded. */
