@@ -10,6 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { mergeDumps, planMerge, tableOrder } from '../../src/merge/merge.js';
 import { streamCounts } from '../../src/merge/stream.js';
 import { DumpError } from '../../src/format/errors.js';
+import { AtomicOutput } from '../../src/io/atomic-output.js';
 import { sample, tempDir } from '../helpers.js';
 import { buildTree, incrementalBytes, packBytes, type Spec } from '../extract/trees.js';
 
@@ -181,6 +182,23 @@ describe('merge streams the merged dump while it reads the full dump', () => {
       writeFileSync(`${dir}/f.dump`, full.subarray(0, 9000));
       expect(await outcome(dir, 's.dump', `${dir}/f.dump`, [INC], true)).toEqual(await outcome(dir, 'p.dump', `${dir}/f.dump`, [INC], false));
       expect(readFileSync(`${dir}/s.dump`, 'latin1')).toBe('x');
+    } finally {
+      cleanup();
+    }
+  });
+
+  it('AtomicOutput.patch (the index headers\' counts): bytes already written, flushed or still buffered, replaced in place', () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      const out = new AtomicOutput(`${dir}/p.bin`, { bufferSize: 16 });
+      out.write(Buffer.alloc(40, 0x61)); // straight to the file (longer than the buffer)
+      out.write(Buffer.alloc(10, 0x62)); // buffered
+      out.patch(2, Buffer.from('XY'));
+      out.patch(44, Buffer.from('Z'));
+      expect(() => out.patch(49, Buffer.from('no'))).toThrow(DumpError);
+      out.write(Buffer.from('c'));
+      out.commit();
+      expect(readFileSync(`${dir}/p.bin`, 'latin1')).toBe('aaXY' + 'a'.repeat(36) + 'bbbbZbbbbb' + 'c');
     } finally {
       cleanup();
     }
