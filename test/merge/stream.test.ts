@@ -97,9 +97,6 @@ describe('merge streams the merged dump while it reads the full dump', () => {
       const { s, how } = await both(dir, `${dir}/full.dump`, [`${dir}/i1.dump`, `${dir}/i2.dump`]);
       expect(how).toEqual({ streamed: 1, gaveUp: 0 });
       expect('result' in s && (s.result as { incrementals: { added: number; removed: number }[] }).incrementals.map((i) => [i.added, i.removed])).toEqual([[2, 2], [1, 4]]);
-      // Merged in two runs through the intermediate dump: the same bytes.
-      await mergeDumps(`${dir}/m1.dump`, [`${dir}/i2.dump`], `${dir}/m2.dump`);
-      expect('bytes' in s && s.bytes.equals(readFileSync(`${dir}/m2.dump`))).toBe(true);
       // The second incremental alone: warnings (not against this base, RMVNODEs of vnodes the base does not hold), in order.
       const skip = await both(dir, `${dir}/full.dump`, [`${dir}/i2.dump`]);
       expect(skip.how).toEqual({ streamed: 1, gaveUp: 0 });
