@@ -355,6 +355,32 @@ export class AtomicOutput {
   }
 
   /**
+   * Overwrite bytes already written, at `position` (position + length <=
+   * bytesWritten): a count known only once the rest is written (merge's
+   * streaming index headers). Not for sparse outputs. On failure the output
+   * is aborted, as with write().
+   */
+  patch(position: number, data: Buffer): void {
+    if (this.state !== 'open') {
+      throw new DumpError('IO', `cannot write: output already ${this.state}`, this.written, this.path);
+    }
+    if (this.sparse || position < 0 || position + data.length > this.written) {
+      throw new DumpError('IO', `cannot patch bytes ${position}..${position + data.length} of an output of ${this.written}`, position, this.path);
+    }
+    try {
+      this.flushBuffer();
+      let off = 0;
+      while (off < data.length) {
+        const n = this.fs.writeSync(this.fd as number, data, off, data.length - off, position + off);
+        if (n <= 0) throw enospc();
+        off += n;
+      }
+    } catch (e) {
+      this.fail(e);
+    }
+  }
+
+  /**
    * Append `length` bytes of the open file `fdIn` from its position
    * `position`, without bringing them into this process where it can:
    * copy_file_range in the kernel (no koffi, or a file system that refuses

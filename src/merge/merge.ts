@@ -37,7 +37,7 @@ import { resolve } from 'node:path';
 import { closeSync, fstatSync, openSync, readSync, statSync, type Stats } from 'node:fs';
 import { VOLUME_NAME_SIZE } from '../format/constants.js';
 import {
-  encodeEnd, encodeHeader, encodeIndexHeader, encodeVnode, encodeVolume, type HeaderFields, type VolumeFields,
+  encodeEnd, encodeHeader, encodeIndexHeader, encodeVolume, type HeaderFields, type VolumeFields,
 } from '../format/encoder.js';
 import { DumpError, ioError } from '../format/errors.js';
 import { item, type DumpItem } from '../format/items.js';
@@ -49,8 +49,10 @@ import type { FileSource } from '../source/file.js';
 import { DUMP_HEAD } from '../source/sniff.js';
 import type { PositionalInput } from '../io/positional-input.js';
 import { AtomicOutput } from '../io/atomic-output.js';
-import { codaVnode, codaVolume, cString } from './coda-fields.js';
-import { scanDump, type Stamp, type VnodeRef } from './scan.js';
+import { codaVolume, cString } from './coda-fields.js';
+import { COPY_DIRECT, Window, changed, truncatedData, vnodePieces, type Piece } from './pieces.js';
+import { scanDump, type ScanVisitor, type Stamp, type VnodeRef } from './scan.js';
+import { EntryHash, MergeStream, STREAM_WINDOW, openAll, predict, type FullObserver } from './stream.js';
 import { EntryColumns, MAX_INPUTS, MAX_RECORD, type EntryFields } from './columns.js';
 
 /** What a merge warns about (codes in src/diagnostics/codes.ts, area `merge`, plus TRAILING_DATA). */
@@ -266,8 +268,12 @@ function scan(
   record: (rec: Exclude<DumpRecord, Vnode>) => void,
   vnode: (r: VnodeRef) => void,
   warn: (w: MergeWarning) => void,
+  observer?: FullObserver,
 ): Promise<Stamp | undefined> {
-  return scanDump(path, decodedCopies.get(path) ?? path, lenientEnd, { record, vnode }, (at) =>
+  const visitor: ScanVisitor = observer
+    ? { record, vnode, window: (w) => observer.window!(w), beforeFill: () => observer.beforeFill!(), handover: () => observer.handover!() }
+    : { record, vnode };
+  return scanDump(path, decodedCopies.get(path) ?? path, lenientEnd, visitor, (at) =>
     warn(mergeWarning('NO_END_MARKER', path, at, `ends at byte ${at} without an end marker (merged anyway, as Coda does)`)),
   );
 }
@@ -279,7 +285,7 @@ function scan(
  * incremental with fewer lists than the base, BADINODE), and a decode
  * error for damaged input.
  */
-export async function planMerge(full: string, incrementals: string[]): Promise<MergePlan> {
+export async function planMerge(full: string, incrementals: string[], observer?: FullObserver): Promise<MergePlan> {
   if (incrementals.length === 0) throw new DumpError('USAGE', 'name at least one incremental dump to merge');
   if (incrementals.length >= MAX_INPUTS) throw new DumpError('USAGE', `at most ${MAX_INPUTS - 1} incremental dumps can be merged at once`);
   requireFile(full, 'the full dump');
@@ -320,6 +326,7 @@ export async function planMerge(full: string, incrementals: string[]): Promise<M
       case 'trailing':
         throw new DumpError('TRAILING_DATA', `${r.size} bytes after the end marker (Coda's merge refuses a full dump with an improper postamble)`, r.offset, full);
     }
+    observer?.record(r);
   }, (r) => {
     // Every vnode of the full dump: kept short (it runs once per vnode, most of the scan's time).
     const t = cls ? tables[cls]! : null;
@@ -329,7 +336,8 @@ export async function planMerge(full: string, incrementals: string[]): Promise<M
     if (base.length > 0 && base.slot(base.length - 1) >= slot) unsorted.add(cls!);
     if (r.size > MAX_RECORD) throw new DumpError('BAD_VALUE', `vnode ${vnodeKey(r.vnode, r.unique)} has a record of ${r.size} bytes, more than merge can hold`, r.offset, full);
     base.push(slot, r.unique, 0, r.offset, r.size, r.dataLength, r.canonical);
-  }, warn));
+    observer?.vnode(r, slot, cls!);
+  }, warn, observer));
   const header = fh as DumpHeader | null;
   const fullVolume = fv as VolumeData | null;
   if (!header) throw new DumpError('NOT_A_DUMP', 'no dump header', 0, full);
@@ -482,15 +490,6 @@ export async function planMerge(full: string, incrementals: string[]): Promise<M
   };
 }
 
-/** Read-ahead per input: records and small files are taken from it, many per read. */
-const WINDOW = 1 << 20;
-/** File data at least this long is copied without passing through the window (in the kernel where it can). */
-const COPY_DIRECT = 1 << 20;
-
-function changed(file: string, offset: number, what: string): DumpError {
-  return new DumpError('IO', `the input changed while it was being merged (${what})`, offset, file);
-}
-
 /** Read and decode the record of `e` again: exactly its bytes, one read. */
 export async function recordAt(src: FileSource, c: Cursor, e: Entry, file: string): Promise<DumpRecord> {
   if (c.buf.length < e.size) c.buf = Buffer.allocUnsafe(e.size);
@@ -510,54 +509,6 @@ export async function recordAt(src: FileSource, c: Cursor, e: Entry, file: strin
     throw x;
   }
 }
-
-/**
- * One input read by position through a read-ahead window: the write pass
- * walks each input mostly forwards, so one 1 MiB read serves many records
- * and the file data between them. Reads are synchronous: the write pass is
- * one loop with nothing else to do meanwhile, and a read through the thread
- * pool costs two thread hand-offs (on a loaded machine, most of the time).
- */
-class Window {
-  private buf = Buffer.allocUnsafe(WINDOW);
-  private base = 0;
-  private len = 0;
-
-  constructor(
-    readonly fd: number,
-    readonly file: string,
-  ) {}
-
-  /**
-   * Bytes [pos, pos + n) as a view of the window (valid until the next
-   * call), or fewer where the file ends first.
-   */
-  view(pos: number, n: number): Buffer {
-    if (!(pos >= this.base && pos + n <= this.base + this.len)) {
-      if (this.buf.length < n) this.buf = Buffer.allocUnsafe(n);
-      let got = 0;
-      try {
-        while (got < this.buf.length) {
-          const k = readSync(this.fd, this.buf, got, this.buf.length - got, pos + got);
-          if (k === 0) break;
-          got += k;
-        }
-      } catch (e) {
-        throw ioError(e, this.file);
-      }
-      this.base = pos;
-      this.len = got;
-    }
-    const at = pos - this.base;
-    return this.buf.subarray(at, Math.min(at + n, this.len));
-  }
-}
-
-/**
- * What the write pass puts out: items, or a range of an input to copy as it
- * is (a run of records and their file data, or one file's long data).
- */
-type Piece = DumpItem | { kind: 'copy'; fd: number; file: string; vnode?: string; position: number; length: number };
 
 /**
  * The merged dump as pieces, in order: encoded records, file data of up to
@@ -585,7 +536,6 @@ function* mergedPieces(plan: MergePlan, windows: Window[], runs: boolean): Gener
     yield item(encodeIndexHeader(t.cls, t.declared >>> 0, t.lists));
     // Slot order; only the slots that hold vnodes (the others write nothing).
     for (const e of tableOrder(t, scratch)) {
-      const slot = e.slot;
       if (runs && e.canonical) {
         if (e.src === src && e.offset === end) end += e.size + e.data;
         else {
@@ -597,50 +547,11 @@ function* mergedPieces(plan: MergePlan, windows: Window[], runs: boolean): Gener
         continue;
       }
       if (src >= 0) yield run();
-      const w = windows[e.src];
-      const file = plan.inputs[e.src];
-      // Read and decode the record of `e` again: exactly its bytes.
-      const bytes = w.view(e.offset, e.size);
-      if (bytes.length < e.size) throw changed(file, e.offset, 'it is shorter now');
-      c.buf = bytes;
-      c.base = e.offset;
-      c.pos = 0;
-      c.end = e.size;
-      let rec: DumpRecord;
-      try {
-        rec = decodeRecord(c);
-      } catch (x) {
-        if (x === NEED_MORE) throw changed(file, e.offset, 'a record is longer now');
-        throw x;
-      }
-      if (rec.kind !== 'vnode' || rec.unique !== e.unique || vnodeSlot(rec.vnode) !== slot) {
-        throw changed(file, e.offset, `no vnode of slot ${slot} with uniquifier ${e.unique} there any more`);
-      }
-      const fields = codaVnode(rec, slot, t.cls);
-      if (rec.data.kind === 'dirpages') {
-        yield item(encodeVnode(fields, { kind: 'dirpages', pages: rec.data.pages }));
-      } else if (rec.data.kind === 'filedata') {
-        const { start: at, length } = rec.data;
-        yield item(encodeVnode(fields, { kind: 'filedata', length }));
-        if (length >= COPY_DIRECT) {
-          yield { kind: 'copy', fd: w.fd, file, vnode: vnodeKey(rec.vnode, rec.unique), position: at, length };
-        } else if (length > 0) {
-          const data = w.view(at, length);
-          if (data.length < length) throw truncatedData(file, vnodeKey(rec.vnode, rec.unique), at + data.length, length - data.length);
-          yield { kind: 'filedata', data };
-        }
-      } else {
-        throw new DumpError('BAD_VALUE', `vnode ${vnodeKey(rec.vnode, rec.unique)} has no data to copy`, rec.offset, file);
-      }
+      yield* vnodePieces(e, t.cls, windows[e.src], c);
     }
     if (src >= 0) yield run();
   }
   yield item(encodeEnd());
-}
-
-function truncatedData(file: string, vnode: string | undefined, at: number, missing: number): DumpError {
-  if (vnode === undefined) return changed(file, at, 'it is shorter now');
-  return new DumpError('TRUNCATED', `file ends inside the file data of vnode ${vnode} (${missing} bytes missing)`, at, file);
 }
 
 /** Open every input (its decoded copy, for a compressed one) read only, into `fds` (the caller closes them). */
@@ -770,9 +681,13 @@ function startsAsDump(path: string): boolean {
 /**
  * Merge `incrementals` (in order) onto `full` and write the result to `out`
  * atomically (never replacing an existing file unless `force`, never one of
- * the inputs).
+ * the inputs). The merged dump is streamed (stream.ts: written while the
+ * full dump is read) where it can be; `stream: false` forces the present
+ * path (plan, then write pass), which gives the same bytes.
  */
-export async function mergeDumps(full: string, incrementals: string[], out: string, opts: { force?: boolean; gzip?: boolean; tmpdir?: string; fs?: Partial<FileSystem> } = {}): Promise<MergeResult> {
+export async function mergeDumps(
+  full: string, incrementals: string[], out: string, opts: { force?: boolean; gzip?: boolean; tmpdir?: string; fs?: Partial<FileSystem>; stream?: boolean } = {},
+): Promise<MergeResult> {
   if (out === '-') throw new DumpError('USAGE', 'the merged dump must go to a file (-o OUT), not standard output', undefined, '-');
   for (const f of [full, ...incrementals]) {
     if (f !== '-' && sameInput(out, f)) throw new DumpError('USAGE', 'the output is one of the inputs; inputs are never modified', undefined, out);
@@ -798,9 +713,67 @@ export async function mergeDumps(full: string, incrementals: string[], out: stri
   }
 }
 
-async function mergeOpened(full: string, incrementals: string[], out: string, opts: { force?: boolean; gzip?: boolean; fs?: Partial<FileSystem> }): Promise<MergeResult> {
-  const plan = await planMerge(full, incrementals);
-  if (opts.gzip || out.endsWith('.gz')) {
+/**
+ * The streaming merge (stream.ts), where it can be tried: the merged dump
+ * written while the full dump is read. Null where it is not tried (then the
+ * present path: planMerge, then the write pass).
+ */
+async function startStream(full: string, incrementals: string[], out: string, force: boolean): Promise<MergeStream | null> {
+  if (full === '-' || incrementals.length === 0 || incrementals.length >= MAX_INPUTS || incrementals.includes('-')) return null;
+  const real = (p: string) => decodedCopies.get(p) ?? p;
+  const p = await predict(incrementals, incrementals.map(real));
+  if (!p) return null;
+  const fds = openAll([full, ...incrementals].map(real));
+  if (!fds) return null;
+  let output: AtomicOutput;
+  try {
+    // Refusals of the output (it exists...) come after planMerge's, as on the present path: it makes them again.
+    output = new AtomicOutput(out, { force, writeBehind: true, bufferSize: STREAM_WINDOW });
+  } catch {
+    for (const fd of fds) closeSync(fd);
+    return null;
+  }
+  return new MergeStream(output, [full, ...incrementals], fds, p);
+}
+
+/** The hash of the plan's entries in the write pass's order (MergeStream.finish compares it with what it wrote). */
+function planHash(plan: MergePlan): EntryHash {
+  const h = new EntryHash();
+  const scratch: Entry = { slot: 0, unique: 0, src: 0, offset: 0, size: 0, data: 0, canonical: false };
+  for (const t of [plan.large, plan.small]) for (const e of tableOrder(t, scratch)) h.addEntry(t.cls, e);
+  return h;
+}
+
+async function mergeOpened(
+  full: string, incrementals: string[], out: string, opts: { force?: boolean; gzip?: boolean; fs?: Partial<FileSystem>; stream?: boolean },
+): Promise<MergeResult> {
+  const gzip = opts.gzip || out.endsWith('.gz');
+  const stream = !gzip && opts.fs === undefined && opts.stream !== false ? await startStream(full, incrementals, out, opts.force ?? false) : null;
+  let plan: MergePlan;
+  if (stream) {
+    try {
+      try {
+        plan = await planMerge(full, incrementals, stream);
+      } catch (e) {
+        stream.kill();
+        throw e;
+      }
+      if (stream.finish(plan, planHash(plan))) {
+        const bytes = stream.out.bytesWritten;
+        stream.out.commit();
+        return {
+          output: out, bytes, header: plan.header, large: indexResult(plan.large), small: indexResult(plan.small),
+          incrementals: plan.incrementals, warnings: plan.warnings,
+        };
+      }
+    } catch (e) {
+      stream.kill();
+      throw e;
+    } finally {
+      for (const fd of stream.fds) closeSync(fd);
+    }
+  } else plan = await planMerge(full, incrementals);
+  if (gzip) {
     const { writeDumpFile } = await import('../io/write-dump.js');
     const res = await writeDumpFile(out, mergedItems(plan), { force: opts.force ?? false, gzip: opts.gzip, fs: opts.fs });
     return {

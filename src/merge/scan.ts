@@ -110,6 +110,23 @@ export interface ScanVisitor {
   /** A vnode: `ref` is valid only during the call (take its numbers, keep nothing of it). */
   vnode(ref: VnodeRef): void;
   record(rec: Exclude<DumpRecord, Vnode>): void;
+  /**
+   * For the streaming merge (stream.ts), which writes the bytes the scan
+   * reads while they are in its window: the window, once, before any record
+   * (its fields change as it moves on) ...
+   */
+  window?(w: ScanBytes): void;
+  /** ... called before the window is read again from another position (its bytes are then lost) ... */
+  beforeFill?(): void;
+  /** ... and called when the reader takes over (its records are not read through the window). */
+  handover?(): void;
+}
+
+/** The fast path's window as the visitor may read it: buf[0, len) holds the input's bytes from `base`. */
+export interface ScanBytes {
+  readonly buf: Buffer;
+  readonly base: number;
+  readonly len: number;
 }
 
 /**
@@ -128,13 +145,25 @@ export async function scanDump(
   noEnd: (at: number) => void,
 ): Promise<Stamp | undefined> {
   const fast = fastScan(path, real, visit);
-  if (!fast.done) await slowScan(path, real, fast.handover, lenientEnd, visit, noEnd);
+  if (!fast.done) {
+    visit.handover?.();
+    await slowScan(path, real, fast.handover, lenientEnd, visit, noEnd);
+  }
   return fast.stamp;
 }
 
+/**
+ * The window's buffer of the last scan, kept for the next one: a merge
+ * scans several inputs one after the other (and the streaming merge its
+ * incrementals twice), and each 1 MiB buffer made and dropped adds to the
+ * peak memory until it is collected. The fast path is synchronous, so two
+ * scans never use it at once.
+ */
+let spare: Buffer | undefined;
+
 /** The fast path's window: buf[0, len) holds the input's bytes from `base`. */
 class ScanWindow {
-  buf = Buffer.allocUnsafe(WINDOW);
+  buf: Buffer;
   base = 0;
   len = 0;
 
@@ -142,7 +171,15 @@ class ScanWindow {
     readonly fd: number,
     readonly size: number,
     readonly path: string,
-  ) {}
+  ) {
+    this.buf = spare ?? Buffer.allocUnsafe(WINDOW);
+    spare = undefined;
+  }
+
+  /** Done with the window: its buffer (of the usual size) is kept for the next scan. */
+  release(): void {
+    if (this.buf.length === WINDOW) spare = this.buf;
+  }
 
   /** Read the window again from `pos`, into a buffer of at least `want` bytes. */
   fill(pos: number, want: number): void {
@@ -201,12 +238,14 @@ function fastScan(path: string, real: string, visit: ScanVisitor): { handover: n
   } catch {
     return { handover: 0 }; // the reader opens it and says why it cannot
   }
+  let w: ScanWindow | undefined;
   try {
     const st = fstatSync(fd);
     if (!st.isFile()) return { handover: 0 };
     const stamp = { size: st.size, mtimeMs: st.mtimeMs };
-    const w = new ScanWindow(fd, st.size, path);
+    w = new ScanWindow(fd, st.size, path);
     const c = new Cursor(w.buf);
+    visit.window?.(w);
     /** The one VnodeRef of every usual vnode. */
     const usual: VnodeRef = { kind: 'vnode', vnode: 0, unique: 0, offset: 0, size: FILE_VNODE_SIZE, dataKind: 'filedata', dataLength: 0, canonical: true };
     let pos = 0;
@@ -214,6 +253,7 @@ function fastScan(path: string, real: string, visit: ScanVisitor): { handover: n
       pos = usualVnodes(w, pos, usual, visit);
       // At least the usual vnode's bytes in the window (fewer only at the end of the input).
       if (pos + FILE_VNODE_SIZE > w.base + w.len && w.base + w.len < w.size) {
+        visit.beforeFill?.();
         w.fill(pos, WINDOW);
         continue;
       }
@@ -224,6 +264,7 @@ function fastScan(path: string, real: string, visit: ScanVisitor): { handover: n
       pos = end;
     }
   } finally {
+    w?.release();
     closeSync(fd);
   }
 }
@@ -253,6 +294,7 @@ function otherRecord(w: ScanWindow, c: Cursor, pos: number, visit: ScanVisitor):
       if (w.base + w.len >= w.size) return -1;
       const want = w.base === pos ? 2 * w.buf.length : Math.max(w.buf.length, WINDOW);
       if (want > MAX_WINDOW) return -1;
+      visit.beforeFill?.();
       w.fill(pos, want);
     }
   }
