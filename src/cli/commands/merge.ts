@@ -32,7 +32,7 @@ export const mergeCommand = (ctx: Ctx): CommandModule<object, Args> => ({
       .option('json', { type: 'boolean', default: false, describe: 'machine-readable output' }) as unknown as Argv<Args>,
   handler: async (a) => {
     // The merged table is in typed arrays and the file data moves in the kernel: a small young generation costs no CPU here.
-    favourMemory();
+    favourMemory({ reducer: false });
     const r = await mergeDumps(a.full, a.incrementals.map(String), a.output, { force: a.force, gzip: a.gzip });
     await recordOutput(a.manifest, a.output);
     if (a.json) {
