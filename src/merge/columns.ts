@@ -44,6 +44,33 @@ export interface EntryFields {
   canonical: boolean;
 }
 
+/**
+ * One incremental's record applied to a slot's entries, head first (Coda's
+ * table is a stack): an RMVNODE (`rec` null) takes out the entry of
+ * `unique`; a vnode already there gets the record's place (it keeps its
+ * own), a new one goes on top. The one rule for planMerge and the streaming
+ * merge (stream.ts), which must agree entry for entry.
+ */
+export function applyToSlot(list: EntryFields[], unique: number, rec: EntryFields | null): 'removed' | 'missing' | 'changed' | 'added' {
+  const i = list.findIndex((e) => e.unique === unique);
+  if (rec === null) {
+    if (i < 0) return 'missing';
+    list.splice(i, 1);
+    return 'removed';
+  }
+  if (i >= 0) {
+    const e = list[i];
+    e.src = rec.src;
+    e.offset = rec.offset;
+    e.size = rec.size;
+    e.data = rec.data;
+    e.canonical = rec.canonical;
+    return 'changed';
+  }
+  list.unshift(rec);
+  return 'added';
+}
+
 export class EntryColumns {
   private chunks: Chunk[] = [];
   length = 0;

@@ -53,7 +53,7 @@ import { codaVolume, cString } from './coda-fields.js';
 import { COPY_DIRECT, Window, changed, truncatedData, vnodePieces, type Piece } from './pieces.js';
 import { scanDump, type ScanVisitor, type Stamp, type VnodeRef } from './scan.js';
 import { EntryHash, MergeStream, STREAM_WINDOW, openAll, predict, type FullObserver } from './stream.js';
-import { EntryColumns, MAX_INPUTS, MAX_RECORD, type EntryFields } from './columns.js';
+import { EntryColumns, MAX_INPUTS, MAX_RECORD, applyToSlot, type EntryFields } from './columns.js';
 
 /** What a merge warns about (codes in src/diagnostics/codes.ts, area `merge`, plus TRAILING_DATA). */
 export type MergeWarningCode = 'NOT_AGAINST_BASE' | 'RMVNODE_MISSING' | 'NO_END_MARKER' | 'TRAILING_DATA' | 'COUNT_MISMATCH';
@@ -414,10 +414,7 @@ export async function planMerge(full: string, incrementals: string[], observer?:
         case 'rmvnode': {
           const t = icls ? tables[icls]! : null;
           const slot = checkVnode(r, icls, t, file);
-          const list = slotList(t!, slot);
-          const i = list.findIndex((x) => x.unique === r.unique);
-          if (i >= 0) {
-            list.splice(i, 1);
+          if (applyToSlot(slotList(t!, slot), r.unique, null) === 'removed') {
             t!.declared--;
             st.removed++;
           } else {
@@ -445,17 +442,10 @@ export async function planMerge(full: string, incrementals: string[], observer?:
           return;
         }
       }
-      const list = slotList(t!, slot);
-      const e = list.find((x) => x.unique === r.unique);
-      if (e) {
-        e.src = src;
-        e.offset = r.offset;
-        e.size = r.size;
-        e.data = r.dataLength;
-        e.canonical = r.canonical;
+      const rec = { slot, unique: r.unique, src, offset: r.offset, size: r.size, data: r.dataLength, canonical: r.canonical };
+      if (applyToSlot(slotList(t!, slot), r.unique, rec) === 'changed') {
         st.changed++;
       } else {
-        list.unshift({ slot, unique: r.unique, src, offset: r.offset, size: r.size, data: r.dataLength, canonical: r.canonical });
         t!.declared++;
         st.added++;
       }

@@ -42,7 +42,7 @@ import { encodeEnd, encodeHeader, encodeIndexHeader, encodeVolume, type HeaderFi
 import { vnodeClass, vnodeSlot, type DumpHeader, type DumpRecord, type IndexClass, type Vnode, type VolumeData } from '../format/types.js';
 import type { AtomicOutput } from '../io/atomic-output.js';
 import { codaVolume, cString } from './coda-fields.js';
-import type { EntryFields } from './columns.js';
+import { applyToSlot, type EntryFields } from './columns.js';
 import { COPY_DIRECT, Window, vnodePieces } from './pieces.js';
 import { scanDump, type ScanBytes, type ScanVisitor, type VnodeRef } from './scan.js';
 
@@ -447,20 +447,8 @@ export class MergeStream implements FullObserver {
       for (; at < end && ops.src[order[at]] === k; at++) {
         const i = order[at];
         const unique = ops.unique[i];
-        const canonical = (ops.flags[i] & 1) !== 0;
-        const x = list.findIndex((e) => e.unique === unique);
-        if ((ops.flags[i] & 2) !== 0) {
-          if (x >= 0) list.splice(x, 1);
-        } else if (x >= 0) {
-          const e = list[x];
-          e.src = k;
-          e.offset = ops.offset[i];
-          e.size = ops.size[i];
-          e.data = ops.data[i];
-          e.canonical = canonical;
-        } else {
-          list.unshift({ slot, unique, src: k, offset: ops.offset[i], size: ops.size[i], data: ops.data[i], canonical });
-        }
+        const rm = (ops.flags[i] & 2) !== 0;
+        applyToSlot(list, unique, rm ? null : { slot, unique, src: k, offset: ops.offset[i], size: ops.size[i], data: ops.data[i], canonical: (ops.flags[i] & 1) !== 0 });
       }
       if (k < n) list.reverse();
     }
