@@ -69,7 +69,30 @@ export interface AtomicOutputOptions {
    * outputs (repair, merge); default false.
    */
   writeBehind?: boolean;
+  /**
+   * Direct I/O (Linux, with koffi; never with fs, fsImpl or failAfterBytes):
+   * the temporary file is opened a second time with O_DIRECT, and the bytes
+   * are gathered in DIRECT_SLOTS aligned slots of DIRECT_SLOT bytes; a full
+   * slot's whole 4096-byte blocks go to disk from it, on one of libuv's
+   * threads, without passing through the page cache (the few bytes of a
+   * block cut short, at a hole or at the end, are written the usual way).
+   * The disk then writes the output while it is made, at the speed of the
+   * device and without the page cache's copy, and commit()'s fsync finds
+   * nothing left. Where the file system refuses O_DIRECT (tmpfs, some
+   * network file systems) or the first direct write, every write is the
+   * usual one. Either way the file's bytes are the same. Write-behind is not
+   * needed then and is not used. A caller that turns the event loop awaits
+   * room() between pieces (while no slot is free, a full slot is written
+   * here, synchronously), and must await drain() before patch() and
+   * commit(). Default false.
+   */
+  direct?: boolean;
+  /** Test hook: the calls direct I/O makes (open with O_DIRECT, the direct writes); node:fs by default. */
+  directFs?: DirectFs;
 }
+
+/** The file-system calls of direct I/O (AtomicOutputOptions.directFs). */
+export type DirectFs = Pick<typeof nodeFs, 'openSync' | 'writeSync' | 'write'>;
 
 /** lseek whence values (Linux). */
 const SEEK_DATA = 3;
@@ -100,6 +123,21 @@ export const WRITE_BEHIND_LAG = 16;
 export const WRITE_BEHIND_PENDING = 64;
 /** Largest piece one copy_file_range call is asked for with write-behind (each piece is followed by writeBack). */
 const BEHIND_PIECE = 64 << 20;
+/** Direct I/O: file positions, lengths and memory addresses of direct writes are multiples of this. */
+export const DIRECT_BLOCK = 4096;
+/** Direct I/O: bytes gathered in one slot before it is written (a multiple of DIRECT_BLOCK and SPARSE_BLOCK). */
+export const DIRECT_SLOT = 4 << 20;
+/**
+ * Direct I/O: slots, so up to DIRECT_SLOTS - 1 writes are with the disk
+ * while the next slot fills (16 MiB in all: a 4.3 GB copy took 2.6 s with
+ * 4 slots of 4 MiB, 2.9 s with 4 of 8 MiB, 3.1 s written here one at a time).
+ */
+export const DIRECT_SLOTS = 4;
+/** Holes of the input at least this long are skipped by a direct copy, not read (shorter ones are read as zeros and not written either). */
+const DIRECT_HOLE = DIRECT_SLOT;
+/** errno values of a direct write that mean the file system does not take it: the usual writes then. */
+const NO_DIRECT = new Set(['EINVAL', 'EOPNOTSUPP', 'ENOTSUP', 'ENOSYS']);
+
 /** sync_file_range flags (Linux). */
 const SYNC_FILE_RANGE_WAIT_BEFORE = 1;
 const SYNC_FILE_RANGE_WRITE = 2;
@@ -239,6 +277,33 @@ export class AtomicOutput {
   private behindFd: number | undefined;
   /** Write-behind calls started on libuv's threads and not yet finished. */
   private behindPending = 0;
+  /** Write-behind as asked for (direct I/O turns it off while it lasts). */
+  private readonly writeBehindWanted: boolean;
+  /** Direct I/O: the temporary file opened with O_DIRECT; -1 where there is none (not asked for, refused, or given up). */
+  private dfd = -1;
+  /** Direct I/O: the slots, aligned to DIRECT_BLOCK (made on first use). */
+  private dslots: Buffer[] = [];
+  /** Direct I/O: each slot's writes still with libuv's threads. */
+  private dbusy = new Int32Array(DIRECT_SLOTS);
+  /** Direct I/O: the slot being filled, -1 for none. */
+  private dcur = -1;
+  /** Direct I/O: file position of the current slot's first byte (a multiple of DIRECT_BLOCK). */
+  private dbase = 0;
+  /** Direct I/O: the current slot holds our bytes in [dfrom, dused) (dfrom > 0 after a hole or a drain). */
+  private dfrom = 0;
+  private dused = 0;
+  /** Direct I/O: writes with libuv's threads, in all. */
+  private dinflight = 0;
+  /** Direct I/O: the first direct write was made (here, synchronously: a refusal turns direct I/O off). */
+  private dprobed = false;
+  /** Direct I/O: the first error of a write on libuv's threads (the next call fails the output with it). */
+  private derror: unknown;
+  /** Direct I/O: callers of room() and drain() waiting for a write to finish. */
+  private dwaiters: (() => void)[] = [];
+  /** Direct I/O: its calls (AtomicOutputOptions.directFs). */
+  private dfs: DirectFs = nodeFs;
+  /** Direct I/O: some bytes went to disk directly. */
+  private wentDirect = false;
 
   constructor(finalPath: string, opts: AtomicOutputOptions = {}) {
     this.fs = fileSystem({ ...opts.fsImpl, ...opts.fs });
@@ -250,6 +315,7 @@ export class AtomicOutput {
     this.kernel = opts.kernelCopy === false || opts.fsImpl !== undefined || opts.fs !== undefined || opts.failAfterBytes !== undefined ? null : undefined;
     this.buf = bufferSize > 0 ? Buffer.allocUnsafe(bufferSize) : undefined;
     this.writeBehind = opts.writeBehind === true && this.kernel === undefined;
+    this.writeBehindWanted = this.writeBehind;
 
     if (!this.force && this.exists(finalPath)) {
       throw new DumpError('EXISTS', `${finalPath} already exists (use --force to replace it)`, undefined, finalPath);
@@ -267,6 +333,44 @@ export class AtomicOutput {
       throw ioError(e, finalPath, 'cannot create output');
     }
     this.unregister = registerExitCleanup(() => this.abort());
+    if (opts.directFs) this.dfs = opts.directFs;
+    if (opts.direct === true && this.kernel === undefined && process.platform === 'linux') this.openDirect();
+  }
+
+  /**
+   * Direct I/O: open the temporary file again with O_DIRECT (a file system
+   * that refuses it, or no koffi to align the slots: none, the usual writes).
+   */
+  private openDirect(): void {
+    const O_DIRECT = nodeFs.constants.O_DIRECT;
+    if (O_DIRECT === undefined || libc() === null) return;
+    try {
+      this.dfd = this.dfs.openSync(this.tempPath, nodeFs.constants.O_WRONLY | O_DIRECT);
+    } catch {
+      this.dfd = -1;
+      return;
+    }
+    this.writeBehind = false;
+  }
+
+  /** True while the output writes with direct I/O (asked for, not refused); room() and drain() then matter. */
+  get directWrites(): boolean {
+    return this.dfd >= 0;
+  }
+
+  /**
+   * Give direct I/O up before the first byte is written (after it: no
+   * effect): the usual writes, and write-behind if asked for. For a writer
+   * that knows by then that the slots' memory would cost more than the
+   * page cache's copy saves.
+   */
+  withoutDirect(): void {
+    if (this.dfd >= 0 && this.written === 0 && this.dcur < 0 && this.dinflight === 0) this.giveUpDirect();
+  }
+
+  /** True once bytes of this output went to disk with direct I/O (see AtomicOutputOptions.direct). */
+  get directIo(): boolean {
+    return this.wentDirect;
   }
 
   /** Logical bytes written so far (what the final file's size will be). */
@@ -339,6 +443,11 @@ export class AtomicOutput {
     }
     const src = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
     try {
+      if (this.dfd >= 0) {
+        this.directAppend(src);
+        this.written += src.length;
+        return;
+      }
       const b = this.buf;
       if (b !== undefined && src.length < b.length) {
         if (this.bufUsed + src.length > b.length) this.flushBuffer();
@@ -369,6 +478,7 @@ export class AtomicOutput {
     }
     try {
       this.flushBuffer();
+      this.directSettled('patch');
       let off = 0;
       while (off < data.length) {
         const n = this.fs.writeSync(this.fd as number, data, off, data.length - off, position + off);
@@ -398,7 +508,11 @@ export class AtomicOutput {
       this.flushBuffer();
       if (this.kernel === undefined) this.kernel = process.platform === 'linux' ? libc() : null;
       let done = 0;
-      if (this.kernel !== null) done = this.kernelCopy(this.kernel, fdIn, position, length);
+      if (this.dfd >= 0) {
+        done = this.directCopy(fdIn, position, length);
+        if (done === length || this.dfd >= 0) return done; // all of it, or the input ended
+      }
+      if (this.kernel !== null) done += this.kernelCopy(this.kernel, fdIn, position + done, length - done);
       if (done < length && this.kernel === null) done += this.plainCopy(fdIn, position + done, length - done);
       return done;
     } catch (e) {
@@ -599,12 +713,15 @@ export class AtomicOutput {
     const fd = this.fd as number;
     try {
       this.flushBuffer();
+      const direct = this.dfd >= 0;
+      this.directSettled('commit');
       // Skipped trailing zeros leave the file short, an external writer may
       // have stored past the end (direct I/O probe): set its size.
-      if (this.sparse || this.external) this.fs.ftruncateSync(fd, this.written);
+      if (this.sparse || this.external || direct) this.fs.ftruncateSync(fd, this.written);
       this.fs.fsyncSync(fd);
       this.fd = undefined;
       this.fs.closeSync(fd);
+      this.releaseDirect();
     } catch (e) {
       const err = ioError(e, this.path, 'cannot write output');
       this.abort();
@@ -693,5 +810,263 @@ export class AtomicOutput {
       /* already gone */
     }
     this.releaseWriteBehind();
+    this.releaseDirect();
+    this.wake();
+  }
+
+  // ---- Direct I/O (AtomicOutputOptions.direct) ----
+
+  /**
+   * Wait until a slot is free for the next one to fill (undefined: one is,
+   * or there is no direct I/O). Lets the writes on libuv's threads call
+   * back; a failed one fails the output at the next call.
+   */
+  room(): Promise<void> | undefined {
+    if (!this.roomless()) return undefined;
+    return (async () => {
+      while (this.roomless()) await new Promise<void>((resolve) => this.dwaiters.push(resolve));
+    })();
+  }
+
+  /**
+   * No room: the slot filled next could not be written on libuv's threads
+   * (no other slot free then). That slot is the current one, or, with none
+   * current, a free one: then two must be free.
+   */
+  private roomless(): boolean {
+    if (this.dfd < 0 || this.state !== 'open' || this.dinflight === 0) return false;
+    let free = 0;
+    for (let i = 0; i < DIRECT_SLOTS; i++) if (i !== this.dcur && this.dbusy[i] === 0) free++;
+    return free < (this.dcur < 0 ? 2 : 1);
+  }
+
+  /**
+   * Write what the current slot holds and wait for every direct write to
+   * finish: before patch() and commit(). A failed write fails the output
+   * (aborted, DumpError 'IO'). Nothing to do without direct I/O.
+   */
+  async drain(): Promise<void> {
+    if (this.state !== 'open') {
+      throw new DumpError('IO', `cannot write: output already ${this.state}`, this.written, this.path);
+    }
+    try {
+      if (this.dcur >= 0) this.directSubmit(false);
+      while (this.dinflight > 0 && this.state === 'open') await new Promise<void>((resolve) => this.dwaiters.push(resolve));
+      if (this.derror !== undefined) throw this.derror;
+    } catch (e) {
+      this.fail(e);
+    }
+  }
+
+  /** patch() and commit(): the current slot written here, nothing left with libuv's threads. */
+  private directSettled(what: string): void {
+    if (this.derror !== undefined) throw this.derror;
+    if (this.dfd < 0) return;
+    if (this.dcur >= 0) this.directSubmit(true);
+    if (this.dinflight > 0) throw new DumpError('IO', `${what} while direct writes are still running (drain() first)`, this.written, this.path);
+  }
+
+  /** A slot with no write running, other than `not`; -1 when there is none. */
+  private freeSlot(not: number): number {
+    for (let i = 0; i < DIRECT_SLOTS; i++) if (i !== not && this.dbusy[i] === 0) return i;
+    return -1;
+  }
+
+  /** Start filling a slot at the file position `flushed`. */
+  private directSlot(): void {
+    if (this.dslots.length === 0) {
+      const c = libc() as Libc;
+      for (let i = 0; i < DIRECT_SLOTS; i++) {
+        const raw = Buffer.allocUnsafeSlow(DIRECT_SLOT + DIRECT_BLOCK);
+        const skip = Number((BigInt(DIRECT_BLOCK) - (c.address(raw) % BigInt(DIRECT_BLOCK))) % BigInt(DIRECT_BLOCK));
+        this.dslots.push(raw.subarray(skip, skip + DIRECT_SLOT));
+      }
+    }
+    const i = this.freeSlot(-1);
+    if (i < 0) throw new Error('no free direct I/O slot'); // cannot happen: a slot is written here when no other is free
+    this.dcur = i;
+    this.dbase = this.flushed - (this.flushed % DIRECT_BLOCK);
+    this.dfrom = this.flushed - this.dbase;
+    this.dused = this.dfrom;
+  }
+
+  /** Append `src` through the slots (write()). */
+  private directAppend(src: Buffer): void {
+    if (this.derror !== undefined) throw this.derror;
+    let off = 0;
+    while (off < src.length) {
+      if (this.dcur < 0) this.directSlot();
+      const n = Math.min(src.length - off, DIRECT_SLOT - this.dused);
+      src.copy(this.dslots[this.dcur], this.dused, off, off + n);
+      this.dused += n;
+      this.flushed += n;
+      off += n;
+      if (this.dused === DIRECT_SLOT) this.directSubmit(false);
+      if (this.dfd < 0) {
+        // The file system refused the first direct write: the rest the usual way.
+        if (off < src.length) this.store(src.subarray(off));
+        return;
+      }
+    }
+  }
+
+  /**
+   * copyFrom() through the slots: read into them, written from them. Long
+   * holes of a sparse output's input are skipped (lseek SEEK_DATA), not
+   * read. Returns the bytes appended: fewer than `length` where the input
+   * ends first, or where direct I/O was given up (dfd < 0: the caller goes
+   * on the usual way).
+   */
+  private directCopy(fdIn: number, position: number, length: number): number {
+    if (this.derror !== undefined) throw this.derror;
+    const end = position + length;
+    const c = this.kernel ?? null;
+    let p = position;
+    while (p < end) {
+      if (this.sparse && c !== null) {
+        const d = c.lseek(fdIn, p, SEEK_DATA);
+        // ENXIO: only a hole is left, up to the input's end (commit() sets the output's size).
+        const rest = d < 0 && errnoError(c.errno(), 'lseek').code === 'ENXIO';
+        const gap = rest ? Math.max(0, Math.min(end, nodeFs.fstatSync(fdIn).size) - p) : d - p >= DIRECT_HOLE ? Math.min(d, end) - p : 0;
+        if (gap > 0) {
+          if (this.dcur >= 0) this.directSubmit(false);
+          this.flushed += gap;
+          this.written += gap;
+          p += gap;
+        }
+        if (rest) return p - position;
+        if (gap > 0) continue;
+      }
+      if (this.dcur < 0) this.directSlot();
+      const n = this.fs.readSync(fdIn, this.dslots[this.dcur], this.dused, Math.min(end - p, DIRECT_SLOT - this.dused), p);
+      if (n === 0) break;
+      this.dused += n;
+      this.flushed += n;
+      this.written += n;
+      p += n;
+      if (this.dused === DIRECT_SLOT) this.directSubmit(false);
+      if (this.dfd < 0) break;
+    }
+    return p - position;
+  }
+
+  /**
+   * Write the current slot's bytes: the whole blocks directly (in a sparse
+   * output, not the all-zero SPARSE_BLOCK runs), on libuv's threads when
+   * another slot is free to fill meanwhile (and not `here`), else here; the
+   * parts of blocks at either end the usual way.
+   */
+  private directSubmit(here: boolean): void {
+    const i = this.dcur;
+    this.dcur = -1;
+    const slot = this.dslots[i];
+    const base = this.dbase;
+    const from = this.dfrom;
+    const used = this.dused;
+    if (used <= from) return;
+    const a = Math.min(used, from + ((DIRECT_BLOCK - (from % DIRECT_BLOCK)) % DIRECT_BLOCK));
+    const z = Math.max(a, used - (used % DIRECT_BLOCK));
+    if (a > from) this.plainAt(slot, from, a, base + from);
+    if (z < used) this.plainAt(slot, z, used, base + z);
+    if (z === a) return;
+    const sync = here || !this.dprobed || this.freeSlot(i) < 0;
+    const run = (s: number, e: number): void => {
+      if (this.dfd < 0) this.plainAt(slot, s, e, base + s);
+      else if (sync) this.directHere(slot, s, e, base + s);
+      else this.directAsync(i, slot, s, e, base + s);
+    };
+    if (this.sparse) sparseRuns(slot, a, z, zeroBlock(), run, () => {});
+    else run(a, z);
+  }
+
+  /** Bytes written the usual way (the ends of a slot cut short; everything once direct I/O is given up). */
+  private plainAt(buf: Buffer, s: number, e: number, pos: number): void {
+    for (let off = s; off < e; ) {
+      const n = this.fs.writeSync(this.fd as number, buf, off, e - off, pos + off - s);
+      if (n <= 0) throw enospc();
+      off += n;
+    }
+  }
+
+  /** A direct write made here; the first one of the output is the probe (refused: direct I/O is given up, the bytes written the usual way). */
+  private directHere(buf: Buffer, s: number, e: number, pos: number): void {
+    const first = !this.dprobed;
+    this.dprobed = true;
+    let off = s;
+    try {
+      while (off < e) {
+        const n = this.dfs.writeSync(this.dfd, buf, off, e - off, pos + off - s);
+        if (n <= 0) throw enospc();
+        off += n;
+        if (off < e && (off - s) % DIRECT_BLOCK !== 0) {
+          // A short write that ends inside a block: the rest the usual way.
+          this.plainAt(buf, off, e, pos + off - s);
+          off = e;
+        }
+      }
+      this.wentDirect = true;
+    } catch (err) {
+      if (!first || !NO_DIRECT.has(errCode(err) ?? '')) throw err;
+      this.giveUpDirect();
+      this.plainAt(buf, off, e, pos + off - s);
+    }
+  }
+
+  /** A direct write on one of libuv's threads; its slot is busy until it calls back. */
+  private directAsync(i: number, buf: Buffer, s: number, e: number, pos: number): void {
+    this.dbusy[i]++;
+    this.dinflight++;
+    const fd = this.dfd;
+    const go = (off: number): void => {
+      this.dfs.write(fd, buf, off, e - off, pos + off - s, (err, n) => {
+        if (!err && n > 0 && off + n < e && this.state === 'open') {
+          if ((off + n - s) % DIRECT_BLOCK === 0) return go(off + n);
+          try {
+            this.plainAt(buf, off + n, e, pos + off + n - s);
+          } catch (e2) {
+            err = e2 as NodeJS.ErrnoException;
+          }
+        } else if (!err && n <= 0) err = enospc();
+        this.dbusy[i]--;
+        this.dinflight--;
+        if (err && this.derror === undefined && this.state === 'open') this.derror = err;
+        this.releaseDirect();
+        this.wake();
+      });
+    };
+    this.wentDirect = true;
+    go(s);
+  }
+
+  /** The file system refused the first direct write: the usual writes from now on (and write-behind, if asked for). */
+  private giveUpDirect(): void {
+    const d = this.dfd;
+    this.dfd = -1;
+    try {
+      nodeFs.closeSync(d);
+    } catch {
+      /* ignore */
+    }
+    this.writeBehind = this.writeBehindWanted;
+  }
+
+  /** Once committed or aborted and no direct write is running: close the O_DIRECT descriptor. */
+  private releaseDirect(): void {
+    if (this.state === 'open' && this.fd !== undefined) return;
+    if (this.dinflight > 0 || this.dfd < 0) return;
+    const d = this.dfd;
+    this.dfd = -1;
+    try {
+      nodeFs.closeSync(d);
+    } catch {
+      /* ignore */
+    }
+  }
+
+  private wake(): void {
+    const w = this.dwaiters;
+    if (w.length === 0) return;
+    this.dwaiters = [];
+    for (const f of w) f();
   }
 }

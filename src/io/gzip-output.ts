@@ -31,7 +31,8 @@ export class GzipOutput implements DumpOutput {
   private total = 0;
 
   constructor(finalPath: string, opts: AtomicOutputOptions = {}, private readonly level = 6) {
-    this.out = new AtomicOutput(finalPath, { ...opts, sparse: false });
+    // No direct I/O: its writes would need drain() before commit(), and a compressed output is small.
+    this.out = new AtomicOutput(finalPath, { ...opts, sparse: false, direct: false });
   }
 
   get bytesWritten(): number {
