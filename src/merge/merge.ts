@@ -271,7 +271,7 @@ function scan(
   observer?: FullObserver,
 ): Promise<Stamp | undefined> {
   const visitor: ScanVisitor = observer
-    ? { record, vnode, window: (w) => observer.window!(w), beforeFill: () => observer.beforeFill!(), handover: () => observer.handover!() }
+    ? { record, vnode, window: (w) => observer.window!(w), beforeFill: () => observer.beforeFill!(), room: () => observer.room!(), handover: () => observer.handover!() }
     : { record, vnode };
   return scanDump(path, decodedCopies.get(path) ?? path, lenientEnd, visitor, (at) =>
     warn(mergeWarning('NO_END_MARKER', path, at, `ends at byte ${at} without an end marker (merged anyway, as Coda does)`)),
@@ -676,7 +676,7 @@ function startsAsDump(path: string): boolean {
  * path (plan, then write pass), which gives the same bytes.
  */
 export async function mergeDumps(
-  full: string, incrementals: string[], out: string, opts: { force?: boolean; gzip?: boolean; tmpdir?: string; fs?: Partial<FileSystem>; stream?: boolean } = {},
+  full: string, incrementals: string[], out: string, opts: { force?: boolean; gzip?: boolean; tmpdir?: string; fs?: Partial<FileSystem>; stream?: boolean; direct?: boolean } = {},
 ): Promise<MergeResult> {
   if (out === '-') throw new DumpError('USAGE', 'the merged dump must go to a file (-o OUT), not standard output', undefined, '-');
   for (const f of [full, ...incrementals]) {
@@ -708,7 +708,7 @@ export async function mergeDumps(
  * written while the full dump is read. Null where it is not tried (then the
  * present path: planMerge, then the write pass).
  */
-async function startStream(full: string, incrementals: string[], out: string, force: boolean): Promise<MergeStream | null> {
+async function startStream(full: string, incrementals: string[], out: string, force: boolean, direct: boolean): Promise<MergeStream | null> {
   if (full === '-' || incrementals.length === 0 || incrementals.length >= MAX_INPUTS || incrementals.includes('-')) return null;
   const real = (p: string) => decodedCopies.get(p) ?? p;
   const p = await predict(incrementals, incrementals.map(real));
@@ -718,7 +718,8 @@ async function startStream(full: string, incrementals: string[], out: string, fo
   let output: AtomicOutput;
   try {
     // Refusals of the output (it exists...) come after planMerge's, as on the present path: it makes them again.
-    output = new AtomicOutput(out, { force, writeBehind: true, bufferSize: STREAM_WINDOW });
+    // Direct I/O where the file system takes it (the disk writes the output as the scan goes), else write-behind.
+    output = new AtomicOutput(out, { force, writeBehind: true, direct, bufferSize: STREAM_WINDOW });
   } catch {
     for (const fd of fds) closeSync(fd);
     return null;
@@ -735,10 +736,10 @@ function planHash(plan: MergePlan): EntryHash {
 }
 
 async function mergeOpened(
-  full: string, incrementals: string[], out: string, opts: { force?: boolean; gzip?: boolean; fs?: Partial<FileSystem>; stream?: boolean },
+  full: string, incrementals: string[], out: string, opts: { force?: boolean; gzip?: boolean; fs?: Partial<FileSystem>; stream?: boolean; direct?: boolean },
 ): Promise<MergeResult> {
   const gzip = opts.gzip || out.endsWith('.gz');
-  const stream = !gzip && opts.fs === undefined && opts.stream !== false ? await startStream(full, incrementals, out, opts.force ?? false) : null;
+  const stream = !gzip && opts.fs === undefined && opts.stream !== false ? await startStream(full, incrementals, out, opts.force ?? false, opts.direct ?? true) : null;
   let plan: MergePlan;
   if (stream) {
     try {
@@ -748,6 +749,7 @@ async function mergeOpened(
         stream.kill();
         throw e;
       }
+      await stream.settle();
       if (stream.finish(plan, planHash(plan))) {
         const bytes = stream.out.bytesWritten;
         stream.out.commit();

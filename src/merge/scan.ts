@@ -118,6 +118,12 @@ export interface ScanVisitor {
   window?(w: ScanBytes): void;
   /** ... called before the window is read again from another position (its bytes are then lost) ... */
   beforeFill?(): void;
+  /**
+   * ... then, where it returns a promise, waited for before the window is
+   * read again (the output's direct writes: a turn of the event loop for
+   * their callbacks when no slot of the output is free) ...
+   */
+  room?(): Promise<void> | undefined;
   /** ... and called when the reader takes over (its records are not read through the window). */
   handover?(): void;
 }
@@ -144,7 +150,7 @@ export async function scanDump(
   visit: ScanVisitor,
   noEnd: (at: number) => void,
 ): Promise<Stamp | undefined> {
-  const fast = fastScan(path, real, visit);
+  const fast = await fastScan(path, real, visit);
   if (!fast.done) {
     visit.handover?.();
     await slowScan(path, real, fast.handover, lenientEnd, visit, noEnd);
@@ -156,8 +162,9 @@ export async function scanDump(
  * The window's buffer of the last scan, kept for the next one: a merge
  * scans several inputs one after the other (and the streaming merge its
  * incrementals twice), and each 1 MiB buffer made and dropped adds to the
- * peak memory until it is collected. The fast path is synchronous, so two
- * scans never use it at once.
+ * peak memory until it is collected. A scan takes it and gives it back: two
+ * scans at once (merge runs them one after the other) would only make a
+ * second buffer.
  */
 let spare: Buffer | undefined;
 
@@ -231,7 +238,7 @@ function usualVnodes(w: ScanWindow, pos: number, usual: VnodeRef, visit: ScanVis
  * reader takes over (a record's offset: the end of the last record
  * visited, its file data included).
  */
-function fastScan(path: string, real: string, visit: ScanVisitor): { handover: number; stamp?: Stamp; done?: boolean } {
+async function fastScan(path: string, real: string, visit: ScanVisitor): Promise<{ handover: number; stamp?: Stamp; done?: boolean }> {
   let fd: number;
   try {
     fd = openSync(real, 'r');
@@ -254,6 +261,8 @@ function fastScan(path: string, real: string, visit: ScanVisitor): { handover: n
       // At least the usual vnode's bytes in the window (fewer only at the end of the input).
       if (pos + FILE_VNODE_SIZE > w.base + w.len && w.base + w.len < w.size) {
         visit.beforeFill?.();
+        const room = visit.room?.();
+        if (room) await room;
         w.fill(pos, WINDOW);
         continue;
       }

@@ -47,7 +47,7 @@ import { COPY_DIRECT, Window, vnodePieces } from './pieces.js';
 import { scanDump, type ScanBytes, type ScanVisitor, type VnodeRef } from './scan.js';
 
 /** What planMerge hands the stream: the full dump's records it accepted, as the scan reads them. */
-export interface FullObserver extends Pick<ScanVisitor, 'window' | 'beforeFill' | 'handover'> {
+export interface FullObserver extends Pick<ScanVisitor, 'window' | 'beforeFill' | 'room' | 'handover'> {
   record(r: Exclude<DumpRecord, Vnode>): void;
   vnode(r: VnodeRef, slot: number, cls: IndexClass): void;
 }
@@ -305,6 +305,21 @@ export class MergeStream implements FullObserver {
       const w = this.w!;
       this.flush(Math.min(this.ce, w.base + w.len));
     });
+  }
+
+  /** The output's room for the scan's next window (its direct writes' slots). */
+  room(): Promise<void> | undefined {
+    return this.at === At.Dead ? undefined : this.out.room();
+  }
+
+  /** Every direct write of the output finished, before finish() patches it; a failed one kills the stream. */
+  async settle(): Promise<void> {
+    if (this.at === At.Dead) return;
+    try {
+      await this.out.drain();
+    } catch {
+      this.kill();
+    }
   }
 
   handover(): void {

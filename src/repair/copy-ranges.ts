@@ -24,7 +24,7 @@
  */
 import * as nodeFs from 'node:fs';
 import { DumpError, ioError } from '../format/errors.js';
-import { AtomicOutput } from '../io/atomic-output.js';
+import { AtomicOutput, DIRECT_SLOT } from '../io/atomic-output.js';
 import type { DumpOutput } from '../io/gzip-output.js';
 import type { FileSource } from '../source/file.js';
 
@@ -140,14 +140,17 @@ export class RangeCopier {
    */
   private async kernelCopy(out: AtomicOutput, p: Pending, from: number): Promise<void> {
     for (let pos = from; pos < p.end; ) {
-      const len = Math.min(EARLY_COPY, p.end - pos);
+      // With direct I/O, a slot at a time, after waiting for one to be free (room()).
+      const room = out.room();
+      if (room) await room;
+      const len = Math.min(out.directWrites ? DIRECT_SLOT : EARLY_COPY, p.end - pos);
       const n = out.copyFrom(p.src.fd, pos, len);
       if (n < len) {
         this.pending = null;
         throw this.inputEnded(pos + n, this.owner(p, pos + n));
       }
       pos += n;
-      if (pos < p.end || p === this.pending) await new Promise<void>((resolve) => setImmediate(resolve));
+      if (!out.directWrites && (pos < p.end || p === this.pending)) await new Promise<void>((resolve) => setImmediate(resolve));
     }
   }
 

@@ -11,6 +11,7 @@ interface Args {
   manifest?: string;
   force: boolean;
   gzip: boolean;
+  direct: boolean;
   json: boolean;
 }
 
@@ -29,11 +30,16 @@ export const mergeCommand = (ctx: Ctx): CommandModule<object, Args> => ({
       .option('force', { type: 'boolean', default: false, describe: 'replace an existing output file' })
       .option('manifest', manifestOption)
       .option('gzip', { type: 'boolean', default: false, describe: 'write gzip (also when the output name ends in .gz)' })
+      .option('direct', {
+        type: 'boolean',
+        default: true,
+        describe: 'write with O_DIRECT where the file system allows it, bypassing the page cache (--no-direct: ordinary writes)',
+      })
       .option('json', { type: 'boolean', default: false, describe: 'machine-readable output' }) as unknown as Argv<Args>,
   handler: async (a) => {
     // The merged table is in typed arrays and the file data moves in the kernel: a small young generation costs no CPU here.
     favourMemory({ reducer: false });
-    const r = await mergeDumps(a.full, a.incrementals.map(String), a.output, { force: a.force, gzip: a.gzip });
+    const r = await mergeDumps(a.full, a.incrementals.map(String), a.output, { force: a.force, gzip: a.gzip, direct: a.direct });
     await recordOutput(a.manifest, a.output);
     if (a.json) {
       printJson({ ...r, header: { ...r.header, name: displayString(r.header.name) } });

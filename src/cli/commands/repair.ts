@@ -21,6 +21,7 @@ interface Args {
   verbose: boolean;
   'wrap-bits': number;
   gzip: boolean;
+  direct: boolean;
   'decompress-with'?: string;
   tmpdir?: string;
   donor?: string[];
@@ -118,6 +119,11 @@ export const repairCommand = (ctx: Ctx): CommandModule<object, Args> => ({
       .option('volume-name', { type: 'string', describe: 'volume name for a re-created dump header (default recovered.backup)' })
       .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'one source line per vnode' })
       .option('gzip', { type: 'boolean', default: false, describe: 'write the repaired dump as gzip (also when the output name ends in .gz)' })
+      .option('direct', {
+        type: 'boolean',
+        default: true,
+        describe: 'write with O_DIRECT where the file system allows it, bypassing the page cache (--no-direct: ordinary writes)',
+      })
       .option('decompress-with', { type: 'string', requiresArg: true, describe: 'shell command that decodes a compressed input (stdin to stdout)' })
       .option('tmpdir', { type: 'string', requiresArg: true, describe: 'where a compressed input is decoded for positional reading (default: the system temporary directory)' })
       .option('wrap-bits', { type: 'number', default: 32, hidden: true, describe: 'wrap size 2^N (testing)' })
@@ -129,7 +135,7 @@ export const repairCommand = (ctx: Ctx): CommandModule<object, Args> => ({
     try {
       r = await repairFile(a.dump, a.output, {
         wrapBits: a['wrap-bits'], declared, force: a.force, keepPartial: a['keep-partial'],
-        gzip: a.gzip, tmpdir: a.tmpdir, decompressWith: a['decompress-with'],
+        gzip: a.gzip, direct: a.direct, tmpdir: a.tmpdir, decompressWith: a['decompress-with'],
         volumeId: parseHexId(a['volume-id'], '--volume-id'), volumeName: a['volume-name'],
         ...(loaded ? { donors: loaded.donors, exactOnly: a['exact-only'] } : {}),
       });
