@@ -46,7 +46,7 @@ import { Socket } from 'node:net';
 import { Worker } from 'node:worker_threads';
 import { TWO_32 } from '../format/constants.js';
 import { ioError } from '../format/errors.js';
-import type { AtomicOutput } from './atomic-output.js';
+import { DIRECT_BLOCK, type AtomicOutput } from './atomic-output.js';
 import { SPARSE_BLOCK, sparseRuns } from './sparse.js';
 import { SERVER_CHUNK_SIZE } from './chunker.js';
 import { HUGE_PAGE, adviseHugePages } from './native.js';
@@ -66,8 +66,8 @@ const PSEQ = 6; // bumped on every publish and on END: what workers wait on
 const CSEQ = 7; // bumped whenever a worker moves on or fails: what the producer waits on
 const CONTROL_WORDS = 8;
 
-/** Direct I/O block size: positions, lengths and memory addresses are aligned to it. */
-export const DIRECT_BLOCK = 4096;
+/** Direct I/O block size (AtomicOutput's): positions, lengths and memory addresses are aligned to it. */
+export { DIRECT_BLOCK };
 
 /** Longest the calling thread goes without returning to the event loop. */
 const YIELD_MS = 50;
