@@ -52,6 +52,16 @@ const REWRITES = [
     // Only in string-width 8 (7, cliui's and wrap-ansi's, has no such expression).
     optional: true,
   },
+  {
+    // chalk's copy of supports-color imports node:process as an ES module:
+    // node then makes that module's namespace from every property of
+    // process, getters included: process.stdin (a stream on fd 0, made
+    // non-blocking), allowedNodeEnvironmentFlags... 3 to 5 ms of every
+    // start, for the object the global `process` already is.
+    file: /[\\/]node_modules[\\/]chalk[\\/]source[\\/]vendor[\\/]supports-color[\\/]index\.js$/,
+    from: "import process from 'node:process';",
+    to: '',
+  },
 ];
 
 const rewrite = {

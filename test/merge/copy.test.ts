@@ -37,7 +37,7 @@ const V2: Spec[] = [
 const NO_KOFFI = `const M = require('node:module');
 const resolve = M._resolveFilename;
 M._resolveFilename = function (request, ...rest) {
-  if (request === 'koffi') { const e = new Error("Cannot find module 'koffi'"); e.code = 'MODULE_NOT_FOUND'; throw e; }
+  if (request === 'koffi' || request.endsWith('koffi.node')) { const e = new Error("Cannot find module 'koffi'"); e.code = 'MODULE_NOT_FOUND'; throw e; }
   return resolve.call(this, request, ...rest);
 };
 `;

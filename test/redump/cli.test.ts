@@ -69,7 +69,7 @@ describe('codadump redump: success', () => {
     writeFileSync(preload, `const M = require('node:module');
 const resolve = M._resolveFilename;
 M._resolveFilename = function (request, ...rest) {
-  if (request === 'koffi') { const e = new Error("Cannot find module 'koffi'"); e.code = 'MODULE_NOT_FOUND'; throw e; }
+  if (request === 'koffi' || request.endsWith('koffi.node')) { const e = new Error("Cannot find module 'koffi'"); e.code = 'MODULE_NOT_FOUND'; throw e; }
   return resolve.call(this, request, ...rest);
 };
 `);
