@@ -39,6 +39,7 @@ describe('quickArgs: merge', () => {
       ['merge', 'full.dump', 'inc.dump', '--json', '-o', 'out.dump'],
       ['merge', '/a b/full.dump', './c.d', '-o', 'x/y z.dump', '--manifest', '-'],
       ['merge', 'full.dump', 'inc.dump', '-o', 'out.dump', '--gzip'],
+      ['merge', 'full.dump', 'inc.dump', '-o', 'out.dump', '--direct'],
     ];
     for (const argv of lines) {
       const quick = quickArgs(merge, argv);
@@ -55,6 +56,7 @@ describe('quickArgs: merge', () => {
       o: '-',
       force: true,
       gzip: false,
+      direct: true,
       json: false,
     });
   });
@@ -71,6 +73,7 @@ describe('quickArgs: merge', () => {
       [...base, '--version'],
       [...base, 'help'],
       [...base, '--no-force'],
+      [...base, '--no-direct'],
       [...base, '--force=true'],
       [...base, '--force', 'false'],
       [...base, '--force', 'true'],
