@@ -27,6 +27,7 @@ import { encodeEnd, encodeHeader, encodeIndexHeader, encodeRmVnode, encodeVnode,
 import { DumpError } from '../format/errors.js';
 import { vnodeKey } from '../format/paths.js';
 import { DirEntryList, ObjectSource, VolumeTree, type EntryList, type TreeSource } from '../format/tree.js';
+import { NameStore, PackedEntries } from '../format/packed.js';
 import { PairMap } from '../diagnose/survivors.js';
 import type { CheckedTree } from '../check/checker.js';
 import { vnodeSlot, type Vnode } from '../format/types.js';
@@ -278,6 +279,13 @@ class RepairedList implements TreeSource {
   private readonly other: VolumeTree | null;
   private readonly rootIndex: number;
   private tree: VolumeTree | null = null;
+  /**
+   * Every number fits 32 bits: the directories' entries are this list's
+   * own (packed: 12 bytes an entry and its name's bytes), and the planned
+   * directories' entry objects are no longer needed once their pages are
+   * encoded (a million entries: about 90 MB of objects through the write).
+   */
+  readonly plain: boolean;
 
   constructor(planned: readonly Planned[], root: Planned | undefined) {
     const n = (this.size = planned.length);
@@ -290,7 +298,8 @@ class RepairedList implements TreeSource {
     this.fromEnd = new Float64Array(n);
     this.fromCount = new Uint8Array(n);
     const u32 = (x: number) => x >>> 0 === x;
-    const plain = planned.every((p) => u32(vnOf(p)) && u32(unOf(p)) && u32(parOf(p)) && u32(parUOf(p)));
+    const plain = (this.plain = planned.every((p) => u32(vnOf(p)) && u32(unOf(p)) && u32(parOf(p)) && u32(parUOf(p))));
+    const names = new NameStore();
     this.rootIndex = root ? planned.indexOf(root) : -1;
     for (let i = 0; i < n; i++) {
       const p = planned[i];
@@ -309,7 +318,7 @@ class RepairedList implements TreeSource {
         this.fromCount[i] = 2;
       }
       if (p.changes.length > 0) this.changes.set(i, p.changes);
-      if (plain && p.kind === 'dir') this.lists.set(i, new DirEntryList(entriesOf(p)));
+      if (plain && p.kind === 'dir') this.lists.set(i, new PackedEntries(entriesOf(p), names));
     }
     if (plain) {
       const pairs = (this.pairs = new PairMap((i) => this.un[i], n));
@@ -487,7 +496,9 @@ export async function repairFile(input: string, output: string, opts: RepairOpti
     out.commit();
     // The analysis and the plan are garbage by now: verify's own tables do not come on top of them.
     // (A sound dump copied as it is was verified as it was read: the output is those bytes.)
+   
     const v = verified ?? (await verifyFile(output, { fs: opts.fs }));
+   
     // The same keys in the same order as spreading the report, without making its vnode list.
     return Object.assign(report as RepairReport, { input, output, bytesWritten, verify: { verdict: v.verdict, problems: v.problems } });
   } finally {
@@ -511,12 +522,17 @@ async function analyzePlanWrite(
     if (report) return { report, verified: { verdict: 'ok', problems: [] } };
     straight = pass.problems ?? undefined;
   }
-  const plan = planRepair(withContainer(await analyzeSource(src, opts, straight), container), opts);
+ 
+  const an = await analyzeSource(src, opts, straight);
+ 
+  const plan = planRepair(withContainer(an, container), opts);
+ 
   // Small files: verify reads the output back whole (its records are between their data), from the page
   // cache if it was written through it, from the disk after direct I/O (a damaged 2 GB dump of 300,000
   // files: 1 to 4 s more). Big files: verify reads their records only, and direct I/O writes the data.
   if (out instanceof AtomicOutput && src.size < DIRECT_MIN_AVERAGE * Math.max(1, plan.vnodes.length)) out.withoutDirect();
   await writePlan(plan, src, out, opts.fs === undefined);
+ 
   return { report: plan.report };
 }
 
@@ -1208,6 +1224,8 @@ function finish(w: Work, header: HeaderFields, volume: VolumeFields, donorStage:
   planned.sort(outputOrder(incremental));
 
   const list = new RepairedList(planned, root);
+  // The pages are encoded (the write reads them) and the report has the entries packed: the objects go.
+  if (list.plain) for (const p of planned) if (p.kind === 'dir') p.entries = undefined;
   const written = { large: planned.filter((p) => isDirNumber(vnOf(p))).length, small: planned.filter((p) => !isDirNumber(vnOf(p))).length };
   const declared = incremental
     ? { large: a.indexes.large?.declared ?? written.large, small: a.indexes.small?.declared ?? written.small }
@@ -1335,16 +1353,21 @@ const COPY_BUFFER = 1 << 20;
  * copy from an input; with `record`, an encoded record that was decoded
  * from that range of the input (the same bytes when nothing changed it).
  */
-type PlanPiece = Buffer | { from: FileSource | undefined; start: number; end: number; vnode: string; record?: Buffer; follows?: number };
+type PlanPiece = Buffer | { from: FileSource | undefined; start: number; end: number; vnode: Planned; record?: Buffer; follows?: number };
+
+/** A planned vnode's name in a message ("vnode.uniquifier"), made only for the message. */
+const nameOf = (p: Planned): string => `${vnOf(p)}.${unOf(p)}`;
 
 /** A survivor's encoded record, with the input range it was read from where its layout allows it to be the same bytes. */
-function recordPiece(p: Planned, rec: Buffer): PlanPiece {
-  if (p.origin !== 'survivor' || p.source !== undefined || p.from.length !== 1) return rec;
-  const start = p.from[0].start;
-  const data = p.data;
-  const recEnd = data.length > 0 ? data[0].start : p.from[0].end;
+function recordPiece(p: Planned, rec: Buffer, data: FileRange[] = p.data): PlanPiece {
+  // (A light survivor makes its ranges again at each read of `from` or `data`: each read once here.)
+  if (p.origin !== 'survivor' || p.source !== undefined) return rec;
+  const from = p.from;
+  if (from.length !== 1) return rec;
+  const start = from[0].start;
+  const recEnd = data.length > 0 ? data[0].start : from[0].end;
   if (recEnd - start !== rec.length) return rec;
-  return { from: undefined, start, end: recEnd, vnode: `${vnOf(p)}.${unOf(p)}`, record: rec, follows: data.length > 0 ? data[0].end - data[0].start : 0 };
+  return { from: undefined, start, end: recEnd, vnode: p, record: rec, follows: data.length > 0 ? data[0].end - data[0].start : 0 };
 }
 
 /**
@@ -1380,11 +1403,11 @@ function* planPieces(plan: Plan): Generator<PlanPiece> {
       yield recordPiece(p, encodeVnode(p.fields, { kind: 'badinode' }));
       continue;
     }
-    const vnode = `${vnOf(p)}.${unOf(p)}`;
-    const planned = p.data.reduce((n, r) => n + (r.end - r.start), 0);
-    if (planned !== p.length) throw new DumpError('BAD_VALUE', `internal: vnode ${vnode} has ${planned} bytes of data, planned ${p.length}`);
-    yield recordPiece(p, encodeVnode(p.fields, { kind: 'filedata', length: p.length }));
-    for (const r of p.data) yield { from: p.source, start: r.start, end: r.end, vnode };
+    const data = p.data;
+    const planned = data.reduce((n, r) => n + (r.end - r.start), 0);
+    if (planned !== p.length) throw new DumpError('BAD_VALUE', `internal: vnode ${nameOf(p)} has ${planned} bytes of data, planned ${p.length}`);
+    yield recordPiece(p, encodeVnode(p.fields, { kind: 'filedata', length: p.length }), data);
+    for (const r of data) yield { from: p.source, start: r.start, end: r.end, vnode: p };
   }
   yield encodeEnd();
 }
@@ -1414,7 +1437,7 @@ export async function* repairedBytes(plan: Plan, src: FileSource): AsyncGenerato
     for (let pos = piece.start; pos < piece.end; ) {
       const buf = Buffer.allocUnsafe(Math.min(COPY_BUFFER, piece.end - pos));
       const n = await from.read(buf, 0, buf.length, pos);
-      if (n === 0) throw inputEnded(pos, piece.vnode, src);
+      if (n === 0) throw inputEnded(pos, nameOf(piece.vnode), src);
       yield buf.subarray(0, n);
       pos += n;
     }
@@ -1428,7 +1451,7 @@ export async function* repairedBytes(plan: Plan, src: FileSource): AsyncGenerato
  * no file-system seam, so the inputs may be read by descriptor.
  */
 async function writePlan(plan: Plan, src: FileSource, out: DumpOutput, direct: boolean): Promise<void> {
-  const copier = new RangeCopier(out, direct, (pos, vnode) => inputEnded(pos, vnode, src));
+  const copier = new RangeCopier<Planned>(out, direct, (pos, p) => inputEnded(pos, nameOf(p), src));
   for (const piece of planPieces(plan)) {
     if (Buffer.isBuffer(piece)) await copier.bytes(piece);
     else if (piece.record) await copier.record(piece.record, piece.from ?? src, piece.start, piece.end, piece.vnode, piece.follows);
