@@ -122,18 +122,26 @@ const NO_CHANGES: string[] = Object.freeze([]) as unknown as string[];
  * makes its fields its own, to change them (then `fields` is that copy).
  */
 class LightSurvivor implements Planned {
-  private f: VnodeFields | undefined;
-  private ch: string[] | undefined;
+  /** Its own fields and changes, once made (materialize). */
+  private m: { fields: VnodeFields; changes: string[] } | undefined = undefined;
 
   constructor(
     private readonly a: Analysis,
     /** Its record (and stream position in the walk): the index in the walk's table. */
     readonly seq: number,
-    readonly kind: 'file' | 'badinode',
-    readonly length: number,
-    readonly mtime: number,
-    readonly storeHost: number,
+    /** Its data length (a file), or -1 (a bad inode): four numbers an object, a million of them (issue #17). */
+    private readonly len: number,
   ) {}
+
+  get kind(): 'file' | 'badinode' {
+    return this.len < 0 ? 'badinode' : 'file';
+  }
+  get length(): number {
+    return this.len < 0 ? 0 : this.len;
+  }
+  private get f(): VnodeFields | undefined {
+    return this.m?.fields;
+  }
 
   get origin(): Origin {
     return 'survivor';
@@ -154,13 +162,11 @@ class LightSurvivor implements Planned {
     return this.a.vs.fileRanges(recs.at(this.seq), recs.end(this.seq));
   }
   get changes(): string[] {
-    return this.ch ?? NO_CHANGES;
+    return this.m?.changes ?? NO_CHANGES;
   }
   /** Its fields as its own copy (to change them), and its list of changes. */
   materialize(): { fields: VnodeFields; changes: string[] } {
-    this.f ??= fieldsOf(this.a.walk.records.vnodeRec(this.seq));
-    this.ch ??= [];
-    return { fields: this.f, changes: this.ch };
+    return (this.m ??= { fields: fieldsOf(this.a.walk.records.vnodeRec(this.seq)), changes: [] });
   }
   get vnode(): number {
     return this.f ? this.f.vnode : this.a.walk.records.vnode(this.seq);
@@ -185,8 +191,9 @@ const unOf = (p: Planned): number => (p instanceof LightSurvivor ? p.unique : p.
 const parOf = (p: Planned): number => (p instanceof LightSurvivor ? p.parent : p.fields.parent);
 const parUOf = (p: Planned): number => (p instanceof LightSurvivor ? p.parentUnique : p.fields.parentUnique);
 const typeOf = (p: Planned): number => (p instanceof LightSurvivor ? p.type : p.fields.type);
-const mtimeOf = (p: Planned): number => (p instanceof LightSurvivor ? p.mtime : p.fields.mtime);
-const storeHostOf = (p: Planned): number => (p instanceof LightSurvivor ? p.storeHost : p.fields.vv.storeHost);
+/** (A light survivor's mtime and store host are in its record: decoded again.) */
+const mtimeOf = (p: Planned): number => p.fields.mtime;
+const storeHostOf = (p: Planned): number => p.fields.vv.storeHost;
 const keyOf = (p: Planned): string => vnodeKey(vnOf(p), unOf(p));
 const unOfFirst = (p: Planned | undefined): number => (p ? unOf(p) : 1);
 /** Its fields and changes, to change them (a light survivor's made its own first). */
@@ -668,6 +675,9 @@ interface Work {
   nextUnique: number;
   maxDir: number;
   latestMtime: number;
+  /** Over the light survivors (collectVnodes): the latest mtime, and whether one has a store host. */
+  lightMtime: number;
+  lightHost: boolean;
   storeHost: number;
   /** By index in `planned` (as of the last walk): the first directory (in reach order from the root) naming it. */
   homes: (Planned | undefined)[];
@@ -695,7 +705,7 @@ function entriesOf(p: Planned): DirEntry[] {
 export function planRepair(a: Analysis, opts: RepairOptions = {}): Plan {
   const w: Work = {
     a, opts, incremental: a.incremental, planned: [], byKey: new PlannedIndex(0),
-    removed: [], root: undefined, nextUnique: 0, maxDir: 1, latestMtime: 0, storeHost: 0, homes: [],
+    removed: [], root: undefined, nextUnique: 0, maxDir: 1, latestMtime: 0, lightMtime: 0, lightHost: false, storeHost: 0, homes: [],
     synthesized: [], dropped: [], keptPartial: [], removedEntries: [], rehomed: [], volumeChanges: [],
   };
   collectVnodes(w);
@@ -754,7 +764,9 @@ function collectVnodes(w: Work): void {
       const light = v.type !== VNODE_DIR && v.mode <= 0o7777
         && ((v.data.kind === 'filedata' && v.length === v.data.length && recs.dataStart(seq) === v.data.start) || v.data.kind === 'badinode');
       if (light) {
-        planned.push(new LightSurvivor(a, seq, v.data.kind === 'filedata' ? 'file' : 'badinode', v.data.kind === 'filedata' ? v.data.length : 0, v.mtime, v.vv.storeHost));
+        planned.push(new LightSurvivor(a, seq, v.data.kind === 'filedata' ? v.data.length : -1));
+        w.lightMtime = Math.max(w.lightMtime, v.mtime);
+        if (v.vv.storeHost !== 0) w.lightHost = true;
         continue;
       }
       const p: Planned = {
@@ -925,8 +937,9 @@ function tally(w: Work): void {
     if (isDirNumber(l.vnode)) maxDir = Math.max(maxDir, l.vnode);
   }
   w.nextUnique = Math.max(a.volume?.nextUniquifier ?? 0, maxUnique + 1);
-  w.latestMtime = planned.reduce((m, p) => Math.max(m, mtimeOf(p)), 0);
-  const host = planned.find((p) => storeHostOf(p) !== 0);
+  // A light survivor's numbers from collectVnodes (its record is not decoded again), except the first store host.
+  w.latestMtime = planned.reduce((m, p) => (p instanceof LightSurvivor ? m : Math.max(m, mtimeOf(p))), w.lightMtime);
+  const host = planned.find((p) => (w.lightHost || !(p instanceof LightSurvivor)) && storeHostOf(p) !== 0);
   w.storeHost = host ? storeHostOf(host) : 0;
   w.maxDir = maxDir;
 }
