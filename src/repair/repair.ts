@@ -103,6 +103,8 @@ interface Planned {
   from: FileRange[];
   /** Entries to write (directories), when rebuilt. */
   entries?: DirEntry[];
+  /** A directory's entries as they are (none removed), packed: made objects again (`entries`) only to change them. */
+  packed?: PackedEntries;
   rebuilt?: boolean;
   changes: string[];
   oldPath: string | null;
@@ -325,7 +327,7 @@ class RepairedList implements TreeSource {
         this.fromCount[i] = 2;
       }
       if (p.changes.length > 0) this.changes.set(i, p.changes);
-      if (plain && p.kind === 'dir') this.lists.set(i, new PackedEntries(entriesOf(p), names));
+      if (plain && p.kind === 'dir') this.lists.set(i, p.entries ? new PackedEntries(p.entries, names) : p.packed ?? new PackedEntries(entriesOf(p), names));
     }
     if (plain) {
       const pairs = (this.pairs = new PairMap((i) => this.un[i], n));
@@ -458,7 +460,7 @@ class PlannedSource implements TreeSource {
     for (let i = 0; i < planned.length; i++) {
       const p = planned[i];
       this.pairs.set(vnOf(p), unOf(p), i);
-      if (p.kind === 'dir') this.lists.set(i, new DirEntryList(entriesOf(p)));
+      if (p.kind === 'dir') this.lists.set(i, entryListOf(p));
     }
   }
 
@@ -691,8 +693,29 @@ interface Work {
 
 /** A directory's entries (decoded from its pages once, then edited in place). */
 function entriesOf(p: Planned): DirEntry[] {
-  if (!p.entries) p.entries = orderedEntries(p.pages!);
+  if (!p.entries) {
+    const k = p.packed;
+    p.entries = k ? unpacked(k) : orderedEntries(p.pages!);
+    p.packed = undefined;
+  }
   return p.entries;
+}
+
+/** A directory's entries to read (packed where they are, without making objects). */
+function entryListOf(p: Planned): EntryList {
+  return p.entries ? new DirEntryList(p.entries) : p.packed ?? new DirEntryList(entriesOf(p));
+}
+
+function unpacked(k: PackedEntries): DirEntry[] {
+  const out: DirEntry[] = new Array(k.count);
+  for (let i = 0; i < k.count; i++) out[i] = { name: k.name(i), vnode: k.vnode(i), unique: k.unique(i) };
+  return out;
+}
+
+/** The index of the first entry with this name, or -1. */
+function firstNamed(l: EntryList, name: string): number {
+  for (let k = 0; k < l.count; k++) if (l.name(k) === name) return k;
+  return -1;
 }
 
 /**
@@ -977,6 +1000,7 @@ function placeRoot(w: Work): void {
 /** 3. Directory entries that name vnodes not written (or a file kept only in part) are removed. */
 function pruneEntries(w: Work): void {
   const { planned, byKey, removedEntries, incremental } = w;
+  const names = new NameStore();
   if (!incremental) {
     for (const p of planned) {
       if (p.kind !== 'dir' || p.origin === 'root' || p.origin === 'rebuilt') continue;
@@ -990,7 +1014,11 @@ function pruneEntries(w: Work): void {
         removedEntries.push({ dir: key(p.fields), name: e.name, vnode: e.vnode, unique: e.unique });
         if (isDirNumber(e.vnode)) p.fields.linkCount = Math.max(2, p.fields.linkCount - 1);
       }
-      if (keep.length !== list.length || problems.length > 0) {
+      if (keep.length === list.length && problems.length === 0) {
+        // Unchanged: kept packed (a million entries: about 90 MB of objects less through the plan).
+        p.packed = new PackedEntries(list, names);
+        p.entries = undefined;
+      } else {
         p.entries = keep;
         p.rebuilt = true;
         p.changes.push(
@@ -1135,12 +1163,20 @@ function fixParents(w: Work): void {
   }
 }
 
+/** Whether a directory's first `.` and first `..` name it and its parent (the root: itself), as encodeDirectories wants them. */
+function sameDots(l: EntryList, p: Planned): boolean {
+  const self = firstNamed(l, '.');
+  const up = firstNamed(l, '..');
+  const want = p.fields.vnode === 1 ? p.fields : { vnode: p.fields.parent, unique: p.fields.parentUnique };
+  return self >= 0 && up >= 0 && l.vnode(self) === p.fields.vnode && l.unique(self) === p.fields.unique && l.vnode(up) === want.vnode && l.unique(up) === want.unique;
+}
+
 /** 6. Re-encode what changed (and any directory whose `.`/`..` disagree with its fields); lengths. */
 function encodeDirectories(w: Work): void {
   const { planned, incremental } = w;
   for (const p of planned) {
     if (p.kind !== 'dir') continue;
-    if (!p.rebuilt && p.pages && !incremental) {
+    if (!p.rebuilt && p.pages && !incremental && !sameDots(entryListOf(p), p)) {
       const list = entriesOf(p);
       const self = list.find((e) => e.name === '.');
       const up = list.find((e) => e.name === '..');
