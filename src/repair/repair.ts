@@ -505,7 +505,9 @@ export async function repairFile(input: string, output: string, opts: RepairOpti
     out.commit();
     // The analysis and the plan are garbage by now: verify's own tables do not come on top of them.
     // (A sound dump copied as it is was verified as it was read: the output is those bytes.)
+   
     const v = verified ?? (await verifyFile(output, { fs: opts.fs }));
+   
     // The same keys in the same order as spreading the report, without making its vnode list.
     return Object.assign(report as RepairReport, { input, output, bytesWritten, verify: { verdict: v.verdict, problems: v.problems } });
   } finally {
@@ -529,12 +531,17 @@ async function analyzePlanWrite(
     if (report) return { report, verified: { verdict: 'ok', problems: [] } };
     straight = pass.problems ?? undefined;
   }
-  const plan = planRepair(withContainer(await analyzeSource(src, opts, straight), container), opts);
+ 
+  const an = await analyzeSource(src, opts, straight);
+ 
+  const plan = planRepair(withContainer(an, container), opts);
+ 
   // Small files: verify reads the output back whole (its records are between their data), from the page
   // cache if it was written through it, from the disk after direct I/O (a damaged 2 GB dump of 300,000
   // files: 1 to 4 s more). Big files: verify reads their records only, and direct I/O writes the data.
   if (out instanceof AtomicOutput && src.size < DIRECT_MIN_AVERAGE * Math.max(1, plan.vnodes.length)) out.withoutDirect();
   await writePlan(plan, src, out, opts.fs === undefined);
+ 
   return { report: plan.report };
 }
 

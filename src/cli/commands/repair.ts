@@ -1,4 +1,3 @@
-import { setFlagsFromString } from 'node:v8';
 import type { Argv, CommandModule } from 'yargs';
 import { isoDate, repairFile, type RepairReport } from '../../repair/repair.js';
 import { loadDonors } from '../../merge/donors.js';
@@ -130,11 +129,6 @@ export const repairCommand = (ctx: Ctx): CommandModule<object, Args> => ({
       .option('wrap-bits', { type: 'number', default: 32, hidden: true, describe: 'wrap size 2^N (testing)' })
       .conflicts('log', 'declared') as unknown as Argv<Args>,
   handler: async (a) => {
-    // V8 allocates straight into the old generation for an allocation site whose objects mostly lived
-    // on (the plan's), where that site's later objects (the write's, one set a vnode) die at once: they
-    // stay until a mark-compact, and the heap grows by the hundreds of MB (issue #17, a damaged dump of a
-    // million small files: 830 -> 610 MB peak RSS; the same CPU time). The flag is read at each collection.
-    setFlagsFromString('--no-allocation-site-pretenuring');
     const declared = await resolveDeclared(a.dump, { log: a.log, declared: a.declared });
     const loaded = a.donor && a.donor.length > 0 ? await loadDonors(a.donor.map(String), { tmpdir: a.tmpdir, decompressWith: a['decompress-with'] }) : null;
     let r: RepairReport;
