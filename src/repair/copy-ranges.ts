@@ -34,7 +34,7 @@ const WINDOW = 1 << 20;
 /** A joined range is copied as soon as it is this long (and joining goes on after it). */
 export const EARLY_COPY = 64 << 20;
 
-interface Pending {
+interface Pending<O> {
   src: FileSource;
   start: number;
   end: number;
@@ -42,14 +42,16 @@ interface Pending {
    * The vnode each joined piece belongs to (ends[k]: where owners[k]'s
    * pieces end; a vnode's adjacent pieces share one), for the message when
    * the input ends early: two arrays, not an object a piece (a run of
-   * unchanged records can join every record of the dump).
+   * unchanged records can join every record of the dump). An owner is
+   * whatever the caller names a vnode by (repair: its planned vnode, made
+   * a string only for the message: no string a vnode).
    */
   ends: number[];
-  owners: string[];
+  owners: O[];
 }
 
-export class RangeCopier {
-  private pending: Pending | null = null;
+export class RangeCopier<O = string> {
+  private pending: Pending<O> | null = null;
   private readonly win = Buffer.allocUnsafe(WINDOW);
   private winSrc: FileSource | null = null;
   private winStart = 0;
@@ -63,7 +65,7 @@ export class RangeCopier {
   constructor(
     private readonly out: DumpOutput,
     private readonly direct: boolean,
-    private readonly inputEnded: (pos: number, vnode: string) => DumpError,
+    private readonly inputEnded: (pos: number, vnode: O) => DumpError,
   ) {}
 
   /** Encoded bytes (a record that changed, or one not read from an input). */
@@ -81,7 +83,7 @@ export class RangeCopier {
    * record is past the window anyway): not a 1 MiB read for each record of
    * a dump of big files.
    */
-  async record(b: Buffer, src: FileSource, start: number, end: number, vnode: string, follows = 0): Promise<void> {
+  async record(b: Buffer, src: FileSource, start: number, end: number, vnode: O, follows = 0): Promise<void> {
     const want = b.length + follows >= WINDOW ? b.length : WINDOW;
     if (this.direct && src.hasFd && end - start === b.length && b.length <= WINDOW && this.inWindow(src, start, end, want) && b.equals(this.win.subarray(start - this.winStart, end - this.winStart))) {
       await this.range(src, start, end, vnode);
@@ -91,7 +93,7 @@ export class RangeCopier {
   }
 
   /** A range of an input (file data, or an unchanged record). */
-  async range(src: FileSource, start: number, end: number, vnode: string): Promise<void> {
+  async range(src: FileSource, start: number, end: number, vnode: O): Promise<void> {
     if (end <= start) return;
     const p = this.pending;
     if (p && p.src === src && p.end === start) {
@@ -121,7 +123,7 @@ export class RangeCopier {
    * being compared, not once all of it has been. The same bytes in the same
    * order as one copy at the end.
    */
-  private async copyAhead(p: Pending): Promise<void> {
+  private async copyAhead(p: Pending<O>): Promise<void> {
     if (!(this.out instanceof AtomicOutput) || !p.src.hasFd) return;
     await this.kernelCopy(this.out, p, p.start);
     p.start = p.end;
@@ -138,7 +140,7 @@ export class RangeCopier {
    * thread once 64 wait for their callback). Throws where the input ends
    * first.
    */
-  private async kernelCopy(out: AtomicOutput, p: Pending, from: number): Promise<void> {
+  private async kernelCopy(out: AtomicOutput, p: Pending<O>, from: number): Promise<void> {
     for (let pos = from; pos < p.end; ) {
       // With direct I/O, a slot at a time, after waiting for one to be free (room()).
       const room = out.room();
@@ -154,7 +156,7 @@ export class RangeCopier {
     }
   }
 
-  private owner(p: Pending, pos: number): string {
+  private owner(p: Pending<O>, pos: number): O {
     const k = p.ends.findIndex((e) => e > pos);
     return p.owners[k >= 0 ? k : p.owners.length - 1];
   }

@@ -20,6 +20,7 @@
  *     into an AtomicOutput (temporary file, then rename), sparse.
  * The input is only ever read.
  */
+import { setFlagsFromString } from 'node:v8';
 import { DEFAULT_ACL, formatAcl } from '../acl/acl.js';
 import { creationOrder, decodeDirectory, encodeDirectory, entriesThatFit, validateDirectory, type DirEntry } from '../dir/pages.js';
 import { VNODE_DIR } from '../format/constants.js';
@@ -27,6 +28,7 @@ import { encodeEnd, encodeHeader, encodeIndexHeader, encodeRmVnode, encodeVnode,
 import { DumpError } from '../format/errors.js';
 import { vnodeKey } from '../format/paths.js';
 import { DirEntryList, ObjectSource, VolumeTree, type EntryList, type TreeSource } from '../format/tree.js';
+import { NameStore, PackedEntries } from '../format/packed.js';
 import { PairMap } from '../diagnose/survivors.js';
 import type { CheckedTree } from '../check/checker.js';
 import { vnodeSlot, type Vnode } from '../format/types.js';
@@ -102,6 +104,8 @@ interface Planned {
   from: FileRange[];
   /** Entries to write (directories), when rebuilt. */
   entries?: DirEntry[];
+  /** A directory's entries as they are (none removed), packed: made objects again (`entries`) only to change them. */
+  packed?: PackedEntries;
   rebuilt?: boolean;
   changes: string[];
   oldPath: string | null;
@@ -121,18 +125,26 @@ const NO_CHANGES: string[] = Object.freeze([]) as unknown as string[];
  * makes its fields its own, to change them (then `fields` is that copy).
  */
 class LightSurvivor implements Planned {
-  private f: VnodeFields | undefined;
-  private ch: string[] | undefined;
+  /** Its own fields and changes, once made (materialize). */
+  private m: { fields: VnodeFields; changes: string[] } | undefined = undefined;
 
   constructor(
     private readonly a: Analysis,
     /** Its record (and stream position in the walk): the index in the walk's table. */
     readonly seq: number,
-    readonly kind: 'file' | 'badinode',
-    readonly length: number,
-    readonly mtime: number,
-    readonly storeHost: number,
+    /** Its data length (a file), or -1 (a bad inode): four numbers an object, a million of them (issue #17). */
+    private readonly len: number,
   ) {}
+
+  get kind(): 'file' | 'badinode' {
+    return this.len < 0 ? 'badinode' : 'file';
+  }
+  get length(): number {
+    return this.len < 0 ? 0 : this.len;
+  }
+  private get f(): VnodeFields | undefined {
+    return this.m?.fields;
+  }
 
   get origin(): Origin {
     return 'survivor';
@@ -153,13 +165,11 @@ class LightSurvivor implements Planned {
     return this.a.vs.fileRanges(recs.at(this.seq), recs.end(this.seq));
   }
   get changes(): string[] {
-    return this.ch ?? NO_CHANGES;
+    return this.m?.changes ?? NO_CHANGES;
   }
   /** Its fields as its own copy (to change them), and its list of changes. */
   materialize(): { fields: VnodeFields; changes: string[] } {
-    this.f ??= fieldsOf(this.a.walk.records.vnodeRec(this.seq));
-    this.ch ??= [];
-    return { fields: this.f, changes: this.ch };
+    return (this.m ??= { fields: fieldsOf(this.a.walk.records.vnodeRec(this.seq)), changes: [] });
   }
   get vnode(): number {
     return this.f ? this.f.vnode : this.a.walk.records.vnode(this.seq);
@@ -184,8 +194,9 @@ const unOf = (p: Planned): number => (p instanceof LightSurvivor ? p.unique : p.
 const parOf = (p: Planned): number => (p instanceof LightSurvivor ? p.parent : p.fields.parent);
 const parUOf = (p: Planned): number => (p instanceof LightSurvivor ? p.parentUnique : p.fields.parentUnique);
 const typeOf = (p: Planned): number => (p instanceof LightSurvivor ? p.type : p.fields.type);
-const mtimeOf = (p: Planned): number => (p instanceof LightSurvivor ? p.mtime : p.fields.mtime);
-const storeHostOf = (p: Planned): number => (p instanceof LightSurvivor ? p.storeHost : p.fields.vv.storeHost);
+/** (A light survivor's mtime and store host are in its record: decoded again.) */
+const mtimeOf = (p: Planned): number => p.fields.mtime;
+const storeHostOf = (p: Planned): number => p.fields.vv.storeHost;
 const keyOf = (p: Planned): string => vnodeKey(vnOf(p), unOf(p));
 const unOfFirst = (p: Planned | undefined): number => (p ? unOf(p) : 1);
 /** Its fields and changes, to change them (a light survivor's made its own first). */
@@ -278,6 +289,13 @@ class RepairedList implements TreeSource {
   private readonly other: VolumeTree | null;
   private readonly rootIndex: number;
   private tree: VolumeTree | null = null;
+  /**
+   * Every number fits 32 bits: the directories' entries are this list's
+   * own (packed: 12 bytes an entry and its name's bytes), and the planned
+   * directories' entry objects are no longer needed once their pages are
+   * encoded (a million entries: about 90 MB of objects through the write).
+   */
+  readonly plain: boolean;
 
   constructor(planned: readonly Planned[], root: Planned | undefined) {
     const n = (this.size = planned.length);
@@ -290,7 +308,8 @@ class RepairedList implements TreeSource {
     this.fromEnd = new Float64Array(n);
     this.fromCount = new Uint8Array(n);
     const u32 = (x: number) => x >>> 0 === x;
-    const plain = planned.every((p) => u32(vnOf(p)) && u32(unOf(p)) && u32(parOf(p)) && u32(parUOf(p)));
+    const plain = (this.plain = planned.every((p) => u32(vnOf(p)) && u32(unOf(p)) && u32(parOf(p)) && u32(parUOf(p))));
+    const names = new NameStore();
     this.rootIndex = root ? planned.indexOf(root) : -1;
     for (let i = 0; i < n; i++) {
       const p = planned[i];
@@ -309,7 +328,7 @@ class RepairedList implements TreeSource {
         this.fromCount[i] = 2;
       }
       if (p.changes.length > 0) this.changes.set(i, p.changes);
-      if (plain && p.kind === 'dir') this.lists.set(i, new DirEntryList(entriesOf(p)));
+      if (plain && p.kind === 'dir') this.lists.set(i, p.entries ? new PackedEntries(p.entries, names) : p.packed ?? new PackedEntries(entriesOf(p), names));
     }
     if (plain) {
       const pairs = (this.pairs = new PairMap((i) => this.un[i], n));
@@ -442,7 +461,7 @@ class PlannedSource implements TreeSource {
     for (let i = 0; i < planned.length; i++) {
       const p = planned[i];
       this.pairs.set(vnOf(p), unOf(p), i);
-      if (p.kind === 'dir') this.lists.set(i, new DirEntryList(entriesOf(p)));
+      if (p.kind === 'dir') this.lists.set(i, entryListOf(p));
     }
   }
 
@@ -511,13 +530,24 @@ async function analyzePlanWrite(
     if (report) return { report, verified: { verdict: 'ok', problems: [] } };
     straight = pass.problems ?? undefined;
   }
-  const plan = planRepair(withContainer(await analyzeSource(src, opts, straight), container), opts);
-  // Small files: verify reads the output back whole (its records are between their data), from the page
-  // cache if it was written through it, from the disk after direct I/O (a damaged 2 GB dump of 300,000
-  // files: 1 to 4 s more). Big files: verify reads their records only, and direct I/O writes the data.
-  if (out instanceof AtomicOutput && src.size < DIRECT_MIN_AVERAGE * Math.max(1, plan.vnodes.length)) out.withoutDirect();
-  await writePlan(plan, src, out, opts.fs === undefined);
-  return { report: plan.report };
+  const a = await analyzeSource(src, opts, straight);
+  // V8 allocates straight into the old generation for an allocation site whose objects mostly lived on
+  // (the plan's), where that site's later objects (the write's, a set a vnode) die at once: they stay
+  // until a mark-compact, and the heap grows by hundreds of MB (issue #17, a damaged dump of a million
+  // small files: 830 -> about 600 MB peak RSS). Off for the plan and the write only: the copy of a sound
+  // dump is faster with it. (V8 reads the flag at each collection.)
+  setFlagsFromString('--no-allocation-site-pretenuring');
+  try {
+    const plan = planRepair(withContainer(a, container), opts);
+    // Small files: verify reads the output back whole (its records are between their data), from the page
+    // cache if it was written through it, from the disk after direct I/O (a damaged 2 GB dump of 300,000
+    // files: 1 to 4 s more). Big files: verify reads their records only, and direct I/O writes the data.
+    if (out instanceof AtomicOutput && src.size < DIRECT_MIN_AVERAGE * Math.max(1, plan.vnodes.length)) out.withoutDirect();
+    await writePlan(plan, src, out, opts.fs === undefined);
+    return { report: plan.report };
+  } finally {
+    setFlagsFromString('--allocation-site-pretenuring');
+  }
 }
 
 /**
@@ -659,6 +689,9 @@ interface Work {
   nextUnique: number;
   maxDir: number;
   latestMtime: number;
+  /** Over the light survivors (collectVnodes): the latest mtime, and whether one has a store host. */
+  lightMtime: number;
+  lightHost: boolean;
   storeHost: number;
   /** By index in `planned` (as of the last walk): the first directory (in reach order from the root) naming it. */
   homes: (Planned | undefined)[];
@@ -672,8 +705,29 @@ interface Work {
 
 /** A directory's entries (decoded from its pages once, then edited in place). */
 function entriesOf(p: Planned): DirEntry[] {
-  if (!p.entries) p.entries = orderedEntries(p.pages!);
+  if (!p.entries) {
+    const k = p.packed;
+    p.entries = k ? unpacked(k) : orderedEntries(p.pages!);
+    p.packed = undefined;
+  }
   return p.entries;
+}
+
+/** A directory's entries to read (packed where they are, without making objects). */
+function entryListOf(p: Planned): EntryList {
+  return p.entries ? new DirEntryList(p.entries) : p.packed ?? new DirEntryList(entriesOf(p));
+}
+
+function unpacked(k: PackedEntries): DirEntry[] {
+  const out: DirEntry[] = new Array(k.count);
+  for (let i = 0; i < k.count; i++) out[i] = { name: k.name(i), vnode: k.vnode(i), unique: k.unique(i) };
+  return out;
+}
+
+/** The index of the first entry with this name, or -1. */
+function firstNamed(l: EntryList, name: string): number {
+  for (let k = 0; k < l.count; k++) if (l.name(k) === name) return k;
+  return -1;
 }
 
 /**
@@ -686,7 +740,7 @@ function entriesOf(p: Planned): DirEntry[] {
 export function planRepair(a: Analysis, opts: RepairOptions = {}): Plan {
   const w: Work = {
     a, opts, incremental: a.incremental, planned: [], byKey: new PlannedIndex(0),
-    removed: [], root: undefined, nextUnique: 0, maxDir: 1, latestMtime: 0, storeHost: 0, homes: [],
+    removed: [], root: undefined, nextUnique: 0, maxDir: 1, latestMtime: 0, lightMtime: 0, lightHost: false, storeHost: 0, homes: [],
     synthesized: [], dropped: [], keptPartial: [], removedEntries: [], rehomed: [], volumeChanges: [],
   };
   collectVnodes(w);
@@ -745,7 +799,9 @@ function collectVnodes(w: Work): void {
       const light = v.type !== VNODE_DIR && v.mode <= 0o7777
         && ((v.data.kind === 'filedata' && v.length === v.data.length && recs.dataStart(seq) === v.data.start) || v.data.kind === 'badinode');
       if (light) {
-        planned.push(new LightSurvivor(a, seq, v.data.kind === 'filedata' ? 'file' : 'badinode', v.data.kind === 'filedata' ? v.data.length : 0, v.mtime, v.vv.storeHost));
+        planned.push(new LightSurvivor(a, seq, v.data.kind === 'filedata' ? v.data.length : -1));
+        w.lightMtime = Math.max(w.lightMtime, v.mtime);
+        if (v.vv.storeHost !== 0) w.lightHost = true;
         continue;
       }
       const p: Planned = {
@@ -916,8 +972,9 @@ function tally(w: Work): void {
     if (isDirNumber(l.vnode)) maxDir = Math.max(maxDir, l.vnode);
   }
   w.nextUnique = Math.max(a.volume?.nextUniquifier ?? 0, maxUnique + 1);
-  w.latestMtime = planned.reduce((m, p) => Math.max(m, mtimeOf(p)), 0);
-  const host = planned.find((p) => storeHostOf(p) !== 0);
+  // A light survivor's numbers from collectVnodes (its record is not decoded again), except the first store host.
+  w.latestMtime = planned.reduce((m, p) => (p instanceof LightSurvivor ? m : Math.max(m, mtimeOf(p))), w.lightMtime);
+  const host = planned.find((p) => (w.lightHost || !(p instanceof LightSurvivor)) && storeHostOf(p) !== 0);
   w.storeHost = host ? storeHostOf(host) : 0;
   w.maxDir = maxDir;
 }
@@ -955,6 +1012,7 @@ function placeRoot(w: Work): void {
 /** 3. Directory entries that name vnodes not written (or a file kept only in part) are removed. */
 function pruneEntries(w: Work): void {
   const { planned, byKey, removedEntries, incremental } = w;
+  const names = new NameStore();
   if (!incremental) {
     for (const p of planned) {
       if (p.kind !== 'dir' || p.origin === 'root' || p.origin === 'rebuilt') continue;
@@ -968,8 +1026,11 @@ function pruneEntries(w: Work): void {
         removedEntries.push({ dir: key(p.fields), name: e.name, vnode: e.vnode, unique: e.unique });
         if (isDirNumber(e.vnode)) p.fields.linkCount = Math.max(2, p.fields.linkCount - 1);
       }
+      // Kept packed, changed or not (a million entries: about 90 MB of objects less through the plan);
+      // made objects again one directory at a time, where a later stage changes it or encodes it.
+      p.packed = new PackedEntries(keep.length === list.length ? list : keep, names);
+      p.entries = undefined;
       if (keep.length !== list.length || problems.length > 0) {
-        p.entries = keep;
         p.rebuilt = true;
         p.changes.push(
           keep.length !== list.length ? `${list.length - keep.length} entr${list.length - keep.length === 1 ? 'y' : 'ies'} naming lost vnodes removed` : 'damaged directory pages rebuilt',
@@ -1113,12 +1174,21 @@ function fixParents(w: Work): void {
   }
 }
 
+/** Whether a directory's first `.` and first `..` name it and its parent (the root: itself), as encodeDirectories wants them. */
+function sameDots(l: EntryList, p: Planned): boolean {
+  const self = firstNamed(l, '.');
+  const up = firstNamed(l, '..');
+  const want = p.fields.vnode === 1 ? p.fields : { vnode: p.fields.parent, unique: p.fields.parentUnique };
+  return self >= 0 && up >= 0 && l.vnode(self) === p.fields.vnode && l.unique(self) === p.fields.unique && l.vnode(up) === want.vnode && l.unique(up) === want.unique;
+}
+
 /** 6. Re-encode what changed (and any directory whose `.`/`..` disagree with its fields); lengths. */
 function encodeDirectories(w: Work): void {
   const { planned, incremental } = w;
+  const names = new NameStore();
   for (const p of planned) {
     if (p.kind !== 'dir') continue;
-    if (!p.rebuilt && p.pages && !incremental) {
+    if (!p.rebuilt && p.pages && !incremental && !sameDots(entryListOf(p), p)) {
       const list = entriesOf(p);
       const self = list.find((e) => e.name === '.');
       const up = list.find((e) => e.name === '..');
@@ -1141,6 +1211,11 @@ function encodeDirectories(w: Work): void {
         self.unique = p.fields.unique;
       }
       p.pages = encodeDirectoryChecked(list, p);
+      // Packed again (numbers of 32 bits only): the report's paths read them, the write only the pages.
+      if (list.every((e) => e.vnode >>> 0 === e.vnode && e.unique >>> 0 === e.unique)) {
+        p.packed = new PackedEntries(list, names);
+        p.entries = undefined;
+      }
     }
     p.fields.length = p.pages!.length;
   }
@@ -1208,6 +1283,8 @@ function finish(w: Work, header: HeaderFields, volume: VolumeFields, donorStage:
   planned.sort(outputOrder(incremental));
 
   const list = new RepairedList(planned, root);
+  // The pages are encoded (the write reads them) and the report has the entries packed: the objects go.
+  if (list.plain) for (const p of planned) if (p.kind === 'dir') p.entries = undefined;
   const written = { large: planned.filter((p) => isDirNumber(vnOf(p))).length, small: planned.filter((p) => !isDirNumber(vnOf(p))).length };
   const declared = incremental
     ? { large: a.indexes.large?.declared ?? written.large, small: a.indexes.small?.declared ?? written.small }
@@ -1335,16 +1412,21 @@ const COPY_BUFFER = 1 << 20;
  * copy from an input; with `record`, an encoded record that was decoded
  * from that range of the input (the same bytes when nothing changed it).
  */
-type PlanPiece = Buffer | { from: FileSource | undefined; start: number; end: number; vnode: string; record?: Buffer; follows?: number };
+type PlanPiece = Buffer | { from: FileSource | undefined; start: number; end: number; vnode: Planned; record?: Buffer; follows?: number };
+
+/** A planned vnode's name in a message ("vnode.uniquifier"), made only for the message. */
+const nameOf = (p: Planned): string => `${vnOf(p)}.${unOf(p)}`;
 
 /** A survivor's encoded record, with the input range it was read from where its layout allows it to be the same bytes. */
-function recordPiece(p: Planned, rec: Buffer): PlanPiece {
-  if (p.origin !== 'survivor' || p.source !== undefined || p.from.length !== 1) return rec;
-  const start = p.from[0].start;
-  const data = p.data;
-  const recEnd = data.length > 0 ? data[0].start : p.from[0].end;
+function recordPiece(p: Planned, rec: Buffer, data: FileRange[] = p.data): PlanPiece {
+  // (A light survivor makes its ranges again at each read of `from` or `data`: each read once here.)
+  if (p.origin !== 'survivor' || p.source !== undefined) return rec;
+  const from = p.from;
+  if (from.length !== 1) return rec;
+  const start = from[0].start;
+  const recEnd = data.length > 0 ? data[0].start : from[0].end;
   if (recEnd - start !== rec.length) return rec;
-  return { from: undefined, start, end: recEnd, vnode: `${vnOf(p)}.${unOf(p)}`, record: rec, follows: data.length > 0 ? data[0].end - data[0].start : 0 };
+  return { from: undefined, start, end: recEnd, vnode: p, record: rec, follows: data.length > 0 ? data[0].end - data[0].start : 0 };
 }
 
 /**
@@ -1380,11 +1462,11 @@ function* planPieces(plan: Plan): Generator<PlanPiece> {
       yield recordPiece(p, encodeVnode(p.fields, { kind: 'badinode' }));
       continue;
     }
-    const vnode = `${vnOf(p)}.${unOf(p)}`;
-    const planned = p.data.reduce((n, r) => n + (r.end - r.start), 0);
-    if (planned !== p.length) throw new DumpError('BAD_VALUE', `internal: vnode ${vnode} has ${planned} bytes of data, planned ${p.length}`);
-    yield recordPiece(p, encodeVnode(p.fields, { kind: 'filedata', length: p.length }));
-    for (const r of p.data) yield { from: p.source, start: r.start, end: r.end, vnode };
+    const data = p.data;
+    const planned = data.reduce((n, r) => n + (r.end - r.start), 0);
+    if (planned !== p.length) throw new DumpError('BAD_VALUE', `internal: vnode ${nameOf(p)} has ${planned} bytes of data, planned ${p.length}`);
+    yield recordPiece(p, encodeVnode(p.fields, { kind: 'filedata', length: p.length }), data);
+    for (const r of data) yield { from: p.source, start: r.start, end: r.end, vnode: p };
   }
   yield encodeEnd();
 }
@@ -1414,7 +1496,7 @@ export async function* repairedBytes(plan: Plan, src: FileSource): AsyncGenerato
     for (let pos = piece.start; pos < piece.end; ) {
       const buf = Buffer.allocUnsafe(Math.min(COPY_BUFFER, piece.end - pos));
       const n = await from.read(buf, 0, buf.length, pos);
-      if (n === 0) throw inputEnded(pos, piece.vnode, src);
+      if (n === 0) throw inputEnded(pos, nameOf(piece.vnode), src);
       yield buf.subarray(0, n);
       pos += n;
     }
@@ -1428,7 +1510,7 @@ export async function* repairedBytes(plan: Plan, src: FileSource): AsyncGenerato
  * no file-system seam, so the inputs may be read by descriptor.
  */
 async function writePlan(plan: Plan, src: FileSource, out: DumpOutput, direct: boolean): Promise<void> {
-  const copier = new RangeCopier(out, direct, (pos, vnode) => inputEnded(pos, vnode, src));
+  const copier = new RangeCopier<Planned>(out, direct, (pos, p) => inputEnded(pos, nameOf(p), src));
   for (const piece of planPieces(plan)) {
     if (Buffer.isBuffer(piece)) await copier.bytes(piece);
     else if (piece.record) await copier.record(piece.record, piece.from ?? src, piece.start, piece.end, piece.vnode, piece.follows);
