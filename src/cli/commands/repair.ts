@@ -135,7 +135,7 @@ export const repairCommand = (ctx: Ctx): CommandModule<object, Args> => ({
     try {
       r = await repairFile(a.dump, a.output, {
         wrapBits: a['wrap-bits'], declared, force: a.force, keepPartial: a['keep-partial'],
-        gzip: a.gzip, direct: a.direct, tmpdir: a.tmpdir, decompressWith: a['decompress-with'],
+        gzip: a.gzip, direct: a.direct, tuneHeap: true, tmpdir: a.tmpdir, decompressWith: a['decompress-with'],
         volumeId: parseHexId(a['volume-id'], '--volume-id'), volumeName: a['volume-name'],
         ...(loaded ? { donors: loaded.donors, exactOnly: a['exact-only'] } : {}),
       });
