@@ -6,11 +6,29 @@ import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { expect } from 'vitest';
 import { DumpError } from '../src/format/errors.js';
+import { libc } from '../src/io/native.js';
 import { dumpFromStream } from '../src/format/open.js';
 import type { DumpReader } from '../src/format/reader.js';
 import type { DumpRecord } from '../src/format/types.js';
 
 export const ROOT = resolve(import.meta.dirname, '..');
+
+/**
+ * Does `dir`'s file system take O_DIRECT where AtomicOutput would use it
+ * (Linux, koffi loadable; ext4 and xfs do, tmpfs does not)?
+ */
+export function takesDirect(dir: string): boolean {
+  if (process.platform !== 'linux' || libc() === null) return false;
+  const p = join(dir, '.direct-probe');
+  try {
+    closeSync(openSync(p, fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_DIRECT));
+    return true;
+  } catch {
+    return false;
+  } finally {
+    rmSync(p, { force: true });
+  }
+}
 /** Real dumps written by Coda, copied from the project's shared samples into fixtures/samples (see its README.md). */
 export const SAMPLES = resolve(ROOT, 'fixtures', 'samples');
 export const SAMPLE_FILES = readdirSync(SAMPLES).filter((f) => f.endsWith('.dump')).sort();

@@ -549,10 +549,7 @@ async function analyzePlanWrite(
   if (tune) setFlagsFromString('--no-allocation-site-pretenuring');
   try {
     const plan = planRepair(withContainer(a, container), opts);
-    // Small files: verify reads the output back whole (its records are between their data), from the page
-    // cache if it was written through it, from the disk after direct I/O (a damaged 2 GB dump of 300,000
-    // files: 1 to 4 s more). Big files: verify reads their records only, and direct I/O writes the data.
-    if (out instanceof AtomicOutput && src.size < DIRECT_MIN_AVERAGE * Math.max(1, plan.vnodes.length)) out.withoutDirect();
+    keepPageCacheForSmallFiles(out, src.size, plan.vnodes.length);
     await writePlan(plan, src, out, opts.fs === undefined);
     return { report: plan.report };
   } finally {
@@ -579,8 +576,21 @@ function mayCopySound(src: FileSource, container: ContainerInfo | undefined, out
  * change: then it is planned as any other). Nothing a vnode is made: the
  * report reads the verify checker's tables.
  */
-/** A sound dump is copied with direct I/O only when its vnodes average this many bytes (records and file data) or more. */
+/** A dump is written with direct I/O only when its vnodes average this many bytes (records and file data) or more. */
 const DIRECT_MIN_AVERAGE = 64 * 1024;
+
+/**
+ * A dump of small files is written through the page cache (direct I/O given
+ * up before the first byte): its tables are most of the memory (a million
+ * vnodes: about 130 MB) and the slots would come on top, and verify reads
+ * such an output back whole (its records are between their data), from the
+ * disk after direct writes (a damaged 2 GB dump of 300,000 files: 1 to 4 s
+ * more). Big files: verify reads their records only, and direct I/O writes
+ * the data.
+ */
+function keepPageCacheForSmallFiles(out: DumpOutput, size: number, vnodes: number): void {
+  if (out instanceof AtomicOutput && size < DIRECT_MIN_AVERAGE * Math.max(1, vnodes)) out.withoutDirect();
+}
 
 async function copySound(s: SoundDump, src: FileSource, out: DumpOutput): Promise<Plan['report'] | null> {
   const volumeChanges: string[] = [];
@@ -612,9 +622,7 @@ async function copySound(s: SoundDump, src: FileSource, out: DumpOutput): Promis
     }
     return tree.size > 0 && tree.offset(lo) <= pos && pos < tree.end(lo) ? `${tree.vnode(lo)}.${tree.unique(lo)}` : '(none: a header record)';
   };
-  // A dump of small files: its tables are most of the memory (a million vnodes: about 130 MB), and its
-  // copy is short; the slots of direct I/O would come on top. The kernel's copy then (as analyzePlanWrite).
-  if (out instanceof AtomicOutput && src.size < DIRECT_MIN_AVERAGE * Math.max(1, s.counts.large + s.counts.small)) out.withoutDirect();
+  keepPageCacheForSmallFiles(out, src.size, s.counts.large + s.counts.small);
   const copier = new RangeCopier(out, true, (pos) => inputEnded(pos, vnodeAt(pos), src));
   await copier.range(src, 0, src.size, '');
   await copier.finish();

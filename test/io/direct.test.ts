@@ -7,13 +7,12 @@
  * refusals; a failed write fails the output and leaves nothing behind.
  */
 import * as nodeFs from 'node:fs';
-import { closeSync, constants, existsSync, ftruncateSync, openSync, readdirSync, readFileSync, statSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, ftruncateSync, openSync, readdirSync, readFileSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AtomicOutput, DIRECT_BLOCK, DIRECT_SLOT, DIRECT_SLOTS, type DirectFs } from '../../src/io/atomic-output.js';
 import { DumpError } from '../../src/format/errors.js';
-import { libc } from '../../src/io/native.js';
-import { tempDir } from '../helpers.js';
+import { takesDirect, tempDir } from '../helpers.js';
 import { noise } from '../tree.js';
 
 const MiB = 1 << 20;
@@ -23,18 +22,6 @@ beforeEach(() => {
   t = tempDir();
 });
 afterEach(() => t.cleanup());
-
-/** Does the test directory's file system take O_DIRECT (ext4 and xfs do, tmpfs does not)? */
-function takesDirect(dir: string): boolean {
-  try {
-    closeSync(openSync(join(dir, 'probe'), constants.O_WRONLY | constants.O_CREAT | constants.O_DIRECT));
-    return true;
-  } catch {
-    return false;
-  } finally {
-    nodeFs.rmSync(join(dir, 'probe'), { force: true });
-  }
-}
 
 const openFds = (): number => readdirSync('/proc/self/fd').length;
 
@@ -69,7 +56,7 @@ describe('AtomicOutput direct I/O', () => {
   });
 
   it('writes, copies and patches give the bytes written, with direct writes on libuv\'s threads and here', async () => {
-    const direct = process.platform === 'linux' && libc() !== null && takesDirect(t.dir);
+    const direct = takesDirect(t.dir);
     const inPath = join(t.dir, 'in');
     const input = noiseFile(inPath, 13 * MiB + 77, 3);
     const fds = openFds();
@@ -206,13 +193,13 @@ describe('AtomicOutput direct I/O', () => {
     expect(readFileSync(p).equals(Buffer.concat([b, input, b]))).toBe(true);
     expect(out.directIo).toBe(false);
     // Refused once (the probe), never asked again, nothing on libuv's threads.
-    if (process.platform === 'linux' && libc() !== null && takesDirect(t.dir)) expect(refused.length).toBe(1);
+    if (takesDirect(t.dir)) expect(refused.length).toBe(1);
     expect(seam.async).toBe(0);
     expect(openFds()).toBe(fds);
   });
 
   it('a direct write that fails on libuv\'s threads fails the output: an IO error, nothing left behind', async () => {
-    if (!(process.platform === 'linux' && libc() !== null && takesDirect(t.dir))) {
+    if (!takesDirect(t.dir)) {
       // No direct I/O here: the output is written the usual way (the other tests show it).
       expect(new AtomicOutput(join(t.dir, 'o'), { direct: true }).directIo).toBe(false);
       return;
@@ -243,7 +230,7 @@ describe('AtomicOutput direct I/O', () => {
   });
 
   it('an abort while direct writes run closes the O_DIRECT descriptor only once they are done (no write reaches a reused descriptor)', async () => {
-    if (!(process.platform === 'linux' && libc() !== null && takesDirect(t.dir))) {
+    if (!takesDirect(t.dir)) {
       expect(new AtomicOutput(join(t.dir, 'o'), { direct: true }).directIo).toBe(false);
       return;
     }

@@ -12,8 +12,7 @@ import { AtomicOutput, DIRECT_SLOT } from '../../src/io/atomic-output.js';
 import { repairFile } from '../../src/repair/repair.js';
 import { mergeDumps } from '../../src/merge/merge.js';
 import { streamCounts } from '../../src/merge/stream.js';
-import { libc } from '../../src/io/native.js';
-import { run, tempDir } from '../helpers.js';
+import { run, takesDirect, tempDir } from '../helpers.js';
 import { makeTree, marksFor, packDir, writeSparse } from '../diagnose/fixtures.js';
 import { buildTree, incrementalBytes, packBytes, type Spec } from '../extract/trees.js';
 import { noise } from '../tree.js';
@@ -26,20 +25,6 @@ afterEach(() => {
   vi.restoreAllMocks();
   t.cleanup();
 });
-
-/** Does the test directory's file system take O_DIRECT (ext4 and xfs do, tmpfs does not)? */
-function takesDirect(dir: string): boolean {
-  if (process.platform !== 'linux' || libc() === null) return false;
-  const p = path.join(dir, 'probe');
-  try {
-    fs.closeSync(fs.openSync(p, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_DIRECT));
-    return true;
-  } catch {
-    return false;
-  } finally {
-    fs.rmSync(p, { force: true });
-  }
-}
 
 /** Each committed AtomicOutput's directIo, in order. */
 function watchCommits(): boolean[] {
